@@ -1,0 +1,15 @@
+using System.CommandLine;
+using Gpt4Sharp.Cli;
+
+// Every verb lives in Commands/, one file per subsystem; this list is the whole CLI.
+var root = new RootCommand("Gpt4Sharp: the GPT-4 recipe in .NET — pretrain, align, evaluate and serve a multimodal decoder-only Transformer.");
+root.Options.Add(ConfigFile.Option);
+foreach (var command in new[]
+{
+    InfoCommands.Create(),
+})
+{
+    root.Subcommands.Add(command);
+}
+
+return await root.Parse(ConfigFile.Expand(args)).InvokeAsync();
