@@ -1,0 +1,32 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Gpt4Sharp.Model;
+
+/// <summary>One pre-norm decoder layer: x + attn(norm(x)), then x + mlp(norm(x)).</summary>
+public sealed class DecoderBlock : nn.Module
+{
+#pragma warning disable IDE1006 // Hugging Face Llama names
+    readonly RmsNorm input_layernorm, post_attention_layernorm;
+    readonly CausalSelfAttention self_attn;
+    readonly SwiGlu mlp;
+#pragma warning restore IDE1006
+
+    public DecoderBlock(GptConfig config) : base(nameof(DecoderBlock))
+    {
+        input_layernorm = new RmsNorm(config.DModel, config.NormEps);
+        self_attn = new CausalSelfAttention(config);
+        post_attention_layernorm = new RmsNorm(config.DModel, config.NormEps);
+        mlp = new SwiGlu(config);
+        RegisterComponents();
+    }
+
+    internal IEnumerable<nn.Module> ResidualOutputs => [self_attn.OutputProjection, mlp.OutputProjection];
+
+    public Tensor Forward(Tensor x, Rotary rotary, KvCache? cache, int layer)
+    {
+        using var scope = torch.NewDisposeScope();
+        var h = x + self_attn.Forward(input_layernorm.forward(x), rotary, cache, layer);
+        return (h + mlp.forward(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,120 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Gpt4Sharp.Model;
+
+/// <summary>
+/// The decoder-only language model. Module fields are named so that state_dict names are
+/// exactly Hugging Face Llama's (<c>model.embed_tokens.weight</c>,
+/// <c>model.layers.0.self_attn.q_proj.weight</c>, ..., <c>lm_head.weight</c> when untied).
+/// </summary>
+public sealed class GptModel : nn.Module
+{
+#pragma warning disable IDE1006 // Hugging Face Llama names
+    readonly LlamaStack model;
+    readonly Linear? lm_head;
+#pragma warning restore IDE1006
+
+    public GptConfig Config { get; }
+
+    public GptModel(GptConfig config, long seed = 1337) : base(nameof(GptModel))
+    {
+        Config = config.Validate();
+        model = new LlamaStack(config);
+        if (!config.TiedEmbeddings) lm_head = nn.Linear(config.DModel, config.VocabSize, hasBias: false);
+        RegisterComponents();
+        Initialise(seed);
+    }
+
+    /// <summary>Number of parameters (a tied embedding counted once).</summary>
+    public long ParameterCount => parameters().Sum(p => p.numel());
+
+    public Device Device => model.Embedding.weight!.device;
+    public ScalarType DType => model.Embedding.weight!.dtype;
+
+    /// <summary>Token embeddings [B, T, d] for ids [B, T]; multimodal inputs splice image features into these.</summary>
+    public Tensor Embed(Tensor tokens) => model.Embedding.forward(tokens);
+
+    /// <summary>Logits [B, T, vocab] for token ids [B, T]; with a cache, positions continue from cache.Length.</summary>
+    public Tensor Forward(Tensor tokens, KvCache? cache = null)
+    {
+        using var scope = torch.NewDisposeScope();
+        return ForwardEmbeddings(Embed(tokens), cache).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Logits for input embeddings [B, T, d] (text, or text interleaved with image features).</summary>
+    public Tensor ForwardEmbeddings(Tensor embeddings, KvCache? cache = null)
+    {
+        using var scope = torch.NewDisposeScope();
+        long t = embeddings.shape[1];
+        int start = cache?.Length ?? 0;
+        if (start + t > Config.ContextLength)
+            throw new UserError($"The input needs positions up to {start + t} but the model's context is {Config.ContextLength} tokens; shorten the prompt.");
+        var h = model.Forward(embeddings, start, cache);
+        cache?.Advance((int)t);
+        var logits = lm_head is null ? F.linear(h, model.Embedding.weight!) : lm_head.forward(h);
+        return logits.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Mean next-token cross-entropy; target positions equal to -100 are ignored (prompt tokens in SFT).</summary>
+    public static Tensor Loss(Tensor logits, Tensor targets) =>
+        F.cross_entropy(logits.reshape(-1, logits.shape[^1]).to(ScalarType.Float32), targets.reshape(-1), ignore_index: -100);
+
+    /// <summary>Forward and loss in one call: (logits, loss).</summary>
+    public (Tensor Logits, Tensor Loss) Forward(Tensor tokens, Tensor targets)
+    {
+        var logits = Forward(tokens);
+        return (logits, Loss(logits, targets));
+    }
+
+    /// <summary>A KV cache sized for this model.</summary>
+    public KvCache NewCache(long batch = 1, int? capacity = null) =>
+        new(Config, batch, capacity ?? Config.ContextLength, Device, DType);
+
+    /// <summary>GPT-2/nanoGPT initialisation: N(0, 0.02), residual output projections scaled by 1/sqrt(2·layers).</summary>
+    void Initialise(long seed)
+    {
+        using var noGrad = torch.no_grad();
+        var generator = new Generator((ulong)seed);
+        double residualStd = 0.02 / Math.Sqrt(2.0 * Config.Layers);
+        var residual = model.Blocks.SelectMany(b => b.ResidualOutputs).Cast<Linear>().Select(l => l.weight!).ToHashSet(ReferenceEqualityComparer.Instance);
+        foreach (var (name, p) in named_parameters())
+        {
+            if (name.EndsWith("layernorm.weight", StringComparison.Ordinal) || name == "model.norm.weight") continue; // norms start at 1
+            p.normal_(0, residual.Contains(p) ? residualStd : 0.02, generator);
+        }
+    }
+
+    /// <summary>The embedding, decoder layers and final norm: Hugging Face's <c>model.*</c>.</summary>
+    sealed class LlamaStack : nn.Module
+    {
+#pragma warning disable IDE1006 // Hugging Face Llama names
+        readonly Embedding embed_tokens;
+        readonly ModuleList<DecoderBlock> layers;
+        readonly RmsNorm norm;
+#pragma warning restore IDE1006
+        readonly GptConfig config;
+
+        public LlamaStack(GptConfig config) : base(nameof(LlamaStack))
+        {
+            this.config = config;
+            embed_tokens = nn.Embedding(config.VocabSize, config.DModel);
+            layers = new ModuleList<DecoderBlock>(Enumerable.Range(0, config.Layers).Select(_ => new DecoderBlock(config)).ToArray());
+            norm = new RmsNorm(config.DModel, config.NormEps);
+            RegisterComponents();
+        }
+
+        public Embedding Embedding => embed_tokens;
+        public IEnumerable<DecoderBlock> Blocks => layers;
+
+        public Tensor Forward(Tensor x, int start, KvCache? cache)
+        {
+            using var scope = torch.NewDisposeScope();
+            using var rotary = new Rotary(config.HeadDim, config.RopeTheta, start, x.shape[1], x.device, x.dtype);
+            for (int i = 0; i < layers.Count; i++) x = layers[i].Forward(x, rotary, cache, i);
+            return norm.forward(x).MoveToOuterDisposeScope();
+        }
+    }
+}

@@ -1,0 +1,57 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Gpt4Sharp.Model;
+
+/// <summary>
+/// Keys and values of every layer for the tokens seen so far, so decoding a new token costs
+/// one position, not the whole prefix. Storage is allocated once at full capacity
+/// ([batch, kvHeads, capacity, headDim] per layer) and filled in place: no per-step
+/// concatenation. The cache owns its tensors (outside any dispose scope).
+/// </summary>
+public sealed class KvCache : IDisposable
+{
+    readonly Tensor[] keys, values;
+
+    public KvCache(GptConfig config, long batch, int capacity, Device device, ScalarType dtype)
+    {
+        Capacity = capacity;
+        keys = new Tensor[config.Layers];
+        values = new Tensor[config.Layers];
+        for (int i = 0; i < config.Layers; i++)
+        {
+            keys[i] = torch.zeros([batch, config.KvHeads, capacity, config.HeadDim], dtype, device).DetachFromDisposeScope();
+            values[i] = torch.zeros([batch, config.KvHeads, capacity, config.HeadDim], dtype, device).DetachFromDisposeScope();
+        }
+    }
+
+    /// <summary>Positions already stored; the next token's position.</summary>
+    public int Length { get; private set; }
+    public int Capacity { get; }
+
+    /// <summary>Writes a layer's new keys/values at the current position and returns views of all stored so far.</summary>
+    internal (Tensor Keys, Tensor Values) Append(int layer, Tensor k, Tensor v)
+    {
+        long t = k.shape[2];
+        if (Length + t > Capacity)
+            throw new UserError($"The KV cache holds {Capacity} positions but {Length + t} were needed; start a new sequence or use a larger context.");
+        keys[layer].narrow(2, Length, t).copy_(k);
+        values[layer].narrow(2, Length, t).copy_(v);
+        return (keys[layer].narrow(2, 0, Length + t), values[layer].narrow(2, 0, Length + t));
+    }
+
+    /// <summary>Called by the model once all layers have appended <paramref name="tokens"/> positions.</summary>
+    internal void Advance(int tokens) => Length += tokens;
+
+    /// <summary>Forgets everything after the first <paramref name="length"/> positions (to reuse a shared prefix).</summary>
+    public void Truncate(int length)
+    {
+        if (length < 0 || length > Length) throw new ArgumentOutOfRangeException(nameof(length));
+        Length = length;
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in keys.Concat(values)) t.Dispose();
+    }
+}
