@@ -71,7 +71,12 @@ public sealed class TextGenerator(GptModel model, ITokenizer tokenizer)
             if (stopped) { LastFinishReason = FinishReason.Stop; yield break; }
             await Task.Yield(); // let a streaming consumer (console, HTTP) write between tokens
         }
-        var tail = stops.Flush();
+        // An incomplete UTF-8 sequence left at the end decodes to U+FFFD, as Encoding.UTF8 does.
+        var rest = new char[decoder.GetCharCount([], flush: true)];
+        decoder.GetChars([], rest, flush: true);
+        var (last, ended) = stops.Push(new string(rest));
+        if (ended) LastFinishReason = FinishReason.Stop;
+        var tail = ended ? last : last + stops.Flush();
         if (tail.Length > 0) yield return new GeneratedToken(-1, tail);
     }
 

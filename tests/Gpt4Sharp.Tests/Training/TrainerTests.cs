@@ -68,7 +68,7 @@ public class TrainerTests
         using var trainer = new Trainer(model, Fast with { Steps = 400, EvalEvery = 0 }, new PatternData(64));
         for (int i = 0; i < 5; i++) trainer.TrainStep(); // optimiser state is created lazily in the first steps
         long live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-        for (int i = 0; i < 200; i++) trainer.TrainStep();
+        for (int i = 0; i < 120; i++) trainer.TrainStep();
         trainer.ValidationLoss();
         Assert.Equal(live, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
     }
