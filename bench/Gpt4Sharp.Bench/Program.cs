@@ -4,7 +4,9 @@ using Gpt4Sharp.Bench;
 // Usage: dotnet run -c Release --project bench/Gpt4Sharp.Bench -- NAME [args]
 var benchmarks = new Dictionary<string, (string About, Func<string[], int> Run)>
 {
-    ["matmul"] = ("fp32 and bf16 matmul peak of this machine", MatmulPeak.Run),
+    ["matmul"] = ("fp32 and bf16 matmul peak of this machine", MatmulBench.Run),
+    ["train"] = ("training tokens/s and MFU at d=256/L=4 and d=512/L=8, T=256", TrainingBench.Run),
+    ["decode"] = ("decoding tokens/s with and without the KV cache at 512 tokens of context", DecodeBench.Run),
 };
 
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var bench))
