@@ -7,6 +7,8 @@ root.Options.Add(ConfigFile.Option);
 foreach (var command in new[]
 {
     InfoCommands.Create(),
+    TokenizerCommands.Create(),
+    TokenizerCommands.CreateTokens(),
 })
 {
     root.Subcommands.Add(command);
