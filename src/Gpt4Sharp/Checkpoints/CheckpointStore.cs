@@ -1,3 +1,4 @@
+using Gpt4Sharp.Training;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;

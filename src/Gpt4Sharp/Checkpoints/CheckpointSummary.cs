@@ -1,3 +1,4 @@
+using Gpt4Sharp.Training;
 using System.Text.Json.Nodes;
 using Gpt4Sharp.Runs;
 

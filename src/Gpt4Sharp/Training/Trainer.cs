@@ -16,11 +16,12 @@ namespace Gpt4Sharp.Training;
 public sealed class Trainer : IDisposable
 {
     readonly GptModel master;
-    readonly GptModel compute;
+    GptModel? computeModel;
     readonly TrainConfig config;
     readonly ITrainingData data;
     readonly double? matmulPeakFlops;
-    readonly Parameter[] masterParams, computeParams;
+    readonly Parameter[] masterParams;
+    Parameter[] computeParams = [];
 
     public Trainer(GptModel model, TrainConfig config, ITrainingData data, double? matmulPeakFlops = null, TrainerState? state = null)
     {
@@ -28,14 +29,26 @@ public sealed class Trainer : IDisposable
         this.config = config.Validate(model.Config.ContextLength);
         this.data = data;
         this.matmulPeakFlops = matmulPeakFlops;
-        State = state ?? new TrainerState();
-        compute = config.Bf16 ? Bf16Copy(model) : model;
+        State = state ?? new TrainerState { Seed = config.Seed };
         masterParams = master.parameters().ToArray();
-        computeParams = compute.parameters().ToArray();
         Optimizer = CreateOptimizer(model, config);
     }
 
     public GptModel Model => master;
+
+    /// <summary>The model that runs forward and backward: the master itself, or its bf16 copy, made at first use so it follows any checkpoint loaded before.</summary>
+    GptModel compute
+    {
+        get
+        {
+            if (computeModel is null)
+            {
+                computeModel = config.Bf16 ? Bf16Copy(master) : master;
+                computeParams = computeModel.parameters().ToArray();
+            }
+            return computeModel;
+        }
+    }
     public TrainConfig Config => config;
     public TrainerState State { get; }
     public AdamW Optimizer { get; }
@@ -51,7 +64,7 @@ public sealed class Trainer : IDisposable
         double flopsPerToken = master.Config.TrainingFlopsPerToken(config.SequenceLength);
         var clock = Stopwatch.StartNew();
         double startSeconds = State.TrainSeconds;
-        int startStep = State.Step;
+        long startStep = State.Step;
         while (State.Step < config.Steps)
         {
             if (cancel.IsCancellationRequested)
@@ -62,21 +75,22 @@ public sealed class Trainer : IDisposable
             var stepClock = Stopwatch.StartNew();
             var (loss, gradNorm) = TrainStep();
             State.TrainSeconds = startSeconds + clock.Elapsed.TotalSeconds;
-            State.TrainLoss.Add(new LossPoint(State.Step, loss));
+            State.LossHistory.Add(new LossPoint(State.Step, loss));
 
             double? validation = null;
             bool last = State.Step == config.Steps;
             if (config.EvalEvery > 0 && (State.Step % config.EvalEvery == 0 || last))
             {
                 validation = ValidationLoss();
-                State.ValidationLoss.Add(new LossPoint(State.Step, validation.Value));
+                State.ValLossHistory.Add(new LossPoint(State.Step, validation.Value));
+                if (State.BestValLoss is null || validation < State.BestValLoss) State.BestValLoss = validation;
             }
             if (last || (config.CheckpointEvery > 0 && State.Step % config.CheckpointEvery == 0)) checkpoint?.Invoke(this);
 
             double tokensPerSecond = config.TokensPerStep / stepClock.Elapsed.TotalSeconds;
             double averageStep = clock.Elapsed.TotalSeconds / (State.Step - startStep);
             progress?.Report(new TrainProgress(
-                State.Step, config.Steps, loss, config.LearningRateAt(State.Step - 1), tokensPerSecond,
+                State.Step, config.Steps, loss, config.LearningRateAt((int)State.Step - 1), tokensPerSecond,
                 matmulPeakFlops is > 0 ? tokensPerSecond * flopsPerToken / matmulPeakFlops : null,
                 TimeSpan.FromSeconds(averageStep * (config.Steps - State.Step)), validation, gradNorm));
         }
@@ -88,7 +102,7 @@ public sealed class Trainer : IDisposable
     {
         using var scope = torch.NewDisposeScope();
         compute.train();
-        double lr = config.LearningRateAt(State.Step);
+        double lr = config.LearningRateAt((int)State.Step);
         foreach (var group in Optimizer.ParamGroups) group.LearningRate = lr;
         Optimizer.zero_grad();
         if (compute != master) compute.zero_grad();
@@ -186,6 +200,6 @@ public sealed class Trainer : IDisposable
     public void Dispose()
     {
         Optimizer.Dispose();
-        if (compute != master) compute.Dispose();
+        if (computeModel is not null && computeModel != master) computeModel.Dispose();
     }
 }

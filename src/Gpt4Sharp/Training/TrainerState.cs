@@ -1,19 +1,31 @@
+using System.Text.Json.Nodes;
+
 namespace Gpt4Sharp.Training;
 
-/// <summary>Everything besides weights and optimiser moments that a resumed run needs, saved as trainer_state.json.</summary>
+/// <summary>One point of a loss curve.</summary>
+public readonly record struct LossPoint(long Step, double Loss);
+
+/// <summary>
+/// Everything besides weights and optimiser moments that a resumed run needs to continue as if
+/// never stopped; saved as <c>trainer_state.json</c>. Batches need no state here because they
+/// are a pure function of (seed, step); <see cref="Extra"/> holds any other counters.
+/// The trainer updates it in place as steps complete.
+/// </summary>
 public sealed record TrainerState
 {
     /// <summary>Optimiser steps completed.</summary>
-    public int Step { get; set; }
+    public long Step { get; set; }
     public long TokensSeen { get; set; }
+    public long Seed { get; init; }
     public double TrainSeconds { get; set; }
-    public List<LossPoint> TrainLoss { get; init; } = [];
-    public List<LossPoint> ValidationLoss { get; init; } = [];
+    public double? BestValLoss { get; set; }
+    public List<LossPoint> LossHistory { get; init; } = [];
+    public List<LossPoint> ValLossHistory { get; init; } = [];
+    /// <summary>Any further state (RNG counters, curriculum cursor) as JSON.</summary>
+    public JsonObject? Extra { get; init; }
 }
-
-public readonly record struct LossPoint(int Step, double Loss);
 
 /// <summary>A snapshot for a progress display.</summary>
 public sealed record TrainProgress(
-    int Step, int Steps, double Loss, double LearningRate, double TokensPerSecond, double? Mfu,
+    long Step, int Steps, double Loss, double LearningRate, double TokensPerSecond, double? Mfu,
     TimeSpan Eta, double? ValidationLoss, double GradientNorm);

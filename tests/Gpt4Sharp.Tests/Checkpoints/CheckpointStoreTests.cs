@@ -1,3 +1,4 @@
+using Gpt4Sharp.Training;
 using Gpt4Sharp.Checkpoints;
 using Gpt4Sharp.Runs;
 using Gpt4Sharp.Runtime;

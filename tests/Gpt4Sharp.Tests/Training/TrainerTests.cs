@@ -16,9 +16,9 @@ public class TrainerTests
         using var trainer = new Trainer(model, Fast, new PatternData(64));
         double before = trainer.ValidationLoss();
         Assert.True(trainer.Run());
-        double after = trainer.State.ValidationLoss[^1].Loss;
+        double after = trainer.State.ValLossHistory[^1].Loss;
         Assert.True(after < before * 0.5, $"validation loss {before:F3} -> {after:F3}");
-        Assert.Equal(40, trainer.State.TrainLoss.Count);
+        Assert.Equal(40, trainer.State.LossHistory.Count);
         Assert.Equal(Fast.TokensPerStep * 40, trainer.State.TokensSeen);
     }
 
@@ -30,7 +30,7 @@ public class TrainerTests
         double before = trainer.ValidationLoss();
         trainer.Run();
         Assert.Equal(TorchSharp.torch.ScalarType.Float32, model.DType);
-        Assert.True(trainer.State.ValidationLoss[^1].Loss < before * 0.6);
+        Assert.True(trainer.State.ValLossHistory[^1].Loss < before * 0.6);
     }
 
     [Fact]

@@ -1,0 +1,170 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Gpt4Sharp.Checkpoints;
+using Gpt4Sharp.Curriculum;
+using Gpt4Sharp.Data;
+using Gpt4Sharp.Generation;
+using Gpt4Sharp.Model;
+using Gpt4Sharp.Runs;
+using Gpt4Sharp.Runtime;
+using Gpt4Sharp.Text;
+using Gpt4Sharp.Training;
+using static TorchSharp.torch;
+
+namespace Gpt4Sharp.Stages;
+
+/// <summary>What a pretraining run is asked to do; saved as OUT/settings.json so --resume repeats it exactly.</summary>
+public sealed record PretrainSettings
+{
+    public string OutDirectory { get; init; } = "runs/pretrain";
+    /// <summary>A directory of shards from `data prepare`; null builds them from the built-in curriculum.</summary>
+    public string? DataDirectory { get; init; }
+    /// <summary>Tokenizer name or directory; null trains a byte-level BPE on the built-in corpus.</summary>
+    public string? Tokenizer { get; init; }
+    public int TokenizerVocabSize { get; init; } = 2048;
+    /// <summary>Documents drawn from the built-in pretraining mixture.</summary>
+    public int CorpusDocuments { get; init; } = 60_000;
+    public GptConfig Model { get; init; } = new() { ContextLength = 256, DModel = 192, Layers = 4, Heads = 3, KvHeads = 3 };
+    public TrainConfig Train { get; init; } = new() { Steps = 1200, BatchSize = 16, SequenceLength = 128, LearningRate = 3e-3, WarmupSteps = 60, EvalEvery = 200, CheckpointEvery = 400 };
+    public string Device { get; init; } = "auto";
+    /// <summary>Measure the matmul peak first so progress shows MFU (about 2 s).</summary>
+    public bool MeasureMfu { get; init; } = true;
+    public IReadOnlyList<string> SamplePrompts { get; init; } = ["Question: What is 7 + 5?", "Question:", "The"];
+    public int SampleTokens { get; init; } = 60;
+}
+
+/// <summary>What a pretraining run measured.</summary>
+public sealed record PretrainResult(
+    string OutDirectory, string CheckpointDirectory, long Parameters, long Steps, long TokensSeen,
+    double? InitialValidationLoss, double? FinalValidationLoss, double TrainSeconds, double TokensPerSecond,
+    double? Mfu, double? MatmulPeakGflops, bool Completed, IReadOnlyList<(string Prompt, string Completion)> Samples);
+
+/// <summary>
+/// Stage 1 of the recipe: build or open token shards, train the decoder-only model with
+/// checkpoints, and sample from it. A run directory holds settings.json, tokenizer/, data/,
+/// checkpoints/ and results.json; rerunning with resume continues from the newest valid
+/// checkpoint with the exact batches and optimiser state of an uninterrupted run.
+/// </summary>
+public static class Pretraining
+{
+    public const string SettingsFile = "settings.json";
+
+    public static PretrainResult Run(PretrainSettings settings, bool resume, IProgress<TrainProgress>? progress = null,
+        Action<string>? log = null, CancellationToken cancel = default)
+    {
+        log ??= _ => { };
+        TorchRuntime.EnsureLoaded();
+        var outDir = Path.GetFullPath(settings.OutDirectory);
+        var store = new CheckpointStore(outDir);
+        settings = ResolveSettings(settings, outDir, store, resume);
+        TorchRuntime.Seed(settings.Train.Seed);
+        var device = TorchRuntime.ParseDevice(settings.Device);
+
+        var (tokenizer, dataDir) = PrepareData(settings, outDir, log);
+        var config = (settings.Model with { VocabSize = tokenizer.VocabSize }).Validate();
+        using var data = new ShardData(dataDir, tokenizer, settings.Train.Seed);
+        using var model = new GptModel(config, settings.Train.Seed);
+        model.to(device);
+        double? peak = settings.MeasureMfu ? MatmulPeak.Measure(settings.Train.Bf16 ? ScalarType.BFloat16 : ScalarType.Float32, device: device) : null;
+        using var trainer = new Trainer(model, settings.Train, data, peak);
+
+        double? initialLoss = null;
+        var loaded = resume ? store.LoadLatest(model, trainer.Optimizer, log) : null;
+        if (loaded is not null)
+        {
+            CopyState(loaded.State, trainer.State);
+            log($"Resuming from {Path.GetFileName(loaded.Directory)} (step {loaded.Step}).");
+        }
+        else
+        {
+            initialLoss = trainer.ValidationLoss();
+            log($"Model: {model.ParameterCount:N0} parameters; data: {data.TrainTokens:N0} training and {data.ValidationTokens:N0} validation tokens; validation loss before training {initialLoss:F4}.");
+        }
+
+        var run = RunInfo.Capture("pretrain", settings.Train.Seed, settings);
+        run.Write(outDir);
+        var configJson = ModelBundle.ConfigJson(config, tokenizer);
+        string lastCheckpoint = loaded?.Directory ?? "";
+        var clock = Stopwatch.StartNew();
+        long stepsBefore = trainer.State.Step;
+        bool completed = trainer.Run(progress, t => lastCheckpoint = store.Save(t.Model, configJson, t.Optimizer, t.State, run), cancel);
+        double seconds = clock.Elapsed.TotalSeconds;
+        double tokensPerSecond = (trainer.State.Step - stepsBefore) * settings.Train.TokensPerStep / Math.Max(seconds, 1e-9);
+
+        var samples = completed ? Sample(model, tokenizer, settings) : [];
+        return new PretrainResult(outDir, lastCheckpoint, model.ParameterCount, trainer.State.Step, trainer.State.TokensSeen,
+            initialLoss ?? loaded?.State.ValLossHistory.FirstOrDefault().Loss, trainer.State.ValLossHistory.LastOrDefault().Loss,
+            trainer.State.TrainSeconds, tokensPerSecond,
+            peak is > 0 ? tokensPerSecond * config.TrainingFlopsPerToken(settings.Train.SequenceLength) / peak : null,
+            peak / 1e9, completed, samples);
+    }
+
+    /// <summary>A fresh run writes its settings; a resumed run reads them back, so nothing can drift between the two halves.</summary>
+    static PretrainSettings ResolveSettings(PretrainSettings settings, string outDir, CheckpointStore store, bool resume)
+    {
+        var path = Path.Combine(outDir, SettingsFile);
+        if (resume)
+        {
+            if (!File.Exists(path)) throw new UserError($"There is nothing to resume in {outDir} (no {SettingsFile}); start the run without --resume.");
+            try { return JsonSerializer.Deserialize<PretrainSettings>(File.ReadAllText(path), RunInfo.Json)! with { OutDirectory = outDir }; }
+            catch (JsonException e) { throw new UserError($"{path} is not valid ({e.Message}); start a new run in another --out directory.", e); }
+        }
+        if (store.List().Count > 0)
+            throw new UserError($"{outDir} already holds checkpoints; pass --resume to continue that run or choose another --out directory.");
+        Directory.CreateDirectory(outDir);
+        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(settings with { OutDirectory = outDir }, RunInfo.Json));
+        return settings;
+    }
+
+    /// <summary>Opens the user's shards, or builds tokenizer and shards from the built-in curriculum once (reused on resume).</summary>
+    static (ITokenizer Tokenizer, string DataDirectory) PrepareData(PretrainSettings settings, string outDir, Action<string> log)
+    {
+        var tokenizerDir = Path.Combine(outDir, ModelBundle.TokenizerDirectory);
+        if (settings.DataDirectory is { } userData)
+        {
+            var tokenizer = Tokenizers.Load(settings.Tokenizer ?? throw new UserError("--data needs --tokenizer: the tokenizer its shards were prepared with."));
+            ModelBundle.CopyTokenizer(tokenizer, outDir);
+            return (tokenizer, userData);
+        }
+
+        var dataDir = Path.Combine(outDir, "data");
+        var documents = () => Mixture.DefaultPretrain(settings.Train.Seed, settings.CorpusDocuments).PretrainDocuments();
+        ITokenizer tok;
+        if (settings.Tokenizer is { } name) tok = Tokenizers.Load(name);
+        else if (File.Exists(Path.Combine(tokenizerDir, BpeModel.VocabFile))) tok = Tokenizers.Load(tokenizerDir);
+        else
+        {
+            log($"Training a {settings.TokenizerVocabSize}-token byte-level BPE on the built-in curriculum...");
+            BpeTrainer.Train(documents(), settings.TokenizerVocabSize).Save(tokenizerDir);
+            tok = Tokenizers.Load(tokenizerDir);
+        }
+        ModelBundle.CopyTokenizer(tok, outDir);
+        if (!File.Exists(Path.Combine(dataDir, TokenShardWriter.MetaFile)))
+        {
+            log($"Encoding {settings.CorpusDocuments:N0} built-in curriculum documents into token shards...");
+            TokenShardWriter.Prepare(documents(), tok, dataDir, validationFraction: 0.05, seed: settings.Train.Seed);
+        }
+        return (tok, dataDir);
+    }
+
+    static void CopyState(TrainerState from, TrainerState to)
+    {
+        to.Step = from.Step;
+        to.TokensSeen = from.TokensSeen;
+        to.TrainSeconds = from.TrainSeconds;
+        to.BestValLoss = from.BestValLoss;
+        to.LossHistory.AddRange(from.LossHistory);
+        to.ValLossHistory.AddRange(from.ValLossHistory);
+    }
+
+    static List<(string, string)> Sample(GptModel model, ITokenizer tokenizer, PretrainSettings settings)
+    {
+        var generator = new TextGenerator(model, tokenizer);
+        var stop = tokenizer.SpecialTokenId(SpecialTokens.EndOfText) is { } eot ? new[] { eot } : [];
+        return settings.SamplePrompts.Select((prompt, i) =>
+        {
+            var options = new SamplingOptions { MaxNewTokens = settings.SampleTokens, Temperature = 0.8, TopK = 40, Seed = settings.Train.Seed + i, StopTokens = stop };
+            return (prompt, generator.GenerateAsync(prompt, options).GetAwaiter().GetResult().Text);
+        }).ToList();
+    }
+}
