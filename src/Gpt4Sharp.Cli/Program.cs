@@ -7,6 +7,7 @@ root.Options.Add(ConfigFile.Option);
 foreach (var command in new[]
 {
     InfoCommands.Create(),
+    CurriculumCommands.Create(),
 })
 {
     root.Subcommands.Add(command);

@@ -48,8 +48,9 @@ public sealed record PoemConstraints(int Lines, int CharsPerLine, string Rhyme, 
         var sb = new StringBuilder();
         for (var i = 0; i < Lines; i++)
         {
-            var line = new StringBuilder(i == 0 ? Opening : rng.Pick(PoemLexicon.Images));
-            if (CharsPerLine == 7) line.Append(rng.Pick(PoemLexicon.Images));
+            var first = i == 0 ? Opening : rng.Pick(PoemLexicon.Images);
+            var line = new StringBuilder(first);
+            if (CharsPerLine == 7) line.Append(rng.Pick(PoemLexicon.Images.Where(w => w != first).ToArray()));
             line.Append(PoemLexicon.Verbs[rng.Next(PoemLexicon.Verbs.Length)]);
             line.Append(PoemLexicon.Modifiers[rng.Next(PoemLexicon.Modifiers.Length)]);
             // Odd lines end off-group so only the even lines carry the rhyme.

@@ -17,7 +17,9 @@ public sealed class FictionalWorld
 {
     const int WorldSeed = 20_240_917;
 
-    public static FictionalWorld Instance { get; } = new();
+    // Lazy: built after the static tables below are initialised.
+    static readonly Lazy<FictionalWorld> World = new(() => new FictionalWorld());
+    public static FictionalWorld Instance => World.Value;
 
     public static readonly string[] Countries = ["Ostrand", "Veluria", "Karsk", "Menhal", "Tirowen", "Baldessa", "Quorin", "Ysmere"];
     public static readonly string[] Rivers = ["Kessa", "Umber", "Lorn", "Vay", "Sithe", "Marro", "Dovel", "Ankh", "Pell", "Raske"];
