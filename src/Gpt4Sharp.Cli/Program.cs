@@ -9,6 +9,7 @@ foreach (var command in new[]
     InfoCommands.Create(),
     TokenizerCommands.Create(),
     TokenizerCommands.CreateTokens(),
+    CurriculumCommands.Create(),
 })
 {
     root.Subcommands.Add(command);

@@ -9,6 +9,7 @@ using Gpt4Sharp.Runs;
 using Gpt4Sharp.Runtime;
 using Gpt4Sharp.Text;
 using Gpt4Sharp.Training;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Gpt4Sharp.Stages;
