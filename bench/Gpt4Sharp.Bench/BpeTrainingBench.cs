@@ -24,10 +24,15 @@ public static class BpeTrainingBench
         Console.WriteLine($"text: {documents.Count:N0} documents, {bytes / 1e6:F2} MB, {chars:N0} characters");
 
         var clock = Stopwatch.StartNew();
-        var model = BpeTrainer.Train(documents, vocabSize);
+        double preTokenized = 0;
+        var model = BpeTrainer.Train(documents, vocabSize, new StageClock(p =>
+        {
+            if (p.Stage == "pre-tokenizing") preTokenized = clock.Elapsed.TotalSeconds;
+        }));
         double seconds = clock.Elapsed.TotalSeconds;
 
         Console.WriteLine($"trained {model.VocabSize:N0} ids ({model.Merges.Count:N0} merges) in {seconds:F2} s = {bytes / 1e6 / seconds:F2} MB/s");
+        Console.WriteLine($"  pre-tokenizing and counting {preTokenized:F2} s, pair index and merges {seconds - preTokenized:F2} s");
         Console.WriteLine($"result: {model.BytesPerToken:F2} bytes/token, {(double)model.TrainingTokens / chars:F3} tokens/char on the training text");
         if (output is not null)
         {
@@ -35,6 +40,14 @@ public static class BpeTrainingBench
             Console.WriteLine($"saved to {Path.GetFullPath(output)}");
         }
         return 0;
+    }
+
+    sealed class StageClock(Action<BpeTrainingProgress> report) : IProgress<BpeTrainingProgress>
+    {
+        public void Report(BpeTrainingProgress value)
+        {
+            lock (this) report(value);
+        }
     }
 
     static string? Arg(string[] args, string name)
