@@ -3,7 +3,8 @@ namespace Gpt4Sharp.Text;
 /// <summary>
 /// What the model, trainer, generator and server need from a tokenizer. Implementations:
 /// the project's own byte-level BPE (vocab.json + merges.txt) and OpenAI's tiktoken
-/// encodings, both encoded and decoded through Microsoft.ML.Tokenizers.
+/// encodings, both encoded and decoded through Microsoft.ML.Tokenizers; open either with
+/// <see cref="Tokenizers.Load"/>. Instances are immutable and safe to share across threads.
 /// </summary>
 public interface ITokenizer
 {
@@ -13,7 +14,10 @@ public interface ITokenizer
     /// <summary>Number of ids, special tokens included; the model's embedding size must be at least this.</summary>
     int VocabSize { get; }
 
-    /// <summary>Encodes text. With <paramref name="allowSpecial"/>, special-token strings in the text become their ids; otherwise they are encoded as plain text.</summary>
+    /// <summary>
+    /// Encodes text. With <paramref name="allowSpecial"/>, special-token strings in the text become their ids; otherwise they are encoded as plain text.
+    /// Lone UTF-16 surrogates are replaced by U+FFFD first, so Decode(Encode(s)) == s for valid strings.
+    /// </summary>
     int[] Encode(string text, bool allowSpecial = false);
 
     /// <summary>Decodes ids to text; special tokens decode to their strings.</summary>

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.IO.Compression;
 using System.Reflection;
@@ -18,6 +19,9 @@ public static class Tokenizers
         ["o200k_base"] = (PreTokenizerPatterns.O200k, "Microsoft.ML.Tokenizers.Data.O200kBase"),
     };
 
+    /// <summary>Tiktoken encodings are immutable and take ~0.2 s to read, so each is built once per process.</summary>
+    static readonly ConcurrentDictionary<string, Lazy<ITokenizer>> LoadedTiktoken = new();
+
     /// <summary>The encoding names <see cref="Load"/> accepts besides directories.</summary>
     public static IReadOnlyCollection<string> TiktokenEncodings => Tiktoken.Keys;
 
@@ -28,7 +32,8 @@ public static class Tokenizers
     /// </summary>
     public static ITokenizer Load(string nameOrDirectory)
     {
-        if (Tiktoken.TryGetValue(nameOrDirectory, out var encoding)) return LoadTiktoken(nameOrDirectory, encoding.Pattern, encoding.DataAssembly);
+        if (Tiktoken.TryGetValue(nameOrDirectory, out var encoding))
+            return LoadedTiktoken.GetOrAdd(nameOrDirectory, name => new(() => LoadTiktoken(name, encoding.Pattern, encoding.DataAssembly))).Value;
         if (!Directory.Exists(nameOrDirectory))
             throw new UserError($"Tokenizer '{nameOrDirectory}' is neither {string.Join(", ", Tiktoken.Keys)} nor an existing directory; train one with 'gpt4sharp tokenizer train'.");
         return LoadBpe(nameOrDirectory);

@@ -73,3 +73,19 @@ public class TokenizerLoadingTests
         Assert.Equal(tokenizer.Encode("GPT-4模型, 😀 推理。").Length, count.Tokens);
     }
 }
+
+public class TokenizerConcurrencyTests
+{
+    /// <summary>Generation and serving share one instance across threads; the package's caches must cope.</summary>
+    [Fact]
+    public void Encoding_from_many_threads_matches_encoding_on_one()
+    {
+        var texts = Enumerable.Range(0, 3000).Select(i => $"word{i} 模型{(char)(0x4E00 + i)} {i * 7919} 😀{i % 13}").ToArray();
+        foreach (var fresh in new[] { Tokenizers.Load(TestTokenizers.Directory), Tokenizers.Load("o200k_base") })
+        {
+            var parallel = new int[texts.Length][];
+            Parallel.For(0, texts.Length, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i => parallel[i] = fresh.Encode(texts[i]));
+            for (int i = 0; i < texts.Length; i++) Assert.Equal(fresh.Encode(texts[i]), parallel[i]);
+        }
+    }
+}
