@@ -4,15 +4,15 @@ using Gpt4Sharp.Cli;
 // Every verb lives in Commands/, one file per subsystem; this list is the whole CLI.
 var root = new RootCommand("Gpt4Sharp: the GPT-4 recipe in .NET — pretrain, align, evaluate and serve a multimodal decoder-only Transformer.");
 root.Options.Add(ConfigFile.Option);
-foreach (var command in new[]
-{
-    InfoCommands.Create(),
+Command[] commands =
+[
     TokenizerCommands.Create(),
     TokenizerCommands.CreateTokens(),
+    DataCommands.Create(),
+    .. PretrainCommands.Create(),
     CurriculumCommands.Create(),
-})
-{
-    root.Subcommands.Add(command);
-}
+    InfoCommands.Create(),
+];
+foreach (var command in commands) root.Subcommands.Add(command);
 
 return await root.Parse(ConfigFile.Expand(args)).InvokeAsync();

@@ -14,7 +14,7 @@ public static class TrainingDisplay
         if (!AnsiConsole.Profile.Capabilities.Interactive)
         {
             var lastLine = DateTime.MinValue;
-            return train(new Inline(p =>
+            return train(new Callback<TrainProgress>(p =>
             {
                 if (p.ValidationLoss is null && p.Step != p.Steps && DateTime.UtcNow - lastLine < TimeSpan.FromSeconds(5)) return;
                 lastLine = DateTime.UtcNow;
@@ -29,7 +29,7 @@ public static class TrainingDisplay
             {
                 var task = ctx.AddTask(title, maxValue: totalSteps);
                 task.Value = startStep;
-                result = train(new Inline(p =>
+                result = train(new Callback<TrainProgress>(p =>
                 {
                     task.Value = p.Step;
                     task.Description = Markup.Escape(Describe(p));
@@ -43,10 +43,4 @@ public static class TrainingDisplay
         $"step {p.Step}/{p.Steps}  loss {p.Loss:F4}  lr {p.LearningRate:0.###e0}  {p.TokensPerSecond:F0} tok/s" +
         (p.Mfu is { } mfu ? $"  MFU {mfu:P1}" : "") + $"  ETA {p.Eta:hh\\:mm\\:ss}" +
         (p.ValidationLoss is { } v ? $"  val {v:F4}" : "");
-
-    /// <summary>Reports synchronously on the training thread (Progress&lt;T&gt; would post to the thread pool and reorder lines).</summary>
-    sealed class Inline(Action<TrainProgress> report) : IProgress<TrainProgress>
-    {
-        public void Report(TrainProgress value) => report(value);
-    }
 }

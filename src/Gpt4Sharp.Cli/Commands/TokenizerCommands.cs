@@ -84,13 +84,4 @@ public static class TokenizerCommands
         });
         return new Command("tokens", "Measures tokenizers on text.") { count };
     }
-
-    /// <summary>Runs the handler on the reporting thread (Progress&lt;T&gt; would post it later, out of order).</summary>
-    sealed class Callback<T>(Action<T> handler) : IProgress<T>
-    {
-        public void Report(T value)
-        {
-            lock (this) handler(value);
-        }
-    }
 }
