@@ -49,6 +49,7 @@ public sealed class CheckpointStore
     public string Save<TConfig>(nn.Module model, TConfig config, OptimizerHelper? optimizer, TrainerState state, RunInfo run)
     {
         ArgumentNullException.ThrowIfNull(config);
+        ArgumentOutOfRangeException.ThrowIfNegative(state.Step);
         Directory.CreateDirectory(CheckpointsDirectory);
         RemoveLeftovers();
         var name = StepDirectoryName(state.Step);
@@ -129,7 +130,7 @@ public sealed class CheckpointStore
         var dir = Path.GetFullPath(checkpointDirectory);
         var manifest = CheckpointManifest.ReadVerified(dir);
         CheckTensorsFit(dir, model);
-        using (NewDisposeScope())
+        using (NewDisposeScope()) // the tensors read from the file are copied into the parameters, then freed
         using (no_grad())
             model.load_safetensors(Path.Combine(dir, ModelFile), strict: true);
         if (optimizer is not null)

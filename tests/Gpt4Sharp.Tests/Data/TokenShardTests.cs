@@ -67,6 +67,13 @@ public class TokenShardTests
     }
 
     [Fact]
+    public void A_single_document_goes_to_training()
+    {
+        var (summary, _) = Prepare(["only one"], new ByteTokenizer(), fraction: 0.99);
+        Assert.Equal((1, 0), (summary.TrainDocuments, summary.ValidationDocuments));
+    }
+
+    [Fact]
     public void Large_vocabularies_are_stored_as_uint32()
     {
         var tokenizer = new ByteTokenizer("wide", offset: 70_000);
@@ -79,7 +86,7 @@ public class TokenShardTests
     [Fact]
     public void No_input_and_bad_fractions_are_user_errors()
     {
-        Assert.Contains("no training documents", Assert.Throws<UserError>(() => Prepare([], new ByteTokenizer())).Message);
+        Assert.Contains("holds no documents", Assert.Throws<UserError>(() => Prepare([], new ByteTokenizer())).Message);
         Assert.Contains("outside [0, 1)", Assert.Throws<UserError>(() => Prepare(Docs, new ByteTokenizer(), fraction: 1.0)).Message);
     }
 
