@@ -128,6 +128,22 @@ public class TokenShardTests
     }
 
     [Fact]
+    public void A_data_directory_opens_as_a_pair_only_when_both_shards_match()
+    {
+        var (_, dir) = Prepare(Docs, new ByteTokenizer());
+        using (var shards = TokenShards.Open(dir))
+        {
+            shards.CheckTokenizer(new ByteTokenizer());
+            Assert.Equal(shards.Train.Header.TokenCount + shards.Validation.Header.TokenCount,
+                Docs.Sum(d => System.Text.Encoding.UTF8.GetByteCount(d) + 1));
+        }
+        var (other, _) = Prepare(Docs, new ByteTokenizer("shifted", offset: 1));
+        File.Copy(other.ValidationPath, Path.Combine(dir, "val.bin"), overwrite: true);
+        Assert.Contains("different tokenizers", Assert.Throws<UserError>(() => TokenShards.Open(dir)).Message);
+        Assert.Contains("does not exist", Assert.Throws<UserError>(() => TokenShards.Open(Path.Combine(dir, "missing"))).Message);
+    }
+
+    [Fact]
     public void Tokenizer_without_end_of_text_is_refused()
     {
         var e = Assert.Throws<UserError>(() => Prepare(Docs, new NoSpecials()));
