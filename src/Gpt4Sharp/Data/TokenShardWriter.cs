@@ -83,9 +83,10 @@ public static class TokenShardWriter
 
             void Route(int[] ids, long docIndex, bool last)
             {
-                var toVal = last && train.Documents == 0 ? false
-                    : last && validationFraction > 0 && val.Documents == 0 ? true
-                    : CounterHash.Unit(seed, docIndex) < validationFraction;
+                bool toVal;
+                if (last && train.Documents == 0) toVal = false;
+                else if (last && validationFraction > 0 && val.Documents == 0) toVal = true;
+                else toVal = CounterHash.Unit(seed, docIndex) < validationFraction;
                 if (toVal) val.Append(ids, valStream); else train.Append(ids, trainStream);
             }
         }));
