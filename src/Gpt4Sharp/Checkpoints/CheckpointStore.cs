@@ -150,7 +150,7 @@ public sealed class CheckpointStore
         return new LoadedCheckpoint(dir, manifest.Step, ReadTrainerState(dir), ReadConfigNode(dir), ReadRun(dir));
     }
 
-    /// <summary>The saved model config as JSON, after verifying the checkpoint.</summary>
+    /// <summary>The saved model config as JSON; does not verify the checkpoint (Load, Inspect and ReadConfig do).</summary>
     public static JsonNode ReadConfigNode(string checkpointDirectory)
     {
         var path = Path.Combine(checkpointDirectory, ConfigFile);
