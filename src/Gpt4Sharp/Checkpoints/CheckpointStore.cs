@@ -50,6 +50,7 @@ public sealed class CheckpointStore
     public string Save<TConfig>(nn.Module model, TConfig config, OptimizerHelper? optimizer, TrainerState state, RunInfo run)
     {
         ArgumentNullException.ThrowIfNull(config);
+        ArgumentOutOfRangeException.ThrowIfNegative(state.Step);
         Directory.CreateDirectory(CheckpointsDirectory);
         RemoveLeftovers();
         var name = StepDirectoryName(state.Step);
@@ -130,7 +131,7 @@ public sealed class CheckpointStore
         var dir = Path.GetFullPath(checkpointDirectory);
         var manifest = CheckpointManifest.ReadVerified(dir);
         CheckTensorsFit(dir, model);
-        using (NewDisposeScope())
+        using (NewDisposeScope()) // the tensors read from the file are copied into the parameters, then freed
         using (no_grad())
             model.load_safetensors(Path.Combine(dir, ModelFile), strict: true);
         if (optimizer is not null)
@@ -150,7 +151,7 @@ public sealed class CheckpointStore
         return new LoadedCheckpoint(dir, manifest.Step, ReadTrainerState(dir), ReadConfigNode(dir), ReadRun(dir));
     }
 
-    /// <summary>The saved model config as JSON, after verifying the checkpoint.</summary>
+    /// <summary>The saved model config as JSON; does not verify the checkpoint (Load, Inspect and ReadConfig do).</summary>
     public static JsonNode ReadConfigNode(string checkpointDirectory)
     {
         var path = Path.Combine(checkpointDirectory, ConfigFile);

@@ -63,8 +63,8 @@ public static class TokenShardWriter
             var placeholder = new byte[Header(0, 0).DataOffset];
             trainStream.Write(placeholder);
             valStream.Write(placeholder);
-            // The newest document is held back one step: if the split would leave validation
-            // empty although a fraction was asked for, the last document goes there instead.
+            // The newest document is held back one step so the last one can fill a split that would
+            // otherwise stay empty: training first, then validation when a fraction was asked for.
             int[]? pending = null;
             long index = 0;
             foreach (var doc in documents)
@@ -76,15 +76,17 @@ public static class TokenShardWriter
             }
             if (pending is not null) Route(pending, index - 1, last: true);
             if (train.Documents == 0)
-                throw new UserError($"Preparing shards produced no training documents ({index} read); give more input text or a smaller validation fraction.");
+                throw new UserError("The input holds no documents, so there is nothing to put in the shards; give .txt or .jsonl files that contain text.");
             WriteHeader(trainStream, Header(train.Tokens, train.Documents));
             WriteHeader(valStream, Header(val.Tokens, val.Documents));
             progress?.Report(new(index, train.Tokens, val.Tokens));
 
             void Route(int[] ids, long docIndex, bool last)
             {
-                var toVal = CounterHash.Unit(seed, docIndex) < validationFraction
-                    || (last && validationFraction > 0 && val.Documents == 0 && train.Documents > 0);
+                bool toVal;
+                if (last && train.Documents == 0) toVal = false;
+                else if (last && validationFraction > 0 && val.Documents == 0) toVal = true;
+                else toVal = CounterHash.Unit(seed, docIndex) < validationFraction;
                 if (toVal) val.Append(ids, valStream); else train.Append(ids, trainStream);
             }
         }));

@@ -230,6 +230,16 @@ public class CheckpointStoreTests
     }
 
     [Fact]
+    public void Optimizer_state_for_other_parameter_groups_is_refused()
+    {
+        var model = Mlp(seed: 11);
+        var dir = new CheckpointStore(RepoPaths.NewTempDir()).Save(model, Config, Optimizer(model), State(1, [1.0]), Run);
+        var oneGroup = optim.AdamW(model.parameters());
+        var e = Assert.Throws<UserError>(() => CheckpointStore.Load(dir, model, oneGroup));
+        Assert.Contains("does not fit this optimizer", e.Message);
+    }
+
+    [Fact]
     public void An_empty_run_has_no_latest_checkpoint()
     {
         var store = new CheckpointStore(RepoPaths.NewTempDir());

@@ -67,6 +67,13 @@ public class TokenShardTests
     }
 
     [Fact]
+    public void A_single_document_goes_to_training()
+    {
+        var (summary, _) = Prepare(["only one"], new ByteTokenizer(), fraction: 0.99);
+        Assert.Equal((1, 0), (summary.TrainDocuments, summary.ValidationDocuments));
+    }
+
+    [Fact]
     public void Large_vocabularies_are_stored_as_uint32()
     {
         var tokenizer = new ByteTokenizer("wide", offset: 70_000);
@@ -79,7 +86,7 @@ public class TokenShardTests
     [Fact]
     public void No_input_and_bad_fractions_are_user_errors()
     {
-        Assert.Contains("no training documents", Assert.Throws<UserError>(() => Prepare([], new ByteTokenizer())).Message);
+        Assert.Contains("holds no documents", Assert.Throws<UserError>(() => Prepare([], new ByteTokenizer())).Message);
         Assert.Contains("outside [0, 1)", Assert.Throws<UserError>(() => Prepare(Docs, new ByteTokenizer(), fraction: 1.0)).Message);
     }
 
@@ -118,6 +125,22 @@ public class TokenShardTests
         var e = Assert.Throws<UserError>(() => train.CheckTokenizer(new ByteTokenizer("shifted", offset: 3)));
         Assert.Contains("made with tokenizer bytes (vocab 265) but the model uses shifted (vocab 268)", e.Message);
         Assert.Contains("gpt4sharp data prepare", e.Message);
+    }
+
+    [Fact]
+    public void A_data_directory_opens_as_a_pair_only_when_both_shards_match()
+    {
+        var (_, dir) = Prepare(Docs, new ByteTokenizer());
+        using (var shards = TokenShards.Open(dir))
+        {
+            shards.CheckTokenizer(new ByteTokenizer());
+            Assert.Equal(shards.Train.Header.TokenCount + shards.Validation.Header.TokenCount,
+                Docs.Sum(d => System.Text.Encoding.UTF8.GetByteCount(d) + 1));
+        }
+        var (other, _) = Prepare(Docs, new ByteTokenizer("shifted", offset: 1));
+        File.Copy(other.ValidationPath, Path.Combine(dir, "val.bin"), overwrite: true);
+        Assert.Contains("different tokenizers", Assert.Throws<UserError>(() => TokenShards.Open(dir)).Message);
+        Assert.Contains("does not exist", Assert.Throws<UserError>(() => TokenShards.Open(Path.Combine(dir, "missing"))).Message);
     }
 
     [Fact]
