@@ -1,0 +1,77 @@
+using Gpt4Sharp.Checkpoints;
+using Gpt4Sharp.Model;
+using Gpt4Sharp.Stages;
+using Gpt4Sharp.Tests.Support;
+using Gpt4Sharp.Training;
+
+namespace Gpt4Sharp.Tests.Stages;
+
+public class PretrainingTests
+{
+    static PretrainSettings Tiny(string outDir) => new()
+    {
+        OutDirectory = outDir,
+        TokenizerVocabSize = 320,
+        CorpusDocuments = 400,
+        Model = new GptConfig { ContextLength = 64, DModel = 32, Layers = 2, Heads = 2, KvHeads = 2, FfnHidden = 64 },
+        Train = new TrainConfig { Steps = 12, BatchSize = 4, SequenceLength = 32, LearningRate = 5e-3, WarmupSteps = 2, EvalEvery = 6, EvalBatches = 2, CheckpointEvery = 0 },
+        Device = "cpu",
+        MeasureMfu = false,
+        SamplePrompts = ["Question:"],
+        SampleTokens = 8,
+    };
+
+    [Fact]
+    public void Built_in_run_trains_checkpoints_and_loads_back_for_sampling()
+    {
+        var dir = RepoPaths.NewTempDir();
+        var result = Pretraining.Run(Tiny(dir), resume: false);
+        Assert.True(result.Completed);
+        Assert.True(result.FinalValidationLoss < result.InitialValidationLoss);
+        Assert.Single(result.Samples);
+        Assert.True(File.Exists(Path.Combine(dir, "run.json")));
+        Assert.True(File.Exists(Path.Combine(dir, "tokenizer", "vocab.json")));
+
+        using var bundle = ModelBundle.Load(dir);
+        Assert.Equal(12, CheckpointStore.Inspect(dir).Step);
+        Assert.Equal(bundle.Tokenizer.VocabSize, bundle.Model.Config.VocabSize);
+    }
+
+    [Fact]
+    public void Resumed_run_repeats_the_loss_sequence_of_an_uninterrupted_one()
+    {
+        var whole = RepoPaths.NewTempDir();
+        var uninterrupted = Pretraining.Run(Tiny(whole), resume: false);
+        var expected = LossesOf(whole);
+
+        var split = RepoPaths.NewTempDir();
+        using var stop = new CancellationTokenSource();
+        var stopAtSeven = new Callback(p => { if (p.Step == 7) stop.Cancel(); });
+        var first = Pretraining.Run(Tiny(split), resume: false, stopAtSeven, cancel: stop.Token);
+        Assert.False(first.Completed);
+        Assert.Equal(7, CheckpointStore.Inspect(split).Step);
+
+        var second = Pretraining.Run(Tiny(split) with { Train = Tiny(split).Train with { LearningRate = 1 } }, resume: true); // settings come from the run, not the caller
+        Assert.True(second.Completed);
+        Assert.Equal(expected, LossesOf(split));
+        Assert.Equal(uninterrupted.FinalValidationLoss, second.FinalValidationLoss);
+    }
+
+    [Fact]
+    public void Starting_over_an_existing_run_or_resuming_nothing_is_a_clear_error()
+    {
+        var dir = RepoPaths.NewTempDir();
+        var e = Assert.Throws<UserError>(() => Pretraining.Run(Tiny(dir), resume: true));
+        Assert.Contains("nothing to resume", e.Message);
+        Pretraining.Run(Tiny(dir) with { Train = Tiny(dir).Train with { Steps = 2, EvalEvery = 0 } }, resume: false);
+        e = Assert.Throws<UserError>(() => Pretraining.Run(Tiny(dir), resume: false));
+        Assert.Contains("--resume", e.Message);
+    }
+
+    static double[] LossesOf(string runDir) => [.. CheckpointStore.Inspect(runDir).State.LossHistory.Select(p => p.Loss)];
+
+    sealed class Callback(Action<TrainProgress> report) : IProgress<TrainProgress>
+    {
+        public void Report(TrainProgress value) => report(value);
+    }
+}
