@@ -100,6 +100,7 @@ public sealed class Trainer : IDisposable
     /// <summary>One optimiser step over <see cref="TrainConfig.GradientAccumulation"/> micro-batches: (mean loss, gradient norm before clipping).</summary>
     public (double Loss, double GradientNorm) TrainStep()
     {
+        _ = compute; // made outside the step's dispose scope, which would free its converted weights
         using var scope = torch.NewDisposeScope();
         compute.train();
         double lr = config.LearningRateAt((int)State.Step);
@@ -132,6 +133,7 @@ public sealed class Trainer : IDisposable
     /// <summary>Mean loss over the validation batches, without gradients.</summary>
     public double ValidationLoss()
     {
+        _ = compute;
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         compute.eval();
