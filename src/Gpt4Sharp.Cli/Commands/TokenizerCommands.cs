@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using Gpt4Sharp.Data;
 using Gpt4Sharp.Runs;
 using Gpt4Sharp.Text;
 using Spectre.Console;
@@ -26,7 +27,7 @@ public static class TokenizerCommands
             var paths = parse.GetValue(input)!;
             int size = parse.GetValue(vocabSize);
             var dir = parse.GetValue(output)!;
-            var documents = TextFiles.ReadDocuments(paths);
+            var documents = DocumentReader.Read(paths).ToList();
             var clock = Stopwatch.StartNew();
             BpeModel? model = null;
             AnsiConsole.Progress()

@@ -25,20 +25,4 @@ public class TokenizerCliTests
         Assert.Equal(0, TokenizerCommands.CreateTokens().Parse(["count", "--tokenizer", output, text]).Invoke());
         Assert.Equal(1, TokenizerCommands.CreateTokens().Parse(["count", "--tokenizer", Path.Combine(dir, "missing"), text]).Invoke());
     }
-
-    [Fact]
-    public void Reads_jsonl_text_fields_and_rejects_bad_lines()
-    {
-        var dir = RepoPaths.NewTempDir();
-        File.WriteAllLines(Path.Combine(dir, "good.jsonl"), ["{\"text\": \"one\"}", "", "{\"text\": \"two\", \"meta\": 3}"]);
-        File.WriteAllText(Path.Combine(dir, "notes.txt"), "three");
-        File.WriteAllText(Path.Combine(dir, "ignored.bin"), "four");
-        Assert.Equal(["one", "two", "three"], TextFiles.ReadDocuments([dir]));
-
-        var bad = Path.Combine(dir, "bad.jsonl");
-        File.WriteAllLines(bad, ["{\"text\": \"ok\"}", "{\"body\": \"no text\"}"]);
-        var e = Assert.Throws<UserError>(() => TextFiles.ReadDocuments([bad]));
-        Assert.Contains("bad.jsonl:2", e.Message);
-        Assert.Throws<UserError>(() => TextFiles.ReadDocuments([Path.Combine(dir, "nope.txt")]));
-    }
 }
