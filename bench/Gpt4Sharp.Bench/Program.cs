@@ -5,6 +5,7 @@ using Gpt4Sharp.Bench;
 var benchmarks = new Dictionary<string, (string About, Func<string[], int> Run)>
 {
     ["matmul"] = ("fp32 and bf16 matmul peak of this machine", MatmulPeak.Run),
+    ["curriculum"] = ("1M synthetic text items and 10k chart PNGs: items/s and seconds", CurriculumBench.Run),
 };
 
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var bench))
