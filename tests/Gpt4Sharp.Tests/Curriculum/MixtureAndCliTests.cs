@@ -88,4 +88,18 @@ public class MixtureAndCliTests
         // Wrong family for these ids: one sentence, exit 1.
         Assert.Equal(1, await command.Parse(["check", "--family", "bridge", "--answers", answers]).InvokeAsync());
     }
+
+    [Fact]
+    public async Task Mix_writes_text_and_chat_rows()
+    {
+        var dir = RepoPaths.NewTempDir();
+        var command = CurriculumCommands.Create();
+        var text = Path.Combine(dir, "pre.jsonl");
+        var chat = Path.Combine(dir, "chat.jsonl");
+        Assert.Equal(0, await command.Parse(["mix", "--preset", "pretrain", "--count", "300", "--out", text]).InvokeAsync());
+        Assert.Equal(0, await command.Parse(["mix", "--preset", "finetune", "--count", "300", "--format", "chat", "--out", chat]).InvokeAsync());
+        Assert.Equal(300, File.ReadLines(text).Count(l => l.StartsWith("{\"text\":", StringComparison.Ordinal)));
+        Assert.Equal(300, File.ReadLines(chat).Count(l => l.StartsWith("{\"messages\":[{\"role\":\"system\"", StringComparison.Ordinal)));
+        Assert.Equal(1, await command.Parse(["mix", "--preset", "huge", "--out", text]).InvokeAsync());
+    }
 }

@@ -86,7 +86,9 @@ public sealed partial class SafetyFamily : CurriculumFamily
     {
         Id = "", Family = "", Kind = kind, Prompt = prompt, Answer = response, Response = response,
         Canonical = $"{kind}|{category}|{canonical}",
-        Extra = new JsonObject { ["category"] = category, ["keywords"] = keywords },
+        Extra = keywords is null
+            ? new JsonObject { ["category"] = category }
+            : new JsonObject { ["category"] = category, ["keywords"] = keywords },
     };
 
     [GeneratedRegex(@"\b(i can(?:'|’)?t|i cannot|i won(?:'|’)?t|i will not|i(?:'|’)m not able to|i am not able to|i(?:'|’)m unable|i am unable|can(?:'|’)?t help|not able to help)\b|不能|无法", RegexOptions.IgnoreCase)]
