@@ -114,4 +114,21 @@ public class ImageFamilyTests
         Assert.True(scenes.Check(odd, $"a {odd.Answer}").Correct);
         Assert.False(scenes.Check(odd, "the sun").Correct);
     }
+
+    [Fact]
+    public void Chart_checker_rejects_wrong_values_labels_and_trends()
+    {
+        var items = Charts.Generate(7, Split.Eval, 200).ToList();
+        var value = items.First(i => i.Prompt.StartsWith("What is the value", StringComparison.Ordinal));
+        Assert.True(Charts.Check(value, $"answer: {value.Answer}").Correct);
+        Assert.False(Charts.Check(value, $"answer: {int.Parse(value.Answer) + 1}").Correct);
+        Assert.False(Charts.Check(value, $"{value.Answer} units").Correct);
+        var label = items.First(i => i.Prompt.StartsWith("Which label", StringComparison.Ordinal));
+        Assert.True(Charts.Check(label, label.Answer.ToLowerInvariant()).Correct);
+        var others = label.Extra!["scene"]!["labels"]!.AsArray().Select(l => (string)l!).Where(l => l != label.Answer);
+        Assert.All(others, l => Assert.False(Charts.Check(label, l).Correct));
+        var trend = items.First(i => i.Prompt.StartsWith("Does the value", StringComparison.Ordinal));
+        Assert.False(Charts.Check(trend, trend.Answer == "up" ? "down" : "up").Correct);
+        Assert.False(Charts.Check(trend, $"answer: {trend.Answer}\nanswer: {(trend.Answer == "up" ? "down" : "up")}").Correct);
+    }
 }
