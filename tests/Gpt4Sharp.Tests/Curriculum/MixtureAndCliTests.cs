@@ -102,4 +102,18 @@ public class MixtureAndCliTests
         Assert.Equal(300, File.ReadLines(chat).Count(l => l.StartsWith("{\"messages\":[{\"role\":\"system\"", StringComparison.Ordinal)));
         Assert.Equal(1, await command.Parse(["mix", "--preset", "huge", "--out", text]).InvokeAsync());
     }
+
+    [Fact]
+    public void Parallel_writer_output_is_byte_identical_across_runs()
+    {
+        var a = RepoPaths.NewTempDir();
+        var b = RepoPaths.NewTempDir();
+        foreach (var dir in new[] { a, b })
+            foreach (var name in new[] { "dialogue", "charts" })
+                CurriculumWriter.Write(CurriculumRegistry.Get(name), 9, Split.Train, name == "charts" ? 100 : 5000, dir, OutputFormat.Items);
+        foreach (var file in Directory.GetFiles(a, "*", SearchOption.AllDirectories))
+            Assert.Equal(File.ReadAllBytes(file), File.ReadAllBytes(Path.Combine(b, Path.GetRelativePath(a, file))));
+        Assert.Equal(5000, File.ReadLines(Path.Combine(a, "dialogue.train.jsonl")).Count());
+        Assert.Equal(100, Directory.GetFiles(Path.Combine(a, "charts-images")).Length);
+    }
 }
