@@ -36,8 +36,6 @@ public static class PixelFont
         ['-'] = "..." + "..." + "###" + "..." + "...", [' '] = "..." + "..." + "..." + "..." + "...",
     };
 
-    public static bool Has(char c) => Glyphs.ContainsKey(c);
-
     /// <summary>Width in pixels of <paramref name="text"/> at <paramref name="scale"/> (one blank column between glyphs).</summary>
     public static int Width(string text, int scale = 1) => text.Length == 0 ? 0 : (text.Length * (GlyphWidth + 1) - 1) * scale;
 
@@ -46,7 +44,7 @@ public static class PixelFont
         using var paint = new SKPaint { Color = color, IsAntialias = false, Style = SKPaintStyle.Fill };
         foreach (var c in text)
         {
-            var glyph = Glyphs[c];
+            var glyph = Glyphs.TryGetValue(c, out var g) ? g : throw new ArgumentException($"the pixel font has no glyph for '{c}'");
             for (var i = 0; i < glyph.Length; i++)
                 if (glyph[i] == '#')
                     canvas.DrawRect(x + i % GlyphWidth * scale, y + i / GlyphWidth * scale, scale, scale, paint);
