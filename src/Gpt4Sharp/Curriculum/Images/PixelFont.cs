@@ -3,10 +3,11 @@ using SkiaSharp;
 namespace Gpt4Sharp.Curriculum.Images;
 
 /// <summary>
-/// A 3x5 pixel font for digits and capital letters. The Linux SkiaSharp assets the project
-/// uses ship without fontconfig or font files, so system text may draw nothing; and at 64-96
-/// pixels a crisp pixel font stays legible where an anti-aliased TrueType face would blur.
-/// Glyph pixels are exact, which also lets tests read labels back.
+/// A 3x5 pixel font for digits and capital letters. SkiaSharp's default typeface is whatever
+/// the machine has installed (DejaVu Serif on the dev box, nothing on a bare container), so
+/// system text would make the same seed draw different images on different machines. At
+/// 64-96 pixels a crisp pixel font also stays legible where a TrueType face blurs, and its
+/// exact pixels let tests read labels back.
 /// </summary>
 public static class PixelFont
 {
