@@ -10,6 +10,7 @@ Command[] commands =
     TokenizerCommands.CreateTokens(),
     DataCommands.Create(),
     .. PretrainCommands.Create(),
+    FineTuneCommands.Create(),
     CurriculumCommands.Create(),
     InfoCommands.Create(),
 ];

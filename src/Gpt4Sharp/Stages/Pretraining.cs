@@ -48,8 +48,6 @@ public sealed record PretrainResult(
 /// </summary>
 public static class Pretraining
 {
-    public const string SettingsFile = "settings.json";
-
     public static PretrainResult Run(PretrainSettings settings, bool resume, IProgress<TrainProgress>? progress = null,
         Action<string>? log = null, CancellationToken cancel = default)
     {
@@ -57,7 +55,7 @@ public static class Pretraining
         TorchRuntime.EnsureLoaded();
         var outDir = Path.GetFullPath(settings.OutDirectory);
         var store = new CheckpointStore(outDir);
-        settings = ResolveSettings(settings, outDir, store, resume);
+        settings = TrainingRun.ResolveSettings(settings with { OutDirectory = outDir }, outDir, resume);
         TorchRuntime.Seed(settings.Train.Seed);
         var device = TorchRuntime.ParseDevice(settings.Device);
 
@@ -70,25 +68,17 @@ public static class Pretraining
         using var trainer = new Trainer(model, settings.Train, data, peak);
 
         double? initialLoss = null;
-        var loaded = resume ? store.LoadLatest(model, trainer.Optimizer, log) : null;
-        if (loaded is not null)
-        {
-            CopyState(loaded.State, trainer.State);
-            log($"Resuming from {Path.GetFileName(loaded.Directory)} (step {loaded.Step}).");
-        }
-        else
+        var loaded = TrainingRun.Restore(store, trainer, resume, log);
+        if (loaded is null)
         {
             initialLoss = trainer.ValidationLoss();
             log($"Model: {model.ParameterCount:N0} parameters; data: {data.TrainTokens:N0} training and {data.ValidationTokens:N0} validation tokens; validation loss before training {initialLoss:F4}.");
         }
 
-        var run = RunInfo.Capture("pretrain", settings.Train.Seed, settings);
-        run.Write(outDir);
-        var configJson = ModelBundle.ConfigJson(config, tokenizer);
-        string lastCheckpoint = loaded?.Directory ?? "";
         var clock = Stopwatch.StartNew();
         long stepsBefore = trainer.State.Step;
-        bool completed = trainer.Run(progress, t => lastCheckpoint = store.Save(t.Model, configJson, t.Optimizer, t.State, run), cancel);
+        var (completed, lastCheckpoint) = TrainingRun.Train(trainer, store, ModelBundle.ConfigJson(config, tokenizer),
+            RunInfo.Capture("pretrain", settings.Train.Seed, settings), loaded?.Directory, progress, cancel);
         double seconds = clock.Elapsed.TotalSeconds;
         double tokensPerSecond = (trainer.State.Step - stepsBefore) * settings.Train.TokensPerStep / Math.Max(seconds, 1e-9);
 
@@ -98,23 +88,6 @@ public static class Pretraining
             trainer.State.TrainSeconds, tokensPerSecond,
             peak is > 0 ? tokensPerSecond * config.TrainingFlopsPerToken(settings.Train.SequenceLength) / peak : null,
             peak / 1e9, completed, samples);
-    }
-
-    /// <summary>A fresh run writes its settings; a resumed run reads them back, so nothing can drift between the two halves.</summary>
-    static PretrainSettings ResolveSettings(PretrainSettings settings, string outDir, CheckpointStore store, bool resume)
-    {
-        var path = Path.Combine(outDir, SettingsFile);
-        if (resume)
-        {
-            if (!File.Exists(path)) throw new UserError($"There is nothing to resume in {outDir} (no {SettingsFile}); start the run without --resume.");
-            try { return JsonSerializer.Deserialize<PretrainSettings>(File.ReadAllText(path), RunInfo.Json)! with { OutDirectory = outDir }; }
-            catch (JsonException e) { throw new UserError($"{path} is not valid ({e.Message}); start a new run in another --out directory.", e); }
-        }
-        if (store.List().Count > 0)
-            throw new UserError($"{outDir} already holds checkpoints; pass --resume to continue that run or choose another --out directory.");
-        Directory.CreateDirectory(outDir);
-        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(settings with { OutDirectory = outDir }, RunInfo.Json));
-        return settings;
     }
 
     /// <summary>Opens the user's shards, or builds tokenizer and shards from the built-in curriculum once (reused on resume).</summary>
@@ -146,16 +119,6 @@ public static class Pretraining
             TokenShardWriter.Prepare(documents(), tok, dataDir, validationFraction: 0.05, seed: settings.Train.Seed);
         }
         return (tok, dataDir);
-    }
-
-    static void CopyState(TrainerState from, TrainerState to)
-    {
-        to.Step = from.Step;
-        to.TokensSeen = from.TokensSeen;
-        to.TrainSeconds = from.TrainSeconds;
-        to.BestValLoss = from.BestValLoss;
-        to.LossHistory.AddRange(from.LossHistory);
-        to.ValLossHistory.AddRange(from.ValLossHistory);
     }
 
     static List<(string, string)> Sample(GptModel model, ITokenizer tokenizer, PretrainSettings settings)
