@@ -5,6 +5,7 @@ using Gpt4Sharp.Bench;
 var benchmarks = new Dictionary<string, (string About, Func<string[], int> Run)>
 {
     ["matmul"] = ("fp32 and bf16 matmul peak of this machine", MatmulPeak.Run),
+    ["sandbox"] = ("sandboxed Python samples/s, 1 vs 2 workers, bubblewrap vs plain", SandboxThroughput.Run),
 };
 
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var bench))
