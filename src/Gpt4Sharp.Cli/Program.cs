@@ -7,6 +7,8 @@ root.Options.Add(ConfigFile.Option);
 foreach (var command in new[]
 {
     InfoCommands.Create(),
+    EvalCommands.Create(),
+    ReportCommands.Create(),
 })
 {
     root.Subcommands.Add(command);

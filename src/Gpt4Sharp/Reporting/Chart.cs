@@ -60,6 +60,7 @@ public sealed record Chart(string Title, ChartKind Kind, string XLabel, string Y
         plot.XLabel(LogX ? $"log10 {XLabel}" : XLabel);
         plot.YLabel(YLabel);
         if (Series.Count > 1) plot.ShowLegend();
+        else plot.HideLegend();
         return plot.GetImageBytes(width, height, ImageFormat.Png);
     }
 }

@@ -5,7 +5,7 @@ using Gpt4Sharp.Evaluation.Sandbox;
 namespace Gpt4Sharp.Evaluation.Code;
 
 /// <summary>Solved / total problems and mean pass@1 in one difficulty tier (the GPT-4 report's LeetCode table).</summary>
-public sealed record TierScore(string Tier, int Solved, int Total, double PassAt1);
+public sealed record TierScore(string Tier, int Solved, int Total, double PassAtOne);
 
 public sealed record CodeEvalSummary(
     IReadOnlyDictionary<string, double> PassAtK,

@@ -13,6 +13,9 @@ public sealed record CodeSample(string TaskId, string Completion, JsonObject Lin
 /// <summary>Reads the public human-eval harness's files: problems (JSONL or .jsonl.gz) and samples (task_id, completion).</summary>
 public static class CodeFiles
 {
+    // Code is full of < > & and quotes: keep them literal, as Python's json.dumps does.
+    static readonly JsonSerializerOptions LineJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static IReadOnlyList<CodeProblem> LoadProblems(string path)
     {
         var problems = new List<CodeProblem>();
@@ -48,7 +51,7 @@ public static class CodeFiles
         Runs.AtomicFile.Write(path, stream =>
         {
             using var writer = new StreamWriter(stream, leaveOpen: true);
-            foreach (var line in lines) writer.Write(line.ToJsonString() + "\n");
+            foreach (var line in lines) writer.Write(line.ToJsonString(LineJson) + "\n");
         });
     }
 
