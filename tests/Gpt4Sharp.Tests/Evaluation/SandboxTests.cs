@@ -24,24 +24,31 @@ public class SandboxTests
     static async Task<SandboxResult?> Run(string program, SandboxOptions? options = null) =>
         TryCreate(options ?? Fast) is { } sandbox ? await sandbox.RunAsync(program) : null;
 
-    /// <summary>Processes still alive under the uids the sandbox hands out.</summary>
-    static List<string> LeftoverSandboxProcesses()
+    /// <summary>
+    /// Live processes whose command line holds <paramref name="token"/>. Other test classes run
+    /// sandboxes at the same time, so leftovers are recognised by a token unique to the test.
+    /// </summary>
+    static List<string> LeftoverProcesses(string token)
     {
         var left = new List<string>();
         foreach (var dir in Directory.EnumerateDirectories("/proc").Where(d => char.IsAsciiDigit(Path.GetFileName(d)[0])))
         {
             try
             {
-                var status = File.ReadLines(Path.Combine(dir, "status")).ToList();
-                if (status.Any(l => l.StartsWith("State:") && l.Contains("zombie"))) continue; // dead, awaiting its reaper
-                var uidLine = status.First(l => l.StartsWith("Uid:"));
-                var uid = int.Parse(uidLine.Split('\t', StringSplitOptions.RemoveEmptyEntries)[1]);
-                if (uid >= PythonSandbox.FirstUid && uid < PythonSandbox.FirstUid + 1000) left.Add(File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' '));
+                if (File.ReadLines(Path.Combine(dir, "status")).Any(l => l.StartsWith("State:") && l.Contains("zombie"))) continue; // dead, awaiting its reaper
+                var cmdline = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ');
+                if (cmdline.Contains(token)) left.Add(cmdline);
             }
-            catch (IOException) { }
+            catch (IOException) { } // exited while we looked
         }
         return left;
     }
+
+    /// <summary>A fork bomb whose every process carries <paramref name="token"/> in its command line.</summary>
+    static string ForkBomb(string token) =>
+        "import os, sys\n" +
+        "bomb = 'import os\\nwhile True:\\n    try:\\n        os.fork()\\n    except OSError:\\n        pass\\n'\n" +
+        $"os.execv(sys.executable, [sys.executable, '-c', bomb + '# {token}'])";
 
     [Fact]
     public async Task PassingAndFailingProgramsGetTheirVerdicts()
@@ -82,18 +89,21 @@ public class SandboxTests
     public async Task ForkBombIsCappedAndLeavesNothingBehind()
     {
         if (TryCreate(Fast) is not { } sandbox || !sandbox.Isolation.Contains("own uid")) return; // limit not enforceable here
-        var result = await sandbox.RunAsync("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass");
-        Assert.Equal(SandboxVerdict.TimedOut, result.Verdict);
-        Assert.Empty(LeftoverSandboxProcesses());
+        var token = $"bomb-{Guid.NewGuid():N}";
+        var result = await sandbox.RunAsync(ForkBomb(token));
+        // The program exec'd away the verdict writer; the timer's SIGALRM then kills it: no verdict, a crash.
+        Assert.Equal(SandboxVerdict.Crashed, result.Verdict);
+        Assert.Empty(LeftoverProcesses(token));
     }
 
     [Fact]
     public async Task BackgroundChildrenAreKilledWithTheRun()
     {
         if (TryCreate(Fast) is not { } sandbox || !sandbox.Isolation.Contains("own uid")) return; // cannot tell sandbox processes apart
-        var result = await sandbox.RunAsync("import subprocess\nsubprocess.Popen(['sleep', '1000'], start_new_session=True)\nprint('spawned')");
+        var token = $"{Random.Shared.Next(1000, 9999)}.{Random.Shared.Next(100000, 999999)}";
+        var result = await sandbox.RunAsync($"import subprocess\nsubprocess.Popen(['sleep', '{token}'], start_new_session=True)\nprint('spawned')");
         Assert.True(result.Passed, Describe(result));
-        Assert.Empty(LeftoverSandboxProcesses());
+        Assert.Empty(LeftoverProcesses(token));
     }
 
     [Fact]
@@ -216,9 +226,10 @@ public class SandboxTests
         Assert.Equal(SandboxVerdict.Failed, (await sandbox.RunAsync("bytearray(10 * 1024 ** 3)")).Verdict);
         if (sandbox.Isolation.Contains("own uid"))
         {
-            var bomb = await sandbox.RunAsync("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass");
-            Assert.Equal(SandboxVerdict.TimedOut, bomb.Verdict);
-            Assert.Empty(LeftoverSandboxProcesses());
+            var token = $"bomb-{Guid.NewGuid():N}";
+            var bomb = await sandbox.RunAsync(ForkBomb(token));
+            Assert.Equal(SandboxVerdict.Crashed, bomb.Verdict);
+            Assert.Empty(LeftoverProcesses(token));
         }
     }
 

@@ -14,8 +14,9 @@ namespace Gpt4Sharp.Evaluation.Sandbox;
 /// </summary>
 public sealed class PythonSandbox
 {
-    /// <summary>First uid given to sandboxed runs when the harness is root; run slot i gets FirstUid + i.</summary>
+    /// <summary>Sandboxed runs get uids from FirstUid up (when the harness is root), one per running program.</summary>
     public const int FirstUid = 61000;
+    const int UidCount = 1000;
 
     readonly SandboxOptions _options;
     readonly PythonInfo _python;
@@ -23,9 +24,6 @@ public sealed class PythonSandbox
     readonly string? _unshare;
     readonly bool _isRoot;
     readonly bool _canDropRoot;
-    readonly object _slotLock = new();
-    readonly SortedSet<int> _freeSlots = [];
-    int _slotCount;
 
     public PythonSandbox(SandboxOptions? options = null)
     {
@@ -54,7 +52,7 @@ public sealed class PythonSandbox
 
     string DescribeIsolation()
     {
-        var identity = _canDropRoot ? $"runs as its own uid ({FirstUid}+slot), so the process limit holds"
+        var identity = _canDropRoot ? $"runs as its own uid (from {FirstUid}), so the process limit holds"
             : _isRoot ? "runs as root because the interpreter is not reachable by other users, so the process limit is not enforced"
             : "runs as the harness's user";
         const string limits = "rlimits on memory, CPU, file size, open files and processes";
@@ -74,7 +72,7 @@ public sealed class PythonSandbox
     {
         if (!OperatingSystem.IsLinux())
             throw new UserError("The Python sandbox needs Linux (namespaces and rlimits); run code evaluation on a Linux machine.");
-        var slot = AcquireSlot();
+        using var uidClaim = _canDropRoot ? UidClaim.Acquire() : null;
         var jobDir = Directory.CreateTempSubdirectory("g4s-sandbox-").FullName;
         try
         {
@@ -82,11 +80,10 @@ public sealed class PythonSandbox
             File.SetUnixFileMode(jobDir, (UnixFileMode)0b111_111_111);
             File.WriteAllText(Path.Combine(jobDir, SandboxPreamble.FileName), SandboxPreamble.Source);
             File.WriteAllText(Path.Combine(jobDir, "program.py"), program);
-            return await RunInDirectoryAsync(jobDir, slot, humanEvalCompatible, cancellationToken);
+            return await RunInDirectoryAsync(jobDir, uidClaim?.Uid ?? -1, humanEvalCompatible, cancellationToken);
         }
         finally
         {
-            ReleaseSlot(slot);
             try { Directory.Delete(jobDir, recursive: true); }
             catch (IOException) { } // a leftover temp dir is harmless; the verdict is already taken
             catch (UnauthorizedAccessException) { }
@@ -109,9 +106,8 @@ public sealed class PythonSandbox
         return results;
     }
 
-    async Task<SandboxResult> RunInDirectoryAsync(string jobDir, int slot, bool compat, CancellationToken cancellationToken)
+    async Task<SandboxResult> RunInDirectoryAsync(string jobDir, int uid, bool compat, CancellationToken cancellationToken)
     {
-        var uid = _canDropRoot ? FirstUid + slot : -1;
         var inside = _bwrap is not null ? "/sandbox" : jobDir;
         var preambleArgs = new List<string>
         {
@@ -257,6 +253,8 @@ public sealed class PythonSandbox
             // The preamble made the program leader of its own process group (pgid = its pid).
             Kill(-process.Id, 9);
         }
+        // An exited bubblewrap took its PID namespace, and so every descendant, with it.
+        if (_bwrap is not null && process.HasExited) return;
         try { process.Kill(entireProcessTree: true); }
         catch (InvalidOperationException) { } // already gone
         process.WaitForExit(2000);
@@ -274,20 +272,32 @@ public sealed class PythonSandbox
         sweeper?.WaitForExit(5000);
     }
 
-    int AcquireSlot()
+    /// <summary>
+    /// Exclusive use of one uid while a program runs, claimed through a lock file so that
+    /// concurrent harnesses on the machine never share a uid (RLIMIT_NPROC counts per uid, and
+    /// the fallback's sweep kills everything of the uid).
+    /// </summary>
+    sealed class UidClaim : IDisposable
     {
-        lock (_slotLock)
-        {
-            if (_freeSlots.Count == 0) return _slotCount++;
-            var slot = _freeSlots.Min;
-            _freeSlots.Remove(slot);
-            return slot;
-        }
-    }
+        static readonly string LockDir = Path.Combine(Path.GetTempPath(), "gpt4sharp-sandbox-uids");
+        readonly FileStream _lock;
 
-    void ReleaseSlot(int slot)
-    {
-        lock (_slotLock) _freeSlots.Add(slot);
+        UidClaim(int uid, FileStream fileLock) => (Uid, _lock) = (uid, fileLock);
+
+        public int Uid { get; }
+
+        public static UidClaim Acquire()
+        {
+            Directory.CreateDirectory(LockDir);
+            for (var uid = FirstUid; uid < FirstUid + UidCount; uid++)
+            {
+                try { return new UidClaim(uid, new FileStream(Path.Combine(LockDir, $"{uid}.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None)); }
+                catch (IOException) { } // held by another run
+            }
+            throw new UserError($"All {UidCount} sandbox uids from {FirstUid} are in use; run fewer sandboxed evaluations at once.");
+        }
+
+        public void Dispose() => _lock.Dispose();
     }
 
     internal static string? FindOnPath(string name) =>
