@@ -66,6 +66,22 @@ public class CodeHarnessTests
         Assert.Equal([new TierScore("HumanEval", subset.Count, subset.Count, 0.25)], summary.Tiers);
     }
 
+    [Fact]
+    public async Task MbppConvertsToHumanEvalFormatAndItsReferenceCodePasses()
+    {
+        var path = Path.Combine(RepoPaths.SharedData, "mbpp", "mbpp.jsonl");
+        if (!File.Exists(path) || Sandbox() is not { } sandbox) return; // shared data or python3 absent
+        var problems = CodeFiles.LoadProblems(path);
+        Assert.Equal(974, problems.Count);
+        // Every 20th problem, plus those whose reference code defines its own check().
+        string[] ownCheck = ["MBPP/56", "MBPP/349", "MBPP/899"];
+        var subset = problems.Where((p, i) => i % 20 == 0 || ownCheck.Contains(p.TaskId)).ToList();
+        var samples = subset.SelectMany(p => new[] { Sample(p, p.CanonicalSolution!), Sample(p, "def unrelated():\n    pass\n") }).ToList();
+        var (results, _) = await CodeHarness.EvaluateAsync(problems, samples, [1], sandbox, workers: 2);
+        for (var i = 0; i < samples.Count; i++)
+            Assert.True(results[i].Passed == (i % 2 == 0), $"{samples[i].TaskId} sample {i % 2}: {results[i].Result}");
+    }
+
     static CodeSample Sample(CodeProblem p, string completion) =>
         new(p.TaskId, completion, new System.Text.Json.Nodes.JsonObject { ["task_id"] = p.TaskId, ["completion"] = completion });
 

@@ -16,13 +16,14 @@ public static class CodeFiles
     // Code is full of < > & and quotes: keep them literal, as Python's json.dumps does.
     static readonly JsonSerializerOptions LineJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    /// <summary>HumanEval-format problems; MBPP lines (text, code, test_list) are converted to that format.</summary>
     public static IReadOnlyList<CodeProblem> LoadProblems(string path)
     {
         var problems = new List<CodeProblem>();
         var seen = new HashSet<string>();
         foreach (var (line, lineNumber) in ReadJsonLines(path))
         {
-            var problem = new CodeProblem(
+            var problem = line.ContainsKey("test_list") && !line.ContainsKey("prompt") ? FromMbpp(line, path, lineNumber) : new CodeProblem(
                 RequiredString(line, "task_id", path, lineNumber),
                 RequiredString(line, "prompt", path, lineNumber),
                 OptionalString(line, "canonical_solution"),
@@ -35,6 +36,29 @@ public static class CodeFiles
         }
         if (problems.Count == 0) throw new UserError($"'{path}' holds no problems; pass a HumanEval-format JSONL file.");
         return problems;
+    }
+
+    /// <summary>
+    /// MBPP as a HumanEval-format problem: the prompt is the description and first test in a
+    /// docstring (the completion writes the whole function), the test asserts every listed case.
+    /// The function is bound to a private name before check() is defined and the asserts call
+    /// the candidate, because some MBPP solutions define a function named check themselves.
+    /// </summary>
+    const string MbppEntryPoint = "_mbpp_solution";
+
+    static CodeProblem FromMbpp(JsonObject line, string path, int number)
+    {
+        var tests = line["test_list"] is JsonArray list ? list.Select(t => t?.GetValue<string>() ?? "").Where(t => t.Length > 0).ToList() : [];
+        if (tests.Count == 0) throw new UserError($"{path}:{number}: the MBPP record has no test_list; pass the original mbpp.jsonl.");
+        var name = System.Text.RegularExpressions.Regex.Match(tests[0], @"assert\s*\(?\s*(?:not\s+)?(?:math\.isclose\()?\s*\(?\s*([A-Za-z_]\w*)\s*\(");
+        if (!name.Success) throw new UserError($"{path}:{number}: cannot find the function name in the first MBPP test; pass the original mbpp.jsonl.");
+        var text = RequiredString(line, "text", path, number);
+        var setup = OptionalString(line, "test_setup_code") ?? "";
+        var function = name.Groups[1].Value;
+        var call = new System.Text.RegularExpressions.Regex($@"(?<![\w.]){function}\s*\(");
+        return new CodeProblem($"MBPP/{line["task_id"]}", $"\"\"\"\n{text}\n{tests[0]}\n\"\"\"\n", OptionalString(line, "code"),
+            $"{setup}\n\n{MbppEntryPoint} = {function}\n\ndef check(candidate):\n" + string.Concat(tests.Select(t => "    " + call.Replace(t, "candidate(") + "\n")),
+            MbppEntryPoint, null);
     }
 
     public static IReadOnlyList<CodeSample> LoadSamples(string path)

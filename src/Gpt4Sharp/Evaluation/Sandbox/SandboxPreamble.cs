@@ -22,6 +22,8 @@ static class SandboxPreamble
 
         if new_session == "1":
             os.setsid()  # own process group, so the harness can kill everything the program starts
+            import ctypes  # no bubblewrap to do it: die with the harness (PR_SET_PDEATHSIG = 1, SIGKILL)
+            ctypes.CDLL(None).prctl(1, 9)
         for limit, value in ((resource.RLIMIT_AS, memory), (resource.RLIMIT_CPU, cpu),
                              (resource.RLIMIT_FSIZE, fsize), (resource.RLIMIT_NOFILE, nofile),
                              (resource.RLIMIT_NPROC, nproc), (resource.RLIMIT_CORE, "0")):
