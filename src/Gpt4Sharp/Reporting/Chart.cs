@@ -54,7 +54,16 @@ public sealed record Chart(string Title, ChartKind Kind, string XLabel, string Y
             }
         }
         if (XTickLabels is not null)
+        {
             plot.Axes.Bottom.SetTicks(Enumerable.Range(0, XTickLabels.Count).Select(i => (double)i).ToArray(), XTickLabels.ToArray());
+            if (XTickLabels.Any(l => l.Length > 10))
+            {
+                // Long names would overlap: slant them and make room below the axis.
+                plot.Axes.Bottom.TickLabelStyle.Rotation = -35;
+                plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleRight;
+                plot.Axes.Bottom.MinimumSize = 4.5f * XTickLabels.Max(l => l.Length);
+            }
+        }
         if (Kind == ChartKind.Bar) plot.Axes.Margins(bottom: 0);
         plot.Title(Title);
         plot.XLabel(LogX ? $"log10 {XLabel}" : XLabel);

@@ -29,16 +29,13 @@ public static class RunComparison
                 ("only in one run", deltas.Count(d => d.Delta is null)))
             .Section("Metrics")
             .Table(["metric", "run 1", "run 2", "delta"], deltas.Select(d => (IReadOnlyList<object?>)[d.Metric, d.Run1, d.Run2, d.Delta]));
-        var shared = deltas.Where(d => d.Delta is not null).OrderByDescending(d => Math.Abs(d.Delta!.Value)).Take(chartedMetrics)
+        // Metrics differ in scale (counts, seconds, rates), so the chart shows relative change.
+        var changed = deltas.Where(d => d.Delta is { } x && x != 0 && d.Run1 is not 0.0)
+            .OrderByDescending(d => Math.Abs(d.Delta!.Value / d.Run1!.Value)).Take(chartedMetrics)
             .OrderBy(d => d.Metric, StringComparer.Ordinal).ToList();
-        if (shared.Count > 0)
-        {
-            var xs = Enumerable.Range(0, shared.Count).Select(i => (double)i).ToArray();
-            report.Section("Largest changes").Chart(new Chart("Metrics in both runs", ChartKind.Bar, "", "value",
-                [new ChartSeries(name1, xs.Select(x => x - 0.2).ToArray(), shared.Select(d => d.Run1!.Value).ToArray()),
-                 new ChartSeries(name2, xs.Select(x => x + 0.2).ToArray(), shared.Select(d => d.Run2!.Value).ToArray())])
-            { XTickLabels = shared.Select(d => d.Metric).ToArray() }, width: 900);
-        }
+        if (changed.Count > 0)
+            report.Section("Largest relative changes").Chart(Chart.Bars($"Change from {name1} to {name2}", "change (%)",
+                changed.Select(d => d.Metric).ToArray(), changed.Select(d => 100 * d.Delta!.Value / Math.Abs(d.Run1!.Value)).ToArray()), width: 900, height: 520);
         return report;
     }
 }
