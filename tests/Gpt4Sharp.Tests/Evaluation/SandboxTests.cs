@@ -224,6 +224,14 @@ public class SandboxTests
         Assert.Equal(SandboxVerdict.Passed, (await sandbox.RunAsync("print(1)")).Verdict);
         Assert.Equal(SandboxVerdict.TimedOut, (await sandbox.RunAsync("while True: pass")).Verdict);
         Assert.Equal(SandboxVerdict.Failed, (await sandbox.RunAsync("bytearray(10 * 1024 ** 3)")).Verdict);
+        if (sandbox.Isolation.Contains("own network namespace"))
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            Assert.Equal(SandboxVerdict.Failed, (await sandbox.RunAsync($"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=0.5)")).Verdict);
+            Assert.False(listener.Pending());
+        }
         if (sandbox.Isolation.Contains("own uid"))
         {
             var token = $"bomb-{Guid.NewGuid():N}";

@@ -22,8 +22,6 @@ static class SandboxPreamble
 
         if new_session == "1":
             os.setsid()  # own process group, so the harness can kill everything the program starts
-            import ctypes  # no bubblewrap to do it: die with the harness (PR_SET_PDEATHSIG = 1, SIGKILL)
-            ctypes.CDLL(None).prctl(1, 9)
         for limit, value in ((resource.RLIMIT_AS, memory), (resource.RLIMIT_CPU, cpu),
                              (resource.RLIMIT_FSIZE, fsize), (resource.RLIMIT_NOFILE, nofile),
                              (resource.RLIMIT_NPROC, nproc), (resource.RLIMIT_CORE, "0")):
@@ -32,6 +30,11 @@ static class SandboxPreamble
             os.setgroups([])
             os.setgid(int(uid))
             os.setuid(int(uid))
+        if new_session == "1":
+            # No bubblewrap to do it: die with the harness (PR_SET_PDEATHSIG = 1, SIGKILL). Set
+            # after the uid change, which clears it.
+            import ctypes
+            ctypes.CDLL(None).prctl(1, 9)
 
         # Held locally: the program may replace builtins or os functions.
         _open, _exit, _setitimer = io.open, os._exit, signal.setitimer
