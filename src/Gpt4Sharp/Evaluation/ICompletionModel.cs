@@ -21,7 +21,8 @@ public static class CompletionModels
 {
     static Func<string, ICompletionModel>? _loader;
 
-    public static void RegisterLoader(Func<string, ICompletionModel> loader) => _loader = loader;
+    /// <summary>Sets the loader used for every <c>--model DIR</c>; null removes it.</summary>
+    public static void RegisterLoader(Func<string, ICompletionModel>? loader) => _loader = loader;
 
     public static bool HasLoader => _loader is not null;
 

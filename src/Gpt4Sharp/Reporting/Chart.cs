@@ -4,8 +4,11 @@ namespace Gpt4Sharp.Reporting;
 
 public enum ChartKind { Line, Scatter, Bar }
 
-/// <summary>One named series: x and y of equal length (for bars, x is the bar position and labels name them).</summary>
-public sealed record ChartSeries(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y);
+/// <summary>
+/// One named series: x and y of equal length (for bars, x is the bar position and labels name
+/// them). <see cref="Kind"/> overrides the chart's kind, e.g. observed points with a fitted line.
+/// </summary>
+public sealed record ChartSeries(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y, ChartKind? Kind = null);
 
 /// <summary>A chart described as data, drawn with ScottPlot into a PNG.</summary>
 public sealed record Chart(string Title, ChartKind Kind, string XLabel, string YLabel, IReadOnlyList<ChartSeries> Series)
@@ -32,14 +35,15 @@ public sealed record Chart(string Title, ChartKind Kind, string XLabel, string Y
             var xs = series.X.Select(x => LogX ? Math.Log10(x) : x).ToArray();
             var ys = series.Y.ToArray();
             var color = palette.GetColor(i);
-            switch (Kind)
+            switch (series.Kind ?? Kind)
             {
                 case ChartKind.Bar:
                     var bars = plot.Add.Bars(xs, ys);
                     bars.Color = color;
                     bars.LegendText = series.Name;
-                    foreach (var bar in bars.Bars) bar.Size = 0.8 / Series.Count; // side by side, not stacked
-                    
+                    var barSeries = Series.Count(x => (x.Kind ?? Kind) == ChartKind.Bar);
+                    // Narrower with several series, so offset x positions put them side by side.
+                    foreach (var bar in bars.Bars) bar.Size = 0.8 / barSeries;
                     break;
                 case ChartKind.Scatter:
                     var points = plot.Add.ScatterPoints(xs, ys);
@@ -64,7 +68,7 @@ public sealed record Chart(string Title, ChartKind Kind, string XLabel, string Y
                 plot.Axes.Bottom.MinimumSize = 4.5f * XTickLabels.Max(l => l.Length);
             }
         }
-        if (Kind == ChartKind.Bar) plot.Axes.Margins(bottom: 0);
+        if (Series.All(x => (x.Kind ?? Kind) == ChartKind.Bar)) plot.Axes.Margins(bottom: 0);
         plot.Title(Title);
         plot.XLabel(LogX ? $"log10 {XLabel}" : XLabel);
         plot.YLabel(YLabel);

@@ -116,10 +116,6 @@ public class CodeHarnessTests
         File.WriteAllText(gz, "plain text, not gzip");
         Assert.Contains("not a valid gzip", Assert.Throws<UserError>(() => CodeFiles.LoadProblems(gz)).Message);
     }
-
-    [Fact]
-    public void ModelPathWithoutALoaderIsAClearError() =>
-        Assert.Contains("No model loader is registered", Assert.Throws<UserError>(() => CompletionModels.Load("/tmp")).Message);
 }
 
 /// <summary>A fake model: completions from a function of the prompt; log-likelihoods from a table.</summary>

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Gpt4Sharp.Cli;
+using Gpt4Sharp.Evaluation;
 using Gpt4Sharp.Evaluation.Sandbox;
 using Gpt4Sharp.Reporting;
 using Gpt4Sharp.Tests.Support;
@@ -57,6 +58,37 @@ public class EvalCommandTests
         Assert.Equal(0, await Invoke(ReportCommands.Create(), "compare", Path.Combine(dir, "run1"), Path.Combine(dir, "run2", "results.json"), "--out", compareDir));
         var html = File.ReadAllText(Path.Combine(compareDir, "report.html"));
         Assert.Contains("summary.pass_at_k.pass@1", html);
+    }
+
+    [Fact]
+    public async Task EvalCodeGeneratesWithARegisteredModelThenScores()
+    {
+        if (PythonSandbox.FindOnPath("python3") is null) return; // python3 absent (./test.sh installs it)
+        var dir = RepoPaths.NewTempDir();
+        var problems = WriteProblems(dir);
+        Assert.Contains("No model loader is registered", Assert.Throws<UserError>(() => CompletionModels.Load(dir)).Message);
+        string? loadedFrom = null;
+        // Right for "one", wrong for "two": pass@1 = 0.5 over two problems.
+        CompletionModels.RegisterLoader(path =>
+        {
+            loadedFrom = path;
+            return new ScriptedModel(_ => ["    return 1\n"]);
+        });
+        try
+        {
+            var run = Path.Combine(dir, "run");
+            Assert.Equal(0, await Invoke(EvalCommands.Create(), "code", "--problems", problems, "--model", dir, "-n", "3", "-k", "1,3", "--out", run));
+            Assert.Equal(dir, loadedFrom);
+            var lines = File.ReadAllLines(Path.Combine(run, "samples.jsonl_results.jsonl"));
+            Assert.Equal(6, lines.Length);
+            var results = Results.Read(run);
+            Assert.Equal(0.5, (double)results["summary"]!["pass_at_k"]!["pass@1"]!);
+            Assert.Equal(0.5, (double)results["summary"]!["pass_at_k"]!["pass@3"]!);
+        }
+        finally
+        {
+            CompletionModels.RegisterLoader(null);
+        }
     }
 
     [Fact]

@@ -18,6 +18,10 @@ public class ReportTests
             Assert.Equal(PngMagic, png[..4]);
             Assert.True(png.Length > 1000, $"{kind} chart is suspiciously small");
         }
+        // Observed points with a fitted line on a log axis, as capability prediction plots them.
+        var fit = new Chart("loss vs compute", ChartKind.Scatter, "compute", "loss",
+            [new ChartSeries("observed", [1e3, 1e4, 1e5], [3.2, 2.7, 2.3]), new ChartSeries("fit", [1e3, 1e6], [3.2, 1.9], ChartKind.Line)]) { LogX = true };
+        Assert.Equal(PngMagic, fit.RenderPng(320, 200)[..4]);
         Assert.Throws<ArgumentException>(() => new Chart("bad", ChartKind.Line, "x", "y", [new ChartSeries("a", [1, 2], [1])]).RenderPng());
     }
 
