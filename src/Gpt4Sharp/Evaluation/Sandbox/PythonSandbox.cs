@@ -43,10 +43,6 @@ public sealed class PythonSandbox
     /// <summary>The isolation every result of this sandbox carries, in words.</summary>
     public string Isolation { get; }
 
-    public SandboxOptions Options => _options;
-
-    public bool UsesBubblewrap => _bwrap is not null;
-
     /// <summary>Whether bubblewrap is on PATH, i.e. whether a default sandbox gets namespaces.</summary>
     public static bool BubblewrapInstalled => FindOnPath("bwrap") is not null;
 
