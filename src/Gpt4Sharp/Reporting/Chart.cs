@@ -64,7 +64,7 @@ public sealed record Chart(string Title, ChartKind Kind, string XLabel, string Y
             {
                 // Long names would overlap: slant them and make room below the axis.
                 plot.Axes.Bottom.TickLabelStyle.Rotation = -35;
-                plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleRight;
+                plot.Axes.Bottom.TickLabelStyle.Alignment = ScottPlot.Alignment.MiddleRight;
                 plot.Axes.Bottom.MinimumSize = 4.5f * XTickLabels.Max(l => l.Length);
             }
         }
