@@ -14,24 +14,20 @@ public interface ICompletionModel
 }
 
 /// <summary>
-/// Resolves <c>--model DIR</c> to a model. The model subsystem registers its loader at start-up;
-/// evaluation itself knows nothing about checkpoints.
+/// Resolves <c>--model DIR</c> to a model: a Gpt4Sharp run or checkpoint directory, unless a
+/// test has registered a stand-in with <see cref="RegisterLoader"/>.
 /// </summary>
 public static class CompletionModels
 {
-    static Func<string, ICompletionModel>? _loader;
+    static Func<string, ICompletionModel>? _override;
 
-    /// <summary>Sets the loader used for every <c>--model DIR</c>; null removes it.</summary>
-    public static void RegisterLoader(Func<string, ICompletionModel>? loader) => _loader = loader;
-
-    public static bool HasLoader => _loader is not null;
+    /// <summary>Replaces checkpoint loading (tests use scripted models); null restores it.</summary>
+    public static void RegisterLoader(Func<string, ICompletionModel>? loader) => _override = loader;
 
     public static ICompletionModel Load(string directory)
     {
-        if (_loader is null)
-            throw new UserError("No model loader is registered in this build, so --model cannot be used yet; score existing samples with --samples FILE instead.");
         if (!Directory.Exists(directory))
             throw new UserError($"Model directory '{directory}' does not exist; pass a trained model's directory to --model.");
-        return _loader(directory);
+        return _override is { } loader ? loader(directory) : new GptCompletionModel(Checkpoints.ModelBundle.Load(directory));
     }
 }

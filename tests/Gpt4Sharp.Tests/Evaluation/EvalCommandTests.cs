@@ -66,7 +66,7 @@ public class EvalCommandTests
         if (PythonSandbox.FindOnPath("python3") is null) return; // python3 absent (./test.sh installs it)
         var dir = RepoPaths.NewTempDir();
         var problems = WriteProblems(dir);
-        Assert.Contains("No model loader is registered", Assert.Throws<UserError>(() => CompletionModels.Load(dir)).Message);
+        Assert.Contains("holds no Gpt4Sharp checkpoint", Assert.Throws<UserError>(() => CompletionModels.Load(dir)).Message);
         string? loadedFrom = null;
         // Right for "one", wrong for "two": pass@1 = 0.5 over two problems.
         CompletionModels.RegisterLoader(path =>
