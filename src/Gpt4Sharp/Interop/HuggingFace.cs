@@ -37,7 +37,7 @@ public static class HuggingFace
         var (tensors, leftOut) = DenseCore.Split(model);
         var contiguous = tensors.ToDictionary(kv => kv.Key, kv => kv.Value.detach().to(ScalarType.Float32).contiguous());
         var modelPath = Path.Combine(directory, CheckpointStore.ModelFile);
-        AtomicFile.Write(modelPath, s => Safetensors.SaveStateDict(s, contiguous));
+        AtomicFile.Write(modelPath, s => Safetensors.SaveStateDict(s, contiguous, leaveOpen: true));
         foreach (var t in contiguous.Values) t.Dispose();
 
         int? bos = tokenizerFiles.SpecialId(SpecialTokens.EndOfText);
