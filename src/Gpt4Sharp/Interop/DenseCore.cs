@@ -43,7 +43,7 @@ public static class DenseCore
         foreach (var (name, tensor) in model.state_dict())
         {
             if (IsLlamaTensor(name)) tensors[name] = tensor;
-            else leftOut.Add(name);
+            else leftOut.Add($"{name} left out (not part of the Llama decoder)");
         }
         return (tensors, leftOut);
     }

@@ -26,7 +26,7 @@ public class Int8QuantizationTests(ITestOutputHelper output)
         var dir = Path.Combine(RepoPaths.NewTempDir(), "int8");
         var result = Int8Quantization.Save(model, InteropModels.Tokenizer, dir);
         Assert.Equal(config.Layers * 7 + 1, result.Matrices); // 7 per layer + the tied embedding
-        Assert.True(result.Int8Bytes < result.Fp32Bytes * 0.3, $"{result.Int8Bytes} bytes vs {result.Fp32Bytes} fp32");
+        Assert.True(result.Int8Bytes < result.Fp32Bytes * 0.35, $"{result.Int8Bytes} bytes vs {result.Fp32Bytes} fp32");
 
         using var bundle = ModelBundle.Load(dir);
         double int8 = ValidationLoss(bundle.Model, data);
