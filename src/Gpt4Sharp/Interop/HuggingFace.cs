@@ -80,7 +80,7 @@ public static class HuggingFace
         var json = ReadConfig(directory);
         var arch = Architecture(json);
         if (arch is not ("LlamaForCausalLM" or "llama" or "MistralForCausalLM" or "mistral"))
-            throw new UserError($"{directory} holds a {arch} model; only LlamaForCausalLM checkpoints can be imported (GPT-2's learned positions, LayerNorm and GELU MLP have no Gpt4Sharp model yet).");
+            throw new UserError($"{directory} holds a {arch} model; only LlamaForCausalLM checkpoints become Gpt4Sharp runs (a GPT2LMHeadModel loads with Gpt4Sharp.Interop.Gpt2Model for scoring, but the chat and serving stack runs Llama-architecture models only).");
         foreach (var (key, what) in new[] { ("rope_scaling", "RoPE scaling"), ("sliding_window", "sliding-window attention") })
             if (json[key] is { } v && v.ToJsonString() != "null")
                 throw new UserError($"{directory} uses {what} ({key}), which Gpt4Sharp's model does not implement; import a checkpoint without it.");
