@@ -30,7 +30,8 @@ public static class LlamaCppDecodeBench
     public static int Run(string[] args)
     {
         int newTokens = args.Length > 0 ? int.Parse(args[0]) : 128;
-        int threads = Environment.ProcessorCount;
+        int threads = args.Length > 1 ? int.Parse(args[1]) : Environment.ProcessorCount;
+        torch.set_num_threads(threads); // both engines get the same number of threads
         NativeLibraryConfig.All.WithLogCallback((_, _) => { });
         var work = Path.Combine(Path.GetTempPath(), $"g4s-decode-{Guid.NewGuid():N}");
         Directory.CreateDirectory(work);

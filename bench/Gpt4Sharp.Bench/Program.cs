@@ -8,7 +8,7 @@ var benchmarks = new Dictionary<string, (string About, Func<string[], int> Run)>
     ["train"] = ("training tokens/s and MFU at d=256/L=4 and d=512/L=8, T=256", TrainingBench.Run),
     ["decode"] = ("decoding tokens/s with and without the KV cache at 512 tokens of context", DecodeBench.Run),
     ["bpe"] = ("byte-level BPE training speed: 8k vocab on ~10 MB of text", BpeTrainingBench.Run),
-    ["decode-llamacpp"] = ("batch-1 greedy decode tokens/s: Gpt4Sharp vs llama.cpp (LLamaSharp) on the same GGUF-exported weights, ~3M and ~25M, fp32/F32 and int8/Q8_0", LlamaCppDecodeBench.Run),
+    ["decode-llamacpp"] = ("[tokens] [threads]: batch-1 greedy decode tokens/s, Gpt4Sharp vs llama.cpp (LLamaSharp) on the same GGUF weights, ~3M and ~25M, fp32/F32 and int8/Q8_0", LlamaCppDecodeBench.Run),
 };
 
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var bench))
