@@ -178,8 +178,7 @@ public static class HuggingFace
             File.WriteAllLines(Path.Combine(scratch, BpeModel.MergesFile),
                 merges.Select(m => m is JsonArray pair ? $"{pair[0]} {pair[1]}" : m!.GetValue<string>()));
             File.Copy(path, Path.Combine(scratch, "tokenizer.json"));
-            var files = TokenizerFiles.Read(scratch);
-            return files;
+            return TokenizerFiles.Read(scratch);
         }
         finally { Directory.Delete(scratch, recursive: true); }
     }

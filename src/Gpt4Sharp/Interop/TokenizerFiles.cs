@@ -27,11 +27,9 @@ public sealed class TokenizerFiles
     /// <summary>Merges in rank order, "left right" in byte-level spelling.</summary>
     public IReadOnlyList<string> Merges { get; }
     public IReadOnlyDictionary<string, int> Specials { get; }
-    public string Directory { get; }
 
-    TokenizerFiles(string directory, IReadOnlyList<string?> tokens, IReadOnlyList<string> merges, IReadOnlyDictionary<string, int> specials)
+    TokenizerFiles(IReadOnlyList<string?> tokens, IReadOnlyList<string> merges, IReadOnlyDictionary<string, int> specials)
     {
-        Directory = directory;
         Tokens = tokens;
         Merges = merges;
         Specials = specials;
@@ -65,7 +63,7 @@ public sealed class TokenizerFiles
             if (id < 0) throw new UserError($"{vocabPath} gives '{token}' the negative id {id}; use an intact tokenizer.");
             tokens[id] = token;
         }
-        return new TokenizerFiles(directory, tokens, merges, specials);
+        return new TokenizerFiles(tokens, merges, specials);
     }
 
     static Dictionary<string, int> ReadSpecials(string directory, Dictionary<string, int> vocab)
@@ -78,7 +76,7 @@ public sealed class TokenizerFiles
             return added.Where(t => t?["special"]?.GetValue<bool>() ?? false)
                 .ToDictionary(t => t!["content"]!.GetValue<string>(), t => t!["id"]!.GetValue<int>());
         var known = SpecialTokens.All.ToHashSet();
-        return vocab.Where(kv => known.Contains(kv.Key) || kv.Key == "<|endoftext|>").ToDictionary();
+        return vocab.Where(kv => known.Contains(kv.Key)).ToDictionary();
     }
 
     public int? SpecialId(string token) => Specials.TryGetValue(token, out var id) ? id : null;
