@@ -13,6 +13,7 @@ Command[] commands =
     CurriculumCommands.Create(),
     InfoCommands.Create(),
     ClipCommands.Create(),
+    VlmCommands.Create(),
 ];
 foreach (var command in commands) root.Subcommands.Add(command);
 
