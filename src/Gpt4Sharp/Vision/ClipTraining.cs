@@ -147,7 +147,8 @@ public static class ClipTraining
             return given;
         }
         log?.Invoke($"Training a {s.TokenizerVocab}-token BPE on the picture families' texts...");
-        var texts = CurriculumImages.Families.SelectMany(f => CurriculumImages.ImageFamily(f).Generate(s.Seed, Split.Train, 1500))
+        int perFamily = Math.Clamp(s.TrainImages / 2, 50, 1500); // enough text for the merges a ~600-token vocabulary needs
+        var texts = CurriculumImages.Families.SelectMany(f => CurriculumImages.ImageFamily(f).Generate(s.Seed, Split.Train, perFamily))
             .SelectMany(i => CurriculumImages.QuestionAnswers(i).SelectMany(q => new[] { q.Question, q.Answer, q.Rationale }).Prepend(CurriculumImages.Caption(i)))
             .Concat(LabeledImages.DefaultTemplates);
         var bpe = BpeTrainer.Train(texts, Math.Max(BpeTrainer.MinVocabSize, s.TokenizerVocab));
