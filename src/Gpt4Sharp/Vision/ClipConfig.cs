@@ -5,7 +5,7 @@ public sealed record VisionConfig
 {
     public int ImageSize { get; init; } = 48;
     public int PatchSize { get; init; } = 8;
-    public int Width { get; init; } = 96;
+    public int Width { get; init; } = 64;
     public int Layers { get; init; } = 3;
     public int Heads { get; init; } = 4;
     /// <summary>"cls" (class token, as ViT and CLIP) or "mean" (average of patch tokens).</summary>
@@ -33,7 +33,7 @@ public sealed record TextEncoderConfig
 {
     public int VocabSize { get; init; } = 512;
     public int ContextLength { get; init; } = 48;
-    public int Width { get; init; } = 96;
+    public int Width { get; init; } = 64;
     public int Layers { get; init; } = 2;
     public int Heads { get; init; } = 4;
 

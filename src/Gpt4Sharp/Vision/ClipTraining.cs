@@ -20,18 +20,18 @@ public sealed record ClipTrainSettings
     public ClipConfig Model { get; init; } = new();
     /// <summary>Picture families whose captions pair with their images.</summary>
     public IReadOnlyList<string> Families { get; init; } = CurriculumImages.Families;
-    public int TrainImages { get; init; } = 8000;
-    public int Steps { get; init; } = 800;
-    public int BatchSize { get; init; } = 128;
+    public int TrainImages { get; init; } = 6000;
+    public int Steps { get; init; } = 600;
+    public int BatchSize { get; init; } = 64;
     public double LearningRate { get; init; } = 2e-3;
-    public int WarmupSteps { get; init; } = 50;
+    public int WarmupSteps { get; init; } = 30;
     public double WeightDecay { get; init; } = 0.05;
     public long Seed { get; init; } = 1;
     /// <summary>Vocabulary of the BPE trained on the curriculum's picture texts when <see cref="TokenizerName"/> is null.</summary>
     public int TokenizerVocab { get; init; } = 640;
     public string? TokenizerName { get; init; }
     /// <summary>Held-out pictures per zero-shot task in the final evaluation.</summary>
-    public int EvalImages { get; init; } = 400;
+    public int EvalImages { get; init; } = 200;
     public string Device { get; init; } = "cpu";
 }
 
