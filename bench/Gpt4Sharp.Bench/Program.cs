@@ -8,6 +8,8 @@ var benchmarks = new Dictionary<string, (string About, Func<string[], int> Run)>
     ["train"] = ("training tokens/s and MFU at d=256/L=4 and d=512/L=8, T=256", TrainingBench.Run),
     ["decode"] = ("decoding tokens/s with and without the KV cache at 512 tokens of context", DecodeBench.Run),
     ["bpe"] = ("byte-level BPE training speed: 8k vocab on ~10 MB of text", BpeTrainingBench.Run),
+    ["curriculum"] = ("1M synthetic text items and 10k chart PNGs: items/s and seconds", CurriculumBench.Run),
+    ["sandbox"] = ("sandboxed Python samples/s, 1 vs 2 workers, bubblewrap vs plain", SandboxThroughput.Run),
     ["clip"] = ("CLIP training images/s and zero-shot images/s at 32 and 48 px, one thread and default", ClipBench.Run),
 };
 

@@ -121,7 +121,7 @@ public static class CurriculumCommands
                     var task = ctx.AddTask("mixture", maxValue: mixture.Count);
                     AtomicFile.Write(target, stream =>
                     {
-                        using var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false), 1 << 16);
+                        using var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false), 1 << 16, leaveOpen: true);
                         var k = 0;
                         foreach (var (family, item) in mixture.Items())
                         {

@@ -10,7 +10,7 @@ namespace Gpt4Sharp.Curriculum;
 /// </summary>
 public static partial class AnswerText
 {
-    [GeneratedRegex(@"^\s*(?:\*\*)?(?:final\s+)?(?:answer|答案)(?:\*\*)?\s*[:：]\s*(?<v>.*?)\s*$", RegexOptions.IgnoreCase | RegexOptions.Multiline)]
+    [GeneratedRegex(@"^\s*(?:\*\*)?(?:final\s+)?(?:answer|答案)(?:\*\*)?\s*[:：](?:\*\*)?\s*(?<v>.*?)\s*$", RegexOptions.IgnoreCase | RegexOptions.Multiline)]
     private static partial Regex AnswerLine();
 
     [GeneratedRegex(@"-?\d[\d,]*(?:\.\d+)?")]

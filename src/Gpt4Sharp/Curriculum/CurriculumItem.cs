@@ -7,9 +7,6 @@ namespace Gpt4Sharp.Curriculum;
 [JsonConverter(typeof(JsonStringEnumConverter<Split>))]
 public enum Split { Train, Eval }
 
-/// <summary>One chat turn; role is "system", "user" or "assistant".</summary>
-public sealed record ChatMessage(string Role, string Content);
-
 /// <summary>A chat-formatted training example in the OpenAI shape {"messages":[...]}.</summary>
 public sealed record ChatExample(IReadOnlyList<ChatMessage> Messages);
 

@@ -30,7 +30,7 @@ public sealed record Mixture
     public static Mixture DefaultPretrain(long seed, int count = 100_000) => new()
     {
         Seed = seed, Count = count,
-        Weights = new() { ["arithmetic"] = 4, ["knowledge"] = 3, ["bilingual"] = 1, ["bridge"] = 1, ["safety"] = 1, ["dialogue"] = 0.5, ["code"] = 0.5 },
+        Weights = new() { ["arithmetic"] = 4, ["knowledge"] = 3, ["bilingual"] = 1, ["bridge"] = 0.5, ["safety"] = 1, ["dialogue"] = 0.5, ["code"] = 0.5 },
         MaxDifficulty = new() { ["arithmetic"] = 2, ["bridge"] = 3, ["bilingual"] = 1, ["dialogue"] = 1, ["code"] = 1 },
     };
 

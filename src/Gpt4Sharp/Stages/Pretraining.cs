@@ -38,7 +38,7 @@ public sealed record PretrainSettings
 public sealed record PretrainResult(
     string OutDirectory, string CheckpointDirectory, long Parameters, long Steps, long TokensSeen,
     double? InitialValidationLoss, double? FinalValidationLoss, double TrainSeconds, double TokensPerSecond,
-    double? Mfu, double? MatmulPeakGflops, bool Completed, IReadOnlyList<(string Prompt, string Completion)> Samples);
+    double? Mfu, double? MatmulPeakGflops, bool Completed, IReadOnlyList<TextSample> Samples);
 
 /// <summary>
 /// Stage 1 of the recipe: build or open token shards, train the decoder-only model with
@@ -48,8 +48,6 @@ public sealed record PretrainResult(
 /// </summary>
 public static class Pretraining
 {
-    public const string SettingsFile = "settings.json";
-
     public static PretrainResult Run(PretrainSettings settings, bool resume, IProgress<TrainProgress>? progress = null,
         Action<string>? log = null, CancellationToken cancel = default)
     {
@@ -57,7 +55,7 @@ public static class Pretraining
         TorchRuntime.EnsureLoaded();
         var outDir = Path.GetFullPath(settings.OutDirectory);
         var store = new CheckpointStore(outDir);
-        settings = ResolveSettings(settings, outDir, store, resume);
+        settings = TrainingRun.ResolveSettings(settings with { OutDirectory = outDir }, outDir, resume);
         TorchRuntime.Seed(settings.Train.Seed);
         var device = TorchRuntime.ParseDevice(settings.Device);
 
@@ -70,51 +68,35 @@ public static class Pretraining
         using var trainer = new Trainer(model, settings.Train, data, peak);
 
         double? initialLoss = null;
-        var loaded = resume ? store.LoadLatest(model, trainer.Optimizer, log) : null;
-        if (loaded is not null)
-        {
-            CopyState(loaded.State, trainer.State);
-            log($"Resuming from {Path.GetFileName(loaded.Directory)} (step {loaded.Step}).");
-        }
-        else
+        var loaded = TrainingRun.Restore(store, trainer, resume, log);
+        if (loaded is null)
         {
             initialLoss = trainer.ValidationLoss();
+            trainer.State.ValLossHistory.Add(new LossPoint(0, initialLoss.Value)); // kept in checkpoints, so a resumed run still knows it
             log($"Model: {model.ParameterCount:N0} parameters; data: {data.TrainTokens:N0} training and {data.ValidationTokens:N0} validation tokens; validation loss before training {initialLoss:F4}.");
         }
 
-        var run = RunInfo.Capture("pretrain", settings.Train.Seed, settings);
-        run.Write(outDir);
-        var configJson = ModelBundle.ConfigJson(config, tokenizer);
-        string lastCheckpoint = loaded?.Directory ?? "";
         var clock = Stopwatch.StartNew();
         long stepsBefore = trainer.State.Step;
-        bool completed = trainer.Run(progress, t => lastCheckpoint = store.Save(t.Model, configJson, t.Optimizer, t.State, run), cancel);
+        var (completed, lastCheckpoint) = TrainingRun.Train(trainer, store, ModelBundle.ConfigJson(config, tokenizer),
+            RunInfo.Capture("pretrain", settings.Train.Seed, settings), loaded?.Directory, progress, cancel);
         double seconds = clock.Elapsed.TotalSeconds;
         double tokensPerSecond = (trainer.State.Step - stepsBefore) * settings.Train.TokensPerStep / Math.Max(seconds, 1e-9);
 
         var samples = completed ? Sample(model, tokenizer, settings) : [];
-        return new PretrainResult(outDir, lastCheckpoint, model.ParameterCount, trainer.State.Step, trainer.State.TokensSeen,
-            initialLoss ?? loaded?.State.ValLossHistory.FirstOrDefault().Loss, trainer.State.ValLossHistory.LastOrDefault().Loss,
+        var result = new PretrainResult(outDir, lastCheckpoint, model.ParameterCount, trainer.State.Step, trainer.State.TokensSeen,
+            initialLoss ?? InitialLoss(trainer.State), (trainer.State.ValLossHistory.Count > 0 ? trainer.State.ValLossHistory[^1].Loss : null),
             trainer.State.TrainSeconds, tokensPerSecond,
             peak is > 0 ? tokensPerSecond * config.TrainingFlopsPerToken(settings.Train.SequenceLength) / peak : null,
             peak / 1e9, completed, samples);
-    }
-
-    /// <summary>A fresh run writes its settings; a resumed run reads them back, so nothing can drift between the two halves.</summary>
-    static PretrainSettings ResolveSettings(PretrainSettings settings, string outDir, CheckpointStore store, bool resume)
-    {
-        var path = Path.Combine(outDir, SettingsFile);
-        if (resume)
-        {
-            if (!File.Exists(path)) throw new UserError($"There is nothing to resume in {outDir} (no {SettingsFile}); start the run without --resume.");
-            try { return JsonSerializer.Deserialize<PretrainSettings>(File.ReadAllText(path), RunInfo.Json)! with { OutDirectory = outDir }; }
-            catch (JsonException e) { throw new UserError($"{path} is not valid ({e.Message}); start a new run in another --out directory.", e); }
-        }
-        if (store.List().Count > 0)
-            throw new UserError($"{outDir} already holds checkpoints; pass --resume to continue that run or choose another --out directory.");
-        Directory.CreateDirectory(outDir);
-        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(settings with { OutDirectory = outDir }, RunInfo.Json));
-        return settings;
+        TrainingReport.Write(outDir, "Pretraining", result,
+        [
+            ("parameters", result.Parameters), ("steps", result.Steps), ("tokens seen", result.TokensSeen),
+            ("validation loss before", result.InitialValidationLoss), ("validation loss after", result.FinalValidationLoss),
+            ("training seconds", result.TrainSeconds), ("tokens/s", result.TokensPerSecond), ("MFU", result.Mfu),
+            ("matmul peak (GFLOP/s)", result.MatmulPeakGflops), ("completed", result.Completed),
+        ], trainer.State, samples);
+        return result;
     }
 
     /// <summary>Opens the user's shards, or builds tokenizer and shards from the built-in curriculum once (reused on resume).</summary>
@@ -148,24 +130,17 @@ public static class Pretraining
         return (tok, dataDir);
     }
 
-    static void CopyState(TrainerState from, TrainerState to)
-    {
-        to.Step = from.Step;
-        to.TokensSeen = from.TokensSeen;
-        to.TrainSeconds = from.TrainSeconds;
-        to.BestValLoss = from.BestValLoss;
-        to.LossHistory.AddRange(from.LossHistory);
-        to.ValLossHistory.AddRange(from.ValLossHistory);
-    }
+    /// <summary>The validation loss recorded at step 0, before any training.</summary>
+    internal static double? InitialLoss(TrainerState state) => state.ValLossHistory.Count > 0 && state.ValLossHistory[0].Step == 0 ? state.ValLossHistory[0].Loss : null;
 
-    static List<(string, string)> Sample(GptModel model, ITokenizer tokenizer, PretrainSettings settings)
+    static List<TextSample> Sample(GptModel model, ITokenizer tokenizer, PretrainSettings settings)
     {
         var generator = new TextGenerator(model, tokenizer);
         var stop = tokenizer.SpecialTokenId(SpecialTokens.EndOfText) is { } eot ? new[] { eot } : [];
         return settings.SamplePrompts.Select((prompt, i) =>
         {
             var options = new SamplingOptions { MaxNewTokens = settings.SampleTokens, Temperature = 0.8, TopK = 40, Seed = settings.Train.Seed + i, StopTokens = stop };
-            return (prompt, generator.GenerateAsync(prompt, options).GetAwaiter().GetResult().Text);
+            return new TextSample(prompt, generator.GenerateAsync(prompt, options).GetAwaiter().GetResult().Text);
         }).ToList();
     }
 }

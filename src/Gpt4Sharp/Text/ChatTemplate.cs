@@ -1,8 +1,5 @@
 namespace Gpt4Sharp.Text;
 
-/// <summary>One chat turn; <see cref="Role"/> is "system", "user" or "assistant".</summary>
-public sealed record ChatMessage(string Role, string Content);
-
 /// <summary>Token ids of a conversation and, per position, whether it is assistant output (the SFT loss mask).</summary>
 public sealed record ChatEncoding(int[] Ids, bool[] AssistantMask);
 

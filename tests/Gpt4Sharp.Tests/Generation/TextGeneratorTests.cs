@@ -101,3 +101,39 @@ public class TextGeneratorTests
         Assert.Equal(Bytes.Decode(tokens.Where(t => t.Id >= 0).Select(t => t.Id)), string.Concat(tokens.Select(t => t.Text)));
     }
 }
+
+public class ParallelSamplerTests
+{
+    static readonly ByteTokenizer Bytes = new();
+    static readonly GptConfig Config = new() { VocabSize = Bytes.VocabSize, ContextLength = 48, DModel = 32, Layers = 2, Heads = 2, KvHeads = 2, FfnHidden = 64 };
+
+    [Fact]
+    public async Task Greedy_rows_equal_the_single_sequence_generator_and_log_probs_match_the_model()
+    {
+        using var model = new GptModel(Config, seed: 3);
+        var prompt = Bytes.Encode("hey");
+        var rows = ParallelSampler.Sample(model, Bytes, prompt, count: 3, SamplingOptions.Greedy(10));
+        var (_, single, _) = await new TextGenerator(model, Bytes).GenerateAsync("hey", SamplingOptions.Greedy(10));
+        Assert.All(rows, r => Assert.Equal(single, r.Tokens));
+
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var all = torch.tensor(prompt.Concat(rows[0].Tokens).Select(i => (long)i).ToArray()).unsqueeze(0);
+        var logProbs = model.Forward(all).log_softmax(-1);
+        for (int i = 0; i < rows[0].Tokens.Length; i++)
+            Assert.Equal(logProbs[0, prompt.Length - 1 + i, rows[0].Tokens[i]].item<float>(), rows[0].LogProbs[i], 4);
+    }
+
+    [Fact]
+    public void Sampled_rows_differ_and_each_stops_on_its_own()
+    {
+        using var model = new GptModel(Config, seed: 3);
+        var rows = ParallelSampler.Sample(model, Bytes, Bytes.Encode("a"), count: 8, new SamplingOptions { MaxNewTokens = 12, Temperature = 2.0, Seed = 5 });
+        Assert.True(rows.Select(r => string.Join(",", r.Tokens)).Distinct().Count() > 1);
+        var stop = rows[0].Tokens[2];
+        var stopped = ParallelSampler.Sample(model, Bytes, Bytes.Encode("a"), count: 8, new SamplingOptions { MaxNewTokens = 12, Temperature = 2.0, Seed = 5, StopTokens = [stop] });
+        Assert.Equal(rows[0].Tokens[..2], stopped[0].Tokens);
+        Assert.Equal(FinishReason.Stop, stopped[0].Reason);
+        Assert.All(stopped, r => Assert.DoesNotContain(stop, r.Tokens));
+    }
+}

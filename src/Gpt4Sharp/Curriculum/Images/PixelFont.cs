@@ -3,10 +3,11 @@ using SkiaSharp;
 namespace Gpt4Sharp.Curriculum.Images;
 
 /// <summary>
-/// A 3x5 pixel font for digits and capital letters. The Linux SkiaSharp assets the project
-/// uses ship without fontconfig or font files, so system text may draw nothing; and at 64-96
-/// pixels a crisp pixel font stays legible where an anti-aliased TrueType face would blur.
-/// Glyph pixels are exact, which also lets tests read labels back.
+/// A 3x5 pixel font for digits and capital letters. SkiaSharp's default typeface is whatever
+/// the machine has installed (DejaVu Serif on the dev box, nothing on a bare container), so
+/// system text would make the same seed draw different images on different machines. At
+/// 64-96 pixels a crisp pixel font also stays legible where a TrueType face blurs, and its
+/// exact pixels let tests read labels back.
 /// </summary>
 public static class PixelFont
 {
@@ -36,8 +37,6 @@ public static class PixelFont
         ['-'] = "..." + "..." + "###" + "..." + "...", [' '] = "..." + "..." + "..." + "..." + "...",
     };
 
-    public static bool Has(char c) => Glyphs.ContainsKey(c);
-
     /// <summary>Width in pixels of <paramref name="text"/> at <paramref name="scale"/> (one blank column between glyphs).</summary>
     public static int Width(string text, int scale = 1) => text.Length == 0 ? 0 : (text.Length * (GlyphWidth + 1) - 1) * scale;
 
@@ -46,7 +45,7 @@ public static class PixelFont
         using var paint = new SKPaint { Color = color, IsAntialias = false, Style = SKPaintStyle.Fill };
         foreach (var c in text)
         {
-            var glyph = Glyphs[c];
+            var glyph = Glyphs.TryGetValue(c, out var g) ? g : throw new ArgumentException($"the pixel font has no glyph for '{c}'");
             for (var i = 0; i < glyph.Length; i++)
                 if (glyph[i] == '#')
                     canvas.DrawRect(x + i % GlyphWidth * scale, y + i / GlyphWidth * scale, scale, scale, paint);

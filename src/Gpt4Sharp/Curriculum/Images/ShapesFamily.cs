@@ -39,10 +39,11 @@ public sealed class ShapesFamily : ImageFamily
         qa.Add(($"How many {colour} shapes are there?", Str(same.Count),
             same.Count == 0 ? $"None of the shapes is {colour}." : $"The {colour} ones: {Join(same.Select(Describe).ToList())}. That is {same.Count}."));
         var one = rng.Pick(shapes);
-        qa.Add(($"What colour is the {one.Shape} at the {Positions[one.Cell]}?", one.Colour, $"At the {Positions[one.Cell]} there is {Describe(one)}."));
-        qa.Add(($"What shape is at the {Positions[one.Cell]}?", one.Shape, $"At the {Positions[one.Cell]} there is {Describe(one)}."));
+        var there = $"{(one.Cell == 4 ? "In the" : "At the")} {Positions[one.Cell]} there is a {one.Colour} {one.Shape}.";
+        qa.Add(($"What colour is the {one.Shape} at the {Positions[one.Cell]}?", one.Colour, there));
+        qa.Add(($"What shape is at the {Positions[one.Cell]}?", one.Shape, there));
         if (shapes.Count(s => s.Shape == one.Shape && s.Colour == one.Colour) == 1)
-            qa.Add(($"Where is the {one.Colour} {one.Shape}?", Positions[one.Cell], $"The {one.Colour} {one.Shape} is at the {Positions[one.Cell]}."));
+            qa.Add(($"Where is the {one.Colour} {one.Shape}?", Positions[one.Cell], $"The {one.Colour} {one.Shape} is {(one.Cell == 4 ? "in the" : "at the")} {Positions[one.Cell]}."));
         return Item(rng, "shapes", n, scene, caption, qa);
     }
 

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Gpt4Sharp.Curriculum.Knowledge;
 
 /// <summary>A fact slot: the attribute name, the question, and the sentence that states it.</summary>
-public sealed record Attribute(string Name, string Domain, string Question, string Statement);
+public sealed record FactSlot(string Name, string Domain, string Question, string Statement);
 
 /// <summary>One entity of the fictional world with its attribute values.</summary>
 public sealed record Entity(string Name, string Type, IReadOnlyDictionary<string, string> Facts);
@@ -28,7 +28,7 @@ public sealed class FictionalWorld
 
     static readonly string[] Syllables = ["ka", "lo", "mi", "ra", "ven", "dor", "sel", "tha", "bri", "mor", "quin", "zel", "ast", "ul", "fen", "gar", "is", "nor", "pel", "wyn", "ta", "ber", "sho", "vi"];
 
-    public static readonly Attribute[] TownAttributes =
+    public static readonly FactSlot[] TownAttributes =
     [
         new("country", "country", "In which country is {0}?", "{0} is a town in {1}."),
         new("river", "river", "Which river runs through {0}?", "The river {1} runs through {0}."),
@@ -36,7 +36,7 @@ public sealed class FictionalWorld
         new("known_for", "product", "What is {0} known for?", "{0} is known for its {1}."),
     ];
 
-    public static readonly Attribute[] PersonAttributes =
+    public static readonly FactSlot[] PersonAttributes =
     [
         new("profession", "profession", "What does {0} do for a living?", "{0} is a {1}."),
         new("home", "town", "In which town does {0} live?", "{0} lives in {1}."),
@@ -97,7 +97,7 @@ public sealed class FictionalWorld
         }
     }
 
-    public static IReadOnlyList<Attribute> AttributesOf(string type) => type == "town" ? TownAttributes : PersonAttributes;
+    public static IReadOnlyList<FactSlot> AttributesOf(string type) => type == "town" ? TownAttributes : PersonAttributes;
 
     /// <summary>Every value an answer of this domain could name; a reply naming two of them is hedging.</summary>
     public IReadOnlyList<string> DomainValues(string domain) => domain switch
@@ -110,7 +110,7 @@ public sealed class FictionalWorld
         _ => [],
     };
 
-    public static string Statement(Entity e, Attribute a) => string.Format(CultureInfo.InvariantCulture, a.Statement, e.Name, e.Facts[a.Name]);
+    public static string Statement(Entity e, FactSlot a) => string.Format(CultureInfo.InvariantCulture, a.Statement, e.Name, e.Facts[a.Name]);
 
     public static string Profile(Entity e) => string.Join(" ", AttributesOf(e.Type).Select(a => Statement(e, a)));
 }

@@ -48,7 +48,7 @@ public sealed partial class KnowledgeFamily : CurriculumFamily
         Extra = new JsonObject { ["entity"] = e.Name, ["exists"] = true },
     };
 
-    static CurriculumItem Question(Entity e, Attribute a) => new()
+    static CurriculumItem Question(Entity e, FactSlot a) => new()
     {
         Id = "", Family = "", Kind = "question", Prompt = string.Format(CultureInfo.InvariantCulture, a.Question, e.Name),
         Answer = e.Facts[a.Name], Response = FictionalWorld.Statement(e, a),
@@ -56,7 +56,7 @@ public sealed partial class KnowledgeFamily : CurriculumFamily
         Extra = new JsonObject { ["entity"] = e.Name, ["attribute"] = a.Name, ["domain"] = a.Domain, ["exists"] = true },
     };
 
-    static CurriculumItem Unknown(ItemRng rng, string type, Attribute a)
+    static CurriculumItem Unknown(ItemRng rng, string type, FactSlot a)
     {
         var name = World.UnknownName(rng, type);
         return new CurriculumItem
@@ -69,7 +69,7 @@ public sealed partial class KnowledgeFamily : CurriculumFamily
         };
     }
 
-    static CurriculumItem Passage(ItemRng rng, Entity e, Attribute asked)
+    static CurriculumItem Passage(ItemRng rng, Entity e, FactSlot asked)
     {
         // The passage states some of the entity's facts plus a distractor entity's profile;
         // when the asked fact is left out, the right reply is that the passage does not say.
