@@ -125,7 +125,7 @@ public static class ClipTraining
             }
         var result = new ClipTrainResult(Path.GetFullPath(s.OutDirectory), checkpoint, parameters, step, data.Items.Count, first, last,
             seconds, step * (double)s.BatchSize / seconds, model.Temperature, zeroShot, !cancel.IsCancellationRequested);
-        WriteResults(result, s);
+        WriteResults(result, s, state);
         return result;
     }
 
@@ -159,7 +159,7 @@ public static class ClipTraining
     static string TokenizerReference(ITokenizer tokenizer) =>
         Tokenizers.TiktokenEncodings.Contains(tokenizer.Name) ? tokenizer.Name : ModelBundle.TokenizerDirectory;
 
-    static void WriteResults(ClipTrainResult r, ClipTrainSettings s)
+    static void WriteResults(ClipTrainResult r, ClipTrainSettings s, TrainerState state)
     {
         var json = new JsonObject
         {
@@ -169,7 +169,7 @@ public static class ClipTraining
             ["temperature"] = r.Temperature, ["checkpoint"] = r.CheckpointDirectory,
             ["zero_shot"] = new JsonArray([.. r.ZeroShot.Select(ZeroShotJson)]),
         };
-        AtomicFile.WriteAllText(Path.Combine(s.OutDirectory, "results.json"), json.ToJsonString(RunInfo.Json));
+        VisionReport.WriteClip(s.OutDirectory, json, r, state);
     }
 
     public static JsonObject ZeroShotJson(ZeroShotResult z) => new()

@@ -157,14 +157,14 @@ public static class VlmTraining
             evaluation = VlmEvaluation.Run(model, tokenizer, s.EvalItems, s.Seed + 1000, cancel: cancel);
         }
         var result = new VlmTrainResult(Path.GetFullPath(s.OutDirectory), checkpoint, trainableCount, step, examples.Length, first, last, seconds, tokens / seconds, evaluation, !cancel.IsCancellationRequested);
-        WriteResults(result, s);
+        WriteResults(result, s, state);
         return result;
     }
 
     static MultimodalEncoding Encode(ITokenizer tokenizer, VlmConfig config, VlmExample e) =>
         MultimodalChat.Encode(tokenizer, [new MultimodalMessage("user", e.User, [empty(0)]), new MultimodalMessage("assistant", e.Target)], config.TokensPerImage);
 
-    static void WriteResults(VlmTrainResult r, VlmTrainSettings s)
+    static void WriteResults(VlmTrainResult r, VlmTrainSettings s, TrainerState state)
     {
         var json = new JsonObject
         {
@@ -175,6 +175,6 @@ public static class VlmTraining
             ["checkpoint"] = r.CheckpointDirectory,
             ["evaluation"] = r.Evaluation?.ToJson(),
         };
-        AtomicFile.WriteAllText(Path.Combine(s.OutDirectory, "results.json"), json.ToJsonString(RunInfo.Json));
+        VisionReport.WriteVlm(s.OutDirectory, json, r, state);
     }
 }

@@ -76,6 +76,7 @@ public class ClipTests
         Assert.True(result.FinalLoss < result.FirstLoss, $"loss {result.FirstLoss} -> {result.FinalLoss}");
         Assert.Equal(3, result.ZeroShot.Count);
         Assert.True(File.Exists(Path.Combine(run, "results.json")));
+        Assert.Contains("Zero-shot", File.ReadAllText(Path.Combine(run, "report.html")));
         Assert.True(File.Exists(Path.Combine(result.CheckpointDirectory, "model.safetensors")));
 
         // A folder-per-class directory: two classes, three pictures each.

@@ -117,6 +117,7 @@ public class MultimodalTests
         var json = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "results.json")))!;
         Assert.Equal("frozen", (string?)json["image_encoder"]);
         Assert.Equal(6, json["evaluation"]!["tasks"]!.AsArray().Count);
+        Assert.Contains("chart QA two-stage rationale", File.ReadAllText(Path.Combine(run, "report.html")));
 
         Assert.True(VlmBundle.IsVlm(run));
         Assert.False(VlmBundle.IsVlm(clipRun));
