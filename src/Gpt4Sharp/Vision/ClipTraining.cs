@@ -111,8 +111,9 @@ public static class ClipTraining
         state.Step = step;
         state.TrainSeconds = seconds;
         state.TokensSeen = (long)step * s.BatchSize;
-        var checkpoint = new CheckpointStore(s.OutDirectory, keepLast: 1).Save(model, config, null, state, RunInfo.Capture("clip train", s.Seed, s));
-        RunInfo.Capture("clip train", s.Seed, s).Write(s.OutDirectory);
+        var run = RunInfo.Capture("clip train", s.Seed, s);
+        var checkpoint = new CheckpointStore(s.OutDirectory, keepLast: 1).Save(model, config, null, state, run);
+        run.Write(s.OutDirectory);
 
         var zeroShot = new List<ZeroShotResult>();
         if (!cancel.IsCancellationRequested)
