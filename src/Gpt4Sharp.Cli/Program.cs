@@ -16,6 +16,8 @@ Command[] commands =
     ReportCommands.Create(),
     InfoCommands.Create(),
     .. InteropCommands.Create(),
+    ClipCommands.Create(),
+    VlmCommands.Create(),
 ];
 foreach (var command in commands) root.Subcommands.Add(command);
 

@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Gpt4Sharp.Curriculum;
+using Gpt4Sharp.Text;
+using static TorchSharp.torch;
+
+namespace Gpt4Sharp.Vision;
+
+/// <summary>One row of the evaluation table: exact-match accuracy of one task on held-out pictures.</summary>
+public sealed record VlmScore(string Task, int Items, int Correct, IReadOnlyList<(string Question, string Expected, string Got)> Examples)
+{
+    public double Accuracy => Items == 0 ? 0 : (double)Correct / Items;
+}
+
+public sealed record VlmEvalResult(IReadOnlyList<VlmScore> Scores, double Seconds)
+{
+    public JsonObject ToJson() => new()
+    {
+        ["seconds"] = Seconds,
+        ["tasks"] = new JsonArray([.. Scores.Select(s => (JsonNode)new JsonObject
+        {
+            ["task"] = s.Task, ["items"] = s.Items, ["correct"] = s.Correct, ["exact_match"] = s.Accuracy,
+            ["examples"] = new JsonArray([.. s.Examples.Select(e => (JsonNode)new JsonObject { ["question"] = e.Question, ["expected"] = e.Expected, ["got"] = e.Got })]),
+        })]),
+    };
+}
+
+/// <summary>
+/// Held-out evaluation of a vision-language model (eval split pictures, never trained on):
+/// caption exact match, visual QA on shapes/digits/scenes, and chart QA answered directly and
+/// with the two-stage rationale; answers are judged by the families' own checkers.
+/// </summary>
+public static class VlmEvaluation
+{
+    public static VlmEvalResult Run(VisionLanguageModel model, ITokenizer tokenizer, int itemsPerTask, long seed, IProgress<(int Done, int Total)>? progress = null, CancellationToken cancel = default)
+    {
+        var watch = Stopwatch.StartNew();
+        var encoder = new ImageSpanEncoder(model, tokenizer);
+        bool wasTraining = model.training;
+        model.eval();
+        var charts = HeldOut("charts", itemsPerTask, seed, encoder.ImageOptions);
+        var vqa = new[] { "shapes", "digits", "scenes" }.ToDictionary(f => f, f => HeldOut(f, itemsPerTask, seed, encoder.ImageOptions));
+        int total = itemsPerTask * 7, done = 0;
+        var scores = new List<VlmScore>();
+
+        VlmScore Score(string task, CurriculumImages set, Func<CurriculumItem, Tensor, (string Question, string Expected, string Got, bool Correct)> judge)
+        {
+            int correct = 0;
+            var examples = new List<(string, string, string)>();
+            for (int i = 0; i < set.Items.Count && !cancel.IsCancellationRequested; i++)
+            {
+                var (q, expected, got, ok) = judge(set.Items[i], set.Pixels[i]);
+                if (ok) correct++;
+                if (examples.Count < 5) examples.Add((q, expected, got));
+                progress?.Report((++done, total));
+            }
+            return new VlmScore(task, set.Items.Count, correct, examples);
+        }
+
+        var captions = vqa["shapes"];
+        scores.Add(Score("caption (shapes)", captions, (item, pixels) =>
+        {
+            var expected = CurriculumImages.Caption(item);
+            var got = VlmGeneration.Reply(model, encoder, tokenizer, Prompt(tokenizer, encoder, VlmTasks.CaptionRequest, pixels)).Trim();
+            return (VlmTasks.CaptionRequest, expected, got, AnswerText.Normalize(got) == AnswerText.Normalize(expected));
+        }));
+        foreach (var (family, set) in vqa)
+            scores.Add(Score($"VQA {family}", set, (item, pixels) => Judge(model, encoder, tokenizer, item, pixels, twoStage: false)));
+        scores.Add(Score("chart QA direct", charts, (item, pixels) => Judge(model, encoder, tokenizer, item, pixels, twoStage: false)));
+        scores.Add(Score("chart QA two-stage rationale", charts, (item, pixels) => Judge(model, encoder, tokenizer, item, pixels, twoStage: true)));
+        model.train(wasTraining);
+        charts.Dispose();
+        foreach (var set in vqa.Values) set.Dispose();
+        return new VlmEvalResult(scores, watch.Elapsed.TotalSeconds);
+    }
+
+    static CurriculumImages HeldOut(string family, int count, long seed, ImageOptions options) =>
+        CurriculumImages.Build([family], Split.Eval, seed, count, options, distinct: true);
+
+    static MultimodalEncoding Prompt(ITokenizer tokenizer, ImageSpanEncoder encoder, string text, Tensor pixels) =>
+        MultimodalChat.Encode(tokenizer, [new MultimodalMessage("user", text, [pixels])], encoder.TokensPerImage, addGenerationPrompt: true);
+
+    static (string, string, string, bool) Judge(VisionLanguageModel model, ImageSpanEncoder encoder, ITokenizer tokenizer, CurriculumItem item, Tensor pixels, bool twoStage)
+    {
+        var (rationale, answer) = VlmGeneration.Ask(model, encoder, tokenizer, [pixels], item.Prompt, twoStage);
+        var verdict = CurriculumRegistry.Get(item.Family).Check(item, answer.Trim());
+        return (item.Prompt, item.Answer, rationale is null ? answer : $"{rationale} => {answer}", verdict.Correct);
+    }
+}

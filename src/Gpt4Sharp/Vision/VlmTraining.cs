@@ -1,0 +1,180 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Gpt4Sharp.Checkpoints;
+using Gpt4Sharp.Curriculum;
+using Gpt4Sharp.Model;
+using Gpt4Sharp.Runs;
+using Gpt4Sharp.Runtime;
+using Gpt4Sharp.Text;
+using Gpt4Sharp.Training;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Gpt4Sharp.Vision;
+
+/// <summary>Everything <c>gpt4sharp vlm train</c> needs.</summary>
+public sealed record VlmTrainSettings
+{
+    public required string ClipDirectory { get; init; }
+    public string OutDirectory { get; init; } = "runs/vlm";
+    public IReadOnlyList<string> Families { get; init; } = CurriculumImages.Families;
+    public int TrainImages { get; init; } = 3000;
+    public int Steps { get; init; } = 1000;
+    public int BatchSize { get; init; } = 32;
+    public double LearningRate { get; init; } = 2e-3;
+    public int WarmupSteps { get; init; } = 50;
+    public int DModel { get; init; } = 128;
+    public int Layers { get; init; } = 4;
+    public int Heads { get; init; } = 4;
+    public int ContextLength { get; init; } = 160;
+    public string Projector { get; init; } = "linear";
+    public int ResamplerTokens { get; init; } = 8;
+    /// <summary>Held-out pictures per evaluation task after training (0 = skip).</summary>
+    public int EvalItems { get; init; } = 50;
+    public long Seed { get; init; } = 1;
+    public string Device { get; init; } = "cpu";
+}
+
+public sealed record VlmTrainResult(string OutDirectory, string CheckpointDirectory, long TrainableParameters, int Steps, int Examples,
+    double FirstLoss, double FinalLoss, double TrainSeconds, double TokensPerSecond, VlmEvalResult? Evaluation, bool Completed);
+
+/// <summary>
+/// Trains the projector and decoder on captioning, visual QA, chart QA and the two-stage
+/// MM-CoT examples, with the loss on assistant tokens only. The CLIP image encoder is frozen:
+/// its patch features are computed once up front, which keeps a CPU run to minutes.
+/// </summary>
+public static class VlmTraining
+{
+    public static VlmTrainResult Run(VlmTrainSettings s, IProgress<(int Step, int Steps, double Loss, double TokensPerSecond)>? progress,
+        Action<string>? log, CancellationToken cancel)
+    {
+        TorchRuntime.EnsureLoaded();
+        TorchRuntime.Seed(s.Seed);
+        if (s.Steps < 1 || s.BatchSize < 1) throw new UserError($"VLM training needs at least one step and a batch of at least 1 (got {s.Steps} steps, batch {s.BatchSize}).");
+        var device = TorchRuntime.ParseDevice(s.Device);
+        using var clip = ClipBundle.Load(s.ClipDirectory);
+        var tokenizer = clip.Tokenizer;
+        Directory.CreateDirectory(s.OutDirectory);
+        ModelBundle.CopyTokenizer(tokenizer, s.OutDirectory);
+        var config = new VlmConfig
+        {
+            Vision = clip.Model.Config.Vision,
+            Decoder = GptConfig.Create(tokenizer.VocabSize, s.ContextLength, s.DModel, s.Layers, s.Heads),
+            Projector = s.Projector, ResamplerTokens = s.ResamplerTokens, Tokenizer = clip.Model.Config.Tokenizer,
+        }.Validate();
+        using var model = new VisionLanguageModel(config, s.Seed);
+        using (no_grad()) model.Vision.load_state_dict(clip.Model.Vision.state_dict());
+        foreach (var p in model.Vision.parameters()) p.requires_grad = false;
+        model.to(device);
+
+        log?.Invoke($"Drawing {s.TrainImages} training pictures and encoding them with the frozen CLIP image encoder...");
+        using var data = CurriculumImages.Build(s.Families, Split.Train, s.Seed, s.TrainImages, clip.ImageOptions);
+        Tensor features;
+        using (no_grad())
+        {
+            model.Vision.eval();
+            features = cat([.. Enumerable.Range(0, (data.Items.Count + 255) / 256)
+                .Select(b => model.PatchFeatures(data.Pixels.narrow(0, b * 256, Math.Min(256, data.Items.Count - b * 256)).to(device)))]);
+        }
+        using var _ = features;
+        var examples = data.Items.SelectMany((item, i) => VlmTasks.Examples(item, i))
+            .Select(e => (Example: e, Encoding: Encode(tokenizer, config, e)))
+            .Where(e => e.Encoding.Ids.Length <= config.Decoder.ContextLength + 1).ToArray();
+        if (examples.Length == 0) throw new UserError($"No training example fits the context of {config.Decoder.ContextLength} tokens; raise --context.");
+        var trainable = model.Projector.parameters().Concat(model.Decoder.parameters()).ToList();
+        long trainableCount = trainable.Sum(p => p.numel());
+        log?.Invoke($"{examples.Length:N0} examples (caption, QA, rationale, answer-from-rationale) from {data.Items.Count:N0} pictures; {trainableCount:N0} trainable parameters, image encoder frozen.");
+
+        var decay = trainable.Where(p => p.dim() >= 2).ToList();
+        var rest = trainable.Except(decay, ReferenceEqualityComparer.Instance).Cast<Parameter>().ToList();
+        using var optimizer = optim.AdamW([
+            new AdamW.ParamGroup(decay, new AdamW.Options { LearningRate = s.LearningRate, weight_decay = 0.1, beta1 = 0.9, beta2 = 0.95 }),
+            new AdamW.ParamGroup(rest, new AdamW.Options { LearningRate = s.LearningRate, weight_decay = 0, beta1 = 0.9, beta2 = 0.95 })]);
+        int placeholder = MultimodalChat.Special(tokenizer, SpecialTokens.ImagePatch);
+        int pad = tokenizer.SpecialTokenId(SpecialTokens.Pad) ?? 0;
+
+        var rng = new Random((int)s.Seed);
+        var order = Enumerable.Range(0, examples.Length).ToArray();
+        int cursor = order.Length;
+        var state = new TrainerState { Seed = s.Seed };
+        var watch = Stopwatch.StartNew();
+        double first = double.NaN, last = double.NaN;
+        long tokens = 0;
+        int step = 0;
+        model.train();
+        model.Vision.eval();
+        for (; step < s.Steps && !cancel.IsCancellationRequested; step++)
+        {
+            if (cursor + s.BatchSize > order.Length) { rng.Shuffle(order); cursor = 0; }
+            var batch = order.AsSpan(cursor, Math.Min(s.BatchSize, order.Length)).ToArray().Select(i => examples[i]).ToArray();
+            cursor += batch.Length;
+            double lr = step < s.WarmupSteps ? s.LearningRate * (step + 1) / s.WarmupSteps
+                : s.LearningRate * (0.05 + 0.95 * 0.5 * (1 + Math.Cos(Math.PI * (step - s.WarmupSteps) / Math.Max(1, s.Steps - s.WarmupSteps))));
+            foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+            using (var scope = NewDisposeScope())
+            {
+                int width = batch.Max(b => b.Encoding.Ids.Length) - 1;
+                var inputs = new long[batch.Length * width];
+                var targets = new long[batch.Length * width];
+                Array.Fill(inputs, pad);
+                Array.Fill(targets, -100);
+                for (int r = 0; r < batch.Length; r++)
+                {
+                    var (ids, mask) = (batch[r].Encoding.Ids, batch[r].Encoding.AssistantMask);
+                    for (int t = 0; t + 1 < ids.Length; t++)
+                    {
+                        inputs[r * width + t] = ids[t];
+                        if (mask[t + 1]) targets[r * width + t] = ids[t + 1];
+                    }
+                }
+                var imageIndex = tensor(batch.Select(b => (long)b.Example.Image).ToArray(), device: device);
+                var embeddings = model.Embed(tensor(inputs, [batch.Length, width], device: device), features.index_select(0, imageIndex), placeholder);
+                var loss = GptModel.Loss(model.Decoder.ForwardEmbeddings(embeddings), tensor(targets, [batch.Length, width], device: device));
+                optimizer.zero_grad();
+                loss.backward();
+                nn.utils.clip_grad_norm_(trainable, 1.0);
+                optimizer.step();
+                last = loss.item<float>();
+                tokens += batch.Length * width;
+            }
+            if (double.IsNaN(first)) first = last;
+            state.LossHistory.Add(new LossPoint(step + 1, last));
+            progress?.Report((step + 1, s.Steps, last, tokens / watch.Elapsed.TotalSeconds));
+        }
+        double seconds = watch.Elapsed.TotalSeconds;
+        state.Step = step;
+        state.TokensSeen = tokens;
+        state.TrainSeconds = seconds;
+        var run = RunInfo.Capture("vlm train", s.Seed, s);
+        var checkpoint = new CheckpointStore(s.OutDirectory, keepLast: 1).Save(model, config, null, state, run);
+        run.Write(s.OutDirectory);
+
+        VlmEvalResult? evaluation = null;
+        if (s.EvalItems > 0 && !cancel.IsCancellationRequested)
+        {
+            log?.Invoke($"Evaluating on {s.EvalItems} held-out pictures per task...");
+            evaluation = VlmEvaluation.Run(model, tokenizer, s.EvalItems, s.Seed + 1000, cancel: cancel);
+        }
+        var result = new VlmTrainResult(Path.GetFullPath(s.OutDirectory), checkpoint, trainableCount, step, examples.Length, first, last, seconds, tokens / seconds, evaluation, !cancel.IsCancellationRequested);
+        WriteResults(result, s, state);
+        return result;
+    }
+
+    static MultimodalEncoding Encode(ITokenizer tokenizer, VlmConfig config, VlmExample e) =>
+        MultimodalChat.Encode(tokenizer, [new MultimodalMessage("user", e.User, [empty(0)]), new MultimodalMessage("assistant", e.Target)], config.TokensPerImage);
+
+    static void WriteResults(VlmTrainResult r, VlmTrainSettings s, TrainerState state)
+    {
+        var json = new JsonObject
+        {
+            ["command"] = "vlm train",
+            ["clip"] = Path.GetFullPath(s.ClipDirectory), ["projector"] = s.Projector, ["image_encoder"] = "frozen",
+            ["trainable_parameters"] = r.TrainableParameters, ["steps"] = r.Steps, ["examples"] = r.Examples, ["batch_size"] = s.BatchSize,
+            ["first_loss"] = r.FirstLoss, ["final_loss"] = r.FinalLoss, ["train_seconds"] = r.TrainSeconds, ["tokens_per_second"] = r.TokensPerSecond,
+            ["checkpoint"] = r.CheckpointDirectory,
+            ["evaluation"] = r.Evaluation?.ToJson(),
+        };
+        VisionReport.WriteVlm(s.OutDirectory, json, r, state);
+    }
+}
