@@ -12,6 +12,7 @@ Command[] commands =
     .. PretrainCommands.Create(),
     CurriculumCommands.Create(),
     InfoCommands.Create(),
+    ChatCommands.Create(),
 ];
 foreach (var command in commands) root.Subcommands.Add(command);
 
