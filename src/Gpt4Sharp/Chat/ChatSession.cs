@@ -19,6 +19,8 @@ public sealed record ChatSessionOptions
     /// <summary>Sampling for answers; they end at the model's &lt;|end|&gt; (or any special) token or after MaxNewTokens.</summary>
     public SamplingOptions Sampling { get; init; } = new() { MaxNewTokens = 256, Temperature = 0.7, TopP = 0.95 };
     public PriceTable Prices { get; init; } = PriceTable.Gpt4;
+    /// <summary>Stop tokens are suppressed until the answer has this many tokens (Hugging Face's min_new_tokens).</summary>
+    public int MinNewTokens { get; init; }
     /// <summary>False re-encodes the whole conversation every turn (the baseline the chat benchmark compares against).</summary>
     public bool ReuseCache { get; init; } = true;
 }
@@ -117,7 +119,7 @@ public sealed class ChatSession : IDisposable
         for (int produced = 0; produced < sampling.MaxNewTokens; produced++)
         {
             if (cancel.IsCancellationRequested) { end = TurnEnd.Cancelled; break; }
-            int next = Sample(processor);
+            int next = Sample(processor, allowStop: produced >= Options.MinNewTokens);
             if (produced == 0) firstTokenAt = clock.Elapsed.TotalSeconds;
             if (stopIds.Contains(next)) { end = TurnEnd.Stop; break; }
             answerIds.Add(next);
@@ -274,12 +276,13 @@ public sealed class ChatSession : IDisposable
         fed.AddRange(ids);
     }
 
-    int Sample(LogitsProcessor processor)
+    int Sample(LogitsProcessor processor, bool allowStop)
     {
         using var scope = torch.NewDisposeScope();
         using var inference = torch.inference_mode();
         var history = Options.Sampling.RepetitionPenalty != 1.0 && fed.Count > 0 ? Ids([.. fed]) : null;
-        return (int)processor.Next(lastLogits!, history).item<long>();
+        var logits = allowStop ? lastLogits! : lastLogits!.index_fill(-1, Ids([.. stopIds]).squeeze(0), double.NegativeInfinity);
+        return (int)processor.Next(logits, history).item<long>();
     }
 
     Tensor Ids(int[] ids) => torch.tensor(ids.Select(i => (long)i).ToArray(), dtype: ScalarType.Int64, device: model.Device).unsqueeze(0);

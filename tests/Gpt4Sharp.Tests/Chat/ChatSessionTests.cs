@@ -72,6 +72,9 @@ public class ChatSessionTests
         Assert.Equal((usage.PromptTokens * 0.03m + usage.CompletionTokens * 0.06m) / 1000m, usage.Cost);
         Assert.Equal(usage.Cost, session.TotalCost);
 
+        using var forced = new ChatSession(small, Tokenizer, Greedy with { MinNewTokens = 6 });
+        Assert.Equal(6, (await forced.AskAsync("Hello")).Usage.CompletionTokens); // stop tokens suppressed until the minimum
+
         Assert.Equal(0.06m, PriceTable.Gpt4.TierFor(GptConfig.Context32K).PromptPer1K);
         Assert.Equal(0.03m, PriceTable.Gpt4.TierFor(GptConfig.Context8K).PromptPer1K);
         Assert.Equal((1000 * 0.06m + 500 * 0.12m) / 1000m, PriceTable.Gpt4.Cost(GptConfig.Context32K, 1000, 500));
