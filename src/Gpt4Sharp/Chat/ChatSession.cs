@@ -93,6 +93,12 @@ public sealed class ChatSession : IDisposable
         {
             Forget();
             newIds = WindowIds(addGenerationPrompt: true);
+            if (cache is not null && newIds.Length + Reserve > context)
+            {
+                SlideWindow();
+                slid = true;
+                newIds = WindowIds(addGenerationPrompt: true);
+            }
         }
         else
         {

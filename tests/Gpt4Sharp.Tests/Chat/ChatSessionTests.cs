@@ -50,6 +50,10 @@ public class ChatSessionTests
         Assert.True(session.WindowStart > 1);
         Assert.Equal("user", session.Messages[session.WindowStart].Role);
         Assert.Equal(40, session.Messages.Count - 1);
+
+        using var reencoding = new ChatSession(model, Tokenizer, Greedy with { ReuseCache = false });
+        for (int turn = 0; turn < 8; turn++) await reencoding.AskAsync($"Turn {turn}: tell me something.");
+        Assert.Contains(reencoding.Usage, u => u.WindowSlid);
     }
 
     [Fact]
