@@ -18,6 +18,7 @@ Command[] commands =
     .. InteropCommands.Create(),
     ClipCommands.Create(),
     VlmCommands.Create(),
+    ChatCommands.Create(),
 ];
 foreach (var command in commands) root.Subcommands.Add(command);
 

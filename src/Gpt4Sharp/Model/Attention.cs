@@ -5,7 +5,12 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace Gpt4Sharp.Model;
 
-/// <summary>Causal multi-head (optionally grouped-query) self-attention with RoPE, computed by libtorch's fused SDPA.</summary>
+/// <summary>
+/// Causal multi-head (optionally grouped-query) self-attention with RoPE. Dense attention uses
+/// libtorch's fused SDPA; the sparse kinds use <see cref="SparseAttention"/>'s gathered blocks
+/// for a whole sequence and the pattern mask when decoding after a KV cache; a recurrent layer
+/// also attends over a <see cref="SegmentMemory"/> of the previous segment.
+/// </summary>
 public sealed class CausalSelfAttention : nn.Module
 {
     // Field names are Hugging Face Llama's so state_dict names match theirs.
@@ -13,9 +18,11 @@ public sealed class CausalSelfAttention : nn.Module
     readonly Linear q_proj, k_proj, v_proj, o_proj;
 #pragma warning restore IDE1006
     readonly int heads, kvHeads, headDim;
+    readonly GptConfig config;
 
     public CausalSelfAttention(GptConfig config) : base(nameof(CausalSelfAttention))
     {
+        this.config = config;
         heads = config.Heads;
         kvHeads = config.KvHeads;
         headDim = config.HeadDim;
@@ -36,20 +43,21 @@ public sealed class CausalSelfAttention : nn.Module
     {
         using var scope = torch.NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
-        var q = rotary.Apply(q_proj.forward(x).view(b, t, heads, headDim).transpose(1, 2));
-        var k = rotary.Apply(k_proj.forward(x).view(b, t, kvHeads, headDim).transpose(1, 2));
-        var v = v_proj.forward(x).view(b, t, kvHeads, headDim).transpose(1, 2);
+        var q = rotary.Apply(Project(q_proj, x, heads));
+        var k = rotary.Apply(Project(k_proj, x, kvHeads));
+        var v = Project(v_proj, x, kvHeads);
 
         int past = cache?.Length ?? 0;
         if (cache is not null) (k, v) = cache.Append(layer, k, v);
-        if (kvHeads != heads)
-        {
-            k = k.repeat_interleave(heads / kvHeads, dim: 1);
-            v = v.repeat_interleave(heads / kvHeads, dim: 1);
-        }
+        (k, v) = (ShareHeads(k), ShareHeads(v));
 
         Tensor y;
-        if (past == 0)
+        bool sparse = config.Attention is AttentionKind.SparseStrided or AttentionKind.SparseFixed;
+        if (sparse && past == 0 && t > 1)
+            y = SparseAttention.Compute(config.Attention, q, k, v, config.SparseBlockLength, config.SparseSummary);
+        else if (sparse)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask: SparseAttention.PatternMask(config.Attention, past, t, past + t, config.SparseBlockLength, config.SparseSummary, x.device));
+        else if (past == 0)
             y = F.scaled_dot_product_attention(q, k, v, is_casual: t > 1);
         else if (t == 1)
             y = F.scaled_dot_product_attention(q, k, v); // one new query sees every stored position
@@ -57,8 +65,41 @@ public sealed class CausalSelfAttention : nn.Module
             // SDPA's is_causal aligns the mask top-left; new tokens after a cached prefix need it bottom-right.
             y = F.scaled_dot_product_attention(q, k, v, attn_mask: CausalMaskAfter(past, t, x.device));
 
-        return o_proj.forward(y.transpose(1, 2).reshape(b, t, heads * headDim)).MoveToOuterDisposeScope();
+        return Output(y, b, t).MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// One segment with Transformer-XL memory: queries at rotary positions m.., memory keys at
+    /// 0..m-1, each query sees the whole memory and the segment causally. The memory is then
+    /// replaced by the last positions of memory + segment (detached).
+    /// </summary>
+    public Tensor Forward(Tensor x, Rotary rotary, SegmentMemory memory, int layer)
+    {
+        using var scope = torch.NewDisposeScope();
+        long b = x.shape[0], t = x.shape[1];
+        var k = Project(k_proj, x, kvHeads);
+        var v = Project(v_proj, x, kvHeads);
+        int m = 0; // this layer's memory (earlier layers have already stored this segment in theirs)
+        if (memory.Read(layer) is { } remembered)
+        {
+            m = (int)remembered.Keys.shape[2];
+            k = torch.cat([remembered.Keys, k], dim: 2);
+            v = torch.cat([remembered.Values, v], dim: 2);
+        }
+        memory.Write(layer, k, v);
+        var q = rotary.Apply(Project(q_proj, x, heads), m);
+        var y = F.scaled_dot_product_attention(q, ShareHeads(rotary.Apply(k)), ShareHeads(v),
+            attn_mask: m == 0 ? null : CausalMaskAfter(m, t, x.device), is_casual: m == 0 && t > 1);
+        return Output(y, b, t).MoveToOuterDisposeScope();
+    }
+
+    Tensor Project(Linear projection, Tensor x, int count) =>
+        projection.forward(x).view(x.shape[0], x.shape[1], count, headDim).transpose(1, 2);
+
+    /// <summary>Grouped-query attention: each key/value head serves heads/kvHeads query heads.</summary>
+    Tensor ShareHeads(Tensor kv) => kvHeads == heads ? kv : kv.repeat_interleave(heads / kvHeads, dim: 1);
+
+    Tensor Output(Tensor y, long b, long t) => o_proj.forward(y.transpose(1, 2).reshape(b, t, heads * headDim));
 
     /// <summary>Boolean [t, past+t] mask: query i (at position past+i) sees keys 0..past+i.</summary>
     static Tensor CausalMaskAfter(int past, long t, Device device) =>

@@ -23,10 +23,17 @@ public sealed class DecoderBlock : nn.Module
 
     internal IEnumerable<nn.Module> ResidualOutputs => [self_attn.OutputProjection, mlp.OutputProjection];
 
-    public Tensor Forward(Tensor x, Rotary rotary, KvCache? cache, int layer)
+    public Tensor Forward(Tensor x, Rotary rotary, KvCache? cache, int layer) =>
+        Residual(x, normed => self_attn.Forward(normed, rotary, cache, layer));
+
+    /// <summary>The layer on one segment with Transformer-XL memory.</summary>
+    public Tensor Forward(Tensor x, Rotary rotary, SegmentMemory memory, int layer) =>
+        Residual(x, normed => self_attn.Forward(normed, rotary, memory, layer));
+
+    Tensor Residual(Tensor x, Func<Tensor, Tensor> attention)
     {
         using var scope = torch.NewDisposeScope();
-        var h = x + self_attn.Forward(input_layernorm.forward(x), rotary, cache, layer);
+        var h = x + attention(input_layernorm.forward(x));
         return (h + mlp.forward(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
     }
 }

@@ -23,6 +23,21 @@ public sealed record GptConfig
     public double RopeTheta { get; init; } = 10000;
     public double NormEps { get; init; } = 1e-5;
 
+    /// <summary>Which attention pattern the layers use; anything but dense is a Gpt4Sharp extension of the Llama config.</summary>
+    public AttentionKind Attention { get; init; } = AttentionKind.Dense;
+    /// <summary>Sparse block length l (Child et al.'s stride); 0 means ceil(sqrt(context)), the O(n·sqrt n) choice.</summary>
+    public int SparseBlock { get; init; }
+    /// <summary>Fixed pattern: the last c positions of every block are the "summary" columns all later blocks see.</summary>
+    public int SparseSummary { get; init; } = 1;
+    /// <summary>Recurrent: positions of the previous segment(s) kept as key/value memory (Transformer-XL's M).</summary>
+    public int MemoryLength { get; init; }
+
+    /// <summary>The sparse block length actually used.</summary>
+    public int SparseBlockLength => SparseBlock > 0 ? SparseBlock : (int)Math.Ceiling(Math.Sqrt(ContextLength));
+
+    /// <summary>GPT-4's published context tiers.</summary>
+    public const int Context8K = 8192, Context32K = 32768;
+
     public int HeadDim => DModel / Heads;
     public int FfnWidth => FfnHidden > 0 ? FfnHidden : RoundUp(8 * DModel / 3, 64);
 
@@ -45,6 +60,11 @@ public sealed record GptConfig
         Require(FfnHidden >= 0, $"SwiGLU width must be positive or 0 for the default (got {FfnHidden})");
         Require(RopeTheta > 1, $"RoPE theta must be greater than 1 (got {RopeTheta})");
         Require(NormEps > 0 && NormEps < 1, $"norm epsilon must be in (0, 1) (got {NormEps})");
+        Require(Enum.IsDefined(Attention), $"attention kind {(int)Attention} is unknown; use dense, sparse_strided, sparse_fixed or recurrent");
+        Require(SparseBlock >= 0, $"sparse block length must be positive or 0 for ceil(sqrt(context)) (got {SparseBlock})");
+        Require(SparseSummary >= 1 && SparseSummary <= SparseBlockLength, $"summary columns must be between 1 and the block length {SparseBlockLength} (got {SparseSummary})");
+        Require(Attention != AttentionKind.Recurrent || MemoryLength >= 1, $"a recurrent model needs a memory length of at least 1 (got {MemoryLength})");
+        Require(MemoryLength >= 0, $"memory length must not be negative (got {MemoryLength})");
         return this;
     }
 
@@ -78,8 +98,36 @@ public sealed record GptConfig
         return 6.0 * matmulParams + 12.0 * Layers * seqLen * DModel;
     }
 
-    /// <summary>Hugging Face <c>LlamaForCausalLM</c> config.json.</summary>
-    public JsonObject ToHuggingFace() => new()
+    /// <summary>config.json keys for the attention pattern, written beside the Llama ones only for non-dense models.</summary>
+    public const string AttentionKey = "gpt4sharp_attention", SparseBlockKey = "gpt4sharp_sparse_block",
+        SparseSummaryKey = "gpt4sharp_sparse_summary", MemoryLengthKey = "gpt4sharp_memory_length";
+
+    static readonly Dictionary<AttentionKind, string> AttentionNames = new()
+    {
+        [AttentionKind.Dense] = "dense", [AttentionKind.SparseStrided] = "sparse_strided",
+        [AttentionKind.SparseFixed] = "sparse_fixed", [AttentionKind.Recurrent] = "recurrent",
+    };
+
+    /// <summary>Parses "dense", "sparse_strided", "sparse_fixed" or "recurrent" (as in config.json and on the command line).</summary>
+    public static AttentionKind ParseAttention(string name) =>
+        AttentionNames.FirstOrDefault(kv => kv.Value == name.Trim().ToLowerInvariant().Replace('-', '_')) is { Value: not null } hit ? hit.Key
+            : throw new UserError($"Attention kind '{name}' is unknown; use {string.Join(", ", AttentionNames.Values)}.");
+
+    public static string AttentionName(AttentionKind kind) => AttentionNames[kind];
+
+    /// <summary>Hugging Face <c>LlamaForCausalLM</c> config.json (plus the Gpt4Sharp attention keys when not dense).</summary>
+    public JsonObject ToHuggingFace()
+    {
+        var json = LlamaJson();
+        if (Attention == AttentionKind.Dense) return json;
+        json[AttentionKey] = AttentionName(Attention);
+        json[SparseBlockKey] = SparseBlock;
+        json[SparseSummaryKey] = SparseSummary;
+        json[MemoryLengthKey] = MemoryLength;
+        return json;
+    }
+
+    JsonObject LlamaJson() => new()
     {
         ["architectures"] = new JsonArray("LlamaForCausalLM"),
         ["model_type"] = "llama",
@@ -117,6 +165,10 @@ public sealed record GptConfig
                 NormEps = json["rms_norm_eps"]?.GetValue<double>() ?? 1e-6,
                 RopeTheta = json["rope_theta"]?.GetValue<double>() ?? 10000,
                 TiedEmbeddings = json["tie_word_embeddings"]?.GetValue<bool>() ?? false,
+                Attention = json[AttentionKey] is { } kind ? ParseAttention(kind.GetValue<string>()) : AttentionKind.Dense,
+                SparseBlock = json[SparseBlockKey]?.GetValue<int>() ?? 0,
+                SparseSummary = json[SparseSummaryKey]?.GetValue<int>() ?? 1,
+                MemoryLength = json[MemoryLengthKey]?.GetValue<int>() ?? 0,
             }.Validate();
         }
         catch (Exception e) when (e is InvalidOperationException or FormatException)
@@ -128,3 +180,12 @@ public sealed record GptConfig
     static T Get<T>(JsonNode json, string key) =>
         json[key] is { } node ? node.GetValue<T>() : throw new UserError($"config.json lacks \"{key}\"; it must be a Hugging Face Llama config.");
 }
+
+/// <summary>
+/// The attention pattern of every layer. Dense is full causal attention. The sparse kinds are
+/// Child et al. (2019)'s factorised patterns, merged into one head: strided (the previous l
+/// positions plus every l-th one before them) and fixed (the own block plus the last c
+/// "summary" positions of every earlier block). Recurrent is Transformer-XL (Dai et al. 2019):
+/// causal attention within a segment plus a detached memory of the previous segment's keys and values.
+/// </summary>
+public enum AttentionKind { Dense, SparseStrided, SparseFixed, Recurrent }

@@ -58,6 +58,33 @@ public sealed class GptModel : nn.Module
         return logits.MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Logits for one segment of a long sequence with Transformer-XL recurrence: the segment
+    /// attends over <paramref name="memory"/> (the previous positions' keys and values, no
+    /// gradient) and leaves its own there for the next segment. Works for any model; a model
+    /// configured as <see cref="AttentionKind.Recurrent"/> is trained this way.
+    /// </summary>
+    public Tensor ForwardSegment(Tensor tokens, SegmentMemory memory)
+    {
+        using var scope = torch.NewDisposeScope();
+        return ForwardSegmentEmbeddings(Embed(tokens), memory).MoveToOuterDisposeScope();
+    }
+
+    /// <summary><see cref="ForwardSegment"/> for input embeddings [B, T, d].</summary>
+    public Tensor ForwardSegmentEmbeddings(Tensor embeddings, SegmentMemory memory)
+    {
+        using var scope = torch.NewDisposeScope();
+        long t = embeddings.shape[1];
+        if (t > Config.ContextLength)
+            throw new UserError($"A segment of {t} tokens is longer than the model's context of {Config.ContextLength}; use shorter segments.");
+        var h = model.Forward(embeddings, memory);
+        var logits = lm_head is null ? F.linear(h, model.Embedding.weight!) : lm_head.forward(h);
+        return logits.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>A segment memory sized by the config's memory length (or <paramref name="capacity"/>).</summary>
+    public SegmentMemory NewMemory(int? capacity = null) => new(Config, capacity ?? (Config.MemoryLength > 0 ? Config.MemoryLength : Config.ContextLength));
+
     /// <summary>Mean next-token cross-entropy; target positions equal to -100 are ignored (prompt tokens in SFT).</summary>
     public static Tensor Loss(Tensor logits, Tensor targets) =>
         F.cross_entropy(logits.reshape(-1, logits.shape[^1]).to(ScalarType.Float32), targets.reshape(-1), ignore_index: -100);
@@ -114,6 +141,15 @@ public sealed class GptModel : nn.Module
             using var scope = torch.NewDisposeScope();
             using var rotary = new Rotary(config.HeadDim, config.RopeTheta, start, x.shape[1], x.device, x.dtype);
             for (int i = 0; i < layers.Count; i++) x = layers[i].Forward(x, rotary, cache, i);
+            return norm.forward(x).MoveToOuterDisposeScope();
+        }
+
+        public Tensor Forward(Tensor x, SegmentMemory memory)
+        {
+            using var scope = torch.NewDisposeScope();
+            // One table for memory (positions 0..m-1) and segment (m..m+T-1).
+            using var rotary = new Rotary(config.HeadDim, config.RopeTheta, 0, memory.Length + x.shape[1], x.device, x.dtype);
+            for (int i = 0; i < layers.Count; i++) x = layers[i].Forward(x, rotary, memory, i);
             return norm.forward(x).MoveToOuterDisposeScope();
         }
     }

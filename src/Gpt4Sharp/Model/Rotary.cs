@@ -24,13 +24,16 @@ public sealed class Rotary : IDisposable
         sin = full.sin().to(dtype).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Rotates <paramref name="x"/> of shape [B, heads, T, headDim].</summary>
-    public Tensor Apply(Tensor x)
+    /// <summary>Rotates <paramref name="x"/> of shape [B, heads, T, headDim] with this table's positions.</summary>
+    public Tensor Apply(Tensor x) => Apply(x, 0);
+
+    /// <summary>Rotates x [B, heads, T, headDim] with the table's positions offset.. offset+T (memory and segment share one table).</summary>
+    public Tensor Apply(Tensor x, long offset)
     {
         using var scope = torch.NewDisposeScope();
-        long half = x.shape[^1] / 2;
+        long half = x.shape[^1] / 2, t = x.shape[2];
         var rotated = torch.cat([-x.narrow(-1, half, half), x.narrow(-1, 0, half)], dim: -1);
-        return (x * cos + rotated * sin).MoveToOuterDisposeScope();
+        return (x * cos.narrow(0, offset, t) + rotated * sin.narrow(0, offset, t)).MoveToOuterDisposeScope();
     }
 
     public void Dispose()
