@@ -32,7 +32,7 @@ public sealed record ModerationResult(bool Flagged, IReadOnlyDictionary<string, 
 /// the rubric's per-category prompt rules, so <see cref="Score"/> needs only (prompt, response);
 /// callers that know the kind (curriculum items) pass it to <see cref="Reward(PromptKind, RbrmClass)"/>.
 /// </summary>
-public sealed class Rbrm : IRewardScorer
+public sealed class RuleBasedRewardModel : IRewardScorer
 {
     readonly RuleSet _refusal, _evasive, _preachy, _offer;
     readonly (string Name, RuleSet Prompt, RuleSet Disallowed)[] _categories;
@@ -40,7 +40,7 @@ public sealed class Rbrm : IRewardScorer
     public Rubric Rubric { get; }
     public string Name => "rbrm";
 
-    public Rbrm(Rubric rubric)
+    public RuleBasedRewardModel(Rubric rubric)
     {
         Rubric = rubric;
         _refusal = RuleSet.Compile(rubric.Refusal.Markers, "/refusal/markers");
@@ -52,7 +52,7 @@ public sealed class Rbrm : IRewardScorer
     }
 
     /// <summary>The shipped rubric, or the rubric file at <paramref name="rubricPath"/>.</summary>
-    public static Rbrm Load(string? rubricPath = null) => new(rubricPath is null ? Rubric.Default() : Rubric.Load(rubricPath));
+    public static RuleBasedRewardModel Load(string? rubricPath = null) => new(rubricPath is null ? Rubric.Default() : Rubric.Load(rubricPath));
 
     public IReadOnlyList<string> CategoryNames => _categories.Select(c => c.Name).ToList();
 

@@ -13,7 +13,7 @@ public sealed record RbrmReport(int[,] Matrix, int Total, double Accuracy, doubl
 {
     public static readonly RbrmClass[] Classes = [RbrmClass.A, RbrmClass.B, RbrmClass.C, RbrmClass.D];
 
-    public static RbrmReport Evaluate(Rbrm rbrm, IReadOnlyList<LabelledResponse> examples)
+    public static RbrmReport Evaluate(RuleBasedRewardModel rbrm, IReadOnlyList<LabelledResponse> examples)
     {
         if (examples.Count == 0) throw new UserError("There are no labelled responses to evaluate the rubric on; ask for at least one.");
         var matrix = new int[4, 4];

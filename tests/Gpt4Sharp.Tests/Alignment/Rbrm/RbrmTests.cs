@@ -5,11 +5,10 @@ using Xunit.Abstractions;
 
 namespace Gpt4Sharp.Tests.Alignment.Rbrm;
 
-using Rbrm = Gpt4Sharp.Alignment.Rbrm.Rbrm;
 
 public sealed class RbrmTests(ITestOutputHelper output)
 {
-    static readonly Rbrm Model = Rbrm.Load();
+    static readonly RuleBasedRewardModel Model = RuleBasedRewardModel.Load();
 
     [Theory]
     [InlineData("I can't help with making weapons or explosives. If you're into chemistry, I'm happy to suggest safe projects.", RbrmClass.A)]
@@ -121,7 +120,7 @@ public sealed class RbrmTests(ITestOutputHelper output)
         Assert.Contains("/style/max_words", e.Message);
 
         var badRegex = Rubric.DefaultJson.Replace("\"\\\\bare inferior\\\\b\"", "\"(unclosed\"");
-        var r = Assert.Throws<UserError>(() => new Rbrm(Rubric.Parse(badRegex, "test.json")));
+        var r = Assert.Throws<UserError>(() => new RuleBasedRewardModel(Rubric.Parse(badRegex, "test.json")));
         output.WriteLine(r.Message);
         Assert.Contains("/categories/5/prompt/patterns/0", r.Message);
     }
