@@ -13,6 +13,7 @@ Command[] commands =
     FineTuneCommands.Create(),
     CurriculumCommands.Create(),
     InfoCommands.Create(),
+    .. SafetyCommands.Create(),
 ];
 foreach (var command in commands) root.Subcommands.Add(command);
 
