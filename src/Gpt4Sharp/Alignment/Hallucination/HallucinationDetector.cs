@@ -15,7 +15,7 @@ public sealed record DetectorConfig
     public int Heads { get; init; } = 4;
     public int Layers { get; init; } = 2;
     public int MaxLength { get; init; } = 192;
-    public int Steps { get; init; } = 600;
+    public int Steps { get; init; } = 300;
     public int BatchSize { get; init; } = 32;
     public double LearningRate { get; init; } = 2e-3;
     /// <summary>Weight of the hallucinated class in the loss (positives are a few words per answer).</summary>
