@@ -22,6 +22,9 @@ public static class ChatResponders
         return conversation =>
         {
             var ids = ChatTemplate.Encode(bundle.Tokenizer, conversation, addGenerationPrompt: true).Ids;
+            int context = bundle.Model.Config.ContextLength;
+            if (ids.Length >= context)
+                throw new UserError($"A conversation of {ids.Length} tokens does not fit the model's context of {context}; evaluate a model with a longer context (red-team and passage prompts need up to about 250 tokens).");
             return string.Concat(generator.StreamAsync(ids, options).ToBlockingEnumerable().Select(t => t.Text)).Trim();
         };
     }
