@@ -61,6 +61,23 @@ public sealed class HallucinationTests
         var pairs = eval.Select(e => (e.Reference, e.Answer)).ToList();
         Assert.Equal(detector.DetectBatch(pairs), loaded.DetectBatch(pairs));
         Assert.Throws<UserError>(() => HallucinationDetector.Load(RepoPaths.NewTempDir()));
+
+        // The pipeline on a responder that gets every answerable passage question wrong.
+        var family = new KnowledgeFamily();
+        var wrong = new Dictionary<string, string>();
+        for (long i = 0; wrong.Count < 200; i++)
+        {
+            var item = family.Make(4, Split.Train, i);
+            if (item.Kind != "passage") continue;
+            var truth = item.Answer;
+            wrong[item.Prompt] = item.Response.Replace(truth, SyntheticHallucinations.WrongValue(new ItemRng((ulong)i), (string)item.Extra!["domain"]!, truth));
+        }
+        var result = new HallucinationPipeline(detector).Run(conv => wrong.GetValueOrDefault(conv[^1].Content, KnowledgeFamily.NotInPassage), seed: 4, questions: 30);
+        Assert.Equal(30, result.Questions);
+        Assert.True(result.Emitted > 0, "no comparison pair emitted");
+        Assert.All(result.Pairs, p => Assert.NotEqual(p.Chosen, p.Rejected));
+        Assert.True(result.R2CorrectOfEmitted >= result.Emitted / 2, $"{result.R2CorrectOfEmitted} of {result.Emitted} rewrites correct");
+        Assert.True(result.R1Correct < result.Questions / 2);
     }
 
     [Fact]
