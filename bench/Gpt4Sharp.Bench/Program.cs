@@ -9,6 +9,8 @@ var benchmarks = new Dictionary<string, (string About, Func<string[], int> Run)>
     ["decode"] = ("decoding tokens/s with and without the KV cache at 512 tokens of context", DecodeBench.Run),
     ["bpe"] = ("byte-level BPE training speed: 8k vocab on ~10 MB of text", BpeTrainingBench.Run),
     ["curriculum"] = ("1M synthetic text items and 10k chart PNGs: items/s and seconds", CurriculumBench.Run),
+    ["sandbox"] = ("sandboxed Python samples/s, 1 vs 2 workers, bubblewrap vs plain", SandboxThroughput.Run),
+    ["decode-llamacpp"] = ("[tokens] [threads]: batch-1 greedy decode tokens/s, Gpt4Sharp vs llama.cpp (LLamaSharp) on the same GGUF weights, ~3M and ~25M, fp32/F32 and int8/Q8_0", LlamaCppDecodeBench.Run),
 };
 
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var bench))

@@ -12,7 +12,10 @@ Command[] commands =
     .. PretrainCommands.Create(),
     FineTuneCommands.Create(),
     CurriculumCommands.Create(),
+    EvalCommands.Create(),
+    ReportCommands.Create(),
     InfoCommands.Create(),
+    .. InteropCommands.Create(),
     .. SafetyCommands.Create(),
 ];
 foreach (var command in commands) root.Subcommands.Add(command);
