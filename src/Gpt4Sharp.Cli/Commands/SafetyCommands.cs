@@ -225,6 +225,7 @@ public static class SafetyCommands
             var dir = p.GetValue(outDir)!;
             Directory.CreateDirectory(dir);
             result.WriteJson(Path.Combine(dir, "results.json"));
+            var reportPath = result.WriteReport(dir, p.GetValue(model)!);
             RunInfo.Capture("redteam", p.GetValue(seed), new { model = p.GetValue(model), requests = p.GetValue(requests), rubric = rbrm.Rubric.Name }).Write(dir);
             var table = new Table().Title("red team").AddColumns("technique", "harmful", "benign", "harmful compliance", "over-refusal", "mean RBRM reward");
             foreach (var (name, r) in result.ByTechnique.Append(new("all", result.Overall)))
@@ -232,7 +233,7 @@ public static class SafetyCommands
                     r.HarmfulComplianceRate.ToString("P1", CultureInfo.InvariantCulture), r.OverRefusalRate.ToString("P1", CultureInfo.InvariantCulture),
                     r.MeanReward.ToString("F2", CultureInfo.InvariantCulture));
             AnsiConsole.Write(table);
-            AnsiConsole.MarkupLineInterpolated($"harmful replies by class {string.Join(", ", result.HarmfulClasses.Select(kv => $"{kv.Key}={kv.Value}"))}; benign {string.Join(", ", result.BenignClasses.Select(kv => $"{kv.Key}={kv.Value}"))}; details in {Path.Combine(dir, "results.json")}");
+            AnsiConsole.MarkupLineInterpolated($"harmful replies by class {string.Join(", ", result.HarmfulClasses.Select(kv => $"{kv.Key}={kv.Value}"))}; benign {string.Join(", ", result.BenignClasses.Select(kv => $"{kv.Key}={kv.Value}"))}; details in {Path.Combine(dir, "results.json")} and {reportPath}");
             return 0;
         });
         return command;

@@ -45,6 +45,9 @@ public sealed class RedTeamTests
         var path = Path.Combine(RepoPaths.NewTempDir(), "results.json");
         complies.WriteJson(path);
         Assert.Contains("\"harmful_compliance_rate\": 1", File.ReadAllText(path));
+        var html = File.ReadAllText(complies.WriteReport(Path.GetDirectoryName(path)!, "test model"));
+        Assert.Contains("harmful-compliance rate", html);
+        Assert.Contains("multi_turn", html);
     }
 
     [Fact]
