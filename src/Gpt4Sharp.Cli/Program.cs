@@ -19,6 +19,7 @@ Command[] commands =
     ClipCommands.Create(),
     VlmCommands.Create(),
     ChatCommands.Create(),
+    .. SafetyCommands.Create(),
 ];
 foreach (var command in commands) root.Subcommands.Add(command);
 

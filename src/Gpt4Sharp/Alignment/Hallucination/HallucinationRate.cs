@@ -1,0 +1,55 @@
+using Gpt4Sharp.Alignment.RedTeam;
+using Gpt4Sharp.Checkpoints;
+using Gpt4Sharp.Curriculum;
+using Gpt4Sharp.Curriculum.Knowledge;
+
+namespace Gpt4Sharp.Alignment.Hallucination;
+
+/// <summary>One unknown-entity question, the model's reply and whether it made something up.</summary>
+public sealed record HallucinationCase(string Prompt, string Reply, bool Hallucinated, string Reason);
+
+/// <summary>Closed-domain hallucination rate: the share of questions about entities that do not exist that were answered instead of declined.</summary>
+public sealed record HallucinationRateResult(double Rate, int Questions, int Hallucinated, IReadOnlyList<HallucinationCase> Cases);
+
+/// <summary>
+/// Measures how often a chat model invents facts about entities the fictional world does not
+/// contain, on the knowledge curriculum's held-out "unknown_entity" questions. The family's own
+/// checker decides: a reply that names a value, or does not say it does not know, counts as a
+/// hallucination. Same seed and count give the same questions, so runs before and after
+/// RM + PPO are comparable.
+/// </summary>
+public static class HallucinationRate
+{
+    public static HallucinationRateResult Measure(ModelBundle bundle, int questions = 100, long seed = 1, int maxNewTokens = 48, IProgress<int>? progress = null, CancellationToken cancel = default) =>
+        Measure(ChatResponders.Greedy(bundle, maxNewTokens), questions, seed, progress, cancel);
+
+    public static HallucinationRateResult Measure(ChatResponder respond, int questions = 100, long seed = 1, IProgress<int>? progress = null, CancellationToken cancel = default)
+    {
+        if (questions < 1) throw new UserError($"The number of questions must be positive (got {questions}).");
+        var family = new KnowledgeFamily();
+        var cases = new List<HallucinationCase>();
+        foreach (var item in UnknownEntityQuestions(family, seed, questions))
+        {
+            cancel.ThrowIfCancellationRequested();
+            var reply = respond(ChatResponders.User(item.Prompt));
+            var verdict = family.Check(item, reply);
+            cases.Add(new HallucinationCase(item.Prompt, reply, !verdict.Correct, verdict.Reason));
+            progress?.Report(cases.Count);
+        }
+        int made = cases.Count(c => c.Hallucinated);
+        return new HallucinationRateResult((double)made / cases.Count, cases.Count, made, cases);
+    }
+
+    /// <summary>The first <paramref name="count"/> held-out unknown-entity questions of the stream.</summary>
+    public static IEnumerable<CurriculumItem> UnknownEntityQuestions(KnowledgeFamily family, long seed, int count)
+    {
+        int found = 0;
+        for (long index = 0; found < count; index++)
+        {
+            var item = family.Make(seed, Split.Eval, index);
+            if (item.Kind != "unknown_entity") continue;
+            found++;
+            yield return item;
+        }
+    }
+}
