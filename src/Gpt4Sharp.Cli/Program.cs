@@ -13,6 +13,7 @@ Command[] commands =
     FineTuneCommands.Create(),
     CurriculumCommands.Create(),
     InfoCommands.Create(),
+    .. ReasoningCommands.Create(),
 ];
 foreach (var command in commands) root.Subcommands.Add(command);
 
