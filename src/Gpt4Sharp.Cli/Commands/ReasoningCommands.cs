@@ -131,18 +131,37 @@ public static class ReasoningCommands
         var samples = Cli.Opt("--samples", "Paths m for self-consistency.", d.Samples);
         var questions = Cli.Opt("--questions", "Unlabelled questions for the self-improvement round.", d.SelfImprove.Questions);
         var seed = Cli.Opt("--seed", "Seed of the whole recipe.", d.Recipe.Seed);
+        var width = Cli.Opt("--d-model", "Model width, a multiple of 32 (one head per 32 dimensions).", d.Recipe.Model.DModel);
+        var layers = Cli.Opt("--layers", "Transformer blocks.", d.Recipe.Model.Layers);
+        var vocab = Cli.Opt("--vocab", "BPE vocabulary size.", d.Recipe.VocabSize);
+        var corpus = Cli.Opt("--corpus", "Pretraining documents from the arithmetic-rich mixture.", d.Recipe.CorpusDocuments);
+        var sftExamples = Cli.Opt("--sft-examples", "Fine-tuning conversations (training items in the four formats).", d.Recipe.SftExamples);
+        var sftBatch = Cli.Opt("--sft-batch", "Conversations per fine-tuning step (also for the self-improvement round).", d.Recipe.Sft.BatchSize);
+        var siSamples = Cli.Opt("--si-samples", "Paths per question in the self-improvement round.", d.SelfImprove.Sampling.Samples);
+        var siSteps = Cli.Opt("--si-steps", "Fine-tuning steps of the self-improvement round.", d.SelfImprove.FineTune.Steps);
+        var maxTokens = Cli.Opt("--max-tokens", "Longest reply in tokens.", d.MaxNewTokens);
         var command = new Command("demo", "Train a small arithmetic reasoner, compare prompt formats, plot self-consistency and run one self-improvement round on held-out problems.")
         {
-            outDir, pretrainSteps, sftSteps, items, samples, questions, seed,
+            outDir, pretrainSteps, sftSteps, items, samples, questions, seed, width, layers, vocab, corpus, sftExamples, sftBatch, siSamples, siSteps, maxTokens,
         };
         command.SetHandler((p, cancel) =>
         {
             Cli.RequireTorch();
             var settings = d with
             {
-                OutDirectory = p.GetValue(outDir)!, EvalItems = p.GetValue(items), Samples = p.GetValue(samples),
-                Recipe = d.Recipe with { Seed = p.GetValue(seed), Pretrain = d.Recipe.Pretrain with { Steps = p.GetValue(pretrainSteps) }, Sft = d.Recipe.Sft with { Steps = p.GetValue(sftSteps) } },
-                SelfImprove = d.SelfImprove with { Questions = p.GetValue(questions) },
+                OutDirectory = p.GetValue(outDir)!, EvalItems = p.GetValue(items), Samples = p.GetValue(samples), MaxNewTokens = p.GetValue(maxTokens),
+                Recipe = d.Recipe with
+                {
+                    Seed = p.GetValue(seed), VocabSize = p.GetValue(vocab), CorpusDocuments = p.GetValue(corpus), SftExamples = p.GetValue(sftExamples),
+                    Model = d.Recipe.Model with { DModel = p.GetValue(width), Layers = p.GetValue(layers), Heads = Math.Max(1, p.GetValue(width) / 32), KvHeads = Math.Max(1, p.GetValue(width) / 32) },
+                    Pretrain = d.Recipe.Pretrain with { Steps = p.GetValue(pretrainSteps) },
+                    Sft = d.Recipe.Sft with { Steps = p.GetValue(sftSteps), BatchSize = p.GetValue(sftBatch) },
+                },
+                SelfImprove = d.SelfImprove with
+                {
+                    Questions = p.GetValue(questions), Sampling = d.SelfImprove.Sampling with { Samples = p.GetValue(siSamples) },
+                    FineTune = d.SelfImprove.FineTune with { Steps = p.GetValue(siSteps), BatchSize = p.GetValue(sftBatch) },
+                },
             };
             ReasoningDemoResult result = null!;
             WithObserver(observer => result = ReasoningDemo.Run(settings, observer, cancel));

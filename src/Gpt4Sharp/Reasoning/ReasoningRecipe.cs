@@ -13,7 +13,7 @@ namespace Gpt4Sharp.Reasoning;
 /// </summary>
 public sealed record ReasoningModelSettings
 {
-    public GptConfig Model { get; init; } = new() { ContextLength = 320, DModel = 192, Layers = 4, Heads = 3, KvHeads = 3 };
+    public GptConfig Model { get; init; } = new() { ContextLength = 320, DModel = 192, Layers = 4, Heads = 6, KvHeads = 6 };
     public int VocabSize { get; init; } = 1024;
     /// <summary>Pretraining documents drawn from <see cref="ReasoningRecipe.PretrainMixture"/>.</summary>
     public int CorpusDocuments { get; init; } = 40_000;
