@@ -31,18 +31,18 @@ public static class ReasoningBench
 
     static ReasoningDemoSettings Quick(ReasoningDemoSettings d, string outDir) => d with
     {
-        OutDirectory = outDir, EvalItems = 30, Samples = 16, MaxNewTokens = 120,
+        OutDirectory = outDir, EvalItems = 12, Samples = 16, MaxNewTokens = 80,
         Recipe = d.Recipe with
         {
-            VocabSize = 512, CorpusDocuments = 8000, SftExamples = 3000,
-            Model = d.Recipe.Model with { DModel = 96, Layers = 2, Heads = 3, KvHeads = 3 },
-            Pretrain = d.Recipe.Pretrain with { Steps = 250 },
-            Sft = d.Recipe.Sft with { Steps = 150, BatchSize = 8 },
+            VocabSize = 512, CorpusDocuments = 4000, SftExamples = 2000,
+            Model = d.Recipe.Model with { DModel = 64, Layers = 2, Heads = 2, KvHeads = 2 },
+            Pretrain = d.Recipe.Pretrain with { Steps = 120, BatchSize = 8, EvalEvery = 60 },
+            Sft = d.Recipe.Sft with { Steps = 60, BatchSize = 8, EvalEvery = 30 },
         },
         SelfImprove = d.SelfImprove with
         {
-            Questions = 40, Sampling = d.SelfImprove.Sampling with { Samples = 8 },
-            FineTune = d.SelfImprove.FineTune with { Steps = 60, BatchSize = 8 },
+            Questions = 16, Sampling = d.SelfImprove.Sampling with { Samples = 8 },
+            FineTune = d.SelfImprove.FineTune with { Steps = 20, BatchSize = 8 },
         },
     };
 

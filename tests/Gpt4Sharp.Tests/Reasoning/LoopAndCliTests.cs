@@ -55,6 +55,20 @@ public class LoopAndCliTests(TinyReasonerFixture tiny) : IClassFixture<TinyReaso
     }
 
     [Fact]
+    public void Emergence_sweep_records_parameters_compute_and_plots()
+    {
+        var result = Emergence.Run(new EmergenceSettings
+        {
+            OutDirectory = RepoPaths.NewTempDir(), Sizes = [new(32, 1), new(64, 1)], EvalItems = 2, EvalMinSteps = 1, MaxNewTokens = 8,
+            Recipe = tiny.Settings with { Pretrain = tiny.Settings.Pretrain with { Steps = 2 }, Sft = tiny.Settings.Sft with { Steps = 1 } },
+        }, new LineObserver(_ => { }));
+        Assert.Equal(2, result.Points.Count);
+        Assert.True(result.Points[1].Parameters > result.Points[0].Parameters);
+        Assert.True(result.Points[1].TrainingFlops > result.Points[0].TrainingFlops);
+        Assert.All(result.Plots, p => Assert.True(new FileInfo(p).Length > 1000));
+    }
+
+    [Fact]
     public void Sft_examples_cover_the_four_formats_from_training_items()
     {
         var pool = ExemplarPool.FromTraining("arithmetic", 1, poolSize: 8, maxDifficulty: 2);
