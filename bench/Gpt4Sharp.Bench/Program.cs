@@ -10,6 +10,7 @@ var benchmarks = new Dictionary<string, (string About, Func<string[], int> Run)>
     ["bpe"] = ("byte-level BPE training speed: 8k vocab on ~10 MB of text", BpeTrainingBench.Run),
     ["curriculum"] = ("1M synthetic text items and 10k chart PNGs: items/s and seconds", CurriculumBench.Run),
     ["reasoning"] = ("reasoning recipe: prompt formats, self-consistency, one self-improvement round, batched vs separate paths (full|quick)", ReasoningBench.Run),
+    ["sandbox"] = ("sandboxed Python samples/s, 1 vs 2 workers, bubblewrap vs plain", SandboxThroughput.Run),
 };
 
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var bench))

@@ -1,7 +1,7 @@
 using System.CommandLine;
-using System.Text.Json;
 using Gpt4Sharp.Checkpoints;
 using Gpt4Sharp.Reasoning;
+using Gpt4Sharp.Reporting;
 using Gpt4Sharp.Runs;
 using Gpt4Sharp.Runtime;
 using Gpt4Sharp.Training;
@@ -62,10 +62,12 @@ public static class ReasoningCommands
                 }
             });
             RunInfo.Capture("reason eval", p.GetValue(seed), new { model = p.GetValue(model), family = fam, formats = p.GetValue(formats), samples = p.GetValue(samples) }).Write(outPath);
-            var resultsFile = Path.Combine(outPath, "results.json");
-            AtomicFile.WriteAllText(resultsFile, JsonSerializer.Serialize(new { model = p.GetValue(model), summaries = results.Select(ReasoningDemo.Summary), details = results.Select(r => new { r.Format, r.Details }) }, RunInfo.Json));
-            var plot = ReasoningPlots.Lines(Path.Combine(outPath, "accuracy_vs_samples.png"), $"Self-consistency on held-out {fam} ({p.GetValue(minSteps)}+ steps)", "sampled paths m", "accuracy (%)",
-                results.Select(r => new ReasoningPlots.Series(r.Format, r.VotedAccuracyBySamples.Keys.Select(k => (double)k).ToList(), r.VotedAccuracyBySamples.Values.ToList())).ToList());
+            var resultsFile = Results.Write(outPath, new { model = p.GetValue(model), summaries = results.Select(ReasoningDemo.Summary), details = results.Select(r => new { r.Format, r.Details }) });
+            var chart = ReasoningPlots.Accuracy($"Self-consistency on held-out {fam} ({p.GetValue(minSteps)}+ steps)", "sampled paths m",
+                results.Select(r => ReasoningPlots.Series(r.Format, r.VotedAccuracyBySamples.Keys.Select(k => (double)k), r.VotedAccuracyBySamples.Values)).ToList());
+            var plot = ReasoningPlots.SavePng(chart, outPath, "accuracy_vs_samples.png");
+            ReasoningPlots.Report(outPath, $"Reasoning evaluation of {p.GetValue(model)}", ["format", "greedy", $"majority of {p.GetValue(samples)}", "s / item"],
+                results.Select(r => (IReadOnlyList<object?>)[r.Format, r.GreedyAccuracy, r.VotedAccuracyBySamples[p.GetValue(samples)], r.SecondsPerItem]), [chart]);
 
             var table = new Table().Title($"held-out {fam}, {heldOut.Count} items of {p.GetValue(minSteps)}+ steps").AddColumns("format", "greedy", $"majority of {p.GetValue(samples)}", "s / item");
             foreach (var r in results)

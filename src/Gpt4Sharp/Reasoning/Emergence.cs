@@ -1,6 +1,6 @@
-using System.Text.Json;
 using Gpt4Sharp.Checkpoints;
 using Gpt4Sharp.Model;
+using Gpt4Sharp.Reporting;
 using Gpt4Sharp.Runs;
 using Gpt4Sharp.Runtime;
 
@@ -70,18 +70,21 @@ public static class Emergence
             points.Add(point);
         }
 
-        var results = Path.Combine(outDir, "results.json");
-        AtomicFile.WriteAllText(results, JsonSerializer.Serialize(new { settings, points }, RunInfo.Json));
-        List<ReasoningPlots.Series> Curves(Func<EmergencePoint, double> x) =>
+        var results = Results.Write(outDir, new { settings, points });
+        List<ChartSeries> Curves(Func<EmergencePoint, double> x) =>
         [
-            new("direct answer", points.Select(x).ToList(), points.Select(p => p.DirectAccuracy).ToList()),
-            new("chain of thought", points.Select(x).ToList(), points.Select(p => p.CotAccuracy).ToList()),
+            ReasoningPlots.Series("direct answer", points.Select(x), points.Select(p => p.DirectAccuracy)),
+            ReasoningPlots.Series("chain of thought", points.Select(x), points.Select(p => p.CotAccuracy)),
         ];
-        var plots = new List<string>
+        var title = $"Held-out arithmetic, {settings.EvalMinSteps}+ steps";
+        var charts = new[]
         {
-            ReasoningPlots.Lines(Path.Combine(outDir, "accuracy_vs_parameters.png"), $"Held-out arithmetic, {settings.EvalMinSteps}+ steps", "log10 parameters", "accuracy (%)", Curves(p => Math.Log10(p.Parameters))),
-            ReasoningPlots.Lines(Path.Combine(outDir, "accuracy_vs_compute.png"), $"Held-out arithmetic, {settings.EvalMinSteps}+ steps", "log10 training FLOPs", "accuracy (%)", Curves(p => Math.Log10(p.TrainingFlops))),
+            ReasoningPlots.Accuracy($"{title}, by parameters", "parameters (log scale)", Curves(p => p.Parameters), logX: true),
+            ReasoningPlots.Accuracy($"{title}, by training compute", "training FLOPs (log scale)", Curves(p => p.TrainingFlops), logX: true),
         };
+        var plots = new List<string> { ReasoningPlots.SavePng(charts[0], outDir, "accuracy_vs_parameters.png"), ReasoningPlots.SavePng(charts[1], outDir, "accuracy_vs_compute.png") };
+        ReasoningPlots.Report(outDir, "Emergence sweep", ["size", "parameters", "training FLOPs", "direct", "chain of thought"],
+            points.Select(p => (IReadOnlyList<object?>)[$"{p.DModel}x{p.Layers}", p.Parameters, p.TrainingFlops, p.DirectAccuracy, p.CotAccuracy]), charts);
         return new EmergenceResult(points, results, plots);
     }
 

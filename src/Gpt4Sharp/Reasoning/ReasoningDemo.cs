@@ -1,5 +1,5 @@
-using System.Text.Json;
 using Gpt4Sharp.Checkpoints;
+using Gpt4Sharp.Reporting;
 using Gpt4Sharp.Runs;
 using Gpt4Sharp.Runtime;
 
@@ -69,21 +69,28 @@ public static class ReasoningDemo
             EvalItems = settings.EvalItems, EvalMinSteps = settings.EvalMinSteps, MaxNewTokens = settings.MaxNewTokens, Device = recipe.Device, Seed = recipe.Seed,
         }, observer, cancel);
 
+        var byStepsChart = ReasoningPlots.Accuracy("Greedy accuracy by prompt format (held-out)", "reasoning steps",
+            formats.Select(f => ReasoningPlots.Series(f.Format, f.GreedyAccuracyByDifficulty.Keys.Select(k => (double)k), f.GreedyAccuracyByDifficulty.Values)).ToList());
+        var samplesChart = SamplesChart(consistency);
         var plots = new List<string>
         {
-            ReasoningPlots.Lines(Path.Combine(outDir, "accuracy_by_steps.png"), "Greedy accuracy by prompt format (held-out)", "reasoning steps", "accuracy (%)",
-                formats.Select(f => new ReasoningPlots.Series(f.Format, f.GreedyAccuracyByDifficulty.Keys.Select(k => (double)k).ToList(), f.GreedyAccuracyByDifficulty.Values.ToList())).ToList()),
-            SamplesPlot(Path.Combine(outDir, "accuracy_vs_samples.png"), consistency),
+            ReasoningPlots.SavePng(byStepsChart, outDir, "accuracy_by_steps.png"),
+            ReasoningPlots.SavePng(samplesChart, outDir, "accuracy_vs_samples.png"),
             improve.Plot,
         };
-        var results = Path.Combine(outDir, "results.json");
-        AtomicFile.WriteAllText(results, JsonSerializer.Serialize(new
+        var results = Results.Write(outDir, new
         {
             settings, parameters = pretrained.Parameters,
             pretrain = new { pretrained.Steps, pretrained.FinalValidationLoss, pretrained.TrainSeconds },
             sft = new { sft.Steps, sft.FinalValidationLoss, sft.TrainSeconds },
             formats = formats.Select(Summary), selfConsistency = Summary(consistency), selfImprovement = improve.Rounds,
-        }, RunInfo.Json));
+        });
+        var rows = formats.Select(f => (IReadOnlyList<object?>)[$"{f.Format} (greedy)", f.GreedyAccuracy])
+            .Append([$"zero-shot-cot, majority of {settings.Samples}", consistency.VotedAccuracyBySamples[settings.Samples]])
+            .Concat(improve.Rounds.Select(r => (IReadOnlyList<object?>)[$"self-improvement round {r.Round} (greedy CoT)", r.GreedyAccuracy]));
+        ReasoningPlots.Report(outDir, $"Reasoning demo: {pretrained.Parameters:N0}-parameter model, held-out arithmetic of {settings.EvalMinSteps}+ steps",
+            ["measurement", "accuracy"], rows, [byStepsChart, samplesChart, ReasoningPlots.Accuracy("Self-improvement", "round",
+                [ReasoningPlots.Series("greedy zero-shot CoT", improve.Rounds.Select(r => (double)r.Round), improve.Rounds.Select(r => r.GreedyAccuracy))])]);
         return new ReasoningDemoResult(outDir, pretrained.Parameters, formats, consistency, improve, results, plots);
     }
 
@@ -93,10 +100,10 @@ public static class ReasoningDemo
         r.Family, r.Format, r.Items, r.GreedyAccuracy, r.VotedAccuracyBySamples, r.GreedyAccuracyByDifficulty, r.SecondsPerItem,
     };
 
-    public static string SamplesPlot(string path, ReasoningEvalResult r) => ReasoningPlots.Lines(path, $"Self-consistency, {r.Format} ({r.Items} held-out {r.Family} items)",
-        "sampled paths m", "accuracy (%)",
-        [
-            new("majority vote", r.VotedAccuracyBySamples.Keys.Select(k => (double)k).ToList(), r.VotedAccuracyBySamples.Values.ToList()),
-            new("greedy", [r.VotedAccuracyBySamples.Keys.Min(), r.VotedAccuracyBySamples.Keys.Max()], [r.GreedyAccuracy, r.GreedyAccuracy]),
-        ]);
+    /// <summary>Accuracy against the number of voted paths m, with greedy decoding as a flat reference.</summary>
+    public static Chart SamplesChart(ReasoningEvalResult r) => ReasoningPlots.Accuracy($"Self-consistency, {r.Format} ({r.Items} held-out {r.Family} items)", "sampled paths m",
+    [
+        ReasoningPlots.Series("majority vote", r.VotedAccuracyBySamples.Keys.Select(k => (double)k), r.VotedAccuracyBySamples.Values),
+        ReasoningPlots.Series("greedy", [r.VotedAccuracyBySamples.Keys.Min(), r.VotedAccuracyBySamples.Keys.Max()], [r.GreedyAccuracy, r.GreedyAccuracy]),
+    ]);
 }

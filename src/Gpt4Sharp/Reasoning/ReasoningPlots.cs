@@ -1,29 +1,31 @@
-using ScottPlot;
+using Gpt4Sharp.Reporting;
 
 namespace Gpt4Sharp.Reasoning;
 
-/// <summary>PNG line charts for the reasoning results (ScottPlot, headless).</summary>
+/// <summary>Accuracy charts for the reasoning results, drawn by <see cref="Chart"/>: saved as PNGs and added to the run's report.html.</summary>
 public static class ReasoningPlots
 {
-    public sealed record Series(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y);
+    /// <summary>A line series of accuracies (0–1) shown in percent.</summary>
+    public static ChartSeries Series(string name, IEnumerable<double> x, IEnumerable<double> accuracy) =>
+        new(name, [.. x], [.. accuracy.Select(a => a * 100)]);
 
-    /// <summary>One chart with a line and markers per series; accuracy axes run 0–100 %.</summary>
-    public static string Lines(string path, string title, string xLabel, string yLabel, IReadOnlyList<Series> series, bool percentY = true)
+    public static Chart Accuracy(string title, string xLabel, IReadOnlyList<ChartSeries> series, bool logX = false) =>
+        new(title, ChartKind.Line, xLabel, "accuracy (%)", series) { LogX = logX };
+
+    /// <summary>Writes the chart to DIR/<paramref name="fileName"/> and returns the path.</summary>
+    public static string SavePng(Chart chart, string directory, string fileName)
     {
-        var plot = new Plot();
-        foreach (var s in series)
-        {
-            var line = plot.Add.Scatter(s.X.ToArray(), s.Y.Select(y => percentY ? y * 100 : y).ToArray());
-            line.LegendText = s.Name;
-            line.MarkerSize = 7;
-        }
-        plot.Title(title);
-        plot.XLabel(xLabel);
-        plot.YLabel(yLabel);
-        if (percentY) plot.Axes.SetLimitsY(0, 100);
-        if (series.Count > 1) plot.ShowLegend();
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        plot.SavePng(path, 800, 500);
+        Directory.CreateDirectory(directory);
+        var path = Path.Combine(directory, fileName);
+        File.WriteAllBytes(path, chart.RenderPng());
         return path;
+    }
+
+    /// <summary>report.html with a summary table and the charts.</summary>
+    public static string Report(string directory, string title, IReadOnlyList<string> headers, IEnumerable<IReadOnlyList<object?>> rows, IEnumerable<Chart> charts)
+    {
+        var report = new Report(title).Section("Summary").Table(headers, rows);
+        foreach (var chart in charts) report.Section(chart.Title).Chart(chart);
+        return report.Save(directory);
     }
 }

@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using System.Text.Json;
 using Gpt4Sharp.Checkpoints;
 using Gpt4Sharp.Curriculum;
+using Gpt4Sharp.Reporting;
 using Gpt4Sharp.Runs;
 using Gpt4Sharp.Runtime;
 using Gpt4Sharp.Stages;
@@ -75,12 +75,14 @@ public static class SelfImprovementLoop
             current = round.ModelDirectory;
         }
 
-        var results = Path.Combine(outDir, "results.json");
-        AtomicFile.WriteAllText(results, JsonSerializer.Serialize(new { settings, rounds }, RunInfo.Json));
-        var series = new List<ReasoningPlots.Series> { new("greedy zero-shot CoT", rounds.Select(x => (double)x.Round).ToList(), rounds.Select(x => x.GreedyAccuracy).ToList()) };
+        var results = Results.Write(outDir, new { settings, rounds });
+        var series = new List<ChartSeries> { ReasoningPlots.Series("greedy zero-shot CoT", rounds.Select(x => (double)x.Round), rounds.Select(x => x.GreedyAccuracy)) };
         if (rounds.All(x => x.VotedAccuracy is not null))
-            series.Add(new($"self-consistency m={settings.EvalSamples}", rounds.Select(x => (double)x.Round).ToList(), rounds.Select(x => x.VotedAccuracy!.Value).ToList()));
-        var plot = ReasoningPlots.Lines(Path.Combine(outDir, "accuracy_per_round.png"), $"Self-improvement on held-out {settings.Family} ({settings.EvalMinSteps}+ steps)", "round", "accuracy (%)", series);
+            series.Add(ReasoningPlots.Series($"self-consistency m={settings.EvalSamples}", rounds.Select(x => (double)x.Round), rounds.Select(x => x.VotedAccuracy!.Value)));
+        var chart = ReasoningPlots.Accuracy($"Self-improvement on held-out {settings.Family} ({settings.EvalMinSteps}+ steps)", "round", series);
+        var plot = ReasoningPlots.SavePng(chart, outDir, "accuracy_per_round.png");
+        ReasoningPlots.Report(outDir, "Self-improvement", ["round", "questions", "confident", "examples", "greedy accuracy", "voted accuracy"],
+            rounds.Select(r => (IReadOnlyList<object?>)[r.Round, r.Questions, r.Confident, r.Examples, r.GreedyAccuracy, r.VotedAccuracy]), [chart]);
         return new SelfImproveResult(outDir, rounds, results, plot);
     }
 

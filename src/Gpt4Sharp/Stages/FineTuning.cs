@@ -28,7 +28,7 @@ public sealed record FineTuneSettings
 public sealed record FineTuneResult(
     string OutDirectory, string CheckpointDirectory, long Steps, int TrainExamples,
     double? InitialValidationLoss, double? FinalValidationLoss, double TrainSeconds, bool Completed,
-    IReadOnlyList<(string Prompt, string Reply)> Samples);
+    IReadOnlyList<TextSample> Samples);
 
 /// <summary>
 /// Stage 2a of the recipe, supervised fine-tuning: continue training a model on conversations
@@ -57,17 +57,25 @@ public static class FineTuning
         using var trainer = new Trainer(bundle.Model, train, data);
         var store = new CheckpointStore(outDir);
         var loaded = TrainingRun.Restore(store, trainer, resume, log);
-        double? initial = loaded is null ? trainer.ValidationLoss() : loaded.State.ValLossHistory.FirstOrDefault().Loss;
+        if (loaded is null) trainer.State.ValLossHistory.Add(new LossPoint(0, trainer.ValidationLoss()));
+        double? initial = Pretraining.InitialLoss(trainer.State);
         log($"Fine-tuning {bundle.Model.ParameterCount:N0} parameters on {data.TrainExamples:N0} conversations ({data.ValidationExamples:N0} held out); validation loss {initial:F4}.");
 
         var (completed, checkpoint) = TrainingRun.Train(trainer, store, ModelBundle.ConfigJson(bundle.Model.Config, bundle.Tokenizer),
             RunInfo.Capture("sft", train.Seed, settings), loaded?.Directory, progress, cancel);
         var samples = completed ? Reply(bundle, settings) : [];
-        return new FineTuneResult(outDir, checkpoint, trainer.State.Step, data.TrainExamples, initial,
-            trainer.State.ValLossHistory.LastOrDefault().Loss, trainer.State.TrainSeconds, completed, samples);
+        var result = new FineTuneResult(outDir, checkpoint, trainer.State.Step, data.TrainExamples, initial,
+            (trainer.State.ValLossHistory.Count > 0 ? trainer.State.ValLossHistory[^1].Loss : null), trainer.State.TrainSeconds, completed, samples);
+        TrainingReport.Write(outDir, "Supervised fine-tuning", result,
+        [
+            ("base model", settings.BaseModel), ("conversations", result.TrainExamples), ("steps", result.Steps),
+            ("assistant-token validation loss before", result.InitialValidationLoss), ("after", result.FinalValidationLoss),
+            ("training seconds", result.TrainSeconds), ("completed", result.Completed),
+        ], trainer.State, samples);
+        return result;
     }
 
-    static List<(string, string)> Reply(ModelBundle bundle, FineTuneSettings settings)
+    static List<TextSample> Reply(ModelBundle bundle, FineTuneSettings settings)
     {
         var generator = new TextGenerator(bundle.Model, bundle.Tokenizer);
         var end = bundle.Tokenizer.SpecialTokenId(SpecialTokens.EndOfTurn)!.Value;
@@ -76,7 +84,7 @@ public static class FineTuning
             var ids = ChatTemplate.Encode(bundle.Tokenizer, [new ChatMessage("user", prompt)], addGenerationPrompt: true).Ids;
             var options = SamplingOptions.Greedy(64) with { StopTokens = [end] };
             var reply = string.Concat(generator.StreamAsync(ids, options).ToBlockingEnumerable().Select(t => t.Text));
-            return (prompt, reply);
+            return new TextSample(prompt, reply);
         }).ToList();
     }
 }
