@@ -8,13 +8,18 @@ namespace Gpt4Sharp.Bench;
 /// The reasoning recipe end to end (<see cref="ReasoningDemo"/>): train a small arithmetic
 /// reasoner, compare prompt formats on held-out 3+ step problems, self-consistency against greedy,
 /// one label-free self-improvement round; then the cost of m = 16 paths in one batch against 16
-/// separate decodes. Usage: reasoning [full|quick] [outDir]. "quick" is the reduced scale that fits
+/// separate decodes. Usage: reasoning [full|quick] [outDir], or reasoning sampling MODEL_DIR for the batching ratio alone. "quick" is the reduced scale that fits
 /// a loaded 2-core machine (same numbers as `gpt4sharp reason demo` with the flags in docs/readme/reasoning.md).
 /// </summary>
 public static class ReasoningBench
 {
     public static int Run(string[] args)
     {
+        if (args.Length > 1 && args[0] == "sampling")
+        {
+            BatchedVersusSeparate(args[1], maxTokens: 80);
+            return 0;
+        }
         var quick = args.Length > 0 && args[0] == "quick";
         var outDir = args.Length > 1 ? args[1] : Path.Combine(Path.GetTempPath(), $"g4s-reasoning-{(quick ? "quick" : "full")}");
         var d = new ReasoningDemoSettings();

@@ -104,7 +104,11 @@ public static class SelfImprovementLoop
         var data = SelfImprovement.BuildTrainingData(voted, options);
         var byFormat = data.GroupBy(d => d.Format.ToString()).ToDictionary(g => g.Key, g => g.Count());
         if (data.Count == 0)
-            throw new UserError($"Round {round}: no question reached the confidence threshold {options.ConfidenceThreshold}; lower --threshold or start from a better model.");
+        {
+            // Nothing to learn from: the round keeps the model, and the results say so.
+            observer.Log($"Round {round}: no question reached the confidence threshold {options.ConfidenceThreshold}; the model is kept unchanged (lower --threshold or start from a better model).");
+            return new SelfImproveRound(round, model, asked, 0, 0, byFormat, 0, null, 0);
+        }
         var file = Path.Combine(roundDir, "train.jsonl");
         ReasoningRecipe.WriteChatJsonl(file, data.Select(d => d.Example));
         observer.Log($"Round {round}: kept {voted.Count}/{asked} questions (confidence ≥ {options.ConfidenceThreshold}); {data.Count} training conversations ({string.Join(", ", byFormat.Select(kv => $"{kv.Key} {kv.Value}"))}).");
