@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using Gpt4Sharp.Checkpoints;
+using Gpt4Sharp.Generation;
 using Gpt4Sharp.Reasoning;
+using Gpt4Sharp.Text;
 
 namespace Gpt4Sharp.Bench;
 
@@ -51,20 +53,25 @@ public static class ReasoningBench
         },
     };
 
-    /// <summary>m paths as rows of one batch (what self-consistency uses) against m one-row decodes, same prompt and length.</summary>
+    /// <summary>
+    /// m paths as rows of one batch (what self-consistency uses) against m one-row decodes, every
+    /// path forced to the same length (no stop token) so both sides generate the same tokens.
+    /// </summary>
     static void BatchedVersusSeparate(string model, int maxTokens)
     {
         using var bundle = ModelBundle.Load(model);
-        var sampler = new ModelPathSampler(bundle, maxTokens);
-        var prompt = ReasoningPrompts.Messages(PromptFormat.ZeroShotCot, "Ana has 12 apples. Then Ana gets 5 more apples. Then the number of apples doubles. How many apples does Ana have now?");
-        sampler.Sample(prompt, 2, [0.7], 1); // warm-up
+        var messages = ReasoningPrompts.Messages(PromptFormat.ZeroShotCot, "Ana has 12 apples. Then Ana gets 5 more apples. Then the number of apples doubles. How many apples does Ana have now?");
+        var prompt = ChatTemplate.Encode(bundle.Tokenizer, messages, addGenerationPrompt: true).Ids;
+        var options = new SamplingOptions { MaxNewTokens = maxTokens, Temperature = 0.7, Seed = 1 };
+        ParallelSampler.Sample(bundle.Model, bundle.Tokenizer, prompt, 2, options); // warm-up
         const int m = 16;
         var sw = Stopwatch.StartNew();
-        sampler.Sample(prompt, m, [0.7], 1);
+        var batch = ParallelSampler.Sample(bundle.Model, bundle.Tokenizer, prompt, m, options);
         var batched = sw.Elapsed.TotalSeconds;
         sw.Restart();
-        for (int i = 0; i < m; i++) sampler.Sample(prompt, 1, [0.7], 100 + i);
+        int separateTokens = 0;
+        for (int i = 0; i < m; i++) separateTokens += ParallelSampler.Sample(bundle.Model, bundle.Tokenizer, prompt, 1, options with { Seed = 100 + i })[0].Tokens.Length;
         var separate = sw.Elapsed.TotalSeconds;
-        Console.WriteLine($"\nm = {m} paths: one batch {batched:F2} s, {m} separate decodes {separate:F2} s -> batched costs {batched / separate:P0} of separate ({separate / batched:F1}x faster)");
+        Console.WriteLine($"\nm = {m} paths of {maxTokens} tokens: one batch {batched:F2} s ({batch.Sum(b => b.Tokens.Length)} tokens), {m} separate decodes {separate:F2} s ({separateTokens} tokens) -> batched is {separate / batched:F1}x faster");
     }
 }
