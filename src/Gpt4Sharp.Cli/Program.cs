@@ -20,6 +20,7 @@ Command[] commands =
     VlmCommands.Create(),
     ChatCommands.Create(),
     .. SafetyCommands.Create(),
+    .. ReasoningCommands.Create(),
 ];
 foreach (var command in commands) root.Subcommands.Add(command);
 

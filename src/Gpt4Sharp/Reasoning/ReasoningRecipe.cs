@@ -1,0 +1,110 @@
+using Gpt4Sharp.Curriculum;
+using Gpt4Sharp.Data;
+using Gpt4Sharp.Model;
+using Gpt4Sharp.Stages;
+using Gpt4Sharp.Text;
+using Gpt4Sharp.Training;
+
+namespace Gpt4Sharp.Reasoning;
+
+/// <summary>
+/// The small model the reasoning demo and the emergence sweep train: shape, corpus, and the
+/// lengths of its pretraining and supervised fine-tuning.
+/// </summary>
+public sealed record ReasoningModelSettings
+{
+    public GptConfig Model { get; init; } = new() { ContextLength = 320, DModel = 192, Layers = 4, Heads = 6, KvHeads = 6 };
+    public int VocabSize { get; init; } = 1024;
+    /// <summary>Pretraining documents drawn from <see cref="ReasoningRecipe.PretrainMixture"/>.</summary>
+    public int CorpusDocuments { get; init; } = 40_000;
+    public TrainConfig Pretrain { get; init; } = new() { Steps = 800, BatchSize = 16, SequenceLength = 128, LearningRate = 3e-3, WarmupSteps = 40, EvalEvery = 200, CheckpointEvery = 0 };
+    /// <summary>Fine-tuning conversations, one arithmetic training item each, spread over the four prompt formats.</summary>
+    public int SftExamples { get; init; } = 12_000;
+    public TrainConfig Sft { get; init; } = new() { Steps = 500, BatchSize = 16, SequenceLength = 320, LearningRate = 1e-3, WarmupSteps = 30, EvalEvery = 250, CheckpointEvery = 0, WeightDecay = 0 };
+    /// <summary>Exemplars per few-shot prompt and the largest step count an exemplar may have (short ones fit the context).</summary>
+    public int Shots { get; init; } = 1;
+    public int ExemplarMaxSteps { get; init; } = 2;
+    public string Device { get; init; } = "cpu";
+    public long Seed { get; init; } = 1;
+}
+
+/// <summary>
+/// Recipe for a model that has learned arithmetic word problems with rationales: a byte-level
+/// BPE and token shards from an arithmetic-rich curriculum mixture, stage-1 pretraining
+/// (<see cref="Pretraining"/>), then supervised fine-tuning (<see cref="FineTuning"/>) on chat
+/// examples in all four prompt formats, so the same model can be asked for direct answers or
+/// for its reasoning. Each phase writes its own run directory under the output directory.
+/// </summary>
+public static class ReasoningRecipe
+{
+    public const string Family = "arithmetic";
+
+    /// <summary>Mostly arithmetic (all 1–6 step items, with rationales), some world knowledge and dialogue for ordinary text.</summary>
+    public static Mixture PretrainMixture(long seed, int count) => new()
+    {
+        Seed = seed, Count = count,
+        Weights = new() { [Family] = 8, ["knowledge"] = 1, ["dialogue"] = 0.5 },
+        MaxDifficulty = new() { ["dialogue"] = 1 },
+    };
+
+    /// <summary>Tokenizer and shards in OUT/corpus (built once, reused); returns the corpus directory.</summary>
+    public static string PrepareCorpus(ReasoningModelSettings settings, string outDir, IReasoningObserver observer)
+    {
+        var corpus = Path.Combine(outDir, "corpus");
+        var tokenizerDir = Path.Combine(corpus, "tokenizer");
+        var dataDir = Path.Combine(corpus, "data");
+        var documents = () => PretrainMixture(settings.Seed, settings.CorpusDocuments).PretrainDocuments();
+        if (!File.Exists(Path.Combine(tokenizerDir, BpeModel.VocabFile)))
+        {
+            observer.Log($"Training a {settings.VocabSize}-token BPE on {settings.CorpusDocuments:N0} arithmetic-rich documents...");
+            BpeTrainer.Train(documents(), settings.VocabSize).Save(tokenizerDir);
+        }
+        if (!File.Exists(Path.Combine(dataDir, TokenShardWriter.MetaFile)))
+            TokenShardWriter.Prepare(documents(), Tokenizers.Load(tokenizerDir), dataDir, validationFraction: 0.05, seed: settings.Seed);
+        return corpus;
+    }
+
+    /// <summary>Stage 1 on the prepared corpus into <paramref name="runDir"/>.</summary>
+    public static PretrainResult Pretrain(ReasoningModelSettings settings, string corpus, string runDir, IReasoningObserver observer, CancellationToken cancel = default) =>
+        Pretraining.Run(new PretrainSettings
+        {
+            OutDirectory = runDir, DataDirectory = Path.Combine(corpus, "data"), Tokenizer = Path.Combine(corpus, "tokenizer"),
+            Model = settings.Model, Train = settings.Pretrain with { Seed = settings.Seed }, Device = settings.Device, MeasureMfu = false, SamplePrompts = [],
+        }, resume: false, observer.Training("pretrain", settings.Pretrain.Steps), observer.Log, cancel);
+
+    /// <summary>Supervised fine-tuning of <paramref name="baseModel"/> on <see cref="FormatExamples"/> written to RUN/formats.jsonl.</summary>
+    public static FineTuneResult FineTune(ReasoningModelSettings settings, string baseModel, string runDir, IReasoningObserver observer, CancellationToken cancel = default)
+    {
+        Directory.CreateDirectory(runDir);
+        var file = Path.Combine(runDir, "formats.jsonl");
+        var pool = ExemplarPool.FromTraining(Family, settings.Seed + 1, maxDifficulty: settings.ExemplarMaxSteps);
+        var items = CurriculumRegistry.Get(Family).Generate(settings.Seed, Split.Train, settings.SftExamples);
+        WriteChatJsonl(file, FormatExamples(items, pool, settings.Shots, settings.Seed));
+        return FineTuning.Run(new FineTuneSettings
+        {
+            BaseModel = baseModel, OutDirectory = runDir, DataFile = file, Device = settings.Device, SamplePrompts = [],
+            Train = settings.Sft with { Seed = settings.Seed, SequenceLength = Math.Min(settings.Sft.SequenceLength, settings.Model.ContextLength) },
+        }, resume: false, observer.Training("sft", settings.Sft.Steps), observer.Log, cancel);
+    }
+
+    /// <summary>
+    /// One chat per training item, the formats taken in turn: direct answers for the zero- and
+    /// few-shot formats, the item's rationale and answer line for the chain-of-thought ones.
+    /// </summary>
+    public static IEnumerable<ChatExample> FormatExamples(IEnumerable<CurriculumItem> trainItems, ExemplarPool pool, int shots, long seed)
+    {
+        var formats = Enum.GetValues<PromptFormat>();
+        int i = 0;
+        foreach (var item in trainItems)
+        {
+            if (item.Split != Split.Train) throw new UserError($"Fine-tuning item {item.Id} is not a training item; fine-tune on the training split only.");
+            var format = formats[i++ % formats.Length];
+            var exemplars = format.IsFewShot() ? pool.Draw(shots, item.Id, seed) : null;
+            var reply = format.IsChainOfThought() ? ReasoningPrompts.PathReply(item.Rationale ?? "", item.Answer) : ReasoningPrompts.DirectReply(item.Answer);
+            yield return new ChatExample([new ChatMessage("user", ReasoningPrompts.UserMessage(format, item.Prompt, exemplars)), new ChatMessage("assistant", reply)]);
+        }
+    }
+
+    public static void WriteChatJsonl(string path, IEnumerable<ChatExample> examples) =>
+        File.WriteAllLines(path, examples.Select(e => CurriculumJson.ToLine(new { messages = e.Messages.Select(m => new { role = m.Role, content = m.Content }) })));
+}
