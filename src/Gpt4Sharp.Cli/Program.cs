@@ -15,6 +15,7 @@ Command[] commands =
     EvalCommands.Create(),
     ReportCommands.Create(),
     InfoCommands.Create(),
+    ScalingCommands.Create(),
 ];
 foreach (var command in commands) root.Subcommands.Add(command);
 
