@@ -32,12 +32,13 @@ public static class ScalingCommands
         var tier = Cli.Opt("--tier", "Code tier of the task metric: easy, medium or hard.", d.CodeTier);
         var problems = Cli.Opt("--problems", "Held-out code problems for the task metric.", d.CodeProblems);
         var samples = Cli.Opt("--samples", "Sampled completions per problem.", d.SamplesPerProblem);
+        var temperature = Cli.Opt("--temperature", "Sampling temperature for the code completions.", d.Temperature);
         var seed = Cli.Opt("--seed", "Seed for data, initialisation and sampling.", d.Seed);
         var device = Cli.Opt("--device", "cpu, cuda, cuda:N or auto.", d.Device);
 
         var command = new Command("scaling", "Trains a sweep of small models with one recipe, fits L(C) = a·C^(−b) + c and a code metric law, predicts a run with 30x more compute before training it, then reports the errors.")
         {
-            outDir, widths, target, layers, heads, ratio, minRatio, vocab, docs, codeShare, batch, seqLen, lr, evalBatches, tier, problems, samples, seed, device,
+            outDir, widths, target, layers, heads, ratio, minRatio, vocab, docs, codeShare, batch, seqLen, lr, evalBatches, tier, problems, samples, temperature, seed, device,
         };
         command.SetHandler(async (p, cancel) =>
         {
@@ -48,7 +49,7 @@ public static class ScalingCommands
                 Heads = p.GetValue(heads), TokensPerParameter = p.GetValue(ratio), MinComputeRatio = p.GetValue(minRatio), VocabSize = p.GetValue(vocab),
                 CorpusDocuments = p.GetValue(docs), CodeShare = p.GetValue(codeShare), BatchSize = p.GetValue(batch), SequenceLength = p.GetValue(seqLen),
                 LearningRate = p.GetValue(lr), EvalBatches = p.GetValue(evalBatches), CodeTier = p.GetValue(tier)!, CodeProblems = p.GetValue(problems),
-                SamplesPerProblem = p.GetValue(samples), Seed = p.GetValue(seed), Device = p.GetValue(device)!,
+                SamplesPerProblem = p.GetValue(samples), Temperature = p.GetValue(temperature), Seed = p.GetValue(seed), Device = p.GetValue(device)!,
             };
             var result = await ScalingSweep.RunAsync(settings, new ConsoleObserver(), cancel);
             var report = ScalingReport.Save(result, Path.GetFullPath(settings.OutDirectory));

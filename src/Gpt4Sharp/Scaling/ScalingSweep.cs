@@ -14,24 +14,25 @@ namespace Gpt4Sharp.Scaling;
 /// batch, learning-rate schedule shape and seed; only the width changes, and the training tokens
 /// are a fixed multiple of the parameter count. The fitted sizes are small; the target is one
 /// much larger run whose loss and code metric are predicted from the others before it trains.
-/// The default sweep (5 fitted sizes over ~19x compute, a held-out run with 35x the largest
-/// fitted) takes about 10 minutes on 2 CPU cores.
+/// The default sweep (5 fitted sizes over ~6x compute, a held-out run with 45x the largest
+/// fitted) takes about 10 minutes on 2 idle CPU cores.
 /// </summary>
 public sealed record ScalingSettings
 {
     public string OutDirectory { get; init; } = "runs/scaling";
     /// <summary>Model widths of the runs the laws are fitted on.</summary>
-    public IReadOnlyList<int> FittedWidths { get; init; } = [8, 12, 16, 20, 24];
+    public IReadOnlyList<int> FittedWidths { get; init; } = [8, 10, 12, 14, 16];
     /// <summary>Width of the held-out run that is predicted, then trained.</summary>
-    public int TargetWidth { get; init; } = 72;
+    public int TargetWidth { get; init; } = 56;
     public int Layers { get; init; } = 2;
     /// <summary>Attention heads at every width (the head width grows with the model, as in Kaplan et al.'s width sweeps).</summary>
-    public int Heads { get; init; } = 2;
+    public int Heads { get; init; } = 1;
     /// <summary>
     /// Training tokens per parameter (embeddings included). Chinchilla's compute-optimal ratio is
-    /// about 20; 5 keeps a 30x-compute held-out run inside a laptop's minutes.
+    /// about 20; 10 keeps a 30x-compute held-out run inside a laptop's minutes while the smallest
+    /// runs still take ~100 steps.
     /// </summary>
-    public double TokensPerParameter { get; init; } = 5;
+    public double TokensPerParameter { get; init; } = 10;
     /// <summary>The held-out run must have at least this many times the compute of the largest fitted run.</summary>
     public double MinComputeRatio { get; init; } = 30;
     public int VocabSize { get; init; } = 384;
@@ -46,11 +47,11 @@ public sealed record ScalingSettings
     /// <summary>Validation batches for the final loss (the same held-out tokens for every run).</summary>
     public int EvalBatches { get; init; } = 64;
     public string CodeTier { get; init; } = "easy";
-    public int CodeProblems { get; init; } = 24;
-    public int SamplesPerProblem { get; init; } = 10;
-    public double Temperature { get; init; } = 0.8;
+    public int CodeProblems { get; init; } = 16;
+    public int SamplesPerProblem { get; init; } = 8;
+    public double Temperature { get; init; } = 0.4;
     public int MaxNewTokens { get; init; } = 48;
-    public int SandboxWorkers { get; init; } = 2;
+    public int SandboxWorkers { get; init; } = 4;
     public long Seed { get; init; } = 1337;
     public string Device { get; init; } = "cpu";
 
