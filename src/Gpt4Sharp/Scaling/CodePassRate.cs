@@ -50,14 +50,10 @@ public static class CodePassRate
             {
                 MaxNewTokens = maxNewTokens, Temperature = temperature, Seed = seed + i, StopTokens = stop, Stop = CodeGeneration.StopSequences,
             };
-            // The prompt ends in "\n", but in training text that newline is merged with the next line's
-            // indent into one pre-token; ending the prompt on a bare "\n" token would show the model
-            // something it never saw. So the newline is left for the model to write (with the indent),
-            // and taken off the completion again so prompt + completion is the program.
-            var trimmed = problem.Prompt.EndsWith('\n') ? problem.Prompt[..^1] : problem.Prompt;
-            var completions = ParallelSampler.Sample(model, tokenizer, tokenizer.Encode(trimmed), samplesPerProblem, options, cancel);
-            samples.AddRange(completions.Select(c => new CodeSample(problem.TaskId,
-                trimmed.Length < problem.Prompt.Length && c.Text.StartsWith('\n') ? c.Text[1..] : c.Text, new System.Text.Json.Nodes.JsonObject())));
+            // The whole prompt, final newline included: this BPE merges `"""` with the newline after
+            // it, and a prompt cut before the newline ends on the token that opens a docstring.
+            var completions = ParallelSampler.Sample(model, tokenizer, tokenizer.Encode(problem.Prompt), samplesPerProblem, options, cancel);
+            samples.AddRange(completions.Select(c => new CodeSample(problem.TaskId, c.Text, new System.Text.Json.Nodes.JsonObject())));
         }
 
         // Small models repeat themselves: run each distinct (problem, completion) once.

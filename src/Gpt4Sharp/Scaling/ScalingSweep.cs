@@ -14,34 +14,34 @@ namespace Gpt4Sharp.Scaling;
 /// batch, learning-rate schedule shape and seed; only the width changes, and the training tokens
 /// are a fixed multiple of the parameter count. The fitted sizes are small; the target is one
 /// much larger run whose loss and code metric are predicted from the others before it trains.
-/// The default sweep (5 fitted sizes over ~6x compute, a held-out run with 45x the largest
-/// fitted) takes about 10 minutes on 2 idle CPU cores.
+/// The default sweep (5 fitted sizes over ~9x compute, a held-out run with 30x the largest
+/// fitted) takes about 10 minutes on 2 busy CPU cores.
 /// </summary>
 public sealed record ScalingSettings
 {
     public string OutDirectory { get; init; } = "runs/scaling";
     /// <summary>Model widths of the runs the laws are fitted on.</summary>
-    public IReadOnlyList<int> FittedWidths { get; init; } = [8, 10, 12, 14, 16];
+    public IReadOnlyList<int> FittedWidths { get; init; } = [6, 8, 10, 12, 14];
     /// <summary>Width of the held-out run that is predicted, then trained.</summary>
-    public int TargetWidth { get; init; } = 56;
+    public int TargetWidth { get; init; } = 44;
     public int Layers { get; init; } = 2;
     /// <summary>Attention heads at every width (the head width grows with the model, as in Kaplan et al.'s width sweeps).</summary>
     public int Heads { get; init; } = 1;
     /// <summary>
     /// Training tokens per parameter (embeddings included). Chinchilla's compute-optimal ratio is
-    /// about 20; 10 keeps a 30x-compute held-out run inside a laptop's minutes while the smallest
-    /// runs still take ~100 steps.
+    /// about 20; 30 trains the tiny fitted models further along (out of the first-steps transient)
+    /// while a 30x-compute held-out run still fits in a laptop's minutes.
     /// </summary>
-    public double TokensPerParameter { get; init; } = 10;
+    public double TokensPerParameter { get; init; } = 30;
     /// <summary>The held-out run must have at least this many times the compute of the largest fitted run.</summary>
     public double MinComputeRatio { get; init; } = 30;
     public int VocabSize { get; init; } = 384;
-    public int CorpusDocuments { get; init; } = 12_000;
+    public int CorpusDocuments { get; init; } = 22_000;
     /// <summary>Share of code (easy tier) in the pretraining mixture; the rest is short arithmetic and knowledge items.</summary>
     public double CodeShare { get; init; } = 0.8;
     public int BatchSize { get; init; } = 4;
     public int SequenceLength { get; init; } = 128;
-    public double LearningRate { get; init; } = 4e-3;
+    public double LearningRate { get; init; } = 8e-3;
     /// <summary>Warmup as a share of each run's steps, so every run has the same schedule shape.</summary>
     public double WarmupFraction { get; init; } = 0.05;
     /// <summary>Validation batches for the final loss (the same held-out tokens for every run).</summary>
