@@ -15,7 +15,16 @@ public static class ScalingCommands
         var widths = new Option<int[]>("--widths")
         {
             Description = "Model widths of the fitted runs (space- or comma-separated).", DefaultValueFactory = _ => [.. d.FittedWidths],
-            AllowMultipleArgumentsPerToken = true, CustomParser = r => r.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries)).Select(ParseWidth).ToArray(),
+            AllowMultipleArgumentsPerToken = true, CustomParser = r =>
+            {
+                var parts = r.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries)).ToArray();
+                if (parts.FirstOrDefault(x => !int.TryParse(x, out var w) || w <= 0) is { } bad)
+                {
+                    r.AddError($"--widths takes positive integers; '{bad}' is not one.");
+                    return [];
+                }
+                return parts.Select(int.Parse).ToArray();
+            },
         };
         var target = Cli.Opt("--target-width", "Width of the held-out run that is predicted before it trains.", d.TargetWidth);
         var layers = Cli.Opt("--layers", "Decoder layers (the same for every size).", d.Layers);
@@ -59,9 +68,6 @@ public static class ScalingCommands
         });
         return command;
     }
-
-    static int ParseWidth(string text) =>
-        int.TryParse(text, out var w) && w > 0 ? w : throw new UserError($"--widths takes positive integers; '{text}' is not one.");
 
     sealed class ConsoleObserver : ISweepObserver
     {

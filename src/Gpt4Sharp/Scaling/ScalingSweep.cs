@@ -157,7 +157,7 @@ public static class ScalingSweep
     public static async Task<ScalingResult> RunAsync(ScalingSettings settings, ISweepObserver? observer = null, CancellationToken cancel = default)
     {
         observer ??= new SilentObserver();
-        settings.Validate();
+        Plan(settings, settings.VocabSize); // fail on a too-small target before minutes of data preparation
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var outDir = Path.GetFullPath(settings.OutDirectory);
         if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
