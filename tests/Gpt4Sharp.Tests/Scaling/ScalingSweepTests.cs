@@ -38,7 +38,6 @@ public class ScalingSweepTests
     {
         if (PythonSandbox.FindOnPath("python3") is null) return; // python3 absent (./test.sh installs it)
         var dir = RepoPaths.NewTempDir();
-        var predicted = new List<Prediction>();
         var observer = new Recorder();
         var result = await ScalingSweep.RunAsync(Micro(dir), observer);
 
