@@ -21,6 +21,7 @@ Command[] commands =
     ChatCommands.Create(),
     .. SafetyCommands.Create(),
     .. ReasoningCommands.Create(),
+    ScalingCommands.Create(),
 ];
 foreach (var command in commands) root.Subcommands.Add(command);
 

@@ -1,0 +1,76 @@
+using Gpt4Sharp.Curriculum;
+using Gpt4Sharp.Curriculum.Code;
+using Gpt4Sharp.Evaluation.Code;
+using Gpt4Sharp.Evaluation.Sandbox;
+using Gpt4Sharp.Generation;
+using Gpt4Sharp.Model;
+using Gpt4Sharp.Text;
+
+namespace Gpt4Sharp.Scaling;
+
+/// <summary>Per-problem results of one model on the code tier, and the metric derived from them.</summary>
+public sealed record CodeTierScore(int Problems, int SamplesPerProblem, int Passed, double MeanLogPassRate, double MeanPassRate, IReadOnlyList<int> PassesPerProblem);
+
+/// <summary>
+/// The GPT-4 report's capability metric: −E[log pass_rate] over the problems of a code tier, where
+/// a problem's pass rate is estimated from n sampled completions executed in the sandbox. A
+/// problem with c passes of n gets the add-one (Laplace) estimate (c + 1) / (n + 2), so a problem
+/// no sample solved still has a finite log and the metric is defined for the tiniest model
+/// (its ceiling is log(n + 2)). Lower is better.
+/// </summary>
+public static class CodePassRate
+{
+    /// <summary>Held-out (eval-split) problems of one tier of the built-in code family, in HumanEval form.</summary>
+    public static IReadOnlyList<CodeProblem> Problems(string tier, int count, long seed)
+    {
+        int level = Array.IndexOf(CodeFamily.TierNames, tier) + 1;
+        if (level == 0) throw new UserError($"Unknown code tier '{tier}'; use one of {string.Join(", ", CodeFamily.TierNames)}.");
+        if (count < 1) throw new UserError($"The number of code problems must be positive (got {count}).");
+        var mixture = new Mixture { Seed = seed, Count = count * 40, Split = Split.Eval, Weights = new() { ["code"] = 1 } };
+        return mixture.Items().Where(x => x.Item.Difficulty == level)
+            .DistinctBy(x => x.Item.Canonical)
+            .Take(count)
+            .Select(x => CodeFamily.ToHumanEval(x.Item) is var t ? new CodeProblem(t.TaskId, t.Prompt, t.CanonicalSolution, t.Test, t.EntryPoint, tier) : null!)
+            .ToList();
+    }
+
+    /// <summary>
+    /// Samples <paramref name="samplesPerProblem"/> completions of each problem in one batch, runs
+    /// each distinct program once in the sandbox, and scores the tier.
+    /// </summary>
+    public static async Task<CodeTierScore> MeasureAsync(GptModel model, ITokenizer tokenizer, IReadOnlyList<CodeProblem> problems,
+        int samplesPerProblem, double temperature, int maxNewTokens, long seed, PythonSandbox sandbox, int workers, CancellationToken cancel = default)
+    {
+        var stop = tokenizer.SpecialTokenId(SpecialTokens.EndOfText) is { } eot ? new[] { eot } : [];
+        var samples = new List<CodeSample>();
+        for (int i = 0; i < problems.Count; i++)
+        {
+            var problem = problems[i];
+            var options = new SamplingOptions
+            {
+                MaxNewTokens = maxNewTokens, Temperature = temperature, Seed = seed + i, StopTokens = stop, Stop = CodeGeneration.StopSequences,
+            };
+            // The whole prompt, final newline included: this BPE merges `"""` with the newline after
+            // it, and a prompt cut before the newline ends on the token that opens a docstring.
+            var completions = ParallelSampler.Sample(model, tokenizer, tokenizer.Encode(problem.Prompt), samplesPerProblem, options, cancel);
+            samples.AddRange(completions.Select(c => new CodeSample(problem.TaskId, c.Text, new System.Text.Json.Nodes.JsonObject())));
+        }
+
+        // Small models repeat themselves: run each distinct (problem, completion) once.
+        var distinct = samples.DistinctBy(s => (s.TaskId, s.Completion)).ToList();
+        var (results, _) = await CodeHarness.EvaluateAsync(problems, distinct, [1], sandbox, workers, cancellationToken: cancel);
+        var passed = distinct.Zip(results).ToDictionary(x => (x.First.TaskId, x.First.Completion), x => x.Second.Passed);
+        var passes = problems.Select(p => samples.Count(s => s.TaskId == p.TaskId && passed[(s.TaskId, s.Completion)])).ToList();
+        return Score(passes, samplesPerProblem);
+    }
+
+    /// <summary>−mean log((c + 1) / (n + 2)) and the plain mean pass rate, from passes per problem.</summary>
+    public static CodeTierScore Score(IReadOnlyList<int> passesPerProblem, int samplesPerProblem)
+    {
+        if (passesPerProblem.Count == 0) throw new ArgumentException("no problems to score");
+        double n = samplesPerProblem;
+        return new CodeTierScore(passesPerProblem.Count, samplesPerProblem, passesPerProblem.Sum(),
+            -passesPerProblem.Average(c => Math.Log((c + 1) / (n + 2))),
+            passesPerProblem.Average(c => c / n), passesPerProblem);
+    }
+}

@@ -1,0 +1,63 @@
+using Gpt4Sharp.Reporting;
+
+namespace Gpt4Sharp.Scaling;
+
+/// <summary>Writes a sweep's results.json and report.html (summary table and the two fit plots).</summary>
+public static class ScalingReport
+{
+    /// <summary>Saves both files into <paramref name="directory"/>; returns the report's path.</summary>
+    public static string Save(ScalingResult result, string directory)
+    {
+        Results.Write(directory, new
+        {
+            compute_definition = result.ComputeDefinition,
+            code_metric_rule = result.CodeMetricRule,
+            compute_ratio = result.ComputeRatio,
+            seconds = result.Seconds,
+            loss = Describe(result.Loss),
+            code = Describe(result.Code),
+            runs = result.Points.Select(p => new
+            {
+                name = p.Plan.Name, width = p.Plan.Width, parameters = p.Plan.Parameters, tokens = p.TokensSeen, steps = p.Plan.Steps,
+                compute_flops = p.Compute, held_out = p.Plan.HeldOut, final_validation_loss = p.FinalLoss,
+                code_mean_log_pass_rate = p.Code.MeanLogPassRate, code_mean_pass_rate = p.Code.MeanPassRate, code_passed = p.Code.Passed,
+                code_samples = p.Code.Problems * p.Code.SamplesPerProblem, train_seconds = p.TrainSeconds,
+            }),
+        });
+
+        var report = new Report("Scaling sweep: predicting the held-out run")
+            .Section("Predictions", $"Laws y = a·C^(−b) + c fitted on the {result.Points.Count - 1} smaller runs, evaluated at the held-out run's compute ({result.ComputeRatio:F1}x the largest fitted) before it trained.")
+            .Table(["metric", "fit", "rmse on fit", "predicted", "actual", "relative error"],
+                new[] { result.Loss, result.Code }.Select(p => (IReadOnlyList<object?>)[p.Metric, p.Fit.Law.ToString(), p.Fit.RootMeanSquareError, p.Predicted, p.Actual, p.RelativeError]))
+            .KeyValues(("compute", result.ComputeDefinition), ("code metric", result.CodeMetricRule), ("sweep time", $"{result.Seconds:F0} s"))
+            .Section("Runs")
+            .Table(["run", "parameters", "tokens", "compute (FLOPs)", "final val loss", "mean log pass rate", "pass rate", "held out"],
+                result.Points.Select(p => (IReadOnlyList<object?>)[p.Plan.Name, p.Plan.Parameters, p.TokensSeen, p.Compute, p.FinalLoss, p.Code.MeanLogPassRate, p.Code.MeanPassRate, p.Plan.HeldOut ? "yes" : "no"]))
+            .Section("Fits")
+            .Chart(FitChart("Validation loss vs compute", "validation loss (nats/token)", result, result.Loss, p => p.FinalLoss))
+            .Chart(FitChart($"Code metric vs compute", "−mean log pass rate", result, result.Code, p => p.Code.MeanLogPassRate));
+        return report.Save(directory);
+    }
+
+    static object Describe(Prediction p) => new
+    {
+        metric = p.Metric, a = p.Fit.Law.A, b = p.Fit.Law.B, c = p.Fit.Law.C, fit_rmse = p.Fit.RootMeanSquareError,
+        compute_flops = p.Compute, predicted = p.Predicted, actual = p.Actual, relative_error = p.RelativeError,
+    };
+
+    /// <summary>Fitted points, the law drawn from the smallest run to the held-out one, and predicted vs actual there (log compute axis).</summary>
+    public static Chart FitChart(string title, string yLabel, ScalingResult result, Prediction prediction, Func<SweepPoint, double> value)
+    {
+        var fitted = result.Points.Where(p => !p.Plan.HeldOut).ToList();
+        double lo = Math.Log(fitted.Min(p => p.Compute)), hi = Math.Log(prediction.Compute);
+        var curveX = Enumerable.Range(0, 60).Select(i => Math.Exp(lo + (hi - lo) * i / 59)).ToArray();
+        var series = new List<ChartSeries>
+        {
+            new($"fit {prediction.Fit.Law}", curveX, curveX.Select(prediction.Fit.Law.At).ToArray(), ChartKind.Line),
+            new("fitted runs", fitted.Select(p => p.Compute).ToArray(), fitted.Select(value).ToArray(), ChartKind.Scatter),
+            new("predicted", [prediction.Compute], [prediction.Predicted], ChartKind.Scatter),
+        };
+        if (prediction.Actual is { } actual) series.Add(new("actual", [prediction.Compute], [actual], ChartKind.Scatter));
+        return new Chart(title, ChartKind.Scatter, "compute (FLOPs)", yLabel, series) { LogX = true };
+    }
+}
