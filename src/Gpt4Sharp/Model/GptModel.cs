@@ -54,9 +54,18 @@ public sealed class GptModel : nn.Module
             throw new UserError($"The input needs positions up to {start + t} but the model's context is {Config.ContextLength} tokens; shorten the prompt.");
         var h = model.Forward(embeddings, start, cache);
         cache?.Advance((int)t);
-        var logits = lm_head is null ? F.linear(h, model.Embedding.weight!) : lm_head.forward(h);
-        return logits.MoveToOuterDisposeScope();
+        return Head(h).MoveToOuterDisposeScope();
     }
+
+    /// <summary>Final-norm hidden states [B, T, d] for token ids [B, T] (no cache): what reward and value heads read.</summary>
+    public Tensor Hidden(Tensor tokens)
+    {
+        using var scope = torch.NewDisposeScope();
+        return model.Forward(Embed(tokens), 0, null).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Logits from <see cref="Hidden"/>'s states, so one forward pass can feed both the LM head and another head.</summary>
+    public Tensor Head(Tensor hidden) => lm_head is null ? F.linear(hidden, model.Embedding.weight!) : lm_head.forward(hidden);
 
     /// <summary>Mean next-token cross-entropy; target positions equal to -100 are ignored (prompt tokens in SFT).</summary>
     public static Tensor Loss(Tensor logits, Tensor targets) =>
