@@ -13,6 +13,7 @@ Command[] commands =
     FineTuneCommands.Create(),
     CurriculumCommands.Create(),
     InfoCommands.Create(),
+    .. RlhfCommands.Create(),
 ];
 foreach (var command in commands) root.Subcommands.Add(command);
 
