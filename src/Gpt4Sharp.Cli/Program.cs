@@ -12,6 +12,8 @@ Command[] commands =
     .. PretrainCommands.Create(),
     FineTuneCommands.Create(),
     CurriculumCommands.Create(),
+    EvalCommands.Create(),
+    ReportCommands.Create(),
     InfoCommands.Create(),
     .. RlhfCommands.Create(),
 ];

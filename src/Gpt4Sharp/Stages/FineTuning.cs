@@ -28,7 +28,7 @@ public sealed record FineTuneSettings
 public sealed record FineTuneResult(
     string OutDirectory, string CheckpointDirectory, long Steps, int TrainExamples,
     double? InitialValidationLoss, double? FinalValidationLoss, double TrainSeconds, bool Completed,
-    IReadOnlyList<(string Prompt, string Reply)> Samples);
+    IReadOnlyList<TextSample> Samples);
 
 /// <summary>
 /// Stage 2a of the recipe, supervised fine-tuning: continue training a model on conversations
@@ -63,11 +63,18 @@ public static class FineTuning
         var (completed, checkpoint) = TrainingRun.Train(trainer, store, ModelBundle.ConfigJson(bundle.Model.Config, bundle.Tokenizer),
             RunInfo.Capture("sft", train.Seed, settings), loaded?.Directory, progress, cancel);
         var samples = completed ? Reply(bundle, settings) : [];
-        return new FineTuneResult(outDir, checkpoint, trainer.State.Step, data.TrainExamples, initial,
+        var result = new FineTuneResult(outDir, checkpoint, trainer.State.Step, data.TrainExamples, initial,
             trainer.State.ValLossHistory.LastOrDefault().Loss, trainer.State.TrainSeconds, completed, samples);
+        TrainingReport.Write(outDir, "Supervised fine-tuning", result,
+        [
+            ("base model", settings.BaseModel), ("conversations", result.TrainExamples), ("steps", result.Steps),
+            ("assistant-token validation loss before", result.InitialValidationLoss), ("after", result.FinalValidationLoss),
+            ("training seconds", result.TrainSeconds), ("completed", result.Completed),
+        ], trainer.State, samples);
+        return result;
     }
 
-    static List<(string, string)> Reply(ModelBundle bundle, FineTuneSettings settings)
+    static List<TextSample> Reply(ModelBundle bundle, FineTuneSettings settings)
     {
         var generator = new TextGenerator(bundle.Model, bundle.Tokenizer);
         var end = bundle.Tokenizer.SpecialTokenId(SpecialTokens.EndOfTurn)!.Value;
@@ -76,7 +83,7 @@ public static class FineTuning
             var ids = ChatTemplate.Encode(bundle.Tokenizer, [new ChatMessage("user", prompt)], addGenerationPrompt: true).Ids;
             var options = SamplingOptions.Greedy(64) with { StopTokens = [end] };
             var reply = string.Concat(generator.StreamAsync(ids, options).ToBlockingEnumerable().Select(t => t.Text));
-            return (prompt, reply);
+            return new TextSample(prompt, reply);
         }).ToList();
     }
 }

@@ -38,7 +38,7 @@ public sealed record PretrainSettings
 public sealed record PretrainResult(
     string OutDirectory, string CheckpointDirectory, long Parameters, long Steps, long TokensSeen,
     double? InitialValidationLoss, double? FinalValidationLoss, double TrainSeconds, double TokensPerSecond,
-    double? Mfu, double? MatmulPeakGflops, bool Completed, IReadOnlyList<(string Prompt, string Completion)> Samples);
+    double? Mfu, double? MatmulPeakGflops, bool Completed, IReadOnlyList<TextSample> Samples);
 
 /// <summary>
 /// Stage 1 of the recipe: build or open token shards, train the decoder-only model with
@@ -83,11 +83,19 @@ public static class Pretraining
         double tokensPerSecond = (trainer.State.Step - stepsBefore) * settings.Train.TokensPerStep / Math.Max(seconds, 1e-9);
 
         var samples = completed ? Sample(model, tokenizer, settings) : [];
-        return new PretrainResult(outDir, lastCheckpoint, model.ParameterCount, trainer.State.Step, trainer.State.TokensSeen,
+        var result = new PretrainResult(outDir, lastCheckpoint, model.ParameterCount, trainer.State.Step, trainer.State.TokensSeen,
             initialLoss ?? loaded?.State.ValLossHistory.FirstOrDefault().Loss, trainer.State.ValLossHistory.LastOrDefault().Loss,
             trainer.State.TrainSeconds, tokensPerSecond,
             peak is > 0 ? tokensPerSecond * config.TrainingFlopsPerToken(settings.Train.SequenceLength) / peak : null,
             peak / 1e9, completed, samples);
+        TrainingReport.Write(outDir, "Pretraining", result,
+        [
+            ("parameters", result.Parameters), ("steps", result.Steps), ("tokens seen", result.TokensSeen),
+            ("validation loss before", result.InitialValidationLoss), ("validation loss after", result.FinalValidationLoss),
+            ("training seconds", result.TrainSeconds), ("tokens/s", result.TokensPerSecond), ("MFU", result.Mfu),
+            ("matmul peak (GFLOP/s)", result.MatmulPeakGflops), ("completed", result.Completed),
+        ], trainer.State, samples);
+        return result;
     }
 
     /// <summary>Opens the user's shards, or builds tokenizer and shards from the built-in curriculum once (reused on resume).</summary>
@@ -121,14 +129,14 @@ public static class Pretraining
         return (tok, dataDir);
     }
 
-    static List<(string, string)> Sample(GptModel model, ITokenizer tokenizer, PretrainSettings settings)
+    static List<TextSample> Sample(GptModel model, ITokenizer tokenizer, PretrainSettings settings)
     {
         var generator = new TextGenerator(model, tokenizer);
         var stop = tokenizer.SpecialTokenId(SpecialTokens.EndOfText) is { } eot ? new[] { eot } : [];
         return settings.SamplePrompts.Select((prompt, i) =>
         {
             var options = new SamplingOptions { MaxNewTokens = settings.SampleTokens, Temperature = 0.8, TopK = 40, Seed = settings.Train.Seed + i, StopTokens = stop };
-            return (prompt, generator.GenerateAsync(prompt, options).GetAwaiter().GetResult().Text);
+            return new TextSample(prompt, generator.GenerateAsync(prompt, options).GetAwaiter().GetResult().Text);
         }).ToList();
     }
 }

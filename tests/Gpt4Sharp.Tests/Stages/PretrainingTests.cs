@@ -31,6 +31,8 @@ public class PretrainingTests
         Assert.Single(result.Samples);
         Assert.True(File.Exists(Path.Combine(dir, "run.json")));
         Assert.True(File.Exists(Path.Combine(dir, "tokenizer", "vocab.json")));
+        Assert.Equal(12, (int)Gpt4Sharp.Reporting.Results.Read(dir)["steps"]!);
+        Assert.Contains("<img", File.ReadAllText(Path.Combine(dir, "report.html")));
 
         using var bundle = ModelBundle.Load(dir);
         Assert.Equal(12, CheckpointStore.Inspect(dir).Step);

@@ -1,0 +1,134 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using Gpt4Sharp.Runs;
+
+namespace Gpt4Sharp.Reporting;
+
+/// <summary>
+/// A self-contained HTML report: sections of key/value tables, data tables and charts, with
+/// every chart embedded as a base64 PNG so the one file can be mailed or archived. All text
+/// is HTML-escaped. Charts are also saved as PNG files beside the report.
+/// </summary>
+public sealed class Report(string title)
+{
+    readonly List<Block> _blocks = [];
+    readonly List<(string Name, byte[] Png)> _images = [];
+
+    abstract record Block;
+    sealed record Heading(string Text) : Block;
+    sealed record Text(string Body) : Block;
+    sealed record Rows(IReadOnlyList<string>? Headers, IReadOnlyList<IReadOnlyList<string>> Cells, string? Caption) : Block;
+    sealed record Image(int Index, string Alt) : Block;
+
+    public string Title { get; } = title;
+
+    public Report Section(string heading, string? text = null)
+    {
+        _blocks.Add(new Heading(heading));
+        if (text is not null) _blocks.Add(new Text(text));
+        return this;
+    }
+
+    public Report Paragraph(string text)
+    {
+        _blocks.Add(new Text(text));
+        return this;
+    }
+
+    public Report KeyValues(IEnumerable<KeyValuePair<string, object?>> pairs) =>
+        AddRows(null, pairs.Select(p => (IReadOnlyList<object?>)[p.Key, p.Value]), null);
+
+    public Report KeyValues(params (string Key, object? Value)[] pairs) =>
+        KeyValues(pairs.Select(p => KeyValuePair.Create(p.Key, p.Value)));
+
+    public Report Table(IReadOnlyList<string> headers, IEnumerable<IReadOnlyList<object?>> rows, string? caption = null) =>
+        AddRows(headers, rows, caption);
+
+    public Report Chart(Chart chart, int width = 720, int height = 400)
+    {
+        _images.Add((Slug(chart.Title), chart.RenderPng(width, height)));
+        _blocks.Add(new Image(_images.Count - 1, chart.Title));
+        return this;
+    }
+
+    Report AddRows(IReadOnlyList<string>? headers, IEnumerable<IReadOnlyList<object?>> rows, string? caption)
+    {
+        _blocks.Add(new Rows(headers, rows.Select(r => (IReadOnlyList<string>)r.Select(Format).ToList()).ToList(), caption));
+        return this;
+    }
+
+    /// <summary>Numbers in invariant culture with up to 4 significant decimals; everything else via ToString.</summary>
+    public static string Format(object? value) => value switch
+    {
+        null => "—",
+        double d => FormatNumber(d),
+        float f => FormatNumber(f),
+        decimal m => m.ToString(CultureInfo.InvariantCulture),
+        IFormattable x => x.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "",
+    };
+
+    static string FormatNumber(double d) =>
+        double.IsFinite(d) && Math.Abs(d) >= 1e-4 && Math.Abs(d) < 1e9 || d == 0
+            ? d.ToString("0.####", CultureInfo.InvariantCulture)
+            : d.ToString("G4", CultureInfo.InvariantCulture);
+
+    public string ToHtml()
+    {
+        var html = new StringBuilder();
+        html.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>").Append(Escape(Title)).Append("</title>\n<style>")
+            .Append("body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}")
+            .Append("table{border-collapse:collapse;margin:.6em 0 1.2em}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}")
+            .Append("th{background:#f3f3f3}caption{text-align:left;color:#555;padding:.2em 0}img{max-width:100%}")
+            .Append("td{font-variant-numeric:tabular-nums;white-space:pre-wrap}</style></head><body>\n<h1>")
+            .Append(Escape(Title)).Append("</h1>\n");
+        foreach (var block in _blocks)
+        {
+            switch (block)
+            {
+                case Heading h: html.Append("<h2>").Append(Escape(h.Text)).Append("</h2>\n"); break;
+                case Text t: html.Append("<p>").Append(Escape(t.Body)).Append("</p>\n"); break;
+                case Image i:
+                    html.Append("<figure><img alt=\"").Append(Escape(i.Alt)).Append("\" src=\"data:image/png;base64,")
+                        .Append(Convert.ToBase64String(_images[i.Index].Png)).Append("\"></figure>\n");
+                    break;
+                case Rows r:
+                    html.Append("<table>");
+                    if (r.Caption is not null) html.Append("<caption>").Append(Escape(r.Caption)).Append("</caption>");
+                    if (r.Headers is not null) html.Append("<tr>").AppendJoin("", r.Headers.Select(c => $"<th>{Escape(c)}</th>")).Append("</tr>");
+                    foreach (var row in r.Cells)
+                        html.Append("<tr>").AppendJoin("", row.Select((c, j) => r.Headers is null && j == 0 ? $"<th>{Escape(c)}</th>" : $"<td>{Escape(c)}</td>")).Append("</tr>");
+                    html.Append("</table>\n");
+                    break;
+            }
+        }
+        html.Append("<footer><small>Generated by Gpt4Sharp on ").Append(DateTime.UtcNow.ToString("u", CultureInfo.InvariantCulture)).Append("</small></footer></body></html>\n");
+        return html.ToString();
+    }
+
+    /// <summary>Writes <paramref name="fileName"/> (self-contained) and each chart as charts/NAME.png; returns the report's path.</summary>
+    public string Save(string directory, string fileName = "report.html")
+    {
+        var chartDir = Path.Combine(directory, "charts");
+        var used = new HashSet<string>();
+        foreach (var (name, png) in _images)
+        {
+            var unique = name;
+            for (var n = 2; !used.Add(unique); n++) unique = $"{name}-{n}";
+            AtomicFile.WriteAllBytes(Path.Combine(chartDir, unique + ".png"), png);
+        }
+        var path = Path.Combine(directory, fileName);
+        AtomicFile.WriteAllText(path, ToHtml());
+        return path;
+    }
+
+    static string Escape(string text) => WebUtility.HtmlEncode(text);
+
+    static string Slug(string text)
+    {
+        var slug = new string(text.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray()).Trim('-');
+        while (slug.Contains("--")) slug = slug.Replace("--", "-");
+        return slug.Length == 0 ? "chart" : slug;
+    }
+}
