@@ -139,7 +139,7 @@ public static class RlhfCommands
             AnsiConsole.Write(rates);
         }
         AnsiConsole.MarkupLineInterpolated($"Policy checkpoint: {r.CheckpointDirectory}");
-        AnsiConsole.MarkupLineInterpolated($"Metrics: {Path.Combine(r.OutDirectory, PpoReport.ResultsFile)}; plots in {Path.Combine(r.OutDirectory, "plots")}");
+        AnsiConsole.MarkupLineInterpolated($"Metrics: {Path.Combine(r.OutDirectory, Gpt4Sharp.Reporting.Results.FileName)}; report with the metric charts: {Path.Combine(r.OutDirectory, "report.html")}");
     }
 
     static void Log(string line) => AnsiConsole.MarkupLineInterpolated($"[grey]{line}[/]");

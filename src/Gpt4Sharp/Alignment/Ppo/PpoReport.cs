@@ -1,33 +1,31 @@
 using System.Globalization;
-using System.Text.Json;
-using Gpt4Sharp.Runs;
+using Gpt4Sharp.Reporting;
 
 namespace Gpt4Sharp.Alignment.Ppo;
 
 /// <summary>
-/// PPO's record for the report: OUT/results.json (settings, every step's metrics, the
-/// before/after rates) and one ScottPlot PNG per logged metric under OUT/plots/.
+/// PPO's record for the report, through the shared Reporting builders: OUT/results.json
+/// (settings, every step's metrics, the before/after rates) and OUT/report.html with one chart
+/// per logged metric (also saved as OUT/charts/*.png) and the rates table.
 /// </summary>
 public static class PpoReport
 {
-    public const string ResultsFile = "results.json";
-
-    static readonly (string Name, string File, Func<PpoStepMetrics, double> Value)[] Metrics =
+    static readonly (string Name, string Label, Func<PpoStepMetrics, double> Value)[] Metrics =
     [
-        ("objective/kl", "objective_kl.png", m => m.Kl),
-        ("objective/reward", "objective_reward.png", m => m.Reward),
-        ("policy/clipfrac", "policy_clipfrac.png", m => m.ClipFraction),
-        ("policy/entropy", "policy_entropy.png", m => m.Entropy),
-        ("loss/value", "loss_value.png", m => m.ValueLoss),
+        ("objective/kl", "KL to the reference (nats per reply)", m => m.Kl),
+        ("objective/reward", "summed reward per reply", m => m.Reward),
+        ("policy/clipfrac", "share of tokens clipped", m => m.ClipFraction),
+        ("policy/entropy", "entropy (nats per token)", m => m.Entropy),
+        ("loss/value", "clipped value loss", m => m.ValueLoss),
     ];
 
     public static string Describe(AlignmentRates r) => string.Create(CultureInfo.InvariantCulture,
         $"harmful compliance {r.HarmfulCompliance:P1} of {r.HarmfulPrompts}, over-refusal {r.OverRefusal:P1} of {r.BenignPrompts}, closed-domain hallucination {r.ClosedDomainHallucination:P1} of {r.PassagePrompts}");
 
-    /// <summary>Writes results.json and the plots; returns the plot paths.</summary>
+    /// <summary>Writes results.json and report.html; returns the chart PNG paths.</summary>
     public static IReadOnlyList<string> Write(string outDir, PpoSettings settings, IReadOnlyList<PpoStepMetrics> steps, AlignmentRates? before, AlignmentRates? after)
     {
-        var results = new
+        Results.Write(outDir, new
         {
             stage = "ppo",
             settings,
@@ -47,25 +45,35 @@ public static class PpoReport
             }).ToList(),
             before,
             after,
-        };
-        AtomicFile.WriteAllText(Path.Combine(outDir, ResultsFile), JsonSerializer.Serialize(results, RunInfo.Json));
-        if (steps.Count == 0) return [];
+        });
 
-        var plotDir = Path.Combine(outDir, "plots");
-        Directory.CreateDirectory(plotDir);
-        double[] xs = steps.Select(m => (double)m.Step).ToArray();
-        var paths = new List<string>();
-        foreach (var (name, file, value) in Metrics)
+        var report = new Report("PPO (RLHF)").Section("Settings").KeyValues(
+            ("policy", settings.PolicyModel), ("reward models", string.Join(", ", settings.RewardModels)), ("steps", settings.Steps),
+            ("rollouts per step", settings.PromptsPerStep * settings.SamplesPerPrompt), ("epochs", settings.Epochs),
+            ("learning rate", settings.LearningRate), ("KL target", settings.KlTarget));
+        if (before is not null)
         {
-            var plot = new ScottPlot.Plot();
-            plot.Add.Scatter(xs, steps.Select(value).ToArray());
-            plot.Title($"PPO {name}");
-            plot.XLabel("step");
-            plot.YLabel(name);
-            var path = Path.Combine(plotDir, file);
-            plot.SavePng(path, 640, 400);
-            paths.Add(path);
+            static IReadOnlyList<object?> Row(string name, double b, double? a) => [name, b.ToString("P1", CultureInfo.InvariantCulture), a?.ToString("P1", CultureInfo.InvariantCulture) ?? "-"];
+            report.Section("Held-out rates", "Greedy replies to eval-split curriculum prompts.").Table(["rate", "before PPO", "after PPO"],
+            [
+                Row($"harmful compliance ({before.HarmfulPrompts} prompts)", before.HarmfulCompliance, after?.HarmfulCompliance),
+                Row($"over-refusal ({before.BenignPrompts} prompts)", before.OverRefusal, after?.OverRefusal),
+                Row($"closed-domain hallucination ({before.PassagePrompts} prompts)", before.ClosedDomainHallucination, after?.ClosedDomainHallucination),
+            ]);
         }
+        var paths = new List<string>();
+        if (steps.Count > 0)
+        {
+            report.Section("Training metrics");
+            double[] xs = [.. steps.Select(m => (double)m.Step)];
+            foreach (var (name, label, value) in Metrics)
+            {
+                var chart = new Chart(name, ChartKind.Line, "PPO step", label, [new ChartSeries(name, xs, [.. steps.Select(value)])]);
+                report.Chart(chart);
+                paths.Add(Path.Combine(outDir, "charts", chart.Title.Replace('/', '-') + ".png"));
+            }
+        }
+        report.Save(outDir);
         return paths;
     }
 }

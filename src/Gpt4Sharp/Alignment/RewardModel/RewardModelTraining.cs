@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using System.Text.Json;
 using Gpt4Sharp.Checkpoints;
 using Gpt4Sharp.Curriculum;
+using Gpt4Sharp.Reporting;
 using Gpt4Sharp.Runs;
 using Gpt4Sharp.Runtime;
 using Gpt4Sharp.Stages;
@@ -65,8 +65,6 @@ public sealed record RewardModelResult(
 /// </summary>
 public static class RewardModelTraining
 {
-    public const string ResultsFile = "rm_results.json";
-
     public static RewardModelResult Run(RewardModelSettings settings, IProgress<RewardModelProgress>? progress = null,
         Action<string>? log = null, CancellationToken cancel = default)
     {
@@ -129,6 +127,7 @@ public static class RewardModelTraining
             if ((settings.EvalEvery > 0 && (step + 1) % settings.EvalEvery == 0) || step + 1 == settings.Steps)
             {
                 evaluated = heldOutAccuracy = Accuracy(rm, encodedHeldOut);
+                // The checkpoint's validation slot holds the held-out error rate (1 − accuracy).
                 state.ValLossHistory.Add(new LossPoint(step + 1, 1 - heldOutAccuracy));
             }
             progress?.Report(new RewardModelProgress(step + 1, settings.Steps, loss, batchAccuracy, evaluated));
@@ -146,8 +145,27 @@ public static class RewardModelTraining
         run.Write(outDir);
         var result = new RewardModelResult(outDir, checkpoint, train.Count, heldOut.Count, initial, heldOutAccuracy, bySource,
             loss, rm.Mean, rm.Std, state.TrainSeconds, completed);
-        AtomicFile.WriteAllText(Path.Combine(outDir, ResultsFile), JsonSerializer.Serialize(result, RunInfo.Json));
+        WriteReport(outDir, settings, result, state);
         return result;
+    }
+
+    /// <summary>results.json and report.html: the summary, the per-source held-out accuracy, and the loss and accuracy curves.</summary>
+    static void WriteReport(string outDir, RewardModelSettings settings, RewardModelResult result, TrainerState state)
+    {
+        Results.Write(outDir, new { stage = "rm", settings, result });
+        var report = new Report("Reward model").Section("Summary").KeyValues(
+            ("base model", settings.BaseModel), ("pairs (train / held out)", $"{result.TrainPairs} / {result.HeldOutPairs}"),
+            ("held-out accuracy", $"{result.InitialHeldOutAccuracy:P1} -> {result.HeldOutAccuracy:P1}"),
+            ("reward mean / std (raw)", $"{result.RewardMean:F4} / {result.RewardStd:F4}"), ("training seconds", result.TrainSeconds));
+        report.Section("Held-out accuracy by source").Table(["source", "pairs", "accuracy"],
+            result.BySource.Select(s => (IReadOnlyList<object?>)[s.Source, s.Pairs, s.Accuracy.ToString("P1", System.Globalization.CultureInfo.InvariantCulture)]));
+        if (state.LossHistory.Count > 0)
+            report.Section("Training").Chart(new Chart("Bradley-Terry loss", ChartKind.Line, "step", "−log σ(r_chosen − r_rejected)",
+                [new ChartSeries("train", [.. state.LossHistory.Select(p => (double)p.Step)], [.. state.LossHistory.Select(p => p.Loss)])]));
+        if (state.ValLossHistory.Count > 0)
+            report.Chart(new Chart("Held-out pair accuracy", ChartKind.Line, "step", "accuracy",
+                [new ChartSeries("held out", [.. state.ValLossHistory.Select(p => (double)p.Step)], [.. state.ValLossHistory.Select(p => 1 - p.Loss)])]));
+        report.Save(outDir);
     }
 
     /// <summary>Linear warmup then cosine decay to a tenth of the peak.</summary>

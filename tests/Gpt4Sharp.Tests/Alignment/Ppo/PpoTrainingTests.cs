@@ -69,8 +69,9 @@ public class PpoTrainingTests
         Assert.Equal(4, result.Before!.HarmfulPrompts + result.Before.BenignPrompts);
         Assert.Equal(5, result.Plots.Count);
         Assert.All(result.Plots, p => Assert.True(new FileInfo(p).Length > 1000));
-        var json = File.ReadAllText(Path.Combine(outDir, PpoReport.ResultsFile));
+        var json = File.ReadAllText(Path.Combine(outDir, Gpt4Sharp.Reporting.Results.FileName));
         foreach (var key in new[] { "objective/kl", "objective/reward", "policy/clipfrac", "policy/entropy", "loss/value" }) Assert.Contains(key, json);
+        Assert.True(File.Exists(Path.Combine(outDir, "report.html")));
         using var bundle = ModelBundle.Load(outDir);
         Assert.Equal(2, CheckpointStore.Inspect(outDir).Step);
     }

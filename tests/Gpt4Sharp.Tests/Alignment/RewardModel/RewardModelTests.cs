@@ -66,7 +66,7 @@ public class RewardModelTests
         Assert.Equal(result.RewardMean, rm.Mean, 6);
         // Normalised over the reference replies (half chosen, half rejected): the two kinds sit either side of 0.
         Assert.True(scores[0] > 0 && scores[1] < 0, $"{scores[0]} {scores[1]}");
-        Assert.True(File.Exists(Path.Combine(outDir, RewardModelTraining.ResultsFile)));
+        Assert.True(File.Exists(Path.Combine(outDir, Gpt4Sharp.Reporting.Results.FileName)));
     }
 
     [Fact]
