@@ -9,6 +9,7 @@ var benchmarks = new Dictionary<string, (string About, Func<string[], int> Run)>
     ["decode"] = ("decoding tokens/s with and without the KV cache at 512 tokens of context", DecodeBench.Run),
     ["bpe"] = ("byte-level BPE training speed: 8k vocab on ~10 MB of text", BpeTrainingBench.Run),
     ["curriculum"] = ("1M synthetic text items and 10k chart PNGs: items/s and seconds", CurriculumBench.Run),
+    ["ppo"] = ("alignment end to end: pretrain, SFT, reward model, PPO; harmful compliance, over-refusal, hallucination before and after", PpoBench.Run),
     ["sandbox"] = ("sandboxed Python samples/s, 1 vs 2 workers, bubblewrap vs plain", SandboxThroughput.Run),
 };
 

@@ -21,7 +21,7 @@ public sealed record PpoSettings
     /// <summary>Passes over each batch of rollouts.</summary>
     public int Epochs { get; init; } = 4;
     public int MinibatchSize { get; init; } = 8;
-    public double LearningRate { get; init; } = 2e-5;
+    public double LearningRate { get; init; } = 5e-5;
     public double ClipRange { get; init; } = 0.2;
     public double ValueClipRange { get; init; } = 0.2;
     public double ValueCoefficient { get; init; } = 0.1;
