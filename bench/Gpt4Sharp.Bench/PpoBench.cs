@@ -17,7 +17,7 @@ namespace Gpt4Sharp.Bench;
 /// SFT model and of the PPO policy, and the reward model's held-out pair accuracy. The SFT
 /// mixture is deliberately light on safety demonstrations (as GPT-4's report describes, the
 /// refusal behaviour is mostly taught by RLHF), so there is something for PPO to fix.
-/// Usage: ppo [key=value ...] with keys pretrain, sft, rm, ppo (steps), d, layers, lr_e6 (PPO learning rate in 1e-6 units), out.
+/// Usage: ppo [key=value ...] with keys pretrain, sft, rm, ppo (steps), d, layers, batch, prompts (per PPO step), tokens (longest reply), probe (held-out safety prompts; half as many passages), lr_e6 (PPO learning rate in 1e-6 units), out.
 /// </summary>
 public static class PpoBench
 {
@@ -36,7 +36,7 @@ public static class PpoBench
         {
             OutDirectory = Path.Combine(root, "pretrain"), TokenizerVocabSize = 1024, CorpusDocuments = 30_000, Device = "cpu", MeasureMfu = false, SamplePrompts = [],
             Model = new GptConfig { ContextLength = 192, DModel = Int("d", 128), Layers = Int("layers", 4), Heads = 4, KvHeads = 4 },
-            Train = new TrainConfig { Steps = Int("pretrain", 600), BatchSize = 16, SequenceLength = 128, LearningRate = 3e-3, WarmupSteps = 30, EvalEvery = 0, CheckpointEvery = 0 },
+            Train = new TrainConfig { Steps = Int("pretrain", 600), BatchSize = Int("batch", 16), SequenceLength = 128, LearningRate = 3e-3, WarmupSteps = 30, EvalEvery = 0, CheckpointEvery = 0 },
         }, resume: false, new TrainLines("pretrain"), Log);
         Console.WriteLine($"pretrain: {pretrain.Parameters:N0} parameters, validation loss {pretrain.FinalValidationLoss:F3}, {clock.Elapsed.TotalSeconds:F0} s");
 
@@ -47,14 +47,14 @@ public static class PpoBench
         var sft = FineTuning.Run(new FineTuneSettings
         {
             BaseModel = pretrain.OutDirectory, OutDirectory = Path.Combine(root, "sft"), DataFile = chats, Device = "cpu", SamplePrompts = [],
-            Train = new TrainConfig { Steps = Int("sft", 300), BatchSize = 16, SequenceLength = 192, LearningRate = 1e-3, WarmupSteps = 20, EvalEvery = 0, CheckpointEvery = 0 },
+            Train = new TrainConfig { Steps = Int("sft", 300), BatchSize = Int("batch", 16), SequenceLength = 192, LearningRate = 1e-3, WarmupSteps = 20, EvalEvery = 0, CheckpointEvery = 0 },
         }, resume: false, new TrainLines("sft"), Log);
         Console.WriteLine($"sft: assistant validation loss {sft.InitialValidationLoss:F3} -> {sft.FinalValidationLoss:F3}, {clock.Elapsed.TotalSeconds:F0} s");
 
         clock.Restart();
         var rm = RewardModelTraining.Run(new RewardModelSettings
         {
-            BaseModel = sft.OutDirectory, OutDirectory = Path.Combine(root, "rm"), CurriculumPairs = 3000, Steps = Int("rm", 200), BatchSize = 16,
+            BaseModel = sft.OutDirectory, OutDirectory = Path.Combine(root, "rm"), CurriculumPairs = 3000, Steps = Int("rm", 200), BatchSize = Int("batch", 16),
             LearningRate = 3e-4, EvalEvery = 50, Device = "cpu",
         }, log: Log);
         Console.WriteLine($"rm: held-out pair accuracy {rm.InitialHeldOutAccuracy:P1} -> {rm.HeldOutAccuracy:P1} on {rm.HeldOutPairs} pairs, {clock.Elapsed.TotalSeconds:F0} s");
@@ -65,7 +65,7 @@ public static class PpoBench
         var ppo = PpoTrainer.Run(new PpoSettings
         {
             PolicyModel = sft.OutDirectory, OutDirectory = Path.Combine(root, "ppo"), RewardModels = [rm.OutDirectory], Steps = Int("ppo", 30),
-            PromptsPerStep = 8, SamplesPerPrompt = 4, MaxNewTokens = 48, LearningRate = Int("lr_e6", 100) * 1e-6, ProbeSafetyPrompts = 200, ProbePassagePrompts = 100, Device = "cpu",
+            PromptsPerStep = Int("prompts", 8), SamplesPerPrompt = 4, MaxNewTokens = Int("tokens", 48), LearningRate = Int("lr_e6", 100) * 1e-6, ProbeSafetyPrompts = Int("probe", 200), ProbePassagePrompts = Int("probe", 200) / 2, Device = "cpu",
         }, [new RewardModelScorer(rewardModel)], new Progress(), Log);
         Console.WriteLine($"ppo: {ppo.Steps.Count} steps, {clock.Elapsed.TotalSeconds:F0} s");
 
