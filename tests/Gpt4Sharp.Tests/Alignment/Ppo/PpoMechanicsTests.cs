@@ -1,4 +1,6 @@
 using Gpt4Sharp.Alignment.Ppo;
+using Gpt4Sharp.Model;
+using TorchSharp;
 
 namespace Gpt4Sharp.Tests.Alignment.Ppo;
 
@@ -40,5 +42,19 @@ public class PpoMechanicsTests
         kl.Update(5.4, rollouts: 10); // error -0.1
         Assert.Equal(0.1 * 1.02 * 0.99, kl.Coefficient, 12);
         Assert.Throws<UserError>(() => new AdaptiveKlController(0.1, 0, 10));
+    }
+
+    [Fact]
+    public void Policy_with_value_gives_the_language_model_logits_and_zero_initial_values()
+    {
+        using var scope = torch.NewDisposeScope();
+        var config = new GptConfig { VocabSize = 50, ContextLength = 16, DModel = 16, Layers = 1, Heads = 2, KvHeads = 2, FfnHidden = 32 };
+        using var model = new GptModel(config, seed: 3);
+        using var actorCritic = new PolicyWithValue(model);
+        var tokens = torch.tensor(new long[] { 1, 5, 7, 2, 9, 4 }, [2, 3]);
+        var (logits, values) = actorCritic.Forward(tokens);
+        Assert.True(logits.allclose(model.Forward(tokens), rtol: 1e-5, atol: 1e-6));
+        Assert.Equal([2L, 3L], values.shape);
+        Assert.Equal(0, values.abs().max().item<float>());
     }
 }
