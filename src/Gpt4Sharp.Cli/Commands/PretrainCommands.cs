@@ -163,7 +163,7 @@ public static class PretrainCommands
             if (s.Run is { } run) table.AddRow("run", Markup.Escape($"seed {run.Seed}, commit {run.GitCommit?[..Math.Min(10, run.GitCommit.Length)] ?? "none"}, TorchSharp {run.TorchSharpVersion}"));
             AnsiConsole.Write(table);
             var tensors = new Table().AddColumns("tensor", "dtype", "shape");
-            foreach (var t in s.Tensors) tensors.AddRow(Markup.Escape(t.Name), t.DType, $"[{string.Join(", ", t.Shape)}]");
+            foreach (var t in s.Tensors) tensors.AddRow(Markup.Escape(t.Name), Markup.Escape(t.DType), Markup.Escape($"[{string.Join(", ", t.Shape)}]"));
             AnsiConsole.Write(tensors);
             return 0;
         });

@@ -57,14 +57,15 @@ public static class FineTuning
         using var trainer = new Trainer(bundle.Model, train, data);
         var store = new CheckpointStore(outDir);
         var loaded = TrainingRun.Restore(store, trainer, resume, log);
-        double? initial = loaded is null ? trainer.ValidationLoss() : loaded.State.ValLossHistory.FirstOrDefault().Loss;
+        if (loaded is null) trainer.State.ValLossHistory.Add(new LossPoint(0, trainer.ValidationLoss()));
+        double? initial = Pretraining.InitialLoss(trainer.State);
         log($"Fine-tuning {bundle.Model.ParameterCount:N0} parameters on {data.TrainExamples:N0} conversations ({data.ValidationExamples:N0} held out); validation loss {initial:F4}.");
 
         var (completed, checkpoint) = TrainingRun.Train(trainer, store, ModelBundle.ConfigJson(bundle.Model.Config, bundle.Tokenizer),
             RunInfo.Capture("sft", train.Seed, settings), loaded?.Directory, progress, cancel);
         var samples = completed ? Reply(bundle, settings) : [];
         var result = new FineTuneResult(outDir, checkpoint, trainer.State.Step, data.TrainExamples, initial,
-            trainer.State.ValLossHistory.LastOrDefault().Loss, trainer.State.TrainSeconds, completed, samples);
+            (trainer.State.ValLossHistory.Count > 0 ? trainer.State.ValLossHistory[^1].Loss : null), trainer.State.TrainSeconds, completed, samples);
         TrainingReport.Write(outDir, "Supervised fine-tuning", result,
         [
             ("base model", settings.BaseModel), ("conversations", result.TrainExamples), ("steps", result.Steps),

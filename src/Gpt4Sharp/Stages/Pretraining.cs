@@ -72,6 +72,7 @@ public static class Pretraining
         if (loaded is null)
         {
             initialLoss = trainer.ValidationLoss();
+            trainer.State.ValLossHistory.Add(new LossPoint(0, initialLoss.Value)); // kept in checkpoints, so a resumed run still knows it
             log($"Model: {model.ParameterCount:N0} parameters; data: {data.TrainTokens:N0} training and {data.ValidationTokens:N0} validation tokens; validation loss before training {initialLoss:F4}.");
         }
 
@@ -84,7 +85,7 @@ public static class Pretraining
 
         var samples = completed ? Sample(model, tokenizer, settings) : [];
         var result = new PretrainResult(outDir, lastCheckpoint, model.ParameterCount, trainer.State.Step, trainer.State.TokensSeen,
-            initialLoss ?? loaded?.State.ValLossHistory.FirstOrDefault().Loss, trainer.State.ValLossHistory.LastOrDefault().Loss,
+            initialLoss ?? InitialLoss(trainer.State), (trainer.State.ValLossHistory.Count > 0 ? trainer.State.ValLossHistory[^1].Loss : null),
             trainer.State.TrainSeconds, tokensPerSecond,
             peak is > 0 ? tokensPerSecond * config.TrainingFlopsPerToken(settings.Train.SequenceLength) / peak : null,
             peak / 1e9, completed, samples);
@@ -128,6 +129,9 @@ public static class Pretraining
         }
         return (tok, dataDir);
     }
+
+    /// <summary>The validation loss recorded at step 0, before any training.</summary>
+    internal static double? InitialLoss(TrainerState state) => state.ValLossHistory.Count > 0 && state.ValLossHistory[0].Step == 0 ? state.ValLossHistory[0].Loss : null;
 
     static List<TextSample> Sample(GptModel model, ITokenizer tokenizer, PretrainSettings settings)
     {

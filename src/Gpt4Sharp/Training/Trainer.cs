@@ -36,18 +36,19 @@ public sealed class Trainer : IDisposable
 
     public GptModel Model => master;
 
-    /// <summary>The model that runs forward and backward: the master itself, or its bf16 copy, made at first use so it follows any checkpoint loaded before.</summary>
-    GptModel compute
+    /// <summary>
+    /// The model that runs forward and backward: the master itself, or its bf16 copy. The copy is
+    /// made at first use, so it follows any checkpoint loaded after construction, and outside any
+    /// step's dispose scope, which would otherwise free its converted weights.
+    /// </summary>
+    GptModel ComputeModel()
     {
-        get
+        if (computeModel is null)
         {
-            if (computeModel is null)
-            {
-                computeModel = config.Bf16 ? Bf16Copy(master) : master;
-                computeParams = computeModel.parameters().ToArray();
-            }
-            return computeModel;
+            computeModel = config.Bf16 ? Bf16Copy(master) : master;
+            computeParams = computeModel.parameters().ToArray();
         }
+        return computeModel;
     }
     public TrainConfig Config => config;
     public TrainerState State { get; }
@@ -100,7 +101,7 @@ public sealed class Trainer : IDisposable
     /// <summary>One optimiser step over <see cref="TrainConfig.GradientAccumulation"/> micro-batches: (mean loss, gradient norm before clipping).</summary>
     public (double Loss, double GradientNorm) TrainStep()
     {
-        _ = compute; // made outside the step's dispose scope, which would free its converted weights
+        var compute = ComputeModel();
         using var scope = torch.NewDisposeScope();
         compute.train();
         double lr = config.LearningRateAt((int)State.Step);
@@ -133,7 +134,7 @@ public sealed class Trainer : IDisposable
     /// <summary>Mean loss over the validation batches, without gradients.</summary>
     public double ValidationLoss()
     {
-        _ = compute;
+        var compute = ComputeModel();
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         compute.eval();

@@ -92,7 +92,8 @@ public class SandboxTests
         var token = $"bomb-{Guid.NewGuid():N}";
         var result = await sandbox.RunAsync(ForkBomb(token));
         // The program exec'd away the verdict writer; the timer's SIGALRM then kills it: no verdict, a crash.
-        Assert.Equal(SandboxVerdict.Crashed, result.Verdict);
+        // On a heavily loaded machine the harness's wall clock can fire first: timed out. Both are contained.
+        Assert.Contains(result.Verdict, new[] { SandboxVerdict.Crashed, SandboxVerdict.TimedOut });
         Assert.Empty(LeftoverProcesses(token));
     }
 
