@@ -12,6 +12,8 @@ public sealed record PpoSettings
     public IReadOnlyList<string> RewardModels { get; init; } = [];
     /// <summary>Curriculum families whose training-split prompts PPO practises on.</summary>
     public IReadOnlyList<string> Families { get; init; } = ["safety", "knowledge"];
+    /// <summary>Training-split items drawn from each family to make the prompt pool.</summary>
+    public int PromptsPerFamily { get; init; } = 1000;
     public string SystemPrompt { get; init; } = DefaultSystemPrompt;
     public int Steps { get; init; } = 40;
     public int PromptsPerStep { get; init; } = 8;
@@ -50,7 +52,7 @@ public sealed record PpoSettings
         Require(LearningRate > 0, $"learning rate must be positive (got {LearningRate})");
         Require(ClipRange > 0 && ValueClipRange > 0, "clip ranges must be positive");
         Require(Gamma is > 0 and <= 1 && Lambda is >= 0 and <= 1, $"gamma must be in (0, 1] and lambda in [0, 1] (got {Gamma} and {Lambda})");
-        Require(Families.Count > 0, "give at least one curriculum family for prompts");
+        Require(Families.Count > 0 && PromptsPerFamily >= 1, "give at least one curriculum family for prompts and a positive pool size");
         Require(ProbeSafetyPrompts >= 0 && ProbePassagePrompts >= 0, "probe sizes must be 0 or more");
         return this;
     }

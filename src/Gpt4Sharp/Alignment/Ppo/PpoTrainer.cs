@@ -59,7 +59,7 @@ public sealed class PpoTrainer : IDisposable
         parameters = actorCritic.parameters().ToArray();
         optimizer = torch.optim.AdamW(parameters, settings.LearningRate, weight_decay: 0.0);
         Kl = new AdaptiveKlController(settings.InitialKlCoefficient, settings.KlTarget, settings.KlHorizon);
-        this.prompts = prompts ?? CurriculumPrompts(settings.Families, settings.Seed, 4000);
+        this.prompts = prompts ?? CurriculumPrompts(settings.Families, settings.Seed, settings.PromptsPerFamily);
         if (this.prompts.Count == 0) throw new UserError("There are no prompts to practise on; give other --families.");
         random = new Random((int)settings.Seed); // seeded prompt order; portability across .NET versions is not needed
     }

@@ -60,7 +60,7 @@ public class PpoTrainingTests
         var result = PpoTrainer.Run(Settings with
         {
             PolicyModel = TinyRun.Create(), OutDirectory = outDir, Steps = 2, PromptsPerStep = 1, SamplesPerPrompt = 4,
-            ProbeSafetyPrompts = 4, ProbePassagePrompts = 2, Device = "cpu",
+            ProbeSafetyPrompts = 4, ProbePassagePrompts = 2, PromptsPerFamily = 50, Device = "cpu",
         }, [new CharacterShare(char.IsAsciiLetterLower, "lowercase")]);
         Assert.True(result.Completed);
         Assert.Equal(2, result.Steps.Count);
