@@ -36,7 +36,7 @@ public static class PpoBench
         {
             OutDirectory = Path.Combine(root, "pretrain"), TokenizerVocabSize = 1024, CorpusDocuments = 30_000, Device = "cpu", MeasureMfu = false, SamplePrompts = [],
             Model = new GptConfig { ContextLength = 192, DModel = Int("d", 128), Layers = Int("layers", 4), Heads = 4, KvHeads = 4 },
-            Train = new TrainConfig { Steps = Int("pretrain", 600), BatchSize = Int("batch", 16), SequenceLength = 128, LearningRate = 3e-3, WarmupSteps = 30, EvalEvery = 0, CheckpointEvery = 0 },
+            Train = new TrainConfig { Steps = Int("pretrain", 600), BatchSize = Int("batch", 16), SequenceLength = 128, LearningRate = 3e-3, WarmupSteps = 30, EvalEvery = Int("pretrain", 600), CheckpointEvery = 0 },
         }, resume: false, new TrainLines("pretrain"), Log);
         Console.WriteLine($"pretrain: {pretrain.Parameters:N0} parameters, validation loss {pretrain.FinalValidationLoss:F3}, {clock.Elapsed.TotalSeconds:F0} s");
 
@@ -47,7 +47,7 @@ public static class PpoBench
         var sft = FineTuning.Run(new FineTuneSettings
         {
             BaseModel = pretrain.OutDirectory, OutDirectory = Path.Combine(root, "sft"), DataFile = chats, Device = "cpu", SamplePrompts = [],
-            Train = new TrainConfig { Steps = Int("sft", 300), BatchSize = Int("batch", 16), SequenceLength = 192, LearningRate = 1e-3, WarmupSteps = 20, EvalEvery = 0, CheckpointEvery = 0 },
+            Train = new TrainConfig { Steps = Int("sft", 300), BatchSize = Int("batch", 16), SequenceLength = 192, LearningRate = 1e-3, WarmupSteps = 20, EvalEvery = Int("sft", 300), CheckpointEvery = 0 },
         }, resume: false, new TrainLines("sft"), Log);
         Console.WriteLine($"sft: assistant validation loss {sft.InitialValidationLoss:F3} -> {sft.FinalValidationLoss:F3}, {clock.Elapsed.TotalSeconds:F0} s");
 
