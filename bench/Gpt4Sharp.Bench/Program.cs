@@ -11,6 +11,7 @@ var benchmarks = new Dictionary<string, (string About, Func<string[], int> Run)>
     ["curriculum"] = ("1M synthetic text items and 10k chart PNGs: items/s and seconds", CurriculumBench.Run),
     ["ppo"] = ("alignment end to end: pretrain, SFT, reward model, PPO; harmful compliance, over-refusal, hallucination before and after", PpoBench.Run),
     ["sandbox"] = ("sandboxed Python samples/s, 1 vs 2 workers, bubblewrap vs plain", SandboxThroughput.Run),
+    ["decode-llamacpp"] = ("[tokens] [threads]: batch-1 greedy decode tokens/s, Gpt4Sharp vs llama.cpp (LLamaSharp) on the same GGUF weights, ~3M and ~25M, fp32/F32 and int8/Q8_0", LlamaCppDecodeBench.Run),
 };
 
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var bench))

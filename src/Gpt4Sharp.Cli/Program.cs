@@ -15,6 +15,7 @@ Command[] commands =
     EvalCommands.Create(),
     ReportCommands.Create(),
     InfoCommands.Create(),
+    .. InteropCommands.Create(),
     .. RlhfCommands.Create(),
 ];
 foreach (var command in commands) root.Subcommands.Add(command);

@@ -61,7 +61,12 @@ public sealed class ModelBundle(GptModel model, ITokenizer tokenizer, string dir
         if (tokenizer.VocabSize > config.VocabSize)
             throw new UserError($"The tokenizer has {tokenizer.VocabSize} tokens but the model at {dir} only {config.VocabSize}; they do not belong together.");
         var model = new GptModel(config);
-        CheckpointStore.Load(dir, model);
+        if (Quantization.Int8Quantization.IsQuantized(json))
+        {
+            CheckpointManifest.ReadVerified(dir);
+            Quantization.Int8Quantization.Load(dir, model); // int8 weights, dequantised for compute
+        }
+        else CheckpointStore.Load(dir, model);
         if (device is not null) model.to(device);
         model.eval();
         return new ModelBundle(model, tokenizer, dir);

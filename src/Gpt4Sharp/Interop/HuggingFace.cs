@@ -1,0 +1,185 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Gpt4Sharp.Checkpoints;
+using Gpt4Sharp.Model;
+using Gpt4Sharp.Runs;
+using Gpt4Sharp.Text;
+using Gpt4Sharp.Training;
+using TorchSharp;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace Gpt4Sharp.Interop;
+
+/// <summary>What an export wrote and what it had to leave out.</summary>
+public sealed record ExportResult(string Directory, IReadOnlyList<string> Files, IReadOnlyList<string> LeftOut, long Parameters);
+
+/// <summary>
+/// Hugging Face model directories. Export writes a <c>LlamaForCausalLM</c> directory that
+/// transformers, vLLM and TGI load (config.json, model.safetensors, generation_config.json and
+/// the tokenizer files). Import reads a Llama-family directory (one model.safetensors, or shards
+/// with model.safetensors.index.json) into a Gpt4Sharp run directory that
+/// <see cref="ModelBundle.Load"/> opens. GptModel's tensor names and half-split RoPE already
+/// are Hugging Face Llama's, so no tensor is renamed or permuted either way.
+/// </summary>
+public static class HuggingFace
+{
+    public const string IndexFile = "model.safetensors.index.json";
+
+    public static ExportResult Export(GptModel model, ITokenizer tokenizer, string directory)
+    {
+        DenseCore.RequireDense(model.Config, "Hugging Face Llama");
+        var tokenizerFiles = TokenizerFiles.From(tokenizer);
+        if (tokenizerFiles.Tokens.Count > model.Config.VocabSize)
+            throw new UserError($"The tokenizer has {tokenizerFiles.Tokens.Count} tokens but the model only {model.Config.VocabSize}; export the tokenizer the model was trained with.");
+        Directory.CreateDirectory(directory);
+
+        var (tensors, leftOut) = DenseCore.Split(model);
+        var contiguous = tensors.ToDictionary(kv => kv.Key, kv => kv.Value.detach().to(ScalarType.Float32).contiguous());
+        var modelPath = Path.Combine(directory, CheckpointStore.ModelFile);
+        AtomicFile.Write(modelPath, s => Safetensors.SaveStateDict(s, contiguous, leaveOpen: true));
+        foreach (var t in contiguous.Values) t.Dispose();
+
+        int? bos = tokenizerFiles.SpecialId(SpecialTokens.EndOfText);
+        int?[] eos = [tokenizerFiles.SpecialId(SpecialTokens.EndOfTurn), bos];
+        var config = model.Config.ToHuggingFace();
+        if (bos is not null) config["bos_token_id"] = bos;
+        config["eos_token_id"] = new JsonArray([.. eos.OfType<int>().Select(i => (JsonNode)i)]);
+        TokenizerFiles.WriteJson(Path.Combine(directory, CheckpointStore.ConfigFile), config);
+
+        var generation = new JsonObject
+        {
+            ["bos_token_id"] = bos,
+            ["eos_token_id"] = new JsonArray([.. eos.OfType<int>().Select(i => (JsonNode)i)]),
+            ["max_length"] = model.Config.ContextLength,
+            ["do_sample"] = false,
+        };
+        TokenizerFiles.WriteJson(Path.Combine(directory, "generation_config.json"), generation);
+        tokenizerFiles.WriteHuggingFace(directory, model.Config.ContextLength);
+
+        string[] files = [CheckpointStore.ConfigFile, CheckpointStore.ModelFile, "generation_config.json", "tokenizer.json", "tokenizer_config.json", BpeModel.VocabFile, BpeModel.MergesFile, BpeModel.SpecialTokensFile];
+        return new ExportResult(directory, files, leftOut, tensors.Values.Sum(t => t.numel()));
+    }
+
+    /// <summary>The architecture a Hugging Face config.json names (architectures[0], else model_type).</summary>
+    public static string Architecture(JsonNode config) =>
+        config["architectures"] is JsonArray { Count: > 0 } a ? a[0]!.GetValue<string>() : config["model_type"]?.GetValue<string>() ?? "unknown";
+
+    /// <summary>Reads a Hugging Face directory's config.json.</summary>
+    public static JsonNode ReadConfig(string directory)
+    {
+        var path = Path.Combine(directory, CheckpointStore.ConfigFile);
+        if (!File.Exists(path)) throw new UserError($"{directory} has no config.json; give a Hugging Face model directory.");
+        try { return JsonNode.Parse(File.ReadAllText(path)) ?? throw new JsonException("null"); }
+        catch (JsonException e) { throw new UserError($"{path} is not valid JSON ({e.Message}); download the model again.", e); }
+    }
+
+    /// <summary>A Llama-family directory as a <see cref="GptModel"/> (fp32, on the CPU).</summary>
+    public static GptModel LoadLlama(string directory)
+    {
+        var json = ReadConfig(directory);
+        var arch = Architecture(json);
+        if (arch is not ("LlamaForCausalLM" or "llama" or "MistralForCausalLM" or "mistral"))
+            throw new UserError($"{directory} holds a {arch} model; only LlamaForCausalLM checkpoints become Gpt4Sharp runs (a GPT2LMHeadModel loads with Gpt4Sharp.Interop.Gpt2Model for scoring, but the chat and serving stack runs Llama-architecture models only).");
+        foreach (var (key, what) in new[] { ("rope_scaling", "RoPE scaling"), ("sliding_window", "sliding-window attention") })
+            if (json[key] is { } v && v.ToJsonString() != "null")
+                throw new UserError($"{directory} uses {what} ({key}), which Gpt4Sharp's model does not implement; import a checkpoint without it.");
+        if (json["attention_bias"]?.GetValue<bool>() == true || json["mlp_bias"]?.GetValue<bool>() == true)
+            throw new UserError($"{directory} has biases in attention or MLP layers, which Gpt4Sharp's Llama model does not have; import a checkpoint without them.");
+        if ((json["hidden_act"]?.GetValue<string>() ?? "silu") != "silu")
+            throw new UserError($"{directory} uses the {json["hidden_act"]} activation; Gpt4Sharp's SwiGLU needs silu.");
+
+        var config = GptConfig.FromHuggingFace(json);
+        var model = new GptModel(config);
+        var expected = model.state_dict();
+        var loaded = ReadTensors(directory);
+        try
+        {
+            // A tied checkpoint may still carry lm_head.weight (a copy of the embedding).
+            if (config.TiedEmbeddings) loaded.Remove("lm_head.weight", out _);
+            var problems = expected.Where(kv => !loaded.TryGetValue(kv.Key, out var t) || !t.shape.SequenceEqual(kv.Value.shape))
+                .Select(kv => loaded.TryGetValue(kv.Key, out var t) ? $"{kv.Key} is [{string.Join(", ", t.shape)}], expected [{string.Join(", ", kv.Value.shape)}]" : $"missing {kv.Key}")
+                .Concat(loaded.Keys.Where(k => !expected.ContainsKey(k) && !k.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal)).Select(k => $"unexpected {k}"))
+                .ToList();
+            if (problems.Count > 0)
+                throw new UserError($"The weights in {directory} do not match its config.json ({string.Join("; ", problems.Take(3))}); download the checkpoint again.");
+            using (no_grad())
+                foreach (var (name, target) in expected) target.copy_(loaded[name].to(ScalarType.Float32));
+        }
+        finally
+        {
+            foreach (var t in loaded.Values) t.Dispose();
+        }
+        model.eval();
+        return model;
+    }
+
+    /// <summary>All tensors of a directory: model.safetensors, or every shard named in model.safetensors.index.json.</summary>
+    public static Dictionary<string, Tensor> ReadTensors(string directory)
+    {
+        var single = Path.Combine(directory, CheckpointStore.ModelFile);
+        var index = Path.Combine(directory, IndexFile);
+        IEnumerable<string> files;
+        if (File.Exists(index))
+        {
+            JsonNode? map;
+            try { map = JsonNode.Parse(File.ReadAllText(index))?["weight_map"]; }
+            catch (JsonException e) { throw new UserError($"{index} is not valid JSON ({e.Message}); download the model again.", e); }
+            if (map is not JsonObject weightMap) throw new UserError($"{index} has no weight_map; download the model again.");
+            files = weightMap.Select(kv => kv.Value!.GetValue<string>()).Distinct().Select(f => Path.Combine(directory, f));
+        }
+        else if (File.Exists(single)) files = [single];
+        else throw new UserError($"{directory} has neither model.safetensors nor {IndexFile}; give a directory with safetensors weights (convert .bin checkpoints with transformers first).");
+
+        var tensors = new Dictionary<string, Tensor>();
+        foreach (var file in files)
+        {
+            if (!File.Exists(file)) throw new UserError($"The shard {Path.GetFileName(file)} listed in {IndexFile} is missing from {directory}; download it.");
+            SafetensorsIndex.Read(file); // clear error for a truncated or corrupt header
+            foreach (var (name, t) in Safetensors.LoadStateDict(file)) tensors[name] = t.DetachFromDisposeScope();
+        }
+        return tensors;
+    }
+
+    /// <summary>
+    /// Imports a Hugging Face LlamaForCausalLM directory as a Gpt4Sharp run
+    /// directory: RUN/checkpoints/step-000000 (verified like any checkpoint) and RUN/tokenizer.
+    /// </summary>
+    public static string Import(string hfDirectory, string runDirectory)
+    {
+        using var model = LoadLlama(hfDirectory);
+        var tokenizer = TokenizerFromHuggingFace(hfDirectory);
+        var tokenizerDir = Path.Combine(runDirectory, ModelBundle.TokenizerDirectory);
+        Directory.CreateDirectory(tokenizerDir);
+        tokenizer.WriteHuggingFace(tokenizerDir, model.Config.ContextLength);
+
+        var run = RunInfo.Capture("import", 0, new { source = Path.GetFullPath(hfDirectory) });
+        var store = new CheckpointStore(runDirectory);
+        var config = model.Config.ToHuggingFace();
+        config[ModelBundle.TokenizerKey] = ModelBundle.TokenizerDirectory;
+        return store.Save(model, config, null, new TrainerState(), run);
+    }
+
+    /// <summary>The tokenizer of a Hugging Face directory: vocab.json + merges.txt, or the byte-level BPE inside tokenizer.json.</summary>
+    static TokenizerFiles TokenizerFromHuggingFace(string directory)
+    {
+        if (File.Exists(Path.Combine(directory, BpeModel.VocabFile))) return TokenizerFiles.Read(directory);
+        var path = Path.Combine(directory, "tokenizer.json");
+        if (!File.Exists(path)) throw new UserError($"{directory} has no tokenizer (vocab.json + merges.txt or tokenizer.json); copy the model's tokenizer files there.");
+        var model = JsonNode.Parse(File.ReadAllText(path))?["model"];
+        if (model?["type"]?.GetValue<string>() != "BPE" || model["vocab"] is not JsonObject vocab || model["merges"] is not JsonArray merges)
+            throw new UserError($"{path} does not hold a byte-level BPE model; only GPT-2-style byte-level BPE tokenizers can be imported.");
+        // Unpack tokenizer.json into the GPT-2 file layout in a scratch directory, then read it like any other.
+        var scratch = Path.Combine(Path.GetTempPath(), $"g4s-import-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(scratch);
+        try
+        {
+            TokenizerFiles.WriteJson(Path.Combine(scratch, BpeModel.VocabFile), vocab.DeepClone());
+            File.WriteAllLines(Path.Combine(scratch, BpeModel.MergesFile),
+                merges.Select(m => m is JsonArray pair ? $"{pair[0]} {pair[1]}" : m!.GetValue<string>()));
+            File.Copy(path, Path.Combine(scratch, "tokenizer.json"));
+            return TokenizerFiles.Read(scratch);
+        }
+        finally { Directory.Delete(scratch, recursive: true); }
+    }
+}

@@ -1,0 +1,44 @@
+using System.CommandLine;
+using Gpt4Sharp.Checkpoints;
+using Gpt4Sharp.Cli;
+using Gpt4Sharp.Interop;
+using Gpt4Sharp.Tests.Support;
+
+namespace Gpt4Sharp.Tests.Interop;
+
+public class InteropCliTests
+{
+    static int Invoke(params string[] args)
+    {
+        var root = new RootCommand();
+        foreach (var command in InteropCommands.Create()) root.Subcommands.Add(command);
+        return root.Parse(args).Invoke();
+    }
+
+    [Fact]
+    public void ImportExportAndQuantiseThroughTheCli()
+    {
+        var dir = RepoPaths.NewTempDir();
+        using var model = InteropModels.Create();
+        var hf = Path.Combine(dir, "hf");
+        HuggingFace.Export(model, InteropModels.Tokenizer, hf);
+
+        var run = Path.Combine(dir, "run");
+        Assert.Equal(0, Invoke("import", "--from", hf, "--out", run));
+        Assert.Equal(1, Invoke("import", "--from", hf, "--out", run)); // never over an existing run
+
+        var gguf = Path.Combine(dir, "m.gguf");
+        Assert.Equal(0, Invoke("export", "gguf", "--model", run, "--out", gguf, "--type", "q8_0"));
+        Assert.Equal("GGUF", System.Text.Encoding.ASCII.GetString(File.ReadAllBytes(gguf), 0, 4));
+        Assert.Equal(1, Invoke("export", "gguf", "--model", run, "--out", gguf, "--type", "q4_k"));
+
+        Assert.Equal(0, Invoke("export", "hf", "--model", run, "--out", Path.Combine(dir, "hf2")));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(hf, "model.safetensors")), File.ReadAllBytes(Path.Combine(dir, "hf2", "model.safetensors")));
+
+        var int8 = Path.Combine(dir, "int8");
+        Assert.Equal(0, Invoke("quantize", "--model", run, "--out", int8));
+        using var bundle = ModelBundle.Load(int8);
+        Assert.Equal(model.Config, bundle.Model.Config);
+        Assert.Equal(1, Invoke("quantize", "--model", Path.Combine(dir, "missing"), "--out", Path.Combine(dir, "x")));
+    }
+}
