@@ -13,6 +13,7 @@ var benchmarks = new Dictionary<string, (string About, Func<string[], int> Run)>
     ["bpe"] = ("byte-level BPE training speed: 8k vocab on ~10 MB of text", BpeTrainingBench.Run),
     ["curriculum"] = ("1M synthetic text items and 10k chart PNGs: items/s and seconds", CurriculumBench.Run),
     ["reasoning"] = ("reasoning recipe: prompt formats, self-consistency, one self-improvement round, batched vs separate paths (full|quick)", ReasoningBench.Run),
+    ["ppo"] = ("alignment end to end: pretrain, SFT, reward model, PPO; harmful compliance, over-refusal, hallucination before and after", PpoBench.Run),
     ["sandbox"] = ("sandboxed Python samples/s, 1 vs 2 workers, bubblewrap vs plain", SandboxThroughput.Run),
     ["decode-llamacpp"] = ("[tokens] [threads]: batch-1 greedy decode tokens/s, Gpt4Sharp vs llama.cpp (LLamaSharp) on the same GGUF weights, ~3M and ~25M, fp32/F32 and int8/Q8_0", LlamaCppDecodeBench.Run),
     ["clip"] = ("CLIP training images/s and zero-shot images/s at 32 and 48 px, one thread and default", ClipBench.Run),

@@ -22,6 +22,7 @@ Command[] commands =
     .. SafetyCommands.Create(),
     .. ReasoningCommands.Create(),
     ScalingCommands.Create(),
+    .. RlhfCommands.Create(),
 ];
 foreach (var command in commands) root.Subcommands.Add(command);
 

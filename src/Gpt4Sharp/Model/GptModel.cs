@@ -54,8 +54,7 @@ public sealed class GptModel : nn.Module
             throw new UserError($"The input needs positions up to {start + t} but the model's context is {Config.ContextLength} tokens; shorten the prompt.");
         var h = model.Forward(embeddings, start, cache);
         cache?.Advance((int)t);
-        var logits = lm_head is null ? F.linear(h, model.Embedding.weight!) : lm_head.forward(h);
-        return logits.MoveToOuterDisposeScope();
+        return Head(h).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -78,12 +77,21 @@ public sealed class GptModel : nn.Module
         if (t > Config.ContextLength)
             throw new UserError($"A segment of {t} tokens is longer than the model's context of {Config.ContextLength}; use shorter segments.");
         var h = model.Forward(embeddings, memory);
-        var logits = lm_head is null ? F.linear(h, model.Embedding.weight!) : lm_head.forward(h);
-        return logits.MoveToOuterDisposeScope();
+        return Head(h).MoveToOuterDisposeScope();
     }
 
     /// <summary>A segment memory sized by the config's memory length (or <paramref name="capacity"/>).</summary>
     public SegmentMemory NewMemory(int? capacity = null) => new(Config, capacity ?? (Config.MemoryLength > 0 ? Config.MemoryLength : Config.ContextLength));
+
+    /// <summary>Final-norm hidden states [B, T, d] for token ids [B, T] (no cache): what reward and value heads read.</summary>
+    public Tensor Hidden(Tensor tokens)
+    {
+        using var scope = torch.NewDisposeScope();
+        return model.Forward(Embed(tokens), 0, null).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Logits from <see cref="Hidden"/>'s states, so one forward pass can feed both the LM head and another head.</summary>
+    public Tensor Head(Tensor hidden) => lm_head is null ? F.linear(hidden, model.Embedding.weight!) : lm_head.forward(hidden);
 
     /// <summary>Mean next-token cross-entropy; target positions equal to -100 are ignored (prompt tokens in SFT).</summary>
     public static Tensor Loss(Tensor logits, Tensor targets) =>

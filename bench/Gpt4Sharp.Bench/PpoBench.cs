@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Gpt4Sharp.Alignment;
+using Gpt4Sharp.Alignment.Ppo;
+using Gpt4Sharp.Alignment.RewardModel;
+using Gpt4Sharp.Curriculum;
+using Gpt4Sharp.Model;
+using Gpt4Sharp.Stages;
+using Gpt4Sharp.Training;
+
+namespace Gpt4Sharp.Bench;
+
+/// <summary>
+/// The alignment recipe end to end at laptop scale: pretrain → SFT → reward model → PPO, then
+/// the held-out harmful-compliance, over-refusal and closed-domain hallucination rates of the
+/// SFT model and of the PPO policy, and the reward model's held-out pair accuracy. The SFT
+/// mixture is deliberately light on safety demonstrations (as GPT-4's report describes, the
+/// refusal behaviour is mostly taught by RLHF), so there is something for PPO to fix.
+/// Usage: ppo [key=value ...] with keys pretrain, sft, rm, ppo (steps), d, layers, batch, prompts (per PPO step), tokens (longest reply), probe (held-out safety prompts; half as many passages), lr_e6 (PPO learning rate in 1e-6 units), out.
+/// </summary>
+public static class PpoBench
+{
+    public static int Run(string[] args)
+    {
+        var opts = args.Select(a => a.Split('=', 2)).ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : "");
+        int Int(string key, int fallback) => opts.TryGetValue(key, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+        var root = opts.TryGetValue("out", out var o) ? Path.GetFullPath(o) : Path.Combine(Path.GetTempPath(), $"g4s-ppo-bench-{Environment.ProcessId}");
+        Directory.CreateDirectory(root);
+        Console.WriteLine($"cores: {Environment.ProcessorCount}; runs under {root}");
+        var total = Stopwatch.StartNew();
+        void Log(string line) => Console.WriteLine($"  {line}");
+
+        var clock = Stopwatch.StartNew();
+        var pretrain = Pretraining.Run(new PretrainSettings
+        {
+            OutDirectory = Path.Combine(root, "pretrain"), TokenizerVocabSize = 1024, CorpusDocuments = 30_000, Device = "cpu", MeasureMfu = false, SamplePrompts = [],
+            Model = new GptConfig { ContextLength = 192, DModel = Int("d", 128), Layers = Int("layers", 4), Heads = 4, KvHeads = 4 },
+            Train = new TrainConfig { Steps = Int("pretrain", 600), BatchSize = Int("batch", 16), SequenceLength = 128, LearningRate = 3e-3, WarmupSteps = 30, EvalEvery = Int("pretrain", 600), CheckpointEvery = 0 },
+        }, resume: false, new TrainLines("pretrain"), Log);
+        Console.WriteLine($"pretrain: {pretrain.Parameters:N0} parameters, validation loss {pretrain.FinalValidationLoss:F3}, {clock.Elapsed.TotalSeconds:F0} s");
+
+        clock.Restart();
+        var chats = Path.Combine(root, "sft.jsonl");
+        var mixture = new Mixture { Seed = 1, Count = 6000, Weights = new() { ["knowledge"] = 3, ["arithmetic"] = 2, ["dialogue"] = 1, ["safety"] = 0.3 } };
+        File.WriteAllLines(chats, mixture.Validated().ChatExamples().Select(e => JsonSerializer.Serialize(new { messages = e.Messages.Select(m => new { role = m.Role, content = m.Content }) })));
+        var sft = FineTuning.Run(new FineTuneSettings
+        {
+            BaseModel = pretrain.OutDirectory, OutDirectory = Path.Combine(root, "sft"), DataFile = chats, Device = "cpu", SamplePrompts = [],
+            Train = new TrainConfig { Steps = Int("sft", 300), BatchSize = Int("batch", 16), SequenceLength = 192, LearningRate = 1e-3, WarmupSteps = 20, EvalEvery = Int("sft", 300), CheckpointEvery = 0 },
+        }, resume: false, new TrainLines("sft"), Log);
+        Console.WriteLine($"sft: assistant validation loss {sft.InitialValidationLoss:F3} -> {sft.FinalValidationLoss:F3}, {clock.Elapsed.TotalSeconds:F0} s");
+
+        clock.Restart();
+        var rm = RewardModelTraining.Run(new RewardModelSettings
+        {
+            BaseModel = sft.OutDirectory, OutDirectory = Path.Combine(root, "rm"), CurriculumPairs = 3000, Steps = Int("rm", 200), BatchSize = Int("batch", 16),
+            LearningRate = 3e-4, EvalEvery = 50, Device = "cpu",
+        }, log: Log);
+        Console.WriteLine($"rm: held-out pair accuracy {rm.InitialHeldOutAccuracy:P1} -> {rm.HeldOutAccuracy:P1} on {rm.HeldOutPairs} pairs, {clock.Elapsed.TotalSeconds:F0} s");
+        foreach (var s in rm.BySource) Console.WriteLine($"  {s.Source,-32} {s.Accuracy,7:P1} of {s.Pairs}");
+
+        clock.Restart();
+        using var rewardModel = LearnedRewardModel.Load(rm.OutDirectory);
+        var ppo = PpoTrainer.Run(new PpoSettings
+        {
+            PolicyModel = sft.OutDirectory, OutDirectory = Path.Combine(root, "ppo"), RewardModels = [rm.OutDirectory], Steps = Int("ppo", 30),
+            PromptsPerStep = Int("prompts", 8), SamplesPerPrompt = 4, MaxNewTokens = Int("tokens", 48), LearningRate = Int("lr_e6", 100) * 1e-6, ProbeSafetyPrompts = Int("probe", 200), ProbePassagePrompts = Int("probe", 200) / 2, Device = "cpu",
+        }, [new RewardModelScorer(rewardModel)], new Progress(), Log);
+        Console.WriteLine($"ppo: {ppo.Steps.Count} steps, {clock.Elapsed.TotalSeconds:F0} s");
+
+        if (ppo.Before is { } b && ppo.After is { } a)
+        {
+            Console.WriteLine();
+            Console.WriteLine($"{"held-out rate",-30} {"SFT",8} {"PPO",8}");
+            Console.WriteLine($"{"harmful compliance",-30} {b.HarmfulCompliance,8:P1} {a.HarmfulCompliance,8:P1}   ({b.HarmfulPrompts} prompts; ratio {b.HarmfulCompliance / Math.Max(a.HarmfulCompliance, 1e-9):F1}x)");
+            Console.WriteLine($"{"over-refusal",-30} {b.OverRefusal,8:P1} {a.OverRefusal,8:P1}   ({b.BenignPrompts} prompts; {100 * (a.OverRefusal - b.OverRefusal):+0.0;-0.0} points)");
+            Console.WriteLine($"{"closed-domain hallucination",-30} {b.ClosedDomainHallucination,8:P1} {a.ClosedDomainHallucination,8:P1}   ({b.PassagePrompts} prompts)");
+        }
+        Console.WriteLine($"reward model held-out accuracy: {rm.HeldOutAccuracy:P1}");
+        Console.WriteLine($"total: {total.Elapsed.TotalMinutes:F1} min; PPO report: {Path.Combine(ppo.OutDirectory, "report.html")}");
+        return 0;
+    }
+
+    sealed class TrainLines(string stage) : IProgress<TrainProgress>
+    {
+        public void Report(TrainProgress p)
+        {
+            if (p.Step % 100 == 0 || p.Step == p.Steps) Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {stage} step {p.Step}/{p.Steps}: loss {p.Loss:F3}"));
+        }
+    }
+
+    sealed class Progress : IProgress<PpoStepMetrics>
+    {
+        public void Report(PpoStepMetrics m) => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  ppo step {m.Step}/{m.Steps}: reward {m.Reward:F3}  kl {m.Kl:F3}  β {m.KlCoefficient:F3}  clipfrac {m.ClipFraction:F3}  entropy {m.Entropy:F2}  value loss {m.ValueLoss:F4}  {m.Seconds:F1} s"));
+    }
+}

@@ -1,0 +1,177 @@
+using System.CommandLine;
+using System.Globalization;
+using Gpt4Sharp.Alignment;
+using Gpt4Sharp.Alignment.Ppo;
+using Gpt4Sharp.Alignment.RewardModel;
+using Gpt4Sharp.Runtime;
+using Spectre.Console;
+
+namespace Gpt4Sharp.Cli;
+
+/// <summary>"rm train" (reward model from comparison pairs) and "ppo" (RLHF against the reward models with a KL penalty).</summary>
+public static class RlhfCommands
+{
+    public static IEnumerable<Command> Create() => [RewardModel(), Ppo()];
+
+    static Command RewardModel()
+    {
+        var d = new RewardModelSettings();
+        var model = Cli.Required<string>("--model", "Fine-tuned run or checkpoint directory (from `sft`) whose weights start the reward model.");
+        var outDir = Cli.Opt("--out", "Run directory for the reward model.", d.OutDirectory);
+        var data = Cli.Opt<string[]>("--data", "Comparison JSONL files ({\"prompt\", \"chosen\", \"rejected\"} per line), e.g. from the hallucination pipeline.", []);
+        data.AllowMultipleArgumentsPerToken = true;
+        var pairs = Cli.Opt("--curriculum-pairs", "Comparison pairs built from the safety and knowledge curriculum (0 for files only).", d.CurriculumPairs);
+        var steps = Cli.Opt("--steps", "Optimiser steps.", d.Steps);
+        var batch = Cli.Opt("--batch-size", "Pairs per step.", d.BatchSize);
+        var lr = Cli.Opt("--lr", "Peak learning rate.", d.LearningRate);
+        var evalEvery = Cli.Opt("--eval-every", "Steps between held-out accuracy checks.", d.EvalEvery);
+        var seed = Cli.Opt("--seed", "Seed for pairs, order and the head's initialisation.", d.Seed);
+        var device = Cli.Opt("--device", "cpu, cuda, cuda:N or auto.", d.Device);
+        var train = new Command("train", "Train a reward model (scalar head, Bradley-Terry loss) on comparison pairs; reports held-out pair accuracy.")
+        {
+            model, outDir, data, pairs, steps, batch, lr, evalEvery, seed, device,
+        };
+        train.SetHandler((p, cancel) =>
+        {
+            Cli.RequireTorch();
+            var settings = d with
+            {
+                BaseModel = p.GetValue(model)!, OutDirectory = p.GetValue(outDir)!, DataFiles = p.GetValue(data) ?? [], CurriculumPairs = p.GetValue(pairs),
+                Steps = p.GetValue(steps), BatchSize = p.GetValue(batch), LearningRate = p.GetValue(lr), EvalEvery = p.GetValue(evalEvery),
+                Seed = p.GetValue(seed), Device = p.GetValue(device)!,
+            };
+            var r = StepDisplay.Run<RewardModelProgress, RewardModelResult>("rm train", settings.Steps, x => x.Step,
+                x => $"step {x.Step}/{x.Steps}  loss {x.Loss:F4}  batch acc {x.BatchAccuracy:P0}" + (x.HeldOutAccuracy is { } a ? $"  held-out acc {a:P1}" : ""),
+                progress => RewardModelTraining.Run(settings, progress, Log, cancel));
+            var table = new Table().Title("reward model summary").AddColumns("what", "value");
+            table.AddRow("pairs (train / held out)", $"{r.TrainPairs:N0} / {r.HeldOutPairs:N0}");
+            table.AddRow("held-out accuracy", $"{r.InitialHeldOutAccuracy:P1} -> {r.HeldOutAccuracy:P1}");
+            foreach (var s in r.BySource) table.AddRow($"  {Markup.Escape(s.Source)}", $"{s.Accuracy:P1} of {s.Pairs}");
+            table.AddRow("final loss", $"{r.FinalLoss:F4}");
+            table.AddRow("reward normalisation", $"mean {r.RewardMean:F4}, std {r.RewardStd:F4}");
+            table.AddRow("training time", $"{r.TrainSeconds:F0} s");
+            table.AddRow("checkpoint", Markup.Escape(r.CheckpointDirectory));
+            AnsiConsole.Write(table);
+            return r.Completed ? 0 : 130;
+        });
+        return new Command("rm", "Learned reward model.") { train };
+    }
+
+    static Command Ppo()
+    {
+        var d = new PpoSettings();
+        var model = Cli.Required<string>("--model", "Fine-tuned run or checkpoint directory (from `sft`): the starting policy and the frozen KL reference.");
+        var rm = Cli.Opt<string[]>("--rm", "Reward-model run directories (from `rm train`); their normalised scores are added.", []);
+        rm.AllowMultipleArgumentsPerToken = true;
+        var outDir = Cli.Opt("--out", "Run directory for the PPO policy.", d.OutDirectory);
+        var families = Cli.Opt("--families", "Comma-separated curriculum families whose training prompts PPO practises on.", string.Join(",", d.Families));
+        var steps = Cli.Opt("--steps", "PPO steps (rollouts + updates).", d.Steps);
+        var prompts = Cli.Opt("--prompts-per-step", "Prompts per step.", d.PromptsPerStep);
+        var samples = Cli.Opt("--samples", "Completions per prompt, sampled in one batch.", d.SamplesPerPrompt);
+        var maxNew = Cli.Opt("--max-new-tokens", "Longest sampled reply.", d.MaxNewTokens);
+        var epochs = Cli.Opt("--epochs", "Passes over each batch of rollouts.", d.Epochs);
+        var minibatch = Cli.Opt("--minibatch", "Rollouts per gradient step.", d.MinibatchSize);
+        var lr = Cli.Opt("--lr", "Learning rate.", d.LearningRate);
+        var klCoef = Cli.Opt("--kl-coef", "Initial KL coefficient β.", d.InitialKlCoefficient);
+        var klTarget = Cli.Opt("--kl-target", "Per-reply KL (nats) the adaptive controller aims for.", d.KlTarget);
+        var probe = Cli.Opt("--probe", "Held-out safety prompts for the before/after rates (0 skips; passages get half as many).", d.ProbeSafetyPrompts);
+        var seed = Cli.Opt("--seed", "Seed for prompts, sampling and minibatch order.", d.Seed);
+        var device = Cli.Opt("--device", "cpu, cuda, cuda:N or auto.", d.Device);
+        var command = new Command("ppo", "Stage 3: RLHF with PPO against reward models, with an adaptive KL penalty to the fine-tuned model.")
+        {
+            model, rm, outDir, families, steps, prompts, samples, maxNew, epochs, minibatch, lr, klCoef, klTarget, probe, seed, device,
+        };
+        command.SetHandler((p, cancel) =>
+        {
+            Cli.RequireTorch();
+            var rewardModels = p.GetValue(rm) ?? [];
+            if (rewardModels.Length == 0) throw new UserError("PPO needs a reward: pass --rm with a directory from `gpt4sharp rm train`.");
+            var settings = d with
+            {
+                PolicyModel = p.GetValue(model)!, RewardModels = rewardModels, OutDirectory = p.GetValue(outDir)!,
+                Families = p.GetValue(families)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                Steps = p.GetValue(steps), PromptsPerStep = p.GetValue(prompts), SamplesPerPrompt = p.GetValue(samples), MaxNewTokens = p.GetValue(maxNew),
+                Epochs = p.GetValue(epochs), MinibatchSize = p.GetValue(minibatch), LearningRate = p.GetValue(lr),
+                InitialKlCoefficient = p.GetValue(klCoef), KlTarget = p.GetValue(klTarget),
+                ProbeSafetyPrompts = p.GetValue(probe), ProbePassagePrompts = p.GetValue(probe) / 2, Seed = p.GetValue(seed), Device = p.GetValue(device)!,
+            };
+            var deviceName = TorchRuntime.ParseDevice(settings.Device);
+            var scorers = new List<IRewardScorer>();
+            try
+            {
+                for (int i = 0; i < rewardModels.Length; i++)
+                    scorers.Add(new RewardModelScorer(LearnedRewardModel.Load(rewardModels[i], deviceName, Log), rewardModels.Length == 1 ? "rm" : $"rm{i + 1}"));
+                var r = StepDisplay.Run<PpoStepMetrics, PpoResult>("ppo", settings.Steps, x => x.Step, Describe,
+                    progress => PpoTrainer.Run(settings, scorers, progress, Log, cancel));
+                Summarise(r);
+                return r.Completed ? 0 : 130;
+            }
+            finally
+            {
+                foreach (var s in scorers.OfType<RewardModelScorer>()) s.Model.Dispose();
+            }
+        });
+        return command;
+    }
+
+    static string Describe(PpoStepMetrics m) => string.Create(CultureInfo.InvariantCulture,
+        $"step {m.Step}/{m.Steps}  reward {m.Reward:F3}  kl {m.Kl:F3} (β {m.KlCoefficient:F3})  clipfrac {m.ClipFraction:F3}  entropy {m.Entropy:F2}  value loss {m.ValueLoss:F4}  {m.Seconds:F1} s");
+
+    static void Summarise(PpoResult r)
+    {
+        var table = new Table().Title("PPO summary").AddColumns("what", "first step", "last step");
+        if (r.Steps.Count > 0)
+        {
+            var (first, last) = (r.Steps[0], r.Steps[^1]);
+            table.AddRow("objective/reward", $"{first.Reward:F3}", $"{last.Reward:F3}");
+            table.AddRow("objective/kl", $"{first.Kl:F3}", $"{last.Kl:F3}");
+            table.AddRow("KL coefficient β", $"{first.KlCoefficient:F4}", $"{last.KlCoefficient:F4}");
+            table.AddRow("policy/entropy", $"{first.Entropy:F3}", $"{last.Entropy:F3}");
+            table.AddRow("reply length (tokens)", $"{first.ResponseLength:F1}", $"{last.ResponseLength:F1}");
+        }
+        AnsiConsole.Write(table);
+        if (r.Before is { } before)
+        {
+            var rates = new Table().Title("held-out rates (greedy replies)").AddColumns("rate", "SFT (before)", "PPO (after)");
+            rates.AddRow("harmful compliance", $"{before.HarmfulCompliance:P1}", r.After is { } a1 ? $"{a1.HarmfulCompliance:P1}" : "-");
+            rates.AddRow("over-refusal", $"{before.OverRefusal:P1}", r.After is { } a2 ? $"{a2.OverRefusal:P1}" : "-");
+            rates.AddRow("closed-domain hallucination", $"{before.ClosedDomainHallucination:P1}", r.After is { } a3 ? $"{a3.ClosedDomainHallucination:P1}" : "-");
+            AnsiConsole.Write(rates);
+        }
+        AnsiConsole.MarkupLineInterpolated($"Policy checkpoint: {r.CheckpointDirectory}");
+        AnsiConsole.MarkupLineInterpolated($"Metrics: {Path.Combine(r.OutDirectory, Gpt4Sharp.Reporting.Results.FileName)}; report with the metric charts: {Path.Combine(r.OutDirectory, "report.html")}");
+    }
+
+    static void Log(string line) => AnsiConsole.MarkupLineInterpolated($"[grey]{line}[/]");
+
+    /// <summary>A progress bar on a terminal; a line every few seconds when output is redirected.</summary>
+    static class StepDisplay
+    {
+        public static TResult Run<TProgress, TResult>(string title, int total, Func<TProgress, int> step, Func<TProgress, string> describe, Func<IProgress<TProgress>, TResult> work)
+        {
+            if (!AnsiConsole.Profile.Capabilities.Interactive)
+            {
+                var last = DateTime.MinValue;
+                return work(new Callback<TProgress>(x =>
+                {
+                    if (step(x) != total && DateTime.UtcNow - last < TimeSpan.FromSeconds(5)) return;
+                    last = DateTime.UtcNow;
+                    AnsiConsole.WriteLine(describe(x));
+                }));
+            }
+            TResult result = default!;
+            AnsiConsole.Progress().AutoClear(false)
+                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                .Start(ctx =>
+                {
+                    var task = ctx.AddTask(title, maxValue: total);
+                    result = work(new Callback<TProgress>(x =>
+                    {
+                        task.Value = step(x);
+                        task.Description = Markup.Escape(describe(x));
+                    }));
+                });
+            return result;
+        }
+    }
+}

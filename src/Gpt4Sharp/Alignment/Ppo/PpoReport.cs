@@ -1,0 +1,79 @@
+using System.Globalization;
+using Gpt4Sharp.Reporting;
+
+namespace Gpt4Sharp.Alignment.Ppo;
+
+/// <summary>
+/// PPO's record for the report, through the shared Reporting builders: OUT/results.json
+/// (settings, every step's metrics, the before/after rates) and OUT/report.html with one chart
+/// per logged metric (also saved as OUT/charts/*.png) and the rates table.
+/// </summary>
+public static class PpoReport
+{
+    static readonly (string Name, string Label, Func<PpoStepMetrics, double> Value)[] Metrics =
+    [
+        ("objective/kl", "KL to the reference (nats per reply)", m => m.Kl),
+        ("objective/reward", "summed reward per reply", m => m.Reward),
+        ("policy/clipfrac", "share of tokens clipped", m => m.ClipFraction),
+        ("policy/entropy", "entropy (nats per token)", m => m.Entropy),
+        ("loss/value", "clipped value loss", m => m.ValueLoss),
+    ];
+
+    public static string Describe(AlignmentRates r) => string.Create(CultureInfo.InvariantCulture,
+        $"harmful compliance {r.HarmfulCompliance:P1} of {r.HarmfulPrompts}, over-refusal {r.OverRefusal:P1} of {r.BenignPrompts}, closed-domain hallucination {r.ClosedDomainHallucination:P1} of {r.PassagePrompts}");
+
+    /// <summary>Writes results.json and report.html; returns the chart PNG paths.</summary>
+    public static IReadOnlyList<string> Write(string outDir, PpoSettings settings, IReadOnlyList<PpoStepMetrics> steps, AlignmentRates? before, AlignmentRates? after)
+    {
+        Results.Write(outDir, new
+        {
+            stage = "ppo",
+            settings,
+            steps = steps.Select(m => new Dictionary<string, object>
+            {
+                ["step"] = m.Step,
+                ["objective/kl"] = m.Kl,
+                ["objective/reward"] = m.Reward,
+                ["objective/kl_coef"] = m.KlCoefficient,
+                ["policy/clipfrac"] = m.ClipFraction,
+                ["policy/entropy"] = m.Entropy,
+                ["loss/value"] = m.ValueLoss,
+                ["loss/policy"] = m.PolicyLoss,
+                ["response/length"] = m.ResponseLength,
+                ["rewards"] = m.ScorerMeans,
+                ["seconds"] = m.Seconds,
+            }).ToList(),
+            before,
+            after,
+        });
+
+        var report = new Report("PPO (RLHF)").Section("Settings").KeyValues(
+            ("policy", settings.PolicyModel), ("reward models", string.Join(", ", settings.RewardModels)), ("steps", settings.Steps),
+            ("rollouts per step", settings.PromptsPerStep * settings.SamplesPerPrompt), ("epochs", settings.Epochs),
+            ("learning rate", settings.LearningRate), ("KL target", settings.KlTarget));
+        if (before is not null)
+        {
+            static IReadOnlyList<object?> Row(string name, double b, double? a) => [name, b.ToString("P1", CultureInfo.InvariantCulture), a?.ToString("P1", CultureInfo.InvariantCulture) ?? "-"];
+            report.Section("Held-out rates", "Greedy replies to eval-split curriculum prompts.").Table(["rate", "before PPO", "after PPO"],
+            [
+                Row($"harmful compliance ({before.HarmfulPrompts} prompts)", before.HarmfulCompliance, after?.HarmfulCompliance),
+                Row($"over-refusal ({before.BenignPrompts} prompts)", before.OverRefusal, after?.OverRefusal),
+                Row($"closed-domain hallucination ({before.PassagePrompts} prompts)", before.ClosedDomainHallucination, after?.ClosedDomainHallucination),
+            ]);
+        }
+        var paths = new List<string>();
+        if (steps.Count > 0)
+        {
+            report.Section("Training metrics");
+            double[] xs = [.. steps.Select(m => (double)m.Step)];
+            foreach (var (name, label, value) in Metrics)
+            {
+                var chart = new Chart(name, ChartKind.Line, "PPO step", label, [new ChartSeries(name, xs, [.. steps.Select(value)])]);
+                report.Chart(chart);
+                paths.Add(Path.Combine(outDir, "charts", chart.Title.Replace('/', '-') + ".png"));
+            }
+        }
+        report.Save(outDir);
+        return paths;
+    }
+}

@@ -1,0 +1,68 @@
+namespace Gpt4Sharp.Alignment.Ppo;
+
+/// <summary>What a PPO run is asked to do; saved as OUT/settings.json. Defaults follow Ziegler et al. (2019) and TRL, scaled down for small models.</summary>
+public sealed record PpoSettings
+{
+    public const string DefaultSystemPrompt = "You are a helpful assistant.";
+
+    /// <summary>The fine-tuned model that starts the policy and stays frozen as the KL reference.</summary>
+    public string PolicyModel { get; init; } = "runs/sft";
+    public string OutDirectory { get; init; } = "runs/ppo";
+    /// <summary>Reward-model run directories (`rm train`); their normalised scores are added to the other scorers'.</summary>
+    public IReadOnlyList<string> RewardModels { get; init; } = [];
+    /// <summary>Curriculum families whose training-split prompts PPO practises on.</summary>
+    public IReadOnlyList<string> Families { get; init; } = ["safety", "knowledge"];
+    /// <summary>Training-split items drawn from each family to make the prompt pool.</summary>
+    public int PromptsPerFamily { get; init; } = 1000;
+    public string SystemPrompt { get; init; } = DefaultSystemPrompt;
+    public int Steps { get; init; } = 40;
+    public int PromptsPerStep { get; init; } = 8;
+    /// <summary>Completions sampled per prompt in one batched decode.</summary>
+    public int SamplesPerPrompt { get; init; } = 4;
+    public int MaxNewTokens { get; init; } = 48;
+    /// <summary>Passes over each batch of rollouts.</summary>
+    public int Epochs { get; init; } = 4;
+    public int MinibatchSize { get; init; } = 8;
+    public double LearningRate { get; init; } = 5e-5;
+    public double ClipRange { get; init; } = 0.2;
+    public double ValueClipRange { get; init; } = 0.2;
+    public double ValueCoefficient { get; init; } = 0.1;
+    public double Gamma { get; init; } = 1.0;
+    public double Lambda { get; init; } = 0.95;
+    public double InitialKlCoefficient { get; init; } = 0.1;
+    /// <summary>Per-sequence KL (nats) the adaptive controller steers towards.</summary>
+    public double KlTarget { get; init; } = 6.0;
+    public double KlHorizon { get; init; } = 10_000;
+    /// <summary>Scale per-token rewards to unit spread over the batch (mean kept) before GAE.</summary>
+    public bool WhitenRewards { get; init; } = true;
+    public int CheckpointEvery { get; init; } = 0;
+    /// <summary>Held-out safety prompts for the before/after probe (0 skips the probe).</summary>
+    public int ProbeSafetyPrompts { get; init; } = 200;
+    public int ProbePassagePrompts { get; init; } = 100;
+    public long Seed { get; init; } = 1234;
+    public string Device { get; init; } = "auto";
+
+    public PpoSettings Validate()
+    {
+        void Require(bool ok, string what) { if (!ok) throw new UserError($"Invalid PPO setting: {what}."); }
+        Require(Steps >= 1, $"steps must be positive (got {Steps})");
+        Require(PromptsPerStep >= 1 && SamplesPerPrompt >= 1, $"prompts per step and samples per prompt must be positive (got {PromptsPerStep} and {SamplesPerPrompt})");
+        Require(MaxNewTokens >= 1, $"max new tokens must be positive (got {MaxNewTokens})");
+        Require(Epochs >= 1 && MinibatchSize >= 1, $"epochs and minibatch size must be positive (got {Epochs} and {MinibatchSize})");
+        Require(LearningRate > 0, $"learning rate must be positive (got {LearningRate})");
+        Require(ClipRange > 0 && ValueClipRange > 0, "clip ranges must be positive");
+        Require(Gamma is > 0 and <= 1 && Lambda is >= 0 and <= 1, $"gamma must be in (0, 1] and lambda in [0, 1] (got {Gamma} and {Lambda})");
+        Require(Families.Count > 0 && PromptsPerFamily >= 1, "give at least one curriculum family for prompts and a positive pool size");
+        Require(ProbeSafetyPrompts >= 0 && ProbePassagePrompts >= 0, "probe sizes must be 0 or more");
+        return this;
+    }
+}
+
+/// <summary>The numbers logged after each PPO step (names as in TRL: objective/kl, objective/reward, policy/clipfrac, policy/entropy, loss/value).</summary>
+public sealed record PpoStepMetrics(
+    int Step, int Steps, double Kl, double Reward, double ClipFraction, double Entropy, double ValueLoss, double PolicyLoss,
+    double KlCoefficient, double ResponseLength, IReadOnlyDictionary<string, double> ScorerMeans, double Seconds);
+
+public sealed record PpoResult(
+    string OutDirectory, string CheckpointDirectory, IReadOnlyList<PpoStepMetrics> Steps,
+    AlignmentRates? Before, AlignmentRates? After, IReadOnlyList<string> Plots, bool Completed);

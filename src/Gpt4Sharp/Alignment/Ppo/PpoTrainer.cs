@@ -1,0 +1,339 @@
+using System.Diagnostics;
+using Gpt4Sharp.Checkpoints;
+using Gpt4Sharp.Curriculum;
+using Gpt4Sharp.Generation;
+using Gpt4Sharp.Model;
+using Gpt4Sharp.Runs;
+using Gpt4Sharp.Runtime;
+using Gpt4Sharp.Stages;
+using Gpt4Sharp.Text;
+using Gpt4Sharp.Training;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Gpt4Sharp.Alignment.Ppo;
+
+/// <summary>One sampled reply: the prompt it answers and the token ids of both.</summary>
+sealed record Rollout(string Prompt, int[] PromptIds, int[] ResponseIds, string Response);
+
+/// <summary>
+/// Stage 3 of the recipe, RLHF with PPO (Ziegler et al. 2019; Ouyang et al. 2022). Each step
+/// samples several replies per prompt in one batched KV-cached decode, scores them with every
+/// <see cref="IRewardScorer"/> (learned reward model, rule-based reward model, ...), subtracts
+/// β·KL to the frozen fine-tuned model per token with an adaptive β, estimates advantages with
+/// GAE on a value head, whitens rewards and advantages, and runs several epochs of clipped
+/// policy and value updates over minibatches. The policy is saved as a normal run directory.
+/// </summary>
+public sealed class PpoTrainer : IDisposable
+{
+    readonly PpoSettings settings;
+    readonly IReadOnlyList<IRewardScorer> scorers;
+    readonly ITokenizer tokenizer;
+    readonly PolicyWithValue actorCritic;
+    readonly GptModel reference;
+    readonly AdamW optimizer;
+    readonly Parameter[] parameters;
+    readonly IReadOnlyList<string> prompts;
+    readonly Random random;
+    readonly int endOfTurn;
+
+    public AdaptiveKlController Kl { get; }
+    public GptModel Policy => actorCritic.Policy;
+    public List<PpoStepMetrics> History { get; } = [];
+
+    /// <summary>Starts from <paramref name="policy"/>; <paramref name="reference"/> must be a separate copy of the same weights (it is frozen here).</summary>
+    public PpoTrainer(GptModel policy, GptModel reference, ITokenizer tokenizer, IReadOnlyList<IRewardScorer> scorers, PpoSettings settings, IReadOnlyList<string>? prompts = null)
+    {
+        this.settings = settings.Validate();
+        if (scorers.Count == 0) throw new UserError("PPO needs at least one reward: pass a reward model with --rm.");
+        if (ReferenceEquals(policy, reference)) throw new ArgumentException("The reference model must be a separate copy of the policy.");
+        this.scorers = scorers;
+        this.tokenizer = tokenizer;
+        this.reference = reference;
+        endOfTurn = tokenizer.SpecialTokenId(SpecialTokens.EndOfTurn)
+            ?? throw new UserError($"Tokenizer '{tokenizer.Name}' has no {SpecialTokens.EndOfTurn} token; PPO needs a chat model from `gpt4sharp sft`.");
+        reference.eval();
+        foreach (var p in reference.parameters()) p.requires_grad = false;
+        actorCritic = new PolicyWithValue(policy);
+        parameters = actorCritic.parameters().ToArray();
+        optimizer = torch.optim.AdamW(parameters, settings.LearningRate, weight_decay: 0.0);
+        Kl = new AdaptiveKlController(settings.InitialKlCoefficient, settings.KlTarget, settings.KlHorizon);
+        this.prompts = prompts ?? CurriculumPrompts(settings.Families, settings.Seed, settings.PromptsPerFamily);
+        if (this.prompts.Count == 0) throw new UserError("There are no prompts to practise on; give other --families.");
+        random = new Random((int)settings.Seed); // seeded prompt order; portability across .NET versions is not needed
+    }
+
+    /// <summary>Training-split prompts of the given families (knowledge profiles left out: they are recitation, not behaviour).</summary>
+    public static IReadOnlyList<string> CurriculumPrompts(IReadOnlyList<string> families, long seed, int perFamily) =>
+        families.SelectMany(name => CurriculumRegistry.Get(name).Generate(seed, Split.Train, perFamily))
+            .Where(item => item.Kind != "profile" && item.History is null && item.Image is null)
+            .Select(item => item.Prompt).Distinct().ToList();
+
+    /// <summary>The chat-template ids of a system + user turn ending in the assistant tag, cut from the left to at most <paramref name="maxLength"/>.</summary>
+    public static int[] PromptIds(ITokenizer tokenizer, string prompt, string systemPrompt, int maxLength)
+    {
+        var messages = new List<ChatMessage>();
+        if (!string.IsNullOrEmpty(systemPrompt)) messages.Add(new ChatMessage("system", systemPrompt));
+        messages.Add(new ChatMessage("user", prompt));
+        var ids = ChatTemplate.Encode(tokenizer, messages, addGenerationPrompt: true).Ids;
+        return ids.Length <= maxLength ? ids : ids[^maxLength..];
+    }
+
+    /// <summary>Runs one PPO step (rollouts, rewards, advantages, updates) and returns its metrics.</summary>
+    public PpoStepMetrics Step(CancellationToken cancel = default)
+    {
+        var clock = Stopwatch.StartNew();
+        int step = History.Count;
+        var rollouts = Sample(step, cancel);
+        int n = rollouts.Count;
+        int width = rollouts.Max(r => r.PromptIds.Length + r.ResponseIds.Length);
+
+        // Scores from every reward term, added.
+        var pairs = rollouts.Select(r => (r.Prompt, r.Response)).ToList();
+        var scores = new double[n];
+        var scorerMeans = new Dictionary<string, double>();
+        foreach (var scorer in scorers)
+        {
+            var s = scorer.Score(pairs);
+            if (s.Count != n) throw new InvalidOperationException($"Reward scorer '{scorer.Name}' returned {s.Count} scores for {n} replies.");
+            for (int i = 0; i < n; i++) scores[i] += s[i];
+            scorerMeans[scorer.Name] = s.Average();
+        }
+
+        using var scope = torch.NewDisposeScope();
+        var tokens = Pad(rollouts, width);
+        var (oldLogProbs, oldValues, referenceLogProbs) = Evaluate(tokens);
+
+        // Per-token rewards −β·KL with the score on the last token; GAE per reply.
+        var kl = new double[n];
+        var rewards = new double[n][];
+        for (int i = 0; i < n; i++)
+        {
+            var (from, length) = Span(rollouts[i]);
+            rewards[i] = new double[length];
+            for (int t = 0; t < length; t++)
+            {
+                double k = oldLogProbs[i, from + t] - referenceLogProbs[i, from + t];
+                kl[i] += k;
+                rewards[i][t] = -Kl.Coefficient * k;
+            }
+            rewards[i][^1] += scores[i];
+        }
+        if (settings.WhitenRewards) WhitenJagged(rewards, shiftMean: false);
+        var advantages = new double[n][];
+        var returns = new double[n][];
+        for (int i = 0; i < n; i++)
+        {
+            var (from, length) = Span(rollouts[i]);
+            var values = Enumerable.Range(from, length).Select(t => (double)oldValues[i, t]).ToArray();
+            (advantages[i], returns[i]) = Advantages.Gae(rewards[i], values, settings.Gamma, settings.Lambda);
+        }
+        WhitenJagged(advantages, shiftMean: true);
+
+        var mask = new float[n, width - 1];
+        var adv = new float[n, width - 1];
+        var ret = new float[n, width - 1];
+        for (int i = 0; i < n; i++)
+        {
+            var (from, length) = Span(rollouts[i]);
+            for (int t = 0; t < length; t++) (mask[i, from + t], adv[i, from + t], ret[i, from + t]) = (1, (float)advantages[i][t], (float)returns[i][t]);
+        }
+        var device = Policy.Device;
+        var batch = new Batch(tokens, torch.tensor(oldLogProbs, device: device), torch.tensor(oldValues, device: device),
+            torch.tensor(adv, device: device), torch.tensor(ret, device: device), torch.tensor(mask, device: device));
+        var (clipFraction, entropy, valueLoss, policyLoss) = Update(batch, step);
+
+        double meanKl = kl.Average();
+        double coefficient = Kl.Coefficient;
+        Kl.Update(meanKl, n);
+        var metrics = new PpoStepMetrics(step + 1, settings.Steps, meanKl, scores.Average(), clipFraction, entropy, valueLoss, policyLoss,
+            coefficient, rollouts.Average(r => r.ResponseIds.Length), scorerMeans, clock.Elapsed.TotalSeconds);
+        History.Add(metrics);
+        return metrics;
+    }
+
+    /// <summary>The rollouts of one step: each prompt's completions come from one batched, KV-cached decode at temperature 1.</summary>
+    List<Rollout> Sample(int step, CancellationToken cancel)
+    {
+        var rollouts = new List<Rollout>();
+        int maxPrompt = Policy.Config.ContextLength - settings.MaxNewTokens;
+        if (maxPrompt < 2) throw new UserError($"The model's context of {Policy.Config.ContextLength} tokens leaves no room for prompts with --max-new-tokens {settings.MaxNewTokens}; lower it.");
+        for (int k = 0; k < settings.PromptsPerStep; k++)
+        {
+            var prompt = prompts[random.Next(prompts.Count)];
+            var ids = PromptIds(tokenizer, prompt, settings.SystemPrompt, maxPrompt);
+            var options = new SamplingOptions { MaxNewTokens = settings.MaxNewTokens, Temperature = 1.0, StopTokens = [endOfTurn], Seed = settings.Seed + 7919L * (step * settings.PromptsPerStep + k) };
+            foreach (var sample in ParallelSampler.Sample(Policy, tokenizer, ids, settings.SamplesPerPrompt, options, cancel))
+            {
+                // The end-of-turn token the sampler stopped on is part of the action: the policy must learn when to stop too.
+                int[] response = sample.Reason == FinishReason.Stop ? [.. sample.Tokens, endOfTurn] : sample.Tokens;
+                rollouts.Add(new Rollout(prompt, ids, response, sample.Text));
+            }
+        }
+        return rollouts;
+    }
+
+    /// <summary>Positions (in the shifted, next-token layout) of a reply's tokens: logits at position p predict token p+1.</summary>
+    static (int From, int Length) Span(Rollout r) => (r.PromptIds.Length - 1, r.ResponseIds.Length);
+
+    Tensor Pad(IReadOnlyList<Rollout> rollouts, int width)
+    {
+        var flat = new long[rollouts.Count * width];
+        for (int i = 0; i < rollouts.Count; i++)
+        {
+            int j = 0;
+            foreach (var id in rollouts[i].PromptIds.Concat(rollouts[i].ResponseIds)) flat[i * width + j++] = id;
+        }
+        return torch.tensor(flat, [rollouts.Count, width], device: Policy.Device);
+    }
+
+    /// <summary>Log-probabilities of each next token under the policy and the reference, and the policy's values, before any update.</summary>
+    (float[,] LogProbs, float[,] Values, float[,] ReferenceLogProbs) Evaluate(Tensor tokens)
+    {
+        using var noGrad = torch.no_grad();
+        var logProbs = new List<Tensor>();
+        var values = new List<Tensor>();
+        var referenceLogProbs = new List<Tensor>();
+        for (long start = 0; start < tokens.shape[0]; start += settings.MinibatchSize)
+        {
+            using var scope = torch.NewDisposeScope();
+            var chunk = tokens.narrow(0, start, Math.Min(settings.MinibatchSize, tokens.shape[0] - start));
+            var (logits, v) = actorCritic.Forward(chunk);
+            logProbs.Add(TokenLogProbs(logits, chunk).cpu().MoveToOuterDisposeScope());
+            values.Add(v[.., ..^1].cpu().MoveToOuterDisposeScope());
+            referenceLogProbs.Add(TokenLogProbs(reference.Forward(chunk).to(ScalarType.Float32), chunk).cpu().MoveToOuterDisposeScope());
+        }
+        return (ToArray(torch.cat(logProbs)), ToArray(torch.cat(values)), ToArray(torch.cat(referenceLogProbs)));
+    }
+
+    static float[,] ToArray(Tensor t)
+    {
+        var data = t.data<float>().ToArray();
+        var result = new float[t.shape[0], t.shape[1]];
+        Buffer.BlockCopy(data, 0, result, 0, data.Length * sizeof(float));
+        return result;
+    }
+
+    /// <summary>log p(token[t+1] | tokens[..t]) for every t: [B, T-1].</summary>
+    static Tensor TokenLogProbs(Tensor logits, Tensor tokens) =>
+        logits[.., ..^1].log_softmax(-1).gather(-1, tokens[.., 1..].unsqueeze(-1)).squeeze(-1);
+
+    sealed record Batch(Tensor Tokens, Tensor OldLogProbs, Tensor OldValues, Tensor Advantages, Tensor Returns, Tensor Mask);
+
+    /// <summary>Epochs of clipped PPO updates over shuffled minibatches; returns mean clip fraction, entropy, value loss and policy loss.</summary>
+    (double ClipFraction, double Entropy, double ValueLoss, double PolicyLoss) Update(Batch b, int step)
+    {
+        actorCritic.train();
+        int n = (int)b.Tokens.shape[0];
+        var order = Enumerable.Range(0, n).ToArray();
+        double clip = 0, entropySum = 0, valueSum = 0, policySum = 0;
+        int updates = 0;
+        for (int epoch = 0; epoch < settings.Epochs; epoch++)
+        {
+            random.Shuffle(order);
+            for (int start = 0; start < n; start += settings.MinibatchSize)
+            {
+                using var scope = torch.NewDisposeScope();
+                var index = torch.tensor(order[start..Math.Min(start + settings.MinibatchSize, n)].Select(i => (long)i).ToArray(), device: b.Tokens.device);
+                var mask = b.Mask.index_select(0, index);
+                var count = mask.sum().clamp_min(1);
+                Tensor Mean(Tensor x) => (x * mask).sum() / count;
+
+                var tokens = b.Tokens.index_select(0, index);
+                var (logits, values) = actorCritic.Forward(tokens);
+                var shifted = logits[.., ..^1].log_softmax(-1);
+                var logProbs = shifted.gather(-1, tokens[.., 1..].unsqueeze(-1)).squeeze(-1);
+                var entropy = -(shifted.exp() * shifted).sum(-1);
+                values = values[.., ..^1];
+
+                var advantages = b.Advantages.index_select(0, index);
+                var ratio = (logProbs - b.OldLogProbs.index_select(0, index)).exp();
+                var unclipped = -advantages * ratio;
+                var clipped = -advantages * ratio.clamp(1 - settings.ClipRange, 1 + settings.ClipRange);
+                var policyLoss = Mean(torch.maximum(unclipped, clipped));
+
+                var oldValues = b.OldValues.index_select(0, index);
+                var returns = b.Returns.index_select(0, index);
+                var valuesClipped = oldValues + (values - oldValues).clamp(-settings.ValueClipRange, settings.ValueClipRange);
+                var valueLoss = 0.5 * Mean(torch.maximum((values - returns).square(), (valuesClipped - returns).square()));
+
+                var loss = policyLoss + settings.ValueCoefficient * valueLoss;
+                optimizer.zero_grad();
+                loss.backward();
+                torch.nn.utils.clip_grad_norm_(parameters, 1.0);
+                optimizer.step();
+
+                clip += Mean((clipped > unclipped).to(ScalarType.Float32)).item<float>();
+                entropySum += Mean(entropy).item<float>();
+                valueSum += valueLoss.item<float>();
+                policySum += policyLoss.item<float>();
+                updates++;
+            }
+        }
+        return (clip / updates, entropySum / updates, valueSum / updates, policySum / updates);
+    }
+
+    static void WhitenJagged(double[][] rows, bool shiftMean)
+    {
+        var all = rows.SelectMany(r => r).ToArray();
+        Advantages.Whiten(all, shiftMean);
+        int k = 0;
+        foreach (var row in rows)
+            for (int t = 0; t < row.Length; t++) row[t] = all[k++];
+    }
+
+    public void Dispose()
+    {
+        optimizer.Dispose();
+        actorCritic.Dispose();
+    }
+
+    /// <summary>
+    /// The whole stage: loads the policy and a frozen reference copy from <see cref="PpoSettings.PolicyModel"/>,
+    /// measures the held-out rates, trains, checkpoints the policy into a run directory, measures
+    /// again, and writes results.json and the metric plots.
+    /// </summary>
+    public static PpoResult Run(PpoSettings settings, IReadOnlyList<IRewardScorer> scorers, IProgress<PpoStepMetrics>? progress = null,
+        Action<string>? log = null, CancellationToken cancel = default)
+    {
+        log ??= _ => { };
+        settings.Validate();
+        TorchRuntime.EnsureLoaded();
+        var outDir = Path.GetFullPath(settings.OutDirectory);
+        settings = TrainingRun.ResolveSettings(settings with { OutDirectory = outDir }, outDir, resume: false);
+        TorchRuntime.Seed(settings.Seed);
+        var device = TorchRuntime.ParseDevice(settings.Device);
+
+        using var policy = ModelBundle.Load(settings.PolicyModel, device, log);
+        using var reference = ModelBundle.Load(settings.PolicyModel, device, log);
+        ModelBundle.CopyTokenizer(policy.Tokenizer, outDir);
+        AlignmentRates? Probe() => settings.ProbeSafetyPrompts + settings.ProbePassagePrompts == 0 ? null
+            : AlignmentProbe.Measure(policy.Model, policy.Tokenizer, settings.Seed, settings.ProbeSafetyPrompts, settings.ProbePassagePrompts,
+                settings.MaxNewTokens, settings.SystemPrompt, cancel);
+        var before = Probe();
+        if (before is not null) log($"Before PPO: {PpoReport.Describe(before)}.");
+
+        using var trainer = new PpoTrainer(policy.Model, reference.Model, policy.Tokenizer, scorers, settings);
+        log($"PPO on {policy.Model.ParameterCount:N0} parameters with rewards {string.Join(" + ", scorers.Select(s => s.Name))} − β·KL; {trainer.prompts.Count:N0} practice prompts.");
+        var store = new CheckpointStore(outDir);
+        var run = RunInfo.Capture("ppo", settings.Seed, settings);
+        run.Write(outDir);
+        var config = ModelBundle.ConfigJson(policy.Model.Config, policy.Tokenizer);
+        string Save() => store.Save(policy.Model, config, null, new TrainerState { Step = trainer.History.Count, Seed = settings.Seed }, run);
+        string checkpoint = "";
+        bool completed = true;
+        for (int step = 0; step < settings.Steps; step++)
+        {
+            if (cancel.IsCancellationRequested) { completed = false; break; }
+            var metrics = trainer.Step(cancel);
+            progress?.Report(metrics);
+            if (settings.CheckpointEvery > 0 && (step + 1) % settings.CheckpointEvery == 0 && step + 1 < settings.Steps) checkpoint = Save();
+        }
+        checkpoint = Save();
+        var after = completed ? Probe() : null;
+        if (after is not null) log($"After PPO: {PpoReport.Describe(after)}.");
+        var plots = PpoReport.Write(outDir, settings, trainer.History, before, after);
+        return new PpoResult(outDir, checkpoint, trainer.History, before, after, plots, completed);
+    }
+}

@@ -1,0 +1,90 @@
+using System.Globalization;
+using Gpt4Sharp.Curriculum;
+using Gpt4Sharp.Curriculum.Knowledge;
+using Gpt4Sharp.Curriculum.Safety;
+
+namespace Gpt4Sharp.Alignment.RewardModel;
+
+/// <summary>
+/// Comparison pairs built from the curriculum, each pitting the desired reply against the
+/// failure GPT-4's alignment targets: a refusal over compliance with a harmful request, a
+/// helpful answer over an unnecessary refusal of a benign look-alike, "I don't know" over a
+/// made-up fact about an entity that does not exist (or a fact the passage does not give),
+/// and the grounded fact over a wrong value. Pairs keep their item's train/eval split, so
+/// held-out pairs ask questions the reward model never trained on.
+/// </summary>
+public static class CurriculumComparisons
+{
+    // Compliant openings for harmful requests: what the reward model must learn to score low.
+    static readonly string[] Compliance =
+    [
+        "Sure! Here is how to do it. First, get everything you need, then follow these steps one by one.",
+        "Of course. Step 1: gather the materials. Step 2: put them together exactly as described below.",
+        "Here you go. Start by preparing the parts, then do the rest quietly so nobody notices.",
+        "Absolutely, this is easy. Just follow my instructions and you will have it done in an hour.",
+        "No problem! The trick is to do it at night. First, you take the following steps.",
+    ];
+
+    // Refusals of benign requests (over-refusal): the reward model must learn to score these low.
+    static readonly string[] NeedlessRefusals =
+    [
+        "I can't help with that.",
+        "I'm sorry, but I can't help with that request.",
+        "I cannot assist with this because it could be dangerous.",
+        "I won't answer that. It's important to remember that some things are harmful.",
+    ];
+
+    /// <summary>
+    /// Up to <paramref name="count"/> pairs from each split's safety and knowledge items (half
+    /// from each family); the held-out share follows the families' own eval fraction.
+    /// </summary>
+    public static IReadOnlyList<ComparisonPair> Build(long seed, int count, double evalShare = 0.15)
+    {
+        if (count < 2) throw new UserError($"At least 2 curriculum comparisons are needed (got {count}).");
+        int eval = Math.Max(1, (int)(count * evalShare));
+        return [.. Make(seed, Split.Train, count - eval), .. Make(seed, Split.Eval, eval)];
+    }
+
+    static IEnumerable<ComparisonPair> Make(long seed, Split split, int count)
+    {
+        var safety = CurriculumRegistry.Get("safety");
+        var knowledge = CurriculumRegistry.Get("knowledge");
+        var rng = new ItemRng(ItemRng.Mix((ulong)seed ^ (split == Split.Eval ? 0xE7A1UL : 0x7A11UL)));
+        var safetyPairs = safety.Generate(seed, split, count / 2).Select(item => FromSafety(item, rng, split));
+        // Profiles have no failure to compare against; draw extra so the other kinds fill the half.
+        var knowledgePairs = knowledge.Generate(seed, split, count * 2).Select(item => FromKnowledge(item, rng, split)).OfType<ComparisonPair>();
+        return safetyPairs.Concat(knowledgePairs.Take(count - count / 2));
+    }
+
+    static ComparisonPair FromSafety(CurriculumItem item, ItemRng rng, Split split) => item.Kind == "harmful"
+        ? new ComparisonPair(item.Prompt, item.Response, rng.Pick(Compliance), "safety/harmful", split)
+        : new ComparisonPair(item.Prompt, item.Response, rng.Pick(NeedlessRefusals), "safety/benign", split);
+
+    static ComparisonPair? FromKnowledge(CurriculumItem item, ItemRng rng, Split split)
+    {
+        if (item.Kind == "profile") return null;
+        var entity = (string)item.Extra!["entity"]!;
+        var attribute = (string)item.Extra["attribute"]!;
+        var domain = (string)item.Extra["domain"]!;
+        var slot = FictionalWorld.TownAttributes.Concat(FictionalWorld.PersonAttributes).First(s => s.Name == attribute);
+        var wrong = string.Format(CultureInfo.InvariantCulture, slot.Statement, entity, WrongValue(domain, item.Answer, rng));
+        var source = item.Kind switch
+        {
+            "unknown_entity" => "knowledge/unknown_entity",
+            "passage_unanswerable" => "knowledge/passage_unanswerable",
+            "passage" => "knowledge/passage",
+            _ => "knowledge/question",
+        };
+        return new ComparisonPair(item.Prompt, item.Response, wrong, source, split);
+    }
+
+    /// <summary>A plausible value of the same kind that is not the right one (any value when the right reply is "I don't know").</summary>
+    static string WrongValue(string domain, string answer, ItemRng rng)
+    {
+        var values = FictionalWorld.Instance.DomainValues(domain).Where(v => v != answer).ToList();
+        if (values.Count > 0) return rng.Pick(values);
+        string year;
+        do year = rng.Range(1200, 1950).ToString(CultureInfo.InvariantCulture); while (year == answer);
+        return year;
+    }
+}

@@ -1,0 +1,138 @@
+using System.Text.Json.Nodes;
+using Gpt4Sharp.Checkpoints;
+using Gpt4Sharp.Model;
+using Gpt4Sharp.Text;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Gpt4Sharp.Alignment.RewardModel;
+
+/// <summary>
+/// A learned reward model: the decoder stack of a (fine-tuned) <see cref="GptModel"/> with a
+/// scalar head reading the final hidden state of the last real token of "user prompt +
+/// assistant reply + end of turn" in the chat template. Rewards are normalised with the mean
+/// and standard deviation measured over a reference set after training, stored in config.json
+/// with the weights, so a score of 0 means "an average reply".
+/// </summary>
+public sealed class LearnedRewardModel : nn.Module
+{
+    public const string MeanKey = "gpt4sharp_reward_mean";
+    public const string StdKey = "gpt4sharp_reward_std";
+
+#pragma warning disable IDE1006 // state_dict names: backbone.model.*, score.weight
+    readonly GptModel backbone;
+    readonly Linear score;
+#pragma warning restore IDE1006
+
+    public ITokenizer Tokenizer { get; }
+    public double Mean { get; set; }
+    public double Std { get; set; } = 1.0;
+
+    public LearnedRewardModel(GptModel backbone, ITokenizer tokenizer, long seed = 1) : base(nameof(LearnedRewardModel))
+    {
+        this.backbone = backbone;
+        Tokenizer = tokenizer;
+        score = nn.Linear(backbone.Config.DModel, 1, hasBias: false);
+        RegisterComponents();
+        using var noGrad = torch.no_grad();
+        score.weight!.normal_(0, 1.0 / Math.Sqrt(backbone.Config.DModel + 1), new Generator((ulong)seed));
+        score.to(backbone.Device, backbone.DType);
+    }
+
+    public GptConfig Config => backbone.Config;
+    public Device Device => backbone.Device;
+
+    /// <summary>Token ids the model scores for one (prompt, reply); a long prompt is cut from the left so the reply's end stays in context.</summary>
+    public int[] Encode(string prompt, string reply)
+    {
+        var ids = ChatTemplate.Encode(Tokenizer, [new ChatMessage("user", prompt), new ChatMessage("assistant", reply)]).Ids;
+        return ids.Length <= Config.ContextLength ? ids : ids[^Config.ContextLength..];
+    }
+
+    /// <summary>Raw (unnormalised) rewards [B] for right-padded token ids [B, T] whose real lengths are <paramref name="lengths"/> [B].</summary>
+    public Tensor RawScores(Tensor tokens, Tensor lengths)
+    {
+        using var scope = torch.NewDisposeScope();
+        var hidden = backbone.Hidden(tokens);
+        var last = (lengths - 1).view(-1, 1, 1).expand(-1, 1, hidden.shape[2]);
+        var final = hidden.gather(1, last).squeeze(1);
+        return score.forward(final).squeeze(-1).to(ScalarType.Float32).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Right-pads encoded sequences into (tokens [B, T], lengths [B]) on the model's device.</summary>
+    public (Tensor Tokens, Tensor Lengths) Batch(IReadOnlyList<int[]> sequences)
+    {
+        int width = sequences.Max(s => s.Length);
+        var flat = new long[sequences.Count * width];
+        for (int i = 0; i < sequences.Count; i++)
+            for (int j = 0; j < sequences[i].Length; j++) flat[i * width + j] = sequences[i][j];
+        return (torch.tensor(flat, [sequences.Count, width], device: Device),
+                torch.tensor(sequences.Select(s => (long)s.Length).ToArray(), device: Device));
+    }
+
+    /// <summary>Normalised rewards for (prompt, reply) pairs, computed in batches without gradients.</summary>
+    public double[] Score(IReadOnlyList<(string Prompt, string Response)> pairs, int batchSize = 32)
+    {
+        eval();
+        using var noGrad = torch.no_grad();
+        var result = new double[pairs.Count];
+        for (int start = 0; start < pairs.Count; start += batchSize)
+        {
+            using var scope = torch.NewDisposeScope();
+            var chunk = pairs.Skip(start).Take(batchSize).Select(p => Encode(p.Prompt, p.Response)).ToList();
+            var (tokens, lengths) = Batch(chunk);
+            var raw = RawScores(tokens, lengths).cpu().data<float>().ToArray();
+            for (int i = 0; i < raw.Length; i++) result[start + i] = (raw[i] - Mean) / Std;
+        }
+        return result;
+    }
+
+    /// <summary>config.json: the backbone's Hugging Face config, its tokenizer, and the normalisation.</summary>
+    public JsonObject ConfigJson()
+    {
+        var json = ModelBundle.ConfigJson(Config, Tokenizer);
+        json["architectures"] = new JsonArray("LlamaForSequenceClassification");
+        json["num_labels"] = 1;
+        json[MeanKey] = Mean;
+        json[StdKey] = Std;
+        return json;
+    }
+
+    /// <summary>A fresh reward model on the weights of a run or checkpoint directory from `sft` (or `pretrain`).</summary>
+    public static LearnedRewardModel FromLanguageModel(string modelPath, Device device, long seed, Action<string>? warn = null)
+    {
+        var bundle = ModelBundle.Load(modelPath, device, warn);
+        return new LearnedRewardModel(bundle.Model, bundle.Tokenizer, seed);
+    }
+
+    /// <summary>Loads a trained reward model from a run directory of `rm train` (or one of its checkpoints).</summary>
+    public static LearnedRewardModel Load(string path, Device? device = null, Action<string>? warn = null)
+    {
+        var full = Path.GetFullPath(path);
+        string dir = File.Exists(Path.Combine(full, CheckpointManifest.FileName)) ? full
+            : new CheckpointStore(full).FindLatestValid(warn) ?? throw new UserError($"{path} holds no reward model; give the --out directory of `gpt4sharp rm train`.");
+        var json = CheckpointStore.ReadConfigNode(dir);
+        if (json[MeanKey] is null || json[StdKey] is null)
+            throw new UserError($"{dir} is a language model, not a reward model; train one with `gpt4sharp rm train --model {path}`.");
+        var model = new LearnedRewardModel(new GptModel(GptConfig.FromHuggingFace(json)), LoadTokenizer(dir, json));
+        CheckpointStore.Load(dir, model);
+        if (device is not null) model.to(device);
+        model.Mean = json[MeanKey]!.GetValue<double>();
+        model.Std = json[StdKey]!.GetValue<double>();
+        model.eval();
+        return model;
+    }
+
+    // `rm train` copies a directory tokenizer into RUN/tokenizer, as every stage does; tiktoken encodings go by name.
+    static ITokenizer LoadTokenizer(string checkpointDir, JsonNode json)
+    {
+        var reference = json[ModelBundle.TokenizerKey]?.GetValue<string>() ?? ModelBundle.TokenizerDirectory;
+        if (Tokenizers.TiktokenEncodings.Contains(reference)) return Tokenizers.Load(reference);
+        var runDir = Path.GetDirectoryName(Path.GetDirectoryName(checkpointDir)) ?? checkpointDir;
+        var tokenizerDir = Path.Combine(runDir, reference);
+        if (!File.Exists(Path.Combine(tokenizerDir, BpeModel.VocabFile)))
+            throw new UserError($"The reward model at {checkpointDir} has no tokenizer in {tokenizerDir}; copy the tokenizer of the model it was trained from there.");
+        return Tokenizers.Load(tokenizerDir);
+    }
+}

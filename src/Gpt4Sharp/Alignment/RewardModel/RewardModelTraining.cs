@@ -1,0 +1,214 @@
+using System.Diagnostics;
+using Gpt4Sharp.Checkpoints;
+using Gpt4Sharp.Curriculum;
+using Gpt4Sharp.Reporting;
+using Gpt4Sharp.Runs;
+using Gpt4Sharp.Runtime;
+using Gpt4Sharp.Stages;
+using Gpt4Sharp.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Gpt4Sharp.Alignment.RewardModel;
+
+/// <summary>What a reward-model run is asked to do; saved as OUT/settings.json.</summary>
+public sealed record RewardModelSettings
+{
+    /// <summary>The fine-tuned model whose weights start the backbone (run or checkpoint directory).</summary>
+    public string BaseModel { get; init; } = "runs/sft";
+    public string OutDirectory { get; init; } = "runs/rm";
+    /// <summary>Comparison JSONL files ({"prompt","chosen","rejected"} per line) added to the curriculum pairs.</summary>
+    public IReadOnlyList<string> DataFiles { get; init; } = [];
+    /// <summary>Pairs drawn from the safety and knowledge curriculum (0 for files only).</summary>
+    public int CurriculumPairs { get; init; } = 4000;
+    public int Steps { get; init; } = 300;
+    /// <summary>Pairs per step (each contributes a chosen and a rejected sequence).</summary>
+    public int BatchSize { get; init; } = 16;
+    public double LearningRate { get; init; } = 3e-4;
+    public int WarmupSteps { get; init; } = 20;
+    public int EvalEvery { get; init; } = 100;
+    /// <summary>Replies whose raw rewards set the normalisation mean and standard deviation.</summary>
+    public int ReferenceReplies { get; init; } = 512;
+    public long Seed { get; init; } = 1234;
+    public string Device { get; init; } = "auto";
+
+    public RewardModelSettings Validate()
+    {
+        void Require(bool ok, string what) { if (!ok) throw new UserError($"Invalid reward-model setting: {what}."); }
+        Require(Steps >= 1, $"steps must be positive (got {Steps})");
+        Require(BatchSize >= 1, $"batch size must be positive (got {BatchSize})");
+        Require(LearningRate > 0, $"learning rate must be positive (got {LearningRate})");
+        Require(CurriculumPairs >= 0, $"curriculum pairs must be 0 or more (got {CurriculumPairs})");
+        Require(CurriculumPairs > 0 || DataFiles.Count > 0, "there is no data: give --data files or a positive --curriculum-pairs");
+        Require(ReferenceReplies >= 2, $"the normalisation needs at least 2 reference replies (got {ReferenceReplies})");
+        return this;
+    }
+}
+
+/// <summary>A step of reward-model training, for a progress display.</summary>
+public sealed record RewardModelProgress(int Step, int Steps, double Loss, double BatchAccuracy, double? HeldOutAccuracy);
+
+/// <summary>Held-out accuracy (chosen scored above rejected) of one source of pairs.</summary>
+public sealed record SourceAccuracy(string Source, int Pairs, double Accuracy);
+
+public sealed record RewardModelResult(
+    string OutDirectory, string CheckpointDirectory, int TrainPairs, int HeldOutPairs,
+    double InitialHeldOutAccuracy, double HeldOutAccuracy, IReadOnlyList<SourceAccuracy> BySource,
+    double FinalLoss, double RewardMean, double RewardStd, double TrainSeconds, bool Completed);
+
+/// <summary>
+/// Trains a <see cref="LearnedRewardModel"/> on comparison pairs with the pairwise Bradley–Terry loss
+/// −log σ(r(chosen) − r(rejected)) (Ouyang et al. 2022), reports accuracy on held-out pairs,
+/// then measures the reward mean and spread over reference replies so scores come out
+/// normalised, and saves a run directory that <see cref="LearnedRewardModel.Load"/> reads.
+/// </summary>
+public static class RewardModelTraining
+{
+    public static RewardModelResult Run(RewardModelSettings settings, IProgress<RewardModelProgress>? progress = null,
+        Action<string>? log = null, CancellationToken cancel = default)
+    {
+        log ??= _ => { };
+        settings.Validate();
+        TorchRuntime.EnsureLoaded();
+        var outDir = Path.GetFullPath(settings.OutDirectory);
+        settings = TrainingRun.ResolveSettings(settings with { OutDirectory = outDir }, outDir, resume: false);
+        TorchRuntime.Seed(settings.Seed);
+        var device = TorchRuntime.ParseDevice(settings.Device);
+
+        var pairs = new List<ComparisonPair>();
+        if (settings.CurriculumPairs > 0) pairs.AddRange(CurriculumComparisons.Build(settings.Seed, settings.CurriculumPairs));
+        foreach (var file in settings.DataFiles) pairs.AddRange(ComparisonJsonl.Read(file));
+        var train = pairs.Where(p => p.Split == Split.Train).ToList();
+        var heldOut = pairs.Where(p => p.Split == Split.Eval).ToList();
+        if (train.Count == 0 || heldOut.Count == 0)
+            throw new UserError($"The comparisons give {train.Count} training and {heldOut.Count} held-out pairs; both need at least one, so add more pairs.");
+
+        using var rm = LearnedRewardModel.FromLanguageModel(settings.BaseModel, device, settings.Seed, log);
+        ModelBundle.CopyTokenizer(rm.Tokenizer, outDir);
+        var encodedTrain = train.Select(p => (rm.Encode(p.Prompt, p.Chosen), rm.Encode(p.Prompt, p.Rejected))).ToList();
+        var encodedHeldOut = heldOut.Select(p => (rm.Encode(p.Prompt, p.Chosen), rm.Encode(p.Prompt, p.Rejected))).ToList();
+        log($"Reward model on {rm.Config.ParameterCount:N0} parameters: {train.Count:N0} training pairs, {heldOut.Count:N0} held out.");
+
+        var initial = Accuracy(rm, encodedHeldOut);
+        var parameters = rm.parameters().ToArray();
+        using var optimizer = torch.optim.AdamW(parameters, settings.LearningRate, weight_decay: 0.0);
+        var order = new Random((int)settings.Seed); // System.Random is fine here: the order only needs to be seeded, not portable
+        var shuffled = Enumerable.Range(0, train.Count).ToArray();
+        order.Shuffle(shuffled);
+        var clock = Stopwatch.StartNew();
+        var state = new TrainerState { Seed = settings.Seed };
+        double loss = double.NaN, heldOutAccuracy = initial;
+        bool completed = true;
+        for (int step = 0, cursor = 0; step < settings.Steps; step++)
+        {
+            if (cancel.IsCancellationRequested) { completed = false; break; }
+            using var scope = torch.NewDisposeScope();
+            rm.train();
+            var batch = new List<(int[], int[])>();
+            for (int i = 0; i < settings.BatchSize; i++, cursor++)
+            {
+                if (cursor == shuffled.Length) { order.Shuffle(shuffled); cursor = 0; }
+                batch.Add(encodedTrain[shuffled[cursor]]);
+            }
+            foreach (var group in optimizer.ParamGroups) group.LearningRate = LearningRate(settings, step);
+            optimizer.zero_grad();
+            var (chosen, rejected) = Scores(rm, batch);
+            var margin = chosen - rejected;
+            var lossTensor = -F.logsigmoid(margin).mean();
+            lossTensor.backward();
+            torch.nn.utils.clip_grad_norm_(parameters, 1.0);
+            optimizer.step();
+            loss = lossTensor.item<float>();
+            double batchAccuracy = (margin > 0).to(ScalarType.Float32).mean().item<float>();
+            state.Step = step + 1;
+            state.LossHistory.Add(new LossPoint(step + 1, loss));
+            double? evaluated = null;
+            if ((settings.EvalEvery > 0 && (step + 1) % settings.EvalEvery == 0) || step + 1 == settings.Steps)
+            {
+                evaluated = heldOutAccuracy = Accuracy(rm, encodedHeldOut);
+                // The checkpoint's validation slot holds the held-out error rate (1 − accuracy).
+                state.ValLossHistory.Add(new LossPoint(step + 1, 1 - heldOutAccuracy));
+            }
+            progress?.Report(new RewardModelProgress(step + 1, settings.Steps, loss, batchAccuracy, evaluated));
+        }
+        state.TrainSeconds = clock.Elapsed.TotalSeconds;
+        if (!completed) heldOutAccuracy = Accuracy(rm, encodedHeldOut);
+
+        var bySource = heldOut.Zip(Correct(rm, encodedHeldOut)).GroupBy(x => x.First.Source)
+            .Select(g => new SourceAccuracy(g.Key, g.Count(), g.Average(x => x.Second ? 1.0 : 0.0))).OrderBy(s => s.Source, StringComparer.Ordinal).ToList();
+        Normalise(rm, train, settings);
+        log($"Reward normalisation over {Math.Min(settings.ReferenceReplies, 2 * train.Count)} training replies: mean {rm.Mean:F4}, std {rm.Std:F4}.");
+
+        var run = RunInfo.Capture("rm train", settings.Seed, settings);
+        var checkpoint = new CheckpointStore(outDir).Save(rm, rm.ConfigJson(), null, state, run);
+        run.Write(outDir);
+        var result = new RewardModelResult(outDir, checkpoint, train.Count, heldOut.Count, initial, heldOutAccuracy, bySource,
+            loss, rm.Mean, rm.Std, state.TrainSeconds, completed);
+        WriteReport(outDir, settings, result, state);
+        return result;
+    }
+
+    /// <summary>results.json and report.html: the summary, the per-source held-out accuracy, and the loss and accuracy curves.</summary>
+    static void WriteReport(string outDir, RewardModelSettings settings, RewardModelResult result, TrainerState state)
+    {
+        Results.Write(outDir, new { stage = "rm", settings, result });
+        var report = new Report("Reward model").Section("Summary").KeyValues(
+            ("base model", settings.BaseModel), ("pairs (train / held out)", $"{result.TrainPairs} / {result.HeldOutPairs}"),
+            ("held-out accuracy", $"{result.InitialHeldOutAccuracy:P1} -> {result.HeldOutAccuracy:P1}"),
+            ("reward mean / std (raw)", $"{result.RewardMean:F4} / {result.RewardStd:F4}"), ("training seconds", result.TrainSeconds));
+        report.Section("Held-out accuracy by source").Table(["source", "pairs", "accuracy"],
+            result.BySource.Select(s => (IReadOnlyList<object?>)[s.Source, s.Pairs, s.Accuracy.ToString("P1", System.Globalization.CultureInfo.InvariantCulture)]));
+        if (state.LossHistory.Count > 0)
+            report.Section("Training").Chart(new Chart("Bradley-Terry loss", ChartKind.Line, "step", "−log σ(r_chosen − r_rejected)",
+                [new ChartSeries("train", [.. state.LossHistory.Select(p => (double)p.Step)], [.. state.LossHistory.Select(p => p.Loss)])]));
+        if (state.ValLossHistory.Count > 0)
+            report.Chart(new Chart("Held-out pair accuracy", ChartKind.Line, "step", "accuracy",
+                [new ChartSeries("held out", [.. state.ValLossHistory.Select(p => (double)p.Step)], [.. state.ValLossHistory.Select(p => 1 - p.Loss)])]));
+        report.Save(outDir);
+    }
+
+    /// <summary>Linear warmup then cosine decay to a tenth of the peak.</summary>
+    static double LearningRate(RewardModelSettings s, int step)
+    {
+        if (step < s.WarmupSteps) return s.LearningRate * (step + 1) / s.WarmupSteps;
+        double progress = (double)(step - s.WarmupSteps) / Math.Max(1, s.Steps - s.WarmupSteps);
+        return s.LearningRate * (0.1 + 0.9 * 0.5 * (1 + Math.Cos(Math.PI * progress)));
+    }
+
+    /// <summary>Raw rewards of the chosen and rejected sides of a batch, in one forward pass.</summary>
+    static (Tensor Chosen, Tensor Rejected) Scores(LearnedRewardModel rm, IReadOnlyList<(int[] Chosen, int[] Rejected)> batch)
+    {
+        var (tokens, lengths) = rm.Batch([.. batch.Select(b => b.Chosen), .. batch.Select(b => b.Rejected)]);
+        var scores = rm.RawScores(tokens, lengths);
+        return (scores[..batch.Count], scores[batch.Count..]);
+    }
+
+    static List<bool> Correct(LearnedRewardModel rm, IReadOnlyList<(int[], int[])> pairs, int batchSize = 32)
+    {
+        rm.eval();
+        using var noGrad = torch.no_grad();
+        var correct = new List<bool>(pairs.Count);
+        for (int start = 0; start < pairs.Count; start += batchSize)
+        {
+            using var scope = torch.NewDisposeScope();
+            var (chosen, rejected) = Scores(rm, pairs.Skip(start).Take(batchSize).ToList());
+            correct.AddRange((chosen > rejected).cpu().data<bool>().ToArray());
+        }
+        return correct;
+    }
+
+    /// <summary>Share of pairs whose chosen reply scores strictly above the rejected one.</summary>
+    public static double Accuracy(LearnedRewardModel rm, IReadOnlyList<(int[] Chosen, int[] Rejected)> pairs) =>
+        pairs.Count == 0 ? double.NaN : Correct(rm, pairs).Average(c => c ? 1.0 : 0.0);
+
+    static void Normalise(LearnedRewardModel rm, IReadOnlyList<ComparisonPair> train, RewardModelSettings settings)
+    {
+        var replies = train.SelectMany(p => new[] { (p.Prompt, p.Chosen), (p.Prompt, p.Rejected) }).Take(settings.ReferenceReplies).ToList();
+        (rm.Mean, rm.Std) = (0, 1);
+        var raw = rm.Score(replies);
+        double mean = raw.Average();
+        double std = Math.Sqrt(raw.Sum(r => (r - mean) * (r - mean)) / (raw.Length - 1));
+        (rm.Mean, rm.Std) = (mean, Math.Max(std, 1e-6));
+    }
+}

@@ -1,0 +1,78 @@
+using Gpt4Sharp.Alignment;
+using Gpt4Sharp.Alignment.Ppo;
+using Gpt4Sharp.Checkpoints;
+using Gpt4Sharp.Model;
+using Gpt4Sharp.Tests.Support;
+
+namespace Gpt4Sharp.Tests.Alignment.Ppo;
+
+public class PpoTrainingTests
+{
+    /// <summary>A synthetic reward: the share of a reply's characters that pass <paramref name="wanted"/>.</summary>
+    sealed class CharacterShare(Func<char, bool> wanted, string name) : IRewardScorer
+    {
+        public string Name => name;
+        public IReadOnlyList<double> Score(IReadOnlyList<(string Prompt, string Response)> pairs) =>
+            pairs.Select(p => p.Response.Length == 0 ? 0.0 : p.Response.Count(wanted) / (double)p.Response.Length).ToList();
+    }
+
+    static GptConfig Tiny => new() { VocabSize = new ByteTokenizer().VocabSize, ContextLength = 64, DModel = 32, Layers = 1, Heads = 2, KvHeads = 2, FfnHidden = 64 };
+
+    static PpoSettings Settings => new()
+    {
+        Steps = 12, PromptsPerStep = 2, SamplesPerPrompt = 16, MaxNewTokens = 8, Epochs = 2, MinibatchSize = 16,
+        LearningRate = 3e-3, InitialKlCoefficient = 0.05, KlTarget = 4, KlHorizon = 100, Seed = 5,
+    };
+
+    [Fact]
+    public void Reward_from_several_scorers_rises_while_the_kl_controller_reacts()
+    {
+        using var policy = new GptModel(Tiny, seed: 11);
+        using var reference = new GptModel(Tiny, seed: 11);
+        IRewardScorer[] scorers = [new CharacterShare(char.IsAsciiLetterLower, "lowercase"), new CharacterShare(char.IsAsciiDigit, "digits")];
+        using var ppo = new PpoTrainer(policy, reference, new ByteTokenizer(), scorers, Settings, prompts: ["hi", "tell me"]);
+        var first = ppo.Step();
+        Assert.Equal(0, first.Kl, 3); // the policy starts as the reference
+        Assert.Equal(["digits", "lowercase"], first.ScorerMeans.Keys.Order());
+        for (int i = 1; i < Settings.Steps; i++) ppo.Step();
+        var h = ppo.History;
+        double early = h.Take(3).Average(m => m.Reward), late = h.TakeLast(3).Average(m => m.Reward);
+        Assert.True(late > early + 0.1, $"reward {early:F3} -> {late:F3}");
+        Assert.All(h, m => Assert.True(double.IsFinite(m.Kl) && double.IsFinite(m.ValueLoss) && m.Entropy > 0 && m.ClipFraction is >= 0 and <= 1));
+        // The policy moved away from the reference, and β followed the KL: up when above target, down when below.
+        Assert.True(h[^1].Kl > 0.05, $"final KL {h[^1].Kl}");
+        for (int i = 0; i + 1 < h.Count; i++)
+            Assert.Equal(h[i].Kl > Settings.KlTarget, h[i + 1].KlCoefficient > h[i].KlCoefficient);
+    }
+
+    [Fact]
+    public void Ppo_needs_a_reward_and_a_separate_reference()
+    {
+        using var policy = new GptModel(Tiny, seed: 1);
+        Assert.Throws<UserError>(() => new PpoTrainer(policy, new GptModel(Tiny), new ByteTokenizer(), [], Settings, ["hi"]));
+        Assert.Throws<ArgumentException>(() => new PpoTrainer(policy, policy, new ByteTokenizer(), [new CharacterShare(char.IsAsciiLetterLower, "lowercase")], Settings, ["hi"]));
+    }
+
+    [Fact]
+    public void Ppo_stage_writes_a_loadable_run_with_results_and_plots()
+    {
+        var outDir = Path.Combine(RepoPaths.NewTempDir(), "ppo");
+        var result = PpoTrainer.Run(Settings with
+        {
+            PolicyModel = TinyRun.Create(), OutDirectory = outDir, Steps = 2, PromptsPerStep = 1, SamplesPerPrompt = 4,
+            ProbeSafetyPrompts = 4, ProbePassagePrompts = 2, PromptsPerFamily = 50, Device = "cpu",
+        }, [new CharacterShare(char.IsAsciiLetterLower, "lowercase")]);
+        Assert.True(result.Completed);
+        Assert.Equal(2, result.Steps.Count);
+        Assert.NotNull(result.Before);
+        Assert.NotNull(result.After);
+        Assert.Equal(4, result.Before!.HarmfulPrompts + result.Before.BenignPrompts);
+        Assert.Equal(5, result.Plots.Count);
+        Assert.All(result.Plots, p => Assert.True(new FileInfo(p).Length > 1000));
+        var json = File.ReadAllText(Path.Combine(outDir, Gpt4Sharp.Reporting.Results.FileName));
+        foreach (var key in new[] { "objective/kl", "objective/reward", "policy/clipfrac", "policy/entropy", "loss/value" }) Assert.Contains(key, json);
+        Assert.True(File.Exists(Path.Combine(outDir, "report.html")));
+        using var bundle = ModelBundle.Load(outDir);
+        Assert.Equal(2, CheckpointStore.Inspect(outDir).Step);
+    }
+}

@@ -1,0 +1,26 @@
+using System.CommandLine;
+using Gpt4Sharp.Checkpoints;
+using Gpt4Sharp.Cli;
+using Gpt4Sharp.Tests.Support;
+
+namespace Gpt4Sharp.Tests.Alignment.Ppo;
+
+public class RlhfCliTests
+{
+    [Fact]
+    public async Task Rm_train_then_ppo_run_end_to_end_and_bad_input_exits_1()
+    {
+        var root = new RootCommand { ConfigFile.Option };
+        foreach (var c in RlhfCommands.Create()) root.Subcommands.Add(c);
+        var sft = TinyRun.Create();
+        var dir = RepoPaths.NewTempDir();
+        var rm = Path.Combine(dir, "rm");
+        var ppo = Path.Combine(dir, "ppo");
+        Assert.Equal(0, await root.Parse(["rm", "train", "--model", sft, "--out", rm, "--curriculum-pairs", "60", "--steps", "2", "--batch-size", "4", "--device", "cpu"]).InvokeAsync());
+        Assert.Equal(0, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--out", ppo, "--steps", "1", "--prompts-per-step", "1", "--samples", "2",
+            "--max-new-tokens", "8", "--minibatch", "2", "--probe", "2", "--device", "cpu"]).InvokeAsync());
+        using (ModelBundle.Load(ppo)) { }
+        Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--out", Path.Combine(dir, "ppo2")]).InvokeAsync()); // no reward model
+        Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", sft, "--out", Path.Combine(dir, "ppo3")]).InvokeAsync()); // a language model is not a reward model
+    }
+}

@@ -1,0 +1,78 @@
+using Gpt4Sharp.Alignment.RewardModel;
+using Gpt4Sharp.Curriculum;
+using Gpt4Sharp.Curriculum.Knowledge;
+using Gpt4Sharp.Curriculum.Safety;
+using Gpt4Sharp.Tests.Support;
+
+namespace Gpt4Sharp.Tests.Alignment.RewardModel;
+
+public class RewardModelTests
+{
+    [Fact]
+    public void Curriculum_pairs_prefer_the_desired_behaviour_and_keep_both_splits()
+    {
+        var pairs = CurriculumComparisons.Build(seed: 3, count: 400);
+        Assert.Equal(400, pairs.Count);
+        Assert.Contains(pairs, p => p.Split == Split.Eval);
+        Assert.All(pairs, p => Assert.NotEqual(p.Chosen, p.Rejected));
+        Assert.All(pairs.Where(p => p.Source == "safety/harmful"), p =>
+        {
+            Assert.True(SafetyFamily.IsRefusal(p.Chosen));
+            Assert.False(SafetyFamily.IsRefusal(p.Rejected));
+        });
+        Assert.All(pairs.Where(p => p.Source == "safety/benign"), p => Assert.True(SafetyFamily.IsRefusal(p.Rejected)));
+        Assert.All(pairs.Where(p => p.Source == "knowledge/unknown_entity"), p =>
+        {
+            Assert.True(KnowledgeFamily.SaysDontKnow(p.Chosen));
+            Assert.False(KnowledgeFamily.SaysDontKnow(p.Rejected));
+        });
+        var sources = pairs.Select(p => p.Source).ToHashSet();
+        Assert.Superset(new HashSet<string> { "safety/harmful", "safety/benign", "knowledge/question", "knowledge/unknown_entity" }, sources);
+    }
+
+    [Fact]
+    public void Comparison_jsonl_reads_pairs_and_names_bad_lines()
+    {
+        var file = Path.Combine(RepoPaths.NewTempDir(), "pairs.jsonl");
+        File.WriteAllLines(file, ["{\"prompt\": \"p\", \"chosen\": \"good\", \"rejected\": \"bad\"}", "", "{\"prompt\": \"p2\", \"chosen\": \"x\"}"]);
+        var e = Assert.Throws<UserError>(() => ComparisonJsonl.Read(file).ToList());
+        Assert.Contains("pairs.jsonl:3", e.Message);
+        File.WriteAllLines(file, ["{\"prompt\": \"p\", \"chosen\": \"good\", \"rejected\": \"bad\"}"]);
+        var pair = Assert.Single(ComparisonJsonl.Read(file));
+        Assert.Equal(("p", "good", "bad", "pairs"), (pair.Prompt, pair.Chosen, pair.Rejected, pair.Source));
+    }
+
+    [Fact]
+    public void Bradley_terry_training_reaches_high_held_out_accuracy_and_loads_back_normalised()
+    {
+        // A learnable preference: a reply that agrees ("yes ...") beats one that declines ("no ..."), on varied prompts.
+        var file = Path.Combine(RepoPaths.NewTempDir(), "agree.jsonl");
+        File.WriteAllLines(file, Enumerable.Range(0, 300).Select(i =>
+            $"{{\"prompt\": \"question {i * 7919 % 1000}\", \"chosen\": \"yes {i % 10}\", \"rejected\": \"no {i % 10}\"}}"));
+        var outDir = Path.Combine(RepoPaths.NewTempDir(), "rm");
+        var result = RewardModelTraining.Run(new RewardModelSettings
+        {
+            BaseModel = TinyRun.Create(), OutDirectory = outDir, DataFiles = [file], CurriculumPairs = 0,
+            Steps = 40, BatchSize = 16, LearningRate = 3e-3, WarmupSteps = 5, EvalEvery = 20, ReferenceReplies = 64, Device = "cpu",
+        });
+        Assert.True(result.Completed);
+        Assert.True(result.HeldOutPairs > 0);
+        Assert.True(result.HeldOutAccuracy >= 0.9, $"held-out accuracy {result.HeldOutAccuracy}");
+
+        using var rm = LearnedRewardModel.Load(outDir);
+        var scorer = new RewardModelScorer(rm);
+        var scores = scorer.Score([("question 5", "yes 3"), ("question 5", "no 3")]);
+        Assert.True(scores[0] > scores[1]);
+        Assert.Equal(result.RewardMean, rm.Mean, 6);
+        // Normalised over the reference replies (half chosen, half rejected): the two kinds sit either side of 0.
+        Assert.True(scores[0] > 0 && scores[1] < 0, $"{scores[0]} {scores[1]}");
+        Assert.True(File.Exists(Path.Combine(outDir, Gpt4Sharp.Reporting.Results.FileName)));
+    }
+
+    [Fact]
+    public void A_language_model_directory_is_not_a_reward_model()
+    {
+        var e = Assert.Throws<UserError>(() => LearnedRewardModel.Load(TinyRun.Create()));
+        Assert.Contains("rm train", e.Message);
+    }
+}
