@@ -11,6 +11,7 @@ using Gpt4Sharp.Training;
 
 namespace Gpt4Sharp.Tests.Chat;
 
+[Collection(Gpt4Sharp.Tests.Support.ConsoleCollection.Name)]
 public class ChatCliTests
 {
     [Fact]

@@ -4,6 +4,7 @@ using Gpt4Sharp.Tests.Support;
 
 namespace Gpt4Sharp.Tests.Cli;
 
+[Collection(Gpt4Sharp.Tests.Support.ConsoleCollection.Name)]
 public class CliTests
 {
     [Fact]

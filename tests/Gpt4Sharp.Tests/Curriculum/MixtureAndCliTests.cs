@@ -5,6 +5,7 @@ using Gpt4Sharp.Tests.Support;
 
 namespace Gpt4Sharp.Tests.Curriculum;
 
+[Collection(Gpt4Sharp.Tests.Support.ConsoleCollection.Name)]
 public class MixtureAndCliTests
 {
     [Fact]

@@ -8,6 +8,7 @@ using Gpt4Sharp.Tests.Support;
 namespace Gpt4Sharp.Tests.Evaluation;
 
 /// <summary>The verbs end to end: eval code writes the public harness's results file, results.json and a report; report compare reads two runs.</summary>
+[Collection(Gpt4Sharp.Tests.Support.ConsoleCollection.Name)]
 public class EvalCommandTests
 {
     static async Task<int> Invoke(System.CommandLine.Command command, params string[] args) =>

@@ -6,6 +6,7 @@ using Gpt4Sharp.Tests.Support;
 
 namespace Gpt4Sharp.Tests.Interop;
 
+[Collection(Gpt4Sharp.Tests.Support.ConsoleCollection.Name)]
 public class InteropCliTests
 {
     static int Invoke(params string[] args)

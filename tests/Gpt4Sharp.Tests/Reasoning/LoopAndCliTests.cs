@@ -30,6 +30,7 @@ public sealed class TinyReasonerFixture
     }
 }
 
+[Collection(Gpt4Sharp.Tests.Support.ConsoleCollection.Name)]
 public class LoopAndCliTests(TinyReasonerFixture tiny) : IClassFixture<TinyReasonerFixture>
 {
     [Fact]

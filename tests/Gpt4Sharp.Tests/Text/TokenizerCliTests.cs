@@ -5,6 +5,7 @@ using Gpt4Sharp.Text;
 
 namespace Gpt4Sharp.Tests.Text;
 
+[Collection(Gpt4Sharp.Tests.Support.ConsoleCollection.Name)]
 public class TokenizerCliTests
 {
     [Fact]

@@ -5,6 +5,7 @@ using Gpt4Sharp.Tests.Support;
 
 namespace Gpt4Sharp.Tests.Alignment.Ppo;
 
+[Collection(Gpt4Sharp.Tests.Support.ConsoleCollection.Name)]
 public class RlhfCliTests
 {
     [Fact]
