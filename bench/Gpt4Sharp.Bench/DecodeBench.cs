@@ -13,8 +13,14 @@ public static class DecodeBench
 {
     public static int Run(string[] args)
     {
-        int context = 512, newTokens = args.Length > 0 ? int.Parse(args[0]) : 64;
-        var config = new GptConfig { VocabSize = 8192, ContextLength = 1024, DModel = 256, Layers = 4, Heads = 4, KvHeads = 4 };
+        int newTokens = args.Length > 0 ? int.Parse(args[0]) : 64;
+        foreach (var (d, layers) in new[] { (256, 4), (512, 8) })
+            Measure(new GptConfig { VocabSize = 8192, ContextLength = 1024, DModel = d, Layers = layers, Heads = d / 64, KvHeads = d / 64 }, 512, newTokens);
+        return 0;
+    }
+
+    static void Measure(GptConfig config, int context, int newTokens)
+    {
         using var model = new GptModel(config);
         model.eval();
         using var inference = torch.inference_mode();
@@ -40,11 +46,10 @@ public static class DecodeBench
                 sequence = torch.cat([sequence, next], 1).MoveToOuterDisposeScope();
             }
         });
-        Console.WriteLine($"model {config.ParameterCount / 1e6:F1}M params (d=256, L=4), context {context}, {newTokens} new tokens, batch 1");
-        Console.WriteLine($"with KV cache:    {cached,8:F1} tokens/s");
-        Console.WriteLine($"without KV cache: {uncached,8:F1} tokens/s");
-        Console.WriteLine($"cached / uncached: {cached / uncached:F1}x");
-        return 0;
+        Console.WriteLine($"model {config.ParameterCount / 1e6:F1}M params (d={config.DModel}, L={config.Layers}), context {context}, {newTokens} new tokens, batch 1");
+        Console.WriteLine($"  with KV cache:    {cached,8:F1} tokens/s");
+        Console.WriteLine($"  without KV cache: {uncached,8:F1} tokens/s");
+        Console.WriteLine($"  cached / uncached: {cached / uncached:F1}x");
     }
 
     static double TokensPerSecond(int tokens, Action decode)
