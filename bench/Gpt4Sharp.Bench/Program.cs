@@ -6,6 +6,7 @@ var benchmarks = new Dictionary<string, (string About, Func<string[], int> Run)>
 {
     ["matmul"] = ("fp32 and bf16 matmul peak of this machine", MatmulBench.Run),
     ["train"] = ("training tokens/s and MFU at d=256/L=4 and d=512/L=8, T=256", TrainingBench.Run),
+    ["memory"] = ("live native tensors and resident memory over 2,000 training steps", MemoryBench.Run),
     ["decode"] = ("decoding tokens/s with and without the KV cache at 512 tokens of context", DecodeBench.Run),
     ["sparse"] = ("dense vs strided vs fixed sparse attention: fwd+bwd time, peak memory and fitted exponents, n = 1k..16k", SparseAttentionBench.Run),
     ["chat"] = ("50-turn chat: time to first token and decode time per turn, KV cache kept vs history re-encoded, 8K and 32K context", ChatTurnsBench.Run),
