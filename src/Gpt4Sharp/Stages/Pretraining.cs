@@ -26,7 +26,7 @@ public sealed record PretrainSettings
     /// <summary>Documents drawn from the built-in pretraining mixture.</summary>
     public int CorpusDocuments { get; init; } = 60_000;
     public GptConfig Model { get; init; } = new() { ContextLength = 256, DModel = 192, Layers = 4, Heads = 3, KvHeads = 3 };
-    public TrainConfig Train { get; init; } = new() { Steps = 1200, BatchSize = 16, SequenceLength = 128, LearningRate = 3e-3, WarmupSteps = 60, EvalEvery = 200, CheckpointEvery = 400 };
+    public TrainConfig Train { get; init; } = new() { Steps = 500, BatchSize = 16, SequenceLength = 128, LearningRate = 3e-3, WarmupSteps = 30, EvalEvery = 100, CheckpointEvery = 250 };
     public string Device { get; init; } = "auto";
     /// <summary>Measure the matmul peak first so progress shows MFU (about 2 s).</summary>
     public bool MeasureMfu { get; init; } = true;
