@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Gpt4Sharp.Alignment;
 using Gpt4Sharp.Alignment.Ppo;
+using Gpt4Sharp.Alignment.Rbrm;
 using Gpt4Sharp.Alignment.RewardModel;
 using Gpt4Sharp.Runtime;
 using Spectre.Console;
@@ -63,6 +64,8 @@ public static class RlhfCommands
         var model = Cli.Required<string>("--model", "Fine-tuned run or checkpoint directory (from `sft`): the starting policy and the frozen KL reference.");
         var rm = Cli.Opt<string[]>("--rm", "Reward-model run directories (from `rm train`); their normalised scores are added.", []);
         rm.AllowMultipleArgumentsPerToken = true;
+        var rbrm = Cli.Opt("--rbrm", "Add the rule-based reward model's reward (refuse harmful requests in the desired style, do not refuse safe ones).", true);
+        var rubric = Cli.Opt<string?>("--rubric", "Rubric JSON for the rule-based reward model (default: the built-in rubric).");
         var outDir = Cli.Opt("--out", "Run directory for the PPO policy.", d.OutDirectory);
         var families = Cli.Opt("--families", "Comma-separated curriculum families whose training prompts PPO practises on.", string.Join(",", d.Families));
         var steps = Cli.Opt("--steps", "PPO steps (rollouts + updates).", d.Steps);
@@ -79,13 +82,14 @@ public static class RlhfCommands
         var device = Cli.Opt("--device", "cpu, cuda, cuda:N or auto.", d.Device);
         var command = new Command("ppo", "Stage 3: RLHF with PPO against reward models, with an adaptive KL penalty to the fine-tuned model.")
         {
-            model, rm, outDir, families, steps, prompts, samples, maxNew, epochs, minibatch, lr, klCoef, klTarget, probe, seed, device,
+            model, rm, rbrm, rubric, outDir, families, steps, prompts, samples, maxNew, epochs, minibatch, lr, klCoef, klTarget, probe, seed, device,
         };
         command.SetHandler((p, cancel) =>
         {
             Cli.RequireTorch();
             var rewardModels = p.GetValue(rm) ?? [];
-            if (rewardModels.Length == 0) throw new UserError("PPO needs a reward: pass --rm with a directory from `gpt4sharp rm train`.");
+            bool useRbrm = p.GetValue(rbrm) || p.GetValue(rubric) is not null;
+            if (rewardModels.Length == 0 && !useRbrm) throw new UserError("PPO needs a reward: pass --rm with a directory from `gpt4sharp rm train`, or keep --rbrm on.");
             var settings = d with
             {
                 PolicyModel = p.GetValue(model)!, RewardModels = rewardModels, OutDirectory = p.GetValue(outDir)!,
@@ -101,6 +105,8 @@ public static class RlhfCommands
             {
                 for (int i = 0; i < rewardModels.Length; i++)
                     scorers.Add(new RewardModelScorer(LearnedRewardModel.Load(rewardModels[i], deviceName, Log), rewardModels.Length == 1 ? "rm" : $"rm{i + 1}"));
+                if (useRbrm) scorers.Add(RuleBasedRewardModel.Load(p.GetValue(rubric)));
+                Log($"Reward = {string.Join(" + ", scorers.Select(s => s.Name))} - β·KL.");
                 var r = StepDisplay.Run<PpoStepMetrics, PpoResult>("ppo", settings.Steps, x => x.Step, Describe,
                     progress => PpoTrainer.Run(settings, scorers, progress, Log, cancel));
                 Summarise(r);

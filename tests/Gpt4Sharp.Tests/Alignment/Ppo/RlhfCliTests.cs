@@ -21,7 +21,8 @@ public class RlhfCliTests
         Assert.Equal(0, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--out", ppo, "--steps", "1", "--prompts-per-step", "1", "--samples", "2",
             "--max-new-tokens", "8", "--minibatch", "2", "--probe", "2", "--device", "cpu"]).InvokeAsync());
         using (ModelBundle.Load(ppo)) { }
-        Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--out", Path.Combine(dir, "ppo2")]).InvokeAsync()); // no reward model
+        Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rbrm", "false", "--out", Path.Combine(dir, "ppo2")]).InvokeAsync()); // no reward at all
+        Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rubric", Path.Combine(dir, "missing.json"), "--out", Path.Combine(dir, "ppo4")]).InvokeAsync()); // unreadable rubric
         Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", sft, "--out", Path.Combine(dir, "ppo3")]).InvokeAsync()); // a language model is not a reward model
     }
 }
