@@ -6,6 +6,7 @@ using Gpt4Sharp.Generation;
 using Gpt4Sharp.Model;
 using Gpt4Sharp.Runtime;
 using Gpt4Sharp.Text;
+using Gpt4Sharp.Vision;
 
 namespace Gpt4Sharp.Cli;
 
@@ -22,9 +23,10 @@ public static class ChatCommands
         var seed = Cli.Opt("--seed", "Sampling seed.", 1234L);
         var prices = Cli.Opt<string?>("--prices", "Price table JSON (default: GPT-4's 8K and 32K prices).");
         var device = Cli.Opt("--device", "cpu, cuda, cuda:N or auto.", "auto");
-        var command = new Command("chat", "Multi-turn chat with streaming answers; /reset, /usage, /save FILE, /load FILE, /quit. Ctrl-C stops the current answer.")
+        var image = new Option<string[]>("--image") { Description = "Picture(s) for the first message (vision-language models from `gpt4sharp vlm train`); repeat for several.", DefaultValueFactory = _ => [] };
+        var command = new Command("chat", "Multi-turn chat with streaming answers; /image FILE, /reset, /usage, /save FILE, /load FILE, /quit. Ctrl-C stops the current answer.")
         {
-            model, system, maxTokens, temperature, topP, seed, prices, device,
+            model, system, maxTokens, temperature, topP, seed, prices, device, image,
         };
         // A synchronous action: System.CommandLine then leaves Ctrl-C to us, so it can stop one answer instead of the program.
         command.SetAction(p =>
@@ -38,8 +40,13 @@ public static class ChatCommands
                     Sampling = new SamplingOptions { MaxNewTokens = p.GetValue(maxTokens), Temperature = p.GetValue(temperature), TopP = p.GetValue(topP), Seed = p.GetValue(seed) }.Validate(),
                     Prices = p.GetValue(prices) is { } file ? PriceTable.Load(file) : PriceTable.Gpt4,
                 };
-                using var bundle = ModelBundle.Load(p.GetValue(model)!, TorchRuntime.ParseDevice(p.GetValue(device)!), w => Console.Error.WriteLine(w));
-                using var repl = new ChatRepl(bundle.Model, bundle.Tokenizer, options);
+                string dir = p.GetValue(model)!;
+                var torchDevice = TorchRuntime.ParseDevice(p.GetValue(device)!);
+                // A vision-language run chats through its decoder (a plain GptModel) and embeds pictures with its image encoder.
+                using var vlm = VlmBundle.IsVlm(dir) ? VlmBundle.Load(dir, torchDevice) : null;
+                using var text = vlm is null ? ModelBundle.Load(dir, torchDevice, w => Console.Error.WriteLine(w)) : null;
+                using var repl = vlm is not null ? new ChatRepl(vlm.Decoder, vlm.Tokenizer, options, vlm.Images) : new ChatRepl(text!.Model, text.Tokenizer, options);
+                foreach (var picture in p.GetValue(image)!) repl.Attach(picture);
                 ConsoleCancelEventHandler stopAnswer = (_, e) => e.Cancel = repl.StopAnswer();
                 Console.CancelKeyPress += stopAnswer;
                 try { return repl.Run(Console.In, Console.Out); }
@@ -58,12 +65,18 @@ public static class ChatCommands
 /// <summary>
 /// The chat loop, on any reader and writer (stdin may be a pipe). Answers stream as they are
 /// written; each ends with its token counts and cost. A bad slash command or file prints one
-/// sentence and the conversation goes on.
+/// sentence and the conversation goes on. With a vision-language model's <paramref name="images"/>,
+/// <c>/image FILE</c> attaches pictures to the next message.
 /// </summary>
-public sealed class ChatRepl(GptModel model, ITokenizer tokenizer, ChatSessionOptions options) : IDisposable
+public sealed class ChatRepl(GptModel model, ITokenizer tokenizer, ChatSessionOptions options, ImageSpanEncoder? images = null) : IDisposable
 {
-    ChatSession session = new(model, tokenizer, options);
+    ChatSession session = new(model, tokenizer, options, images);
     CancellationTokenSource? answering;
+    /// <summary>Pictures waiting for the next user message.</summary>
+    readonly List<ChatImage> attached = [];
+
+    /// <summary>Attaches a picture to the next message; bad files and text-only models give a <see cref="UserError"/>.</summary>
+    public void Attach(string path) => attached.Add(session.LoadImage(path));
 
     public ChatSession Session => session;
 
@@ -110,7 +123,9 @@ public sealed class ChatRepl(GptModel model, ITokenizer tokenizer, ChatSessionOp
         answering = cts;
         try
         {
-            var stream = session.SendAsync(message, cts.Token).GetAsyncEnumerator();
+            var pictures = attached.ToList();
+            attached.Clear(); // the session owns them now
+            var stream = session.SendAsync(message, pictures, cts.Token).GetAsyncEnumerator();
             try
             {
                 while (stream.MoveNextAsync().AsTask().GetAwaiter().GetResult())
@@ -138,6 +153,10 @@ public sealed class ChatRepl(GptModel model, ITokenizer tokenizer, ChatSessionOp
         {
             case "/quit" or "/exit":
                 return false;
+            case "/image":
+                Attach(RequireFile(argument, name, "photo.png"));
+                output.WriteLine($"Attached {argument}; {attached.Count} picture(s) go with your next message.");
+                break;
             case "/reset":
                 session.Reset();
                 output.WriteLine("Conversation cleared (the system prompt stays).");
@@ -150,22 +169,22 @@ public sealed class ChatRepl(GptModel model, ITokenizer tokenizer, ChatSessionOp
                 output.WriteLine($"Saved {session.Messages.Count} messages to {argument}.");
                 break;
             case "/load":
-                var loaded = ChatSession.Load(RequireFile(argument, name), model, tokenizer, options);
+                var loaded = ChatSession.Load(RequireFile(argument, name), model, tokenizer, options, images);
                 session.Dispose();
                 session = loaded;
                 output.WriteLine($"Loaded {session.Messages.Count} messages from {argument} ({session.CachedTokens} tokens re-encoded).");
                 break;
             case "/help":
-                output.WriteLine("/reset clears the conversation; /usage shows tokens and cost per turn; /save FILE and /load FILE keep a conversation as JSON; /quit ends.");
+                output.WriteLine("/image FILE attaches a picture to your next message (vision-language models); /reset clears the conversation; /usage shows tokens and cost per turn; /save FILE and /load FILE keep a conversation as JSON; /quit ends.");
                 break;
             default:
-                throw new UserError($"Unknown command {name}; use /reset, /usage, /save FILE, /load FILE, /help or /quit.");
+                throw new UserError($"Unknown command {name}; use /image FILE, /reset, /usage, /save FILE, /load FILE, /help or /quit.");
         }
         return true;
     }
 
-    static string RequireFile(string argument, string command) =>
-        argument.Length > 0 ? argument : throw new UserError($"{command} needs a file name, e.g. {command} chat.json.");
+    static string RequireFile(string argument, string command, string example = "chat.json") =>
+        argument.Length > 0 ? argument : throw new UserError($"{command} needs a file name, e.g. {command} {example}.");
 
     void WriteUsage(TextWriter output)
     {
@@ -179,5 +198,9 @@ public sealed class ChatRepl(GptModel model, ITokenizer tokenizer, ChatSessionOp
 
     static string Dollars(decimal cost) => "$" + cost.ToString("0.00000", CultureInfo.InvariantCulture);
 
-    public void Dispose() => session.Dispose();
+    public void Dispose()
+    {
+        foreach (var picture in attached) picture.Pixels.Dispose();
+        session.Dispose();
+    }
 }

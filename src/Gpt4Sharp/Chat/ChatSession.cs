@@ -7,10 +7,14 @@ using Gpt4Sharp.Generation;
 using Gpt4Sharp.Model;
 using Gpt4Sharp.Runs;
 using Gpt4Sharp.Text;
+using Gpt4Sharp.Vision;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Gpt4Sharp.Chat;
+
+/// <summary>A picture attached to a user message: the file it came from (what a saved chat keeps) and its pixels [3, S, S].</summary>
+public sealed record ChatImage(string Path, Tensor Pixels);
 
 /// <summary>Settings of a <see cref="ChatSession"/>.</summary>
 public sealed record ChatSessionOptions
@@ -33,12 +37,21 @@ public sealed record ChatSessionOptions
 /// documented sliding window, never an exception. Recurrent models keep a
 /// <see cref="SegmentMemory"/> of the last MemoryLength positions and never fill up.
 /// Turns are framed with <see cref="ChatTemplate"/>; every turn is metered in <see cref="Usage"/>.
+/// Given the <see cref="ImageSpanEncoder"/> of a vision-language model, user messages may carry
+/// pictures: they are framed with <see cref="MultimodalChat"/> (text-only turns encode
+/// identically), their spans are embedded and fed through <c>ForwardEmbeddings</c> into the same
+/// cache, and a window re-encode embeds them again. The session depends on Vision directly
+/// rather than through an interface: the span framing itself lives there, so an abstraction
+/// would only rename it.
 /// </summary>
 public sealed class ChatSession : IDisposable
 {
     readonly GptModel model;
     readonly ITokenizer tokenizer;
     readonly List<ChatMessage> messages = [];
+    /// <summary>Pictures of user messages, by message index (messages are only ever appended or cut from the end).</summary>
+    readonly Dictionary<int, IReadOnlyList<ChatImage>> pictures = [];
+    readonly ImageSpanEncoder? images;
     readonly List<TurnUsage> usage = [];
     readonly KvCache? cache;
     readonly SegmentMemory? memory;
@@ -51,10 +64,14 @@ public sealed class ChatSession : IDisposable
     readonly List<int> pending = [];
     Tensor? lastLogits;
 
-    public ChatSession(GptModel model, ITokenizer tokenizer, ChatSessionOptions? options = null)
+    /// <param name="images">The vision-language model's span encoder (<c>VlmBundle.Images</c>); null for a text-only model.</param>
+    public ChatSession(GptModel model, ITokenizer tokenizer, ChatSessionOptions? options = null, ImageSpanEncoder? images = null)
     {
         this.model = model;
         this.tokenizer = tokenizer;
+        this.images = images;
+        if (images is not null && model.Config.Attention == AttentionKind.Recurrent)
+            throw new UserError("Image chat needs a dense or sparse decoder; this vision-language model's decoder is recurrent.");
         Options = options ?? new ChatSessionOptions();
         Options.Sampling.Validate();
         endOfTurn = tokenizer.SpecialTokenId(SpecialTokens.EndOfTurn)
@@ -68,6 +85,10 @@ public sealed class ChatSession : IDisposable
 
     public ChatSessionOptions Options { get; }
     public IReadOnlyList<ChatMessage> Messages => messages;
+    /// <summary>True when the model reads pictures (it was given an <see cref="ImageSpanEncoder"/>).</summary>
+    public bool ReadsImages => images is not null;
+    /// <summary>The pictures attached to message <paramref name="index"/> (empty for most).</summary>
+    public IReadOnlyList<ChatImage> ImagesOf(int index) => pictures.GetValueOrDefault(index) ?? [];
     public IReadOnlyList<TurnUsage> Usage => usage;
     /// <summary>Index of the oldest message after the system prompt still in the model's window.</summary>
     public int WindowStart { get; private set; }
@@ -77,27 +98,39 @@ public sealed class ChatSession : IDisposable
     bool HasSystem => messages.Count > 0 && messages[0].Role == "system";
     int FirstTurn => HasSystem ? 1 : 0;
 
-    /// <summary>Sends a user message and streams the answer token by token. Cancelling ends the answer early (it is kept, marked <see cref="TurnEnd.Cancelled"/>); it never throws for that.</summary>
-    public async IAsyncEnumerable<GeneratedToken> SendAsync(string userMessage, [EnumeratorCancellation] CancellationToken cancel = default)
+    /// <summary>Loads a picture file for the next message with the model's image preparation; bad files and text-only models give a <see cref="UserError"/>.</summary>
+    public ChatImage LoadImage(string path)
     {
+        if (images is null) throw new UserError("This model reads no images; train one with `gpt4sharp vlm train`.");
+        return new ChatImage(path, images.LoadImage(path));
+    }
+
+    public IAsyncEnumerable<GeneratedToken> SendAsync(string userMessage, CancellationToken cancel = default) => SendAsync(userMessage, [], cancel);
+
+    /// <summary>Sends a user message (with pictures placed before its text) and streams the answer token by token. Cancelling ends the answer early (it is kept, marked <see cref="TurnEnd.Cancelled"/>); it never throws for that. The session owns the pictures' tensors from here on.</summary>
+    public async IAsyncEnumerable<GeneratedToken> SendAsync(string userMessage, IReadOnlyList<ChatImage> userImages, [EnumeratorCancellation] CancellationToken cancel = default)
+    {
+        if (userImages.Count > 0 && images is null) throw new UserError("This model reads no images; train one with `gpt4sharp vlm train`.");
         var clock = Stopwatch.StartNew();
         var sampling = Options.Sampling;
         int context = model.Config.ContextLength;
         if (WindowStart < FirstTurn) WindowStart = FirstTurn;
         messages.Add(new ChatMessage("user", userMessage));
-        var userIds = ChatTemplate.Encode(tokenizer, [messages[^1]], addGenerationPrompt: true).Ids;
+        if (userImages.Count > 0) pictures[messages.Count - 1] = [.. userImages];
+        var (userIds, userPixels) = Encode([messages.Count - 1], addGenerationPrompt: true);
 
         bool slid = false;
         int[] newIds;
+        IReadOnlyList<Tensor> newPixels = userPixels;
         if (!Options.ReuseCache)
         {
             Forget();
-            newIds = WindowIds(addGenerationPrompt: true);
+            (newIds, newPixels) = WindowIds(addGenerationPrompt: true);
             if (cache is not null && newIds.Length + Reserve > context)
             {
                 SlideWindow();
                 slid = true;
-                newIds = WindowIds(addGenerationPrompt: true);
+                (newIds, newPixels) = WindowIds(addGenerationPrompt: true);
             }
         }
         else
@@ -108,12 +141,12 @@ public sealed class ChatSession : IDisposable
             {
                 SlideWindow();
                 slid = true;
-                newIds = WindowIds(addGenerationPrompt: true);
+                (newIds, newPixels) = WindowIds(addGenerationPrompt: true);
             }
         }
         pending.Clear();
         int cachedBefore = CachedTokens;
-        Feed(newIds);
+        Feed(newIds, newPixels);
         int promptTokens = cachedBefore + newIds.Length;
 
         var processor = new LogitsProcessor(sampling);
@@ -136,7 +169,7 @@ public sealed class ChatSession : IDisposable
             yield return new GeneratedToken(next, new string(chars));
             if (produced + 1 == sampling.MaxNewTokens) { pending.Add(next); break; }
             if (cache is not null && cache.Length + 1 > context) { end = TurnEnd.ContextFull; pending.Add(next); break; }
-            Feed([next]);
+            Feed([next], []);
             await Task.Yield(); // let a streaming consumer write between tokens
         }
         var rest = new char[decoder.GetCharCount([], flush: true)];
@@ -167,9 +200,12 @@ public sealed class ChatSession : IDisposable
     }
 
     /// <summary>Sends a message and waits for the whole answer: (answer text, its usage).</summary>
-    public async Task<(string Answer, TurnUsage Usage)> AskAsync(string userMessage, CancellationToken cancel = default)
+    public Task<(string Answer, TurnUsage Usage)> AskAsync(string userMessage, CancellationToken cancel = default) => AskAsync(userMessage, [], cancel);
+
+    /// <summary>Sends a message with pictures and waits for the whole answer.</summary>
+    public async Task<(string Answer, TurnUsage Usage)> AskAsync(string userMessage, IReadOnlyList<ChatImage> userImages, CancellationToken cancel = default)
     {
-        await foreach (var _ in SendAsync(userMessage, cancel)) { }
+        await foreach (var _ in SendAsync(userMessage, userImages, cancel)) { }
         return (messages[^1].Content, usage[^1]);
     }
 
@@ -181,20 +217,22 @@ public sealed class ChatSession : IDisposable
     public void Reset()
     {
         messages.RemoveRange(FirstTurn, messages.Count - FirstTurn);
+        DisposePictures();
         usage.Clear();
         WindowStart = FirstTurn;
         Forget();
     }
 
-    /// <summary>Writes the conversation and its usage as JSON (atomically); the model state is rebuilt on load.</summary>
+    /// <summary>Writes the conversation and its usage as JSON (atomically); pictures are kept as their file paths and read again on load; the model state is rebuilt on load.</summary>
     public void Save(string path)
     {
-        var saved = new SavedSession(messages.ToList(), usage.ToList(), WindowStart);
+        var paths = pictures.Count == 0 ? null : pictures.OrderBy(p => p.Key).ToDictionary(p => p.Key, p => p.Value.Select(i => i.Path).ToList());
+        var saved = new SavedSession(messages.ToList(), usage.ToList(), WindowStart, paths);
         AtomicFile.WriteAllText(path, JsonSerializer.Serialize(saved, JsonOptions));
     }
 
     /// <summary>Opens a conversation written by <see cref="Save"/> and re-encodes its window once so the next turn is fast.</summary>
-    public static ChatSession Load(string path, GptModel model, ITokenizer tokenizer, ChatSessionOptions? options = null)
+    public static ChatSession Load(string path, GptModel model, ITokenizer tokenizer, ChatSessionOptions? options = null, ImageSpanEncoder? images = null)
     {
         if (!File.Exists(path)) throw new UserError($"Chat file {path} does not exist; save one with /save FILE first.");
         SavedSession? saved;
@@ -202,20 +240,31 @@ public sealed class ChatSession : IDisposable
         catch (JsonException e) { throw new UserError($"Chat file {path} is not a saved chat ({e.Message}).", e); }
         if (saved?.Messages is null || saved.Usage is null || saved.Messages.Any(m => m?.Role is not ("system" or "user" or "assistant") || m.Content is null))
             throw new UserError($"Chat file {path} is not a saved chat; it needs \"messages\" with system, user or assistant roles and \"usage\".");
-        var session = new ChatSession(model, tokenizer, (options ?? new ChatSessionOptions()) with { SystemPrompt = null });
+        if (saved.Images is { Count: > 0 } savedImages)
+        {
+            if (images is null) throw new UserError($"Chat file {path} has pictures but this model reads no images; load it with the vision-language model it was saved from.");
+            if (savedImages.Keys.Any(i => i < 0 || i >= saved.Messages.Count || saved.Messages[i].Role != "user"))
+                throw new UserError($"Chat file {path} attaches pictures to messages that are not user messages; it is not a saved chat.");
+        }
+        var session = new ChatSession(model, tokenizer, (options ?? new ChatSessionOptions()) with { SystemPrompt = null }, images);
+        foreach (var (index, files) in saved.Images ?? [])
+        {
+            try { session.pictures[index] = [.. files.Select(session.LoadImage)]; }
+            catch { session.Dispose(); throw; }
+        }
         session.messages.AddRange(saved.Messages);
         session.usage.AddRange(saved.Usage);
         session.WindowStart = Math.Clamp(saved.WindowStart, session.FirstTurn, session.messages.Count);
         if (session.Options.ReuseCache && session.messages.Count > 0)
         {
-            var ids = session.WindowIds(addGenerationPrompt: false);
+            var (ids, pixels) = session.WindowIds(addGenerationPrompt: false);
             // A window that no longer fits (e.g. saved from a larger model) slides now rather than on the next turn.
             if (session.cache is not null && ids.Length + session.Reserve > model.Config.ContextLength)
             {
                 session.SlideWindow(extra: 0);
-                ids = session.WindowIds(addGenerationPrompt: false);
+                (ids, pixels) = session.WindowIds(addGenerationPrompt: false);
             }
-            session.Feed(ids);
+            session.Feed(ids, pixels);
         }
         return session;
     }
@@ -225,6 +274,13 @@ public sealed class ChatSession : IDisposable
         lastLogits?.Dispose();
         cache?.Dispose();
         memory?.Dispose();
+        DisposePictures();
+    }
+
+    void DisposePictures()
+    {
+        foreach (var image in pictures.Values.SelectMany(p => p)) image.Pixels.Dispose();
+        pictures.Clear();
     }
 
     /// <summary>Room kept free for the answer when deciding whether the window must slide.</summary>
@@ -238,11 +294,18 @@ public sealed class ChatSession : IDisposable
         pending.Clear();
     }
 
-    /// <summary>The system prompt and the messages from <see cref="WindowStart"/> on, encoded.</summary>
-    int[] WindowIds(bool addGenerationPrompt)
+    /// <summary>The system prompt and the messages from <see cref="WindowStart"/> on, encoded, with the pictures of their spans in order.</summary>
+    (int[] Ids, IReadOnlyList<Tensor> Pixels) WindowIds(bool addGenerationPrompt) =>
+        Encode([.. Enumerable.Range(0, FirstTurn), .. Enumerable.Range(WindowStart, messages.Count - WindowStart)], addGenerationPrompt);
+
+    /// <summary>Frames the messages at <paramref name="indices"/>: with image spans for a vision-language model (text-only turns encode exactly as ChatTemplate does), else with ChatTemplate.</summary>
+    (int[] Ids, IReadOnlyList<Tensor> Pixels) Encode(IReadOnlyList<int> indices, bool addGenerationPrompt)
     {
-        var window = messages.Take(FirstTurn).Concat(messages.Skip(WindowStart)).ToList();
-        return ChatTemplate.Encode(tokenizer, window, addGenerationPrompt).Ids;
+        if (images is null)
+            return (ChatTemplate.Encode(tokenizer, [.. indices.Select(i => messages[i])], addGenerationPrompt).Ids, []);
+        var framed = indices.Select(i => new MultimodalMessage(messages[i].Role, messages[i].Content, [.. ImagesOf(i).Select(p => p.Pixels)])).ToList();
+        var encoding = MultimodalChat.Encode(tokenizer, framed, images.TokensPerImage, addGenerationPrompt);
+        return (encoding.Ids, encoding.Images);
     }
 
     /// <summary>Drops the oldest whole turns until the window plus the answer's room fits; the newest user message always stays.</summary>
@@ -250,25 +313,27 @@ public sealed class ChatSession : IDisposable
     {
         int context = model.Config.ContextLength;
         int generationPrompt = extra ?? 1;
-        while (WindowStart < messages.Count - 1 && WindowIds(false).Length + generationPrompt + Reserve > context)
+        while (WindowStart < messages.Count - 1 && WindowIds(false).Ids.Length + generationPrompt + Reserve > context)
         {
             WindowStart++;
             while (WindowStart < messages.Count - 1 && messages[WindowStart].Role != "user") WindowStart++; // whole turns only
         }
-        int needed = WindowIds(false).Length + generationPrompt;
+        int needed = WindowIds(false).Ids.Length + generationPrompt;
         if (needed >= context)
             throw new UserError($"The system prompt and the last message alone need {needed} tokens but the model's context is {context}; send a shorter message.");
         Forget();
     }
 
-    /// <summary>Runs new tokens through the model, keeping the logits of the last one.</summary>
-    void Feed(int[] ids)
+    /// <summary>Runs new tokens through the model, keeping the logits of the last one; ids with image spans go in as embeddings carrying the pictures' features.</summary>
+    void Feed(int[] ids, IReadOnlyList<Tensor> pixels)
     {
         if (ids.Length == 0) return;
         using var scope = torch.NewDisposeScope();
         using var inference = torch.inference_mode();
         Tensor logits;
-        if (cache is not null)
+        if (pixels.Count > 0)
+            logits = model.ForwardEmbeddings(images!.Embed(ids, pixels), cache);
+        else if (cache is not null)
             logits = model.Forward(Ids(ids), cache);
         else
         {
@@ -298,5 +363,6 @@ public sealed class ChatSession : IDisposable
     sealed record SavedSession(
         [property: JsonPropertyName("messages")] List<ChatMessage> Messages,
         [property: JsonPropertyName("usage")] List<TurnUsage> Usage,
-        [property: JsonPropertyName("window_start")] int WindowStart);
+        [property: JsonPropertyName("window_start")] int WindowStart,
+        [property: JsonPropertyName("images"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Dictionary<int, List<string>>? Images);
 }
