@@ -92,6 +92,8 @@ public sealed class ChatSession : IDisposable
     public IReadOnlyList<TurnUsage> Usage => usage;
     /// <summary>Index of the oldest message after the system prompt still in the model's window.</summary>
     public int WindowStart { get; private set; }
+    /// <summary>Logits [1, vocab] after the last token the model processed (null before the first turn); the session owns them.</summary>
+    public Tensor? LastLogits => lastLogits;
     /// <summary>Positions the model currently remembers (cache length or memory length).</summary>
     public int CachedTokens => cache?.Length ?? memory!.Length;
 

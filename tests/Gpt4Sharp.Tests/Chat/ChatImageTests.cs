@@ -48,6 +48,7 @@ public class ChatImageTests
         var png = WritePng(dir, "a.png", 0);
 
         var (_, first) = await session.AskAsync("What is this?", [session.LoadImage(png)]);
+        using var afterImageTurn = session.LastLogits!.clone();
         var (_, second) = await session.AskAsync("And its colour?");
         await reencoded.AskAsync("What is this?", [reencoded.LoadImage(png)]);
         await reencoded.AskAsync("And its colour?");
@@ -68,10 +69,13 @@ public class ChatImageTests
         var whole = MultimodalChat.Encode(Tokenizer, framed, encoder.TokensPerImage);
         using var noGrad = no_grad();
         var logits = vlm.Decoder.ForwardEmbeddings(encoder.Embed(whole.Ids, whole.Images));
-        logits[.., .., Characters..] = double.NegativeInfinity; // the session suppresses stop tokens until MinNewTokens
-        var predicted = logits.argmax(-1)[0].data<long>().ToArray();
         var answerPositions = Enumerable.Range(0, whole.Ids.Length).Where(i => whole.AssistantMask[i] && whole.Ids[i] < Characters).ToList();
         Assert.Equal(2 * AnswerTokens, answerPositions.Count);
+        // Each turn's last answer token is fed with the next turn, so the session's logits are those after the one before it.
+        Assert.True(afterImageTurn.allclose(logits[.., answerPositions[AnswerTokens - 2]], atol: 1e-4));
+        Assert.True(session.LastLogits!.allclose(logits[.., answerPositions[2 * AnswerTokens - 2]], atol: 1e-4));
+        logits[.., .., Characters..] = double.NegativeInfinity; // the session suppresses stop tokens until MinNewTokens
+        var predicted = logits.argmax(-1)[0].data<long>().ToArray();
         Assert.All(answerPositions, i => Assert.Equal(whole.Ids[i], (int)predicted[i - 1]));
 
         // A saved chat keeps the picture's path and continues exactly as the original.
