@@ -89,6 +89,28 @@ public class ChatImageTests
     }
 
     [Fact]
+    public async Task Pictures_in_the_window_are_embedded_again_when_the_window_slides()
+    {
+        using var vlm = new VisionLanguageModel(Config(Tokenizer, context: 64), seed: 6);
+        vlm.eval();
+        var encoder = new ImageSpanEncoder(vlm, Tokenizer);
+        var png = WritePng(RepoPaths.NewTempDir(), "b.png", 3);
+        using var cached = new ChatSession(vlm.Decoder, Tokenizer, Options, encoder);
+        using var reencoded = new ChatSession(vlm.Decoder, Tokenizer, Options with { ReuseCache = false }, encoder);
+        for (int turn = 0; turn < 6; turn++)
+        {
+            string text = $"Turn {turn}: and this?";
+            var (a, usageA) = turn % 2 == 0 ? await cached.AskAsync(text, [cached.LoadImage(png)]) : await cached.AskAsync(text);
+            var (b, usageB) = turn % 2 == 0 ? await reencoded.AskAsync(text, [reencoded.LoadImage(png)]) : await reencoded.AskAsync(text);
+            Assert.Equal(b, a);
+            Assert.Equal(usageB.PromptTokens, usageA.PromptTokens);
+            Assert.True(cached.CachedTokens <= 64);
+        }
+        Assert.Contains(cached.Usage, u => u.WindowSlid);
+        Assert.True(cached.WindowStart > 1);
+    }
+
+    [Fact]
     public void The_repl_attaches_pictures_and_a_bad_file_prints_one_sentence_and_goes_on()
     {
         using var vlm = new VisionLanguageModel(Config(Tokenizer), seed: 4);
