@@ -13,6 +13,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -118,6 +119,8 @@ public sealed class OpenAiServer : IAsyncDisposable
 
     // ---- pipeline: auth, error shape, metrics ----
 
+    const string FallbackPattern = "{*path:nonfile}";
+
     async Task Pipeline(HttpContext http, Func<Task> next)
     {
         var clock = Stopwatch.StartNew();
@@ -142,7 +145,9 @@ public sealed class OpenAiServer : IAsyncDisposable
         }
         finally
         {
-            Metrics.Request(http.Request.Path.Value ?? "", http.Response.StatusCode, clock.Elapsed);
+            // Only routed paths become label values, so arbitrary URLs cannot grow the metric set.
+            var path = http.GetEndpoint() is RouteEndpoint { RoutePattern.RawText: { } pattern } && pattern != FallbackPattern ? pattern : "other";
+            Metrics.Request(path, http.Response.StatusCode, clock.Elapsed);
         }
     }
 
@@ -181,16 +186,16 @@ public sealed class OpenAiServer : IAsyncDisposable
     }
 
     /// <summary>Sampling fields shared by chat and completions; <paramref name="defaultMax"/> applies when max_tokens is absent.</summary>
-    (SamplingOptions Options, int N) ReadSampling(RequestJson body, int promptTokens, int defaultMax)
+    (SamplingOptions Options, int N) ReadSampling(RequestJson body, int promptTokens, int defaultMax, string promptParam)
     {
         int context = _model.Config.ContextLength;
-        if (promptTokens > context || (promptTokens == context && defaultMax > 0))
-            throw ApiError.BadRequest($"The prompt is {promptTokens} tokens but this model's context is {context} tokens; shorten the messages.", param: "messages", code: "context_length_exceeded");
-
         var maxName = body.Body.ContainsKey("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
-        long max = body.Integer(maxName) ?? defaultMax;
+        long max = body.Integer(maxName) ?? Math.Max(0, defaultMax);
         if (max < 0 || max > context)
             throw ApiError.BadRequest($"'{maxName}' must be between 0 and the context length {context} (got {max}).", param: maxName);
+        // Generating even one token needs a free position after the prompt.
+        if (promptTokens > context || (promptTokens == context && max > 0))
+            throw ApiError.BadRequest($"The prompt is {promptTokens} tokens but this model's context is {context} tokens; shorten the {promptParam}.", param: promptParam, code: "context_length_exceeded");
 
         double temperature = body.Number("temperature") ?? 1.0;
         if (temperature is < 0 or > 2) throw ApiError.BadRequest($"'temperature' must be between 0 and 2 (got {temperature}).", param: "temperature");
@@ -236,7 +241,7 @@ public sealed class OpenAiServer : IAsyncDisposable
         RequireModel(body);
         var messages = ReadMessages(body);
         var prompt = ChatTemplate.Encode(_tokenizer, messages, addGenerationPrompt: true).Ids;
-        var (options, n) = ReadSampling(body, prompt.Length, defaultMax: _model.Config.ContextLength - prompt.Length);
+        var (options, n) = ReadSampling(body, prompt.Length, defaultMax: _model.Config.ContextLength - prompt.Length, "messages");
         bool stream = body.Bool("stream", false);
         string id = $"chatcmpl-{Guid.NewGuid():N}";
         var abort = http.RequestAborted;
@@ -416,12 +421,12 @@ public sealed class OpenAiServer : IAsyncDisposable
 
         var encoded = prompts.Select(p => _tokenizer.Encode(p, allowSpecial: true)).ToList();
         if (encoded.Any(e => e.Length == 0)) throw ApiError.BadRequest("Every prompt must hold at least one token.", param: "prompt");
-        var settings = encoded.Select(e => ReadSampling(body, e.Length, defaultMax: Math.Min(16, _model.Config.ContextLength - e.Length))).ToList();
+        var settings = encoded.Select(e => ReadSampling(body, e.Length, defaultMax: Math.Min(16, _model.Config.ContextLength - e.Length), "prompt")).ToList();
         var abort = http.RequestAborted;
 
         var choices = await Worker.RunAsync(() =>
         {
-            var result = new List<JsonObject>();
+            var result = new List<(JsonObject Choice, int Tokens)>();
             for (int p = 0; p < encoded.Count; p++)
             {
                 var (options, n) = settings[p];
@@ -437,27 +442,20 @@ public sealed class OpenAiServer : IAsyncDisposable
                         ["logprobs"] = logprobs is { } k ? TokenLogProbs(encoded[p], sample.Tokens, echo, (int)k) : null,
                         ["finish_reason"] = FinishReason(sample.Reason),
                     };
-                    choice["completion_tokens"] = sample.Tokens.Length;
-                    result.Add(choice);
+                    result.Add((choice, sample.Tokens.Length));
                 }
             }
             return result;
         });
 
-        int completionTokens = 0;
-        foreach (var choice in choices)
-        {
-            completionTokens += choice["completion_tokens"]!.GetValue<int>();
-            choice.Remove("completion_tokens");
-        }
         await http.Response.WriteAsJsonAsync(new JsonObject
         {
             ["id"] = $"cmpl-{Guid.NewGuid():N}",
             ["object"] = "text_completion",
             ["created"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
             ["model"] = _options.ModelName,
-            ["choices"] = new JsonArray([.. choices]),
-            ["usage"] = Usage(encoded.Sum(e => e.Length), completionTokens),
+            ["choices"] = new JsonArray([.. choices.Select(c => c.Choice)]),
+            ["usage"] = Usage(encoded.Sum(e => e.Length), choices.Sum(c => c.Tokens)),
         }, abort);
     }
 

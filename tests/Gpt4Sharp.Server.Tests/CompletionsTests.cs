@@ -84,6 +84,7 @@ public sealed class CompletionsTests(ServerFixture fixture)
     {
         await Post("/v1/completions", new JsonObject { ["model"] = "tiny", ["prompt"] = "hello", ["max_tokens"] = 2 });
         await fixture.Http.PostAsync("/v1/completions", new StringContent("{oops", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.NotFound, (await fixture.Http.GetAsync("/v1/no-such-thing-" + Guid.NewGuid())).StatusCode);
         var text = await fixture.Http.GetStringAsync("/metrics");
         double Value(string prefix) => text.Split('\n').Where(l => l.StartsWith(prefix)).Sum(l => double.Parse(l.Split(' ')[^1], System.Globalization.CultureInfo.InvariantCulture));
         Assert.True(Value("gpt4sharp_requests_total{path=\"/v1/completions\",status=\"200\"}") >= 1);
@@ -91,5 +92,7 @@ public sealed class CompletionsTests(ServerFixture fixture)
         Assert.True(Value("gpt4sharp_prompt_tokens_total") >= 5);
         Assert.True(Value("gpt4sharp_request_duration_seconds_count") >= 2);
         Assert.Contains("# TYPE gpt4sharp_request_duration_seconds histogram", text);
+        Assert.True(Value("gpt4sharp_requests_total{path=\"other\",status=\"404\"}") >= 1); // unknown URLs share one label
+        Assert.DoesNotContain("no-such-thing", text);
     }
 }
