@@ -76,6 +76,21 @@ public sealed class ChatCompletionsTests(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task A_client_leaving_mid_stream_does_not_stop_the_server()
+    {
+        var body = """{"model":"tiny","messages":[{"role":"user","content":"go"}],"max_tokens":80,"temperature":1,"stream":true}""";
+        using (var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") })
+        using (var response = await fixture.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead))
+        {
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            Assert.StartsWith("data: ", await reader.ReadLineAsync());
+        } // disconnect after the first event
+
+        ChatCompletion after = await Client().CompleteChatAsync([new UserChatMessage("still there?")], Greedy(4));
+        Assert.True(after.Usage.TotalTokenCount > 0);
+    }
+
+    [Fact]
     public async Task N_choices_are_sampled_with_a_seed_and_carry_usage_and_cost()
     {
         async Task<JsonNode> Ask(int seed)
