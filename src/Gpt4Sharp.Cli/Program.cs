@@ -23,6 +23,7 @@ Command[] commands =
     .. ReasoningCommands.Create(),
     ScalingCommands.Create(),
     .. RlhfCommands.Create(),
+    ServeCommands.Create(),
 ];
 foreach (var command in commands) root.Subcommands.Add(command);
 
