@@ -169,11 +169,14 @@ public class ChatImageTests
         var stdin = Console.In;
         var stdout = Console.Out;
         var stderr = Console.Error;
+        var ansi = Spectre.Console.AnsiConsole.Console;
         var output = new StringWriter();
         try
         {
             Console.SetOut(output);
             Console.SetError(output);
+            // Error sentences go through Spectre's console, which bound the real stdout when first used.
+            Spectre.Console.AnsiConsole.Console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings { Out = new Spectre.Console.AnsiConsoleOutput(output) });
             Console.SetIn(new StringReader("What shape is this?\n"));
             Assert.Equal(0, ChatCommands.Create().Parse(["--model", vlmRun, "--image", png, "--max-tokens", "3", "--device", "cpu"]).Invoke());
             Console.SetIn(new StringReader("Hi\n"));
@@ -184,6 +187,7 @@ public class ChatImageTests
             Console.SetIn(stdin);
             Console.SetOut(stdout);
             Console.SetError(stderr);
+            Spectre.Console.AnsiConsole.Console = ansi;
         }
         Assert.Contains("Bye. 1 turns", output.ToString());
         Assert.Contains("This model reads no images; train one with `gpt4sharp vlm train`.", output.ToString());
