@@ -24,8 +24,9 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = torch.NewDisposeScope();
-        var x32 = x.to(ScalarType.Float32);
-        var normed = x32 * torch.rsqrt(x32.pow(2).mean([-1L], keepdim: true) + eps);
-        return (normed.to(x.dtype) * weight).MoveToOuterDisposeScope();
+        bool fp32 = x.dtype == ScalarType.Float32; // the common case needs no casts (each costs a native call)
+        var x32 = fp32 ? x : x.to(ScalarType.Float32);
+        var normed = x32 * x32.square().mean([-1L], keepdim: true).add_(eps).rsqrt_();
+        return ((fp32 ? normed : normed.to(x.dtype)) * weight).MoveToOuterDisposeScope();
     }
 }
