@@ -151,7 +151,7 @@ public sealed class ChatSession : IDisposable
         Feed(newIds, newPixels);
         int promptTokens = cachedBefore + newIds.Length;
 
-        var processor = new LogitsProcessor(sampling);
+        using var processor = new LogitsProcessor(sampling);
         var decoder = Encoding.UTF8.GetDecoder();
         var answer = new StringBuilder();
         var answerIds = new List<int>();

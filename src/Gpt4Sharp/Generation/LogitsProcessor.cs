@@ -4,9 +4,12 @@ using static TorchSharp.torch;
 namespace Gpt4Sharp.Generation;
 
 /// <summary>Turns a row of next-token logits into a chosen token, on the device, without host round-trips but the final id.</summary>
-public sealed class LogitsProcessor(SamplingOptions options)
+public sealed class LogitsProcessor(SamplingOptions options) : IDisposable
 {
     readonly Generator generator = new((ulong)options.Seed);
+
+    /// <summary>Frees the native random generator.</summary>
+    public void Dispose() => generator.Dispose();
 
     /// <summary>Picks the next token for each row of <paramref name="logits"/> [B, vocab]; <paramref name="history"/> [B, n] holds tokens seen so far.</summary>
     public Tensor Next(Tensor logits, Tensor? history)

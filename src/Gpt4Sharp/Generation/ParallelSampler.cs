@@ -27,7 +27,7 @@ public static class ParallelSampler
         model.eval();
         using var inference = torch.inference_mode();
         using var cache = model.NewCache(batch: count);
-        var processor = new LogitsProcessor(options);
+        using var processor = new LogitsProcessor(options);
         var stopTokens = options.StopTokens.ToHashSet();
         var tokens = Enumerable.Range(0, count).Select(_ => new List<int>()).ToArray();
         var logProbs = Enumerable.Range(0, count).Select(_ => new List<float>()).ToArray();

@@ -46,7 +46,7 @@ public sealed class TextGenerator(GptModel model, ITokenizer tokenizer)
 
         model.eval();
         using var cache = model.NewCache(batch: 1);
-        var processor = new LogitsProcessor(options);
+        using var processor = new LogitsProcessor(options);
         var decoder = Encoding.UTF8.GetDecoder();
         var stops = new StopMatcher(options.Stop);
         var stopTokens = options.StopTokens.ToHashSet();

@@ -112,7 +112,7 @@ public sealed class GptModel : nn.Module
     void Initialise(long seed)
     {
         using var noGrad = torch.no_grad();
-        var generator = new Generator((ulong)seed);
+        using var generator = new Generator((ulong)seed);
         double residualStd = 0.02 / Math.Sqrt(2.0 * Config.Layers);
         var residual = model.Blocks.SelectMany(b => b.ResidualOutputs).Cast<Linear>().Select(l => l.weight!).ToHashSet(ReferenceEqualityComparer.Instance);
         foreach (var (name, p) in named_parameters())

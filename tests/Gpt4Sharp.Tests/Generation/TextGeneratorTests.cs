@@ -58,11 +58,11 @@ public class TextGeneratorTests
     {
         using var scope = torch.NewDisposeScope();
         var logits = torch.tensor(new[] { 0.5f, 0.3f, 0.2f }).log().unsqueeze(0);
-        var nucleus = new LogitsProcessor(new SamplingOptions { TopP = 0.6, Seed = 1 });
+        using var nucleus = new LogitsProcessor(new SamplingOptions { TopP = 0.6, Seed = 1 });
         var picks = Enumerable.Range(0, 300).Select(_ => nucleus.Next(logits, null).item<long>()).ToHashSet();
         Assert.Equal(new HashSet<long> { 0, 1 }, picks);
 
-        var penalised = new LogitsProcessor(new SamplingOptions { Temperature = 0, RepetitionPenalty = 10 });
+        using var penalised = new LogitsProcessor(new SamplingOptions { Temperature = 0, RepetitionPenalty = 10 });
         var close = torch.tensor(new[] { 2.0f, 1.9f, 0f }).unsqueeze(0);
         Assert.Equal(1, penalised.Next(close, torch.tensor(new long[] { 0 }).unsqueeze(0)).item<long>());
     }

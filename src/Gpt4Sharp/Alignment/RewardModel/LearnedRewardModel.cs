@@ -36,7 +36,7 @@ public sealed class LearnedRewardModel : nn.Module
         score = nn.Linear(backbone.Config.DModel, 1, hasBias: false);
         RegisterComponents();
         using var noGrad = torch.no_grad();
-        score.weight!.normal_(0, 1.0 / Math.Sqrt(backbone.Config.DModel + 1), new Generator((ulong)seed));
+        using (var generator = new Generator((ulong)seed)) score.weight!.normal_(0, 1.0 / Math.Sqrt(backbone.Config.DModel + 1), generator);
         score.to(backbone.Device, backbone.DType);
     }
 
