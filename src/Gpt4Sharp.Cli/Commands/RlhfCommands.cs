@@ -26,11 +26,13 @@ public static class RlhfCommands
         var batch = Cli.Opt("--batch-size", "Pairs per step.", d.BatchSize);
         var lr = Cli.Opt("--lr", "Peak learning rate.", d.LearningRate);
         var evalEvery = Cli.Opt("--eval-every", "Steps between held-out accuracy checks.", d.EvalEvery);
+        var checkpointEvery = Cli.Opt("--checkpoint-every", "Steps between checkpoints (0: only at the end or when stopped).", d.CheckpointEvery);
         var seed = Cli.Opt("--seed", "Seed for pairs, order and the head's initialisation.", d.Seed);
         var device = Cli.Opt("--device", "cpu, cuda, cuda:N or auto.", d.Device);
+        var resume = Cli.Opt("--resume", "Continue the run in --out from its newest valid checkpoint, with the settings saved there.", false);
         var train = new Command("train", "Train a reward model (scalar head, Bradley-Terry loss) on comparison pairs; reports held-out pair accuracy.")
         {
-            model, outDir, data, pairs, steps, batch, lr, evalEvery, seed, device,
+            model, outDir, data, pairs, steps, batch, lr, evalEvery, checkpointEvery, seed, device, resume,
         };
         train.SetHandler((p, cancel) =>
         {
@@ -39,11 +41,11 @@ public static class RlhfCommands
             {
                 BaseModel = p.GetValue(model)!, OutDirectory = p.GetValue(outDir)!, DataFiles = p.GetValue(data) ?? [], CurriculumPairs = p.GetValue(pairs),
                 Steps = p.GetValue(steps), BatchSize = p.GetValue(batch), LearningRate = p.GetValue(lr), EvalEvery = p.GetValue(evalEvery),
-                Seed = p.GetValue(seed), Device = p.GetValue(device)!,
+                CheckpointEvery = p.GetValue(checkpointEvery), Seed = p.GetValue(seed), Device = p.GetValue(device)!,
             };
             var r = StepDisplay.Run<RewardModelProgress, RewardModelResult>("rm train", settings.Steps, x => x.Step,
                 x => $"step {x.Step}/{x.Steps}  loss {x.Loss:F4}  batch acc {x.BatchAccuracy:P0}" + (x.HeldOutAccuracy is { } a ? $"  held-out acc {a:P1}" : ""),
-                progress => RewardModelTraining.Run(settings, progress, Log, cancel));
+                progress => RewardModelTraining.Run(settings, p.GetValue(resume), progress, Log, cancel));
             var table = new Table().Title("reward model summary").AddColumns("what", "value");
             table.AddRow("pairs (train / held out)", $"{r.TrainPairs:N0} / {r.HeldOutPairs:N0}");
             table.AddRow("held-out accuracy", $"{r.InitialHeldOutAccuracy:P1} -> {r.HeldOutAccuracy:P1}");
@@ -53,6 +55,7 @@ public static class RlhfCommands
             table.AddRow("training time", $"{r.TrainSeconds:F0} s");
             table.AddRow("checkpoint", Markup.Escape(r.CheckpointDirectory));
             AnsiConsole.Write(table);
+            if (!r.Completed) AnsiConsole.MarkupLineInterpolated($"[yellow]Stopped early; continue with: gpt4sharp rm train --model {settings.BaseModel} --out {r.OutDirectory} --resume[/]");
             return r.Completed ? 0 : 130;
         });
         return new Command("rm", "Learned reward model.") { train };

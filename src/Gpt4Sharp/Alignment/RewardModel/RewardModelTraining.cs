@@ -28,6 +28,8 @@ public sealed record RewardModelSettings
     public double LearningRate { get; init; } = 3e-4;
     public int WarmupSteps { get; init; } = 20;
     public int EvalEvery { get; init; } = 100;
+    /// <summary>Steps between checkpoints (with optimiser state, for --resume); 0 saves only at the end or when stopped.</summary>
+    public int CheckpointEvery { get; init; } = 100;
     /// <summary>Replies whose raw rewards set the normalisation mean and standard deviation.</summary>
     public int ReferenceReplies { get; init; } = 512;
     public long Seed { get; init; } = 1234;
@@ -42,6 +44,7 @@ public sealed record RewardModelSettings
         Require(CurriculumPairs >= 0, $"curriculum pairs must be 0 or more (got {CurriculumPairs})");
         Require(CurriculumPairs > 0 || DataFiles.Count > 0, "there is no data: give --data files or a positive --curriculum-pairs");
         Require(ReferenceReplies >= 2, $"the normalisation needs at least 2 reference replies (got {ReferenceReplies})");
+        Require(EvalEvery >= 0 && CheckpointEvery >= 0, $"eval and checkpoint intervals must be 0 or more (got {EvalEvery} and {CheckpointEvery})");
         return this;
     }
 }
@@ -65,14 +68,19 @@ public sealed record RewardModelResult(
 /// </summary>
 public static class RewardModelTraining
 {
-    public static RewardModelResult Run(RewardModelSettings settings, IProgress<RewardModelProgress>? progress = null,
+    /// <summary>
+    /// Trains (or, with <paramref name="resume"/>, continues the run in the settings' output
+    /// directory from its newest checkpoint, with the settings saved there). Stopping through
+    /// <paramref name="cancel"/> saves a checkpoint that a resumed run continues exactly.
+    /// </summary>
+    public static RewardModelResult Run(RewardModelSettings settings, bool resume = false, IProgress<RewardModelProgress>? progress = null,
         Action<string>? log = null, CancellationToken cancel = default)
     {
         log ??= _ => { };
         settings.Validate();
         TorchRuntime.EnsureLoaded();
         var outDir = Path.GetFullPath(settings.OutDirectory);
-        settings = TrainingRun.ResolveSettings(settings with { OutDirectory = outDir }, outDir, resume: false);
+        settings = TrainingRun.ResolveSettings(settings with { OutDirectory = outDir }, outDir, resume);
         TorchRuntime.Seed(settings.Seed);
         var device = TorchRuntime.ParseDevice(settings.Device);
 
@@ -90,27 +98,44 @@ public static class RewardModelTraining
         var encodedHeldOut = heldOut.Select(p => (rm.Encode(p.Prompt, p.Chosen), rm.Encode(p.Prompt, p.Rejected))).ToList();
         log($"Reward model on {rm.Config.ParameterCount:N0} parameters: {train.Count:N0} training pairs, {heldOut.Count:N0} held out.");
 
-        var initial = Accuracy(rm, encodedHeldOut);
         var parameters = rm.parameters().ToArray();
         using var optimizer = torch.optim.AdamW(parameters, settings.LearningRate, weight_decay: 0.0);
-        var order = new Random((int)settings.Seed); // System.Random is fine here: the order only needs to be seeded, not portable
-        var shuffled = Enumerable.Range(0, train.Count).ToArray();
-        order.Shuffle(shuffled);
-        var clock = Stopwatch.StartNew();
+        var store = new CheckpointStore(outDir);
         var state = new TrainerState { Seed = settings.Seed };
-        double loss = double.NaN, heldOutAccuracy = initial;
+        if (resume && store.LoadLatest(rm, optimizer, log) is { } loaded)
+        {
+            state.Step = loaded.State.Step;
+            state.TrainSeconds = loaded.State.TrainSeconds;
+            state.LossHistory.AddRange(loaded.State.LossHistory);
+            state.ValLossHistory.AddRange(loaded.State.ValLossHistory);
+            log($"Resuming from {Path.GetFileName(loaded.Directory)} (step {loaded.Step}).");
+        }
+        // The checkpoint's validation slot holds the held-out error rate (1 − accuracy); step 0 is the untrained head.
+        else state.ValLossHistory.Add(new LossPoint(0, 1 - Accuracy(rm, encodedHeldOut)));
+        double initial = 1 - state.ValLossHistory[0].Loss;
+
+        var order = new PairOrder(train.Count, settings.Seed);
+        order.Skip(state.Step * settings.BatchSize); // the order is a pure function of the seed, so a resumed run replays it to where it stopped
+        var run = RunInfo.Capture("rm train", settings.Seed, settings);
+        run.Write(outDir);
+        string checkpoint = "";
+        string Save()
+        {
+            Normalise(rm, train, settings);
+            return checkpoint = store.Save(rm, rm.ConfigJson(), optimizer, state, run);
+        }
+        var clock = Stopwatch.StartNew();
+        double startSeconds = state.TrainSeconds;
+        double loss = state.LossHistory.Count > 0 ? state.LossHistory[^1].Loss : double.NaN;
+        double heldOutAccuracy = 1 - state.ValLossHistory[^1].Loss;
         bool completed = true;
-        for (int step = 0, cursor = 0; step < settings.Steps; step++)
+        while (state.Step < settings.Steps)
         {
             if (cancel.IsCancellationRequested) { completed = false; break; }
+            int step = (int)state.Step;
             using var scope = torch.NewDisposeScope();
             rm.train();
-            var batch = new List<(int[], int[])>();
-            for (int i = 0; i < settings.BatchSize; i++, cursor++)
-            {
-                if (cursor == shuffled.Length) { order.Shuffle(shuffled); cursor = 0; }
-                batch.Add(encodedTrain[shuffled[cursor]]);
-            }
+            var batch = Enumerable.Range(0, settings.BatchSize).Select(_ => encodedTrain[order.Next()]).ToList();
             foreach (var group in optimizer.ParamGroups) group.LearningRate = LearningRate(settings, step);
             optimizer.zero_grad();
             var (chosen, rejected) = Scores(rm, batch);
@@ -122,31 +147,46 @@ public static class RewardModelTraining
             loss = lossTensor.item<float>();
             double batchAccuracy = (margin > 0).to(ScalarType.Float32).mean().item<float>();
             state.Step = step + 1;
+            state.TrainSeconds = startSeconds + clock.Elapsed.TotalSeconds;
             state.LossHistory.Add(new LossPoint(step + 1, loss));
             double? evaluated = null;
             if ((settings.EvalEvery > 0 && (step + 1) % settings.EvalEvery == 0) || step + 1 == settings.Steps)
             {
                 evaluated = heldOutAccuracy = Accuracy(rm, encodedHeldOut);
-                // The checkpoint's validation slot holds the held-out error rate (1 − accuracy).
                 state.ValLossHistory.Add(new LossPoint(step + 1, 1 - heldOutAccuracy));
             }
+            if (settings.CheckpointEvery > 0 && (step + 1) % settings.CheckpointEvery == 0 && step + 1 < settings.Steps) Save();
             progress?.Report(new RewardModelProgress(step + 1, settings.Steps, loss, batchAccuracy, evaluated));
         }
-        state.TrainSeconds = clock.Elapsed.TotalSeconds;
         if (!completed) heldOutAccuracy = Accuracy(rm, encodedHeldOut);
 
         var bySource = heldOut.Zip(Correct(rm, encodedHeldOut)).GroupBy(x => x.First.Source)
             .Select(g => new SourceAccuracy(g.Key, g.Count(), g.Average(x => x.Second ? 1.0 : 0.0))).OrderBy(s => s.Source, StringComparer.Ordinal).ToList();
-        Normalise(rm, train, settings);
+        Save();
         log($"Reward normalisation over {Math.Min(settings.ReferenceReplies, 2 * train.Count)} training replies: mean {rm.Mean:F4}, std {rm.Std:F4}.");
-
-        var run = RunInfo.Capture("rm train", settings.Seed, settings);
-        var checkpoint = new CheckpointStore(outDir).Save(rm, rm.ConfigJson(), null, state, run);
-        run.Write(outDir);
         var result = new RewardModelResult(outDir, checkpoint, train.Count, heldOut.Count, initial, heldOutAccuracy, bySource,
             loss, rm.Mean, rm.Std, state.TrainSeconds, completed);
         WriteReport(outDir, settings, result, state);
         return result;
+    }
+
+    /// <summary>Training pairs in a fresh seeded shuffle each pass; System.Random is fine here, the order only needs to be seeded, not portable.</summary>
+    sealed class PairOrder(int count, long seed)
+    {
+        readonly Random random = new((int)seed);
+        readonly int[] indices = Enumerable.Range(0, count).ToArray();
+        int cursor = count;
+
+        public int Next()
+        {
+            if (cursor == indices.Length) { random.Shuffle(indices); cursor = 0; }
+            return indices[cursor++];
+        }
+
+        public void Skip(long n)
+        {
+            for (long i = 0; i < n; i++) Next();
+        }
     }
 
     /// <summary>results.json and report.html: the summary, the per-source held-out accuracy, and the loss and accuracy curves.</summary>
