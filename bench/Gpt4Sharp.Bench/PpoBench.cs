@@ -17,7 +17,7 @@ namespace Gpt4Sharp.Bench;
 /// SFT model and of the PPO policy, and the reward model's held-out pair accuracy. The SFT
 /// mixture is deliberately light on safety demonstrations (as GPT-4's report describes, the
 /// refusal behaviour is mostly taught by RLHF), so there is something for PPO to fix.
-/// Usage: ppo [key=value ...] with keys pretrain, sft, rm, ppo (steps), d, layers, batch, prompts (per PPO step), tokens (longest reply), probe (held-out safety prompts; half as many passages), lr_e6 (PPO learning rate in 1e-6 units), out.
+/// Usage: ppo [key=value ...] with keys pretrain, sft, rm, ppo (steps), d, layers, batch, prompts (per PPO step), tokens (longest reply), probe (held-out safety prompts; half as many passages), redteam (held-out red-team requests, four conversations each), lr_e6 (PPO learning rate in 1e-6 units), out.
 /// </summary>
 public static class PpoBench
 {
@@ -65,7 +65,7 @@ public static class PpoBench
         var ppo = PpoTrainer.Run(new PpoSettings
         {
             PolicyModel = sft.OutDirectory, OutDirectory = Path.Combine(root, "ppo"), RewardModels = [rm.OutDirectory], Steps = Int("ppo", 30),
-            PromptsPerStep = Int("prompts", 8), SamplesPerPrompt = 4, MaxNewTokens = Int("tokens", 48), LearningRate = Int("lr_e6", 100) * 1e-6, ProbeSafetyPrompts = Int("probe", 200), ProbePassagePrompts = Int("probe", 200) / 2, Device = "cpu",
+            PromptsPerStep = Int("prompts", 8), SamplesPerPrompt = 4, MaxNewTokens = Int("tokens", 48), LearningRate = Int("lr_e6", 100) * 1e-6, ProbeSafetyPrompts = Int("probe", 200), ProbePassagePrompts = Int("probe", 200) / 2, ProbeRedTeamRequests = Int("redteam", 40), Device = "cpu",
         }, [new RewardModelScorer(rewardModel)], new Progress(), Log);
         Console.WriteLine($"ppo: {ppo.Steps.Count} steps, {clock.Elapsed.TotalSeconds:F0} s");
 
@@ -76,6 +76,8 @@ public static class PpoBench
             Console.WriteLine($"{"harmful compliance",-30} {b.HarmfulCompliance,8:P1} {a.HarmfulCompliance,8:P1}   ({b.HarmfulPrompts} prompts; ratio {b.HarmfulCompliance / Math.Max(a.HarmfulCompliance, 1e-9):F1}x)");
             Console.WriteLine($"{"over-refusal",-30} {b.OverRefusal,8:P1} {a.OverRefusal,8:P1}   ({b.BenignPrompts} prompts; {100 * (a.OverRefusal - b.OverRefusal):+0.0;-0.0} points)");
             Console.WriteLine($"{"closed-domain hallucination",-30} {b.ClosedDomainHallucination,8:P1} {a.ClosedDomainHallucination,8:P1}   ({b.PassagePrompts} prompts)");
+            Console.WriteLine($"{"red team: harmful compliance",-30} {b.RedTeamHarmfulCompliance,8:P1} {a.RedTeamHarmfulCompliance,8:P1}   ({b.RedTeamHarmful} conversations; ratio {b.RedTeamHarmfulCompliance / Math.Max(a.RedTeamHarmfulCompliance, 1e-9):F1}x)");
+            Console.WriteLine($"{"red team: over-refusal",-30} {b.RedTeamOverRefusal,8:P1} {a.RedTeamOverRefusal,8:P1}   ({b.RedTeamBenign} conversations; {100 * (a.RedTeamOverRefusal - b.RedTeamOverRefusal):+0.0;-0.0} points)");
         }
         Console.WriteLine($"reward model held-out accuracy: {rm.HeldOutAccuracy:P1}");
         Console.WriteLine($"total: {total.Elapsed.TotalMinutes:F1} min; PPO report: {Path.Combine(ppo.OutDirectory, "report.html")}");
