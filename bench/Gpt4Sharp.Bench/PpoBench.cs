@@ -58,7 +58,7 @@ public static class PpoBench
             LearningRate = 3e-4, EvalEvery = 50, Device = "cpu",
         }, log: Log);
         Console.WriteLine($"rm: held-out pair accuracy {rm.InitialHeldOutAccuracy:P1} -> {rm.HeldOutAccuracy:P1} on {rm.HeldOutPairs} pairs, {clock.Elapsed.TotalSeconds:F0} s");
-        foreach (var s in rm.BySource) Console.WriteLine($"  {s.Source,-32} {s.Accuracy,7:P1} of {s.Pairs}");
+        foreach (var s in rm.BySource) Console.WriteLine($"  {s.Source,-32} {s.Accuracy,7:P1} of {s.Pairs,-4} (backbone likelihood baseline {s.LikelihoodAccuracy:P1})");
 
         clock.Restart();
         using var rewardModel = LearnedRewardModel.Load(rm.OutDirectory);

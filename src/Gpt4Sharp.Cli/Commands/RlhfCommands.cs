@@ -49,7 +49,8 @@ public static class RlhfCommands
             var table = new Table().Title("reward model summary").AddColumns("what", "value");
             table.AddRow("pairs (train / held out)", $"{r.TrainPairs:N0} / {r.HeldOutPairs:N0}");
             table.AddRow("held-out accuracy", $"{r.InitialHeldOutAccuracy:P1} -> {r.HeldOutAccuracy:P1}");
-            foreach (var s in r.BySource) table.AddRow($"  {Markup.Escape(s.Source)}", $"{s.Accuracy:P1} of {s.Pairs}");
+            foreach (var s in r.BySource)
+                table.AddRow($"  {Markup.Escape(s.Source)}", $"{s.Accuracy:P1} of {s.Pairs}" + (double.IsNaN(s.LikelihoodAccuracy) ? "" : $" (backbone likelihood {s.LikelihoodAccuracy:P1})"));
             table.AddRow("final loss", $"{r.FinalLoss:F4}");
             table.AddRow("reward normalisation", $"mean {r.RewardMean:F4}, std {r.RewardStd:F4}");
             table.AddRow("training time", $"{r.TrainSeconds:F0} s");

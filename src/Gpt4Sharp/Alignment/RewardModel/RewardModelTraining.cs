@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using Gpt4Sharp.Checkpoints;
 using Gpt4Sharp.Curriculum;
 using Gpt4Sharp.Reporting;
@@ -52,8 +53,12 @@ public sealed record RewardModelSettings
 /// <summary>A step of reward-model training, for a progress display.</summary>
 public sealed record RewardModelProgress(int Step, int Steps, double Loss, double BatchAccuracy, double? HeldOutAccuracy);
 
-/// <summary>Held-out accuracy (chosen scored above rejected) of one source of pairs.</summary>
-public sealed record SourceAccuracy(string Source, int Pairs, double Accuracy);
+/// <summary>
+/// Held-out accuracy (chosen scored above rejected) of one source of pairs, next to the accuracy
+/// of ranking by the backbone language model's own likelihood of each reply before training
+/// (what the backbone already knows; a source near 50% there asks for knowledge it lacks).
+/// </summary>
+public sealed record SourceAccuracy(string Source, int Pairs, double Accuracy, double LikelihoodAccuracy);
 
 public sealed record RewardModelResult(
     string OutDirectory, string CheckpointDirectory, int TrainPairs, int HeldOutPairs,
@@ -68,6 +73,8 @@ public sealed record RewardModelResult(
 /// </summary>
 public static class RewardModelTraining
 {
+    const string LikelihoodKey = "held_out_likelihood_correct";
+
     /// <summary>
     /// Trains (or, with <paramref name="resume"/>, continues the run in the settings' output
     /// directory from its newest checkpoint, with the settings saved there). Stopping through
@@ -101,17 +108,25 @@ public static class RewardModelTraining
         var parameters = rm.parameters().ToArray();
         using var optimizer = torch.optim.AdamW(parameters, settings.LearningRate, weight_decay: 0.0);
         var store = new CheckpointStore(outDir);
-        var state = new TrainerState { Seed = settings.Seed };
+        var state = new TrainerState { Seed = settings.Seed, Extra = [] };
+        List<bool> likelihoodCorrect;
         if (resume && store.LoadLatest(rm, optimizer, log) is { } loaded)
         {
             state.Step = loaded.State.Step;
             state.TrainSeconds = loaded.State.TrainSeconds;
             state.LossHistory.AddRange(loaded.State.LossHistory);
             state.ValLossHistory.AddRange(loaded.State.ValLossHistory);
+            // Measured before the first step; the backbone has changed since, so it is read back rather than measured again.
+            likelihoodCorrect = loaded.State.Extra?[LikelihoodKey]?.Deserialize<List<bool>>() ?? [];
             log($"Resuming from {Path.GetFileName(loaded.Directory)} (step {loaded.Step}).");
         }
         // The checkpoint's validation slot holds the held-out error rate (1 − accuracy); step 0 is the untrained head.
-        else state.ValLossHistory.Add(new LossPoint(0, 1 - Accuracy(rm, encodedHeldOut)));
+        else
+        {
+            state.ValLossHistory.Add(new LossPoint(0, 1 - Accuracy(rm, encodedHeldOut)));
+            likelihoodCorrect = LikelihoodCorrect(rm, encodedHeldOut);
+        }
+        state.Extra![LikelihoodKey] = JsonSerializer.SerializeToNode(likelihoodCorrect);
         double initial = 1 - state.ValLossHistory[0].Loss;
 
         var order = new PairOrder(train.Count, settings.Seed);
@@ -160,8 +175,11 @@ public static class RewardModelTraining
         }
         if (!completed) heldOutAccuracy = Accuracy(rm, encodedHeldOut);
 
-        var bySource = heldOut.Zip(Correct(rm, encodedHeldOut)).GroupBy(x => x.First.Source)
-            .Select(g => new SourceAccuracy(g.Key, g.Count(), g.Average(x => x.Second ? 1.0 : 0.0))).OrderBy(s => s.Source, StringComparer.Ordinal).ToList();
+        var correct = Correct(rm, encodedHeldOut);
+        var bySource = Enumerable.Range(0, heldOut.Count).GroupBy(i => heldOut[i].Source)
+            .Select(g => new SourceAccuracy(g.Key, g.Count(), g.Average(i => correct[i] ? 1.0 : 0.0),
+                likelihoodCorrect.Count == heldOut.Count ? g.Average(i => likelihoodCorrect[i] ? 1.0 : 0.0) : double.NaN))
+            .OrderBy(s => s.Source, StringComparer.Ordinal).ToList();
         Save();
         log($"Reward normalisation over {Math.Min(settings.ReferenceReplies, 2 * train.Count)} training replies: mean {rm.Mean:F4}, std {rm.Std:F4}.");
         var result = new RewardModelResult(outDir, checkpoint, train.Count, heldOut.Count, initial, heldOutAccuracy, bySource,
@@ -197,8 +215,10 @@ public static class RewardModelTraining
             ("base model", settings.BaseModel), ("pairs (train / held out)", $"{result.TrainPairs} / {result.HeldOutPairs}"),
             ("held-out accuracy", $"{result.InitialHeldOutAccuracy:P1} -> {result.HeldOutAccuracy:P1}"),
             ("reward mean / std (raw)", $"{result.RewardMean:F4} / {result.RewardStd:F4}"), ("training seconds", result.TrainSeconds));
-        report.Section("Held-out accuracy by source").Table(["source", "pairs", "accuracy"],
-            result.BySource.Select(s => (IReadOnlyList<object?>)[s.Source, s.Pairs, s.Accuracy.ToString("P1", System.Globalization.CultureInfo.InvariantCulture)]));
+        report.Section("Held-out accuracy by source", "Likelihood baseline: ranking by the backbone language model's likelihood of each reply, before reward training.")
+            .Table(["source", "pairs", "accuracy", "likelihood baseline"],
+            result.BySource.Select(s => (IReadOnlyList<object?>)[s.Source, s.Pairs, s.Accuracy.ToString("P1", System.Globalization.CultureInfo.InvariantCulture),
+                double.IsNaN(s.LikelihoodAccuracy) ? "-" : s.LikelihoodAccuracy.ToString("P1", System.Globalization.CultureInfo.InvariantCulture)]));
         if (state.LossHistory.Count > 0)
             report.Section("Training").Chart(new Chart("Bradley-Terry loss", ChartKind.Line, "step", "−log σ(r_chosen − r_rejected)",
                 [new ChartSeries("train", [.. state.LossHistory.Select(p => (double)p.Step)], [.. state.LossHistory.Select(p => p.Loss)])]));
@@ -234,6 +254,23 @@ public static class RewardModelTraining
             using var scope = torch.NewDisposeScope();
             var (chosen, rejected) = Scores(rm, pairs.Skip(start).Take(batchSize).ToList());
             correct.AddRange((chosen > rejected).cpu().data<bool>().ToArray());
+        }
+        return correct;
+    }
+
+    /// <summary>Whether the backbone language model finds each pair's chosen reply more likely than the rejected one.</summary>
+    static List<bool> LikelihoodCorrect(LearnedRewardModel rm, IReadOnlyList<(int[] Chosen, int[] Rejected)> pairs, int batchSize = 32)
+    {
+        rm.eval();
+        using var noGrad = torch.no_grad();
+        var correct = new List<bool>(pairs.Count);
+        for (int start = 0; start < pairs.Count; start += batchSize)
+        {
+            using var scope = torch.NewDisposeScope();
+            var chunk = pairs.Skip(start).Take(batchSize).ToList();
+            var (tokens, lengths) = rm.Batch([.. chunk.Select(b => b.Chosen), .. chunk.Select(b => b.Rejected)]);
+            var likelihood = rm.BackboneLogLikelihood(tokens, lengths);
+            correct.AddRange((likelihood[..chunk.Count] > likelihood[chunk.Count..]).cpu().data<bool>().ToArray());
         }
         return correct;
     }

@@ -65,6 +65,8 @@ public class RewardModelTests
         Assert.True(result.Completed);
         Assert.True(result.HeldOutPairs > 0);
         Assert.True(result.HeldOutAccuracy >= 0.9, $"held-out accuracy {result.HeldOutAccuracy}");
+        var source = Assert.Single(result.BySource);
+        Assert.InRange(source.LikelihoodAccuracy, 0, 1);
 
         using var rm = LearnedRewardModel.Load(outDir);
         var scorer = new RewardModelScorer(rm);
@@ -101,6 +103,7 @@ public class RewardModelTests
         Assert.Equal(uninterrupted.InitialHeldOutAccuracy, second.InitialHeldOutAccuracy);
         Assert.Equal(uninterrupted.HeldOutAccuracy, second.HeldOutAccuracy);
         Assert.Equal((uninterrupted.RewardMean, uninterrupted.RewardStd), (second.RewardMean, second.RewardStd));
+        Assert.Equal(uninterrupted.BySource, second.BySource); // including the likelihood baseline measured before step 1
         var e = Assert.Throws<UserError>(() => RewardModelTraining.Run(Settings(split)));
         Assert.Contains("--resume", e.Message);
     }
