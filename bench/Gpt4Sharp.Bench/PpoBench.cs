@@ -17,7 +17,7 @@ namespace Gpt4Sharp.Bench;
 /// SFT model and of the PPO policy, and the reward model's held-out pair accuracy. The SFT
 /// mixture is deliberately light on safety demonstrations (as GPT-4's report describes, the
 /// refusal behaviour is mostly taught by RLHF), so there is something for PPO to fix.
-/// Usage: ppo [key=value ...] with keys pretrain, sft, rm, ppo (steps), d, layers, batch, prompts (per PPO step), tokens (longest reply), probe (held-out safety prompts; half as many passages), redteam (held-out red-team requests, four conversations each), lr_e6 (PPO learning rate in 1e-6 units), out.
+/// Usage: ppo [key=value ...] with keys pretrain, sft, rm, ppo (steps), d, layers, batch, prompts (per PPO step), tokens (longest reply), probe (held-out safety prompts; half as many passages), redteam (held-out red-team requests, four conversations each), lr_e6 (PPO learning rate in 1e-6 units), rbrm (1: add the rule-based reward model's reward to the learned one, as the recipe does; 0: learned reward only), out.
 /// </summary>
 public static class PpoBench
 {
@@ -61,12 +61,14 @@ public static class PpoBench
         foreach (var s in rm.BySource) Console.WriteLine($"  {s.Source,-32} {s.Accuracy,7:P1} of {s.Pairs,-4} (backbone likelihood baseline {s.LikelihoodAccuracy:P1})");
 
         clock.Restart();
-        using var rewardModel = LearnedRewardModel.Load(rm.OutDirectory);
-        var ppo = PpoTrainer.Run(new PpoSettings
+        bool ruleBased = Int("rbrm", 1) != 0;
+        var ppoSettings = new PpoSettings
         {
-            PolicyModel = sft.OutDirectory, OutDirectory = Path.Combine(root, "ppo"), RewardModels = [rm.OutDirectory], Steps = Int("ppo", 30),
+            PolicyModel = sft.OutDirectory, OutDirectory = Path.Combine(root, "ppo"), RewardModels = [rm.OutDirectory], RuleBasedReward = ruleBased, Steps = Int("ppo", 30),
             PromptsPerStep = Int("prompts", 8), SamplesPerPrompt = 4, MaxNewTokens = Int("tokens", 48), LearningRate = Int("lr_e6", 100) * 1e-6, ProbeSafetyPrompts = Int("probe", 200), ProbePassagePrompts = Int("probe", 200) / 2, ProbeRedTeamRequests = Int("redteam", 40), Device = "cpu",
-        }, [new RewardModelScorer(rewardModel)], new Progress(), Log);
+        };
+        using var rewards = PpoRewards.Load(ppoSettings);
+        var ppo = PpoTrainer.Run(ppoSettings, rewards, new Progress(), Log);
         Console.WriteLine($"ppo: {ppo.Steps.Count} steps, {clock.Elapsed.TotalSeconds:F0} s");
 
         if (ppo.Before is { } b && ppo.After is { } a)
