@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using Gpt4Sharp.Alignment;
 using Gpt4Sharp.Alignment.Ppo;
 using Gpt4Sharp.Alignment.RewardModel;
 using Gpt4Sharp.Curriculum;

@@ -1,10 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using Gpt4Sharp.Alignment;
 using Gpt4Sharp.Alignment.Ppo;
-using Gpt4Sharp.Alignment.Rbrm;
 using Gpt4Sharp.Alignment.RewardModel;
-using Gpt4Sharp.Runtime;
 using Spectre.Console;
 
 namespace Gpt4Sharp.Cli;
