@@ -16,7 +16,7 @@ namespace Gpt4Sharp.Bench;
 /// SFT model and of the PPO policy, and the reward model's held-out pair accuracy. The SFT
 /// mixture is deliberately light on safety demonstrations (as GPT-4's report describes, the
 /// refusal behaviour is mostly taught by RLHF), so there is something for PPO to fix.
-/// Usage: ppo [key=value ...] with keys pretrain, sft, rm, ppo (steps), d, layers, batch, prompts (per PPO step), tokens (longest reply), probe (held-out safety prompts; half as many passages), redteam (held-out red-team requests, four conversations each), lr_e6 (PPO learning rate in 1e-6 units), rbrm (1: add the rule-based reward model's reward to the learned one, as the recipe does; 0: learned reward only), out.
+/// Usage: ppo [key=value ...] with keys pretrain, sft, rm, ppo (steps), d, layers, batch, prompts (per PPO step), tokens (longest reply), probe (held-out safety prompts; half as many passages), redteam (held-out red-team requests, four conversations each), lr_e6 (PPO learning rate in 1e-6 units), kl_horizon (rollouts over which the adaptive KL controller moves β by up to 20 %), rbrm (1: add the rule-based reward model's reward to the learned one, as the recipe does; 0: learned reward only), out.
 /// </summary>
 public static class PpoBench
 {
@@ -65,6 +65,7 @@ public static class PpoBench
         {
             PolicyModel = sft.OutDirectory, OutDirectory = Path.Combine(root, "ppo"), RewardModels = [rm.OutDirectory], RuleBasedReward = ruleBased, Steps = Int("ppo", 30),
             PromptsPerStep = Int("prompts", 8), SamplesPerPrompt = 4, MaxNewTokens = Int("tokens", 48), LearningRate = Int("lr_e6", 100) * 1e-6, ProbeSafetyPrompts = Int("probe", 200), ProbePassagePrompts = Int("probe", 200) / 2, ProbeRedTeamRequests = Int("redteam", 40), Device = "cpu",
+            KlHorizon = Int("kl_horizon", (int)new PpoSettings().KlHorizon),
         };
         using var rewards = PpoRewards.Load(ppoSettings);
         var ppo = PpoTrainer.Run(ppoSettings, rewards, new Progress(), Log);
