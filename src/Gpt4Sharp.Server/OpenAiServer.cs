@@ -35,6 +35,8 @@ public sealed class OpenAiServer : IAsyncDisposable
     readonly RuleBasedRewardModel _moderator = RuleBasedRewardModel.Load();
     readonly long _created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
     readonly int[] _stopTokens;
+    /// <summary>Chat answers are plain text: any special token (end of turn, a role or image token) means the model has left its turn, as in ChatSession.</summary>
+    readonly int[] _chatStopTokens;
 
     /// <summary>The continuous batch and the inference thread it runs on.</summary>
     public InferenceEngine Engine { get; }
@@ -48,6 +50,7 @@ public sealed class OpenAiServer : IAsyncDisposable
         _tokenizer = tokenizer;
         _options = options;
         _stopTokens = new[] { SpecialTokens.EndOfTurn, SpecialTokens.EndOfText }.Select(tokenizer.SpecialTokenId).OfType<int>().ToArray();
+        _chatStopTokens = SpecialTokens.All.Select(tokenizer.SpecialTokenId).OfType<int>().ToArray();
         Engine = new InferenceEngine(model, tokenizer, images, new EngineOptions { MaxBatch = options.MaxBatch, KeptSequences = options.KeptSequences });
         Metrics = new ServerMetrics(() => Engine.Waiting + Engine.Worker.QueueLength, () => Engine.Running);
 
@@ -265,7 +268,7 @@ public sealed class OpenAiServer : IAsyncDisposable
         {
             var (options, n) = ReadSampling(body, prompt.Ids.Length, defaultMax: _model.Config.ContextLength - prompt.Ids.Length, "messages");
             stream = body.Bool("stream", false);
-            job = Engine.Submit(prompt.Ids, prompt.Pictures, Choices(options, n), http.RequestAborted);
+            job = Engine.Submit(prompt.Ids, prompt.Pictures, Choices(options with { StopTokens = _chatStopTokens }, n), http.RequestAborted);
         }
         catch
         {
