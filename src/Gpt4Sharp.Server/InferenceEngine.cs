@@ -214,7 +214,9 @@ public sealed class InferenceEngine : IBatchStepper, IDisposable
                 sequences.Add(s);
                 active.Add(s);
             }
-            foreach (var s in sequences) Advance(s, s.Greedy ? (int)logits.argmax(-1).item<long>() : s.Sample(logits));
+            foreach (var s in sequences)
+                if (s.Options.MaxNewTokens == 0) Finish(s, FinishReason.Length);
+                else Advance(s, s.Greedy ? (int)logits.argmax(-1).item<long>() : s.Sample(logits));
         }
         catch (Exception e)
         {
