@@ -78,6 +78,7 @@ public sealed class OpenAiServer : IAsyncDisposable
         _app.MapPost("/v1/chat/completions", ChatCompletions);
         _app.MapPost("/v1/completions", Completions);
         _app.MapPost("/v1/moderations", Moderations);
+        WebChatPage.Map(_app);
         _app.MapFallback((HttpContext http) => throw new ApiError(404, $"There is no endpoint {http.Request.Method} {http.Request.Path}.", code: "unknown_url"));
     }
 
