@@ -25,7 +25,8 @@ static class ServingLoadBench
         int memoryRequests = args.Length > 0 && int.TryParse(args[0], out var n) ? n : 5000;
         torch.set_num_threads(1); // a model this small runs steadier on one thread of a busy machine
         var tokenizer = BuildTokenizer();
-        var config = new GptConfig { VocabSize = tokenizer.VocabSize, ContextLength = 256, DModel = 128, Layers = 2, Heads = 4, KvHeads = 4 };
+        int width = args.Length > 1 && int.TryParse(args[1], out var w) ? w : 256, layers = args.Length > 2 && int.TryParse(args[2], out var l) ? l : 4;
+        var config = new GptConfig { VocabSize = tokenizer.VocabSize, ContextLength = 256, DModel = width, Layers = layers, Heads = 4, KvHeads = 4 };
         using var model = new GptModel(config, seed: 1);
         var server = OpenAiServer.StartAsync(model, tokenizer, new ServerOptions { ModelName = "bench", Port = 0, MaxBatch = 64, KeptSequences = 64 }).GetAwaiter().GetResult();
         try
@@ -34,21 +35,24 @@ static class ServingLoadBench
             Console.WriteLine($"model d={config.DModel} L={config.Layers} ({config.ParameterCount / 1e6:F2}M params, vocab {config.VocabSize}), streaming chat, up to {MaxTokens} tokens, temperature 1, batch up to 64, 1 libtorch thread");
             Console.WriteLine("numbers from one run on a shared 2-core machine: noisy");
             Load(http, clients: 4, requestsPerClient: 2); // warm-up (JIT, allocator)
+            StepCost(model);
 
-            Console.WriteLine($"{"clients",8} {"requests",9} {"tokens",7} {"tok/s",8} {"TTFT p50 ms",12} {"TTFT p99 ms",12} {"tok p50 ms",11} {"tok p99 ms",11} {"errors",7} {"mean batch",11}");
+            Console.WriteLine($"{"clients",8} {"requests",9} {"tokens",7} {"tok/s",8} {"TTFT p50 ms",12} {"TTFT p99 ms",12} {"tok p50 ms",11} {"tok p99 ms",11} {"errors",7} {"mean batch",11} {"engine busy",12}");
             var throughput = new Dictionary<int, double>();
             int errorsAt64 = 0;
             foreach (var clients in new[] { 1, 4, 16, 64 })
             {
                 long steps = server.Engine.Steps, rows = server.Engine.StepRows;
+                var busy = server.Engine.BusyTime;
+                var clock = Stopwatch.StartNew();
                 var level = Load(http, clients, requestsPerClient: clients == 1 ? 12 : Math.Max(3, 48 / clients));
                 double meanBatch = (double)(server.Engine.StepRows - rows) / Math.Max(1, server.Engine.Steps - steps);
                 throughput[clients] = level.TokensPerSecond;
                 if (clients == 64) errorsAt64 = level.Errors;
-                Console.WriteLine($"{clients,8} {level.Requests,9} {level.Tokens,7} {level.TokensPerSecond,8:F0} {P(level.FirstToken, 50),12:F1} {P(level.FirstToken, 99),12:F1} {P(level.Gaps, 50),11:F2} {P(level.Gaps, 99),11:F2} {level.Errors,7} {meanBatch,11:F1}");
+                Console.WriteLine($"{clients,8} {level.Requests,9} {level.Tokens,7} {level.TokensPerSecond,8:F0} {P(level.FirstToken, 50),12:F1} {P(level.FirstToken, 99),12:F1} {P(level.Gaps, 50),11:F2} {P(level.Gaps, 99),11:F2} {level.Errors,7} {meanBatch,11:F1} {(server.Engine.BusyTime - busy) / clock.Elapsed,12:P0}");
             }
 
-            Console.WriteLine($"resident memory over {memoryRequests:N0} requests (16 clients, 8 tokens each):");
+            Console.WriteLine($"resident memory over {memoryRequests:N0} requests after 1,000 warm-up requests (16 clients, 8 tokens each):");
             var (warm, final, errors) = Memory(http, memoryRequests);
             double change = (final - warm) / warm * 100;
             Console.WriteLine($"after warm-up {warm:F1} MB, final {final:F1} MB, change {change:+0.0;-0.0}% ({errors} errors)");
@@ -60,6 +64,29 @@ static class ServingLoadBench
             return 0;
         }
         finally { server.DisposeAsync().AsTask().GetAwaiter().GetResult(); }
+    }
+
+    /// <summary>The model side alone: milliseconds per batched decode step at 1, 4, 16 and 64 rows (40 positions of history each).</summary>
+    static void StepCost(GptModel model)
+    {
+        using var inference = torch.inference_mode();
+        using var decoder = new BatchedDecoder(model);
+        using var cache = decoder.NewCache(64);
+        for (int slot = 0; slot < 64; slot++) decoder.Prefill(cache, slot, Enumerable.Range(0, 40).Select(i => (i * 7 + slot) % 500).ToArray()).Dispose();
+        var line = new StringBuilder("decode step alone (ms): ");
+        foreach (var rows in new[] { 1, 4, 16, 64 })
+        {
+            int[] slots = [.. Enumerable.Range(0, rows)];
+            const int steps = 30;
+            var clock = Stopwatch.StartNew();
+            for (int step = 0; step < steps; step++)
+            {
+                decoder.Decode(cache, slots, [.. slots.Select(s => (s + step) % 500)]).Dispose();
+                foreach (var slot in slots) cache.Truncate(slot, 40);
+            }
+            line.Append($"{rows} rows {clock.Elapsed.TotalMilliseconds / steps:F2}  ");
+        }
+        Console.WriteLine(line);
     }
 
     sealed record Level(int Requests, int Tokens, double TokensPerSecond, List<double> FirstToken, List<double> Gaps, int Errors);
@@ -135,13 +162,22 @@ static class ServingLoadBench
         }
     }
 
+    /// <summary>
+    /// Warm-up first (1,000 requests: JIT tiering, thread-pool growth, Kestrel's buffer pools and
+    /// every cache slot in use), then <paramref name="total"/> measured requests from 16 clients.
+    /// </summary>
     static (double WarmMb, double FinalMb, int Errors) Memory(HttpClient http, int total)
+    {
+        Requests(http, 1000, report: 0);
+        double warm = ResidentMb();
+        int errors = Requests(http, total, report: Math.Max(1, total / 5));
+        return (warm, ResidentMb(), errors);
+    }
+
+    static int Requests(HttpClient http, int total, int report)
     {
         const int clients = 16;
         int next = 0, errors = 0;
-        double warm = 0;
-        int warmUp = Math.Min(500, total / 10);
-        int report = Math.Max(1, total / 5);
         var tasks = Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
         {
             while (true)
@@ -150,12 +186,11 @@ static class ServingLoadBench
                 if (i > total) return;
                 var result = await Stream(http, $"Request {i}: tell me about {Topics[i % Topics.Length]}.", 8, seed: i);
                 if (result is null) Interlocked.Increment(ref errors);
-                if (i == warmUp) warm = ResidentMb();
-                if (i % report == 0) Console.WriteLine($"  {i,6:N0} requests  {ResidentMb(),8:F1} MB");
+                if (report > 0 && i % report == 0) Console.WriteLine($"  {i,6:N0} requests  {ResidentMb(),8:F1} MB");
             }
         })).ToArray();
         Task.WaitAll(tasks);
-        return (warm, ResidentMb(), errors);
+        return errors;
     }
 
     static double ResidentMb()

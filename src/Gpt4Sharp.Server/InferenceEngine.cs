@@ -132,6 +132,17 @@ public sealed class InferenceEngine : IBatchStepper, IDisposable
     /// <summary>One scheduling step on the inference thread: admit waiting requests, then decode one token for every active sequence.</summary>
     public void Step()
     {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try { StepOnce(); }
+        finally { Interlocked.Add(ref busyTicks, System.Diagnostics.Stopwatch.GetElapsedTime(started).Ticks); }
+    }
+
+    /// <summary>Time the inference thread has spent in batch steps (prefill, decode, sampling).</summary>
+    public TimeSpan BusyTime => TimeSpan.FromTicks(Interlocked.Read(ref busyTicks));
+    long busyTicks;
+
+    void StepOnce()
+    {
         using var inference = torch.inference_mode();
         Admit();
         foreach (var s in active.Where(s => s.Cancel.IsCancellationRequested).ToList()) Cancel(s);
@@ -155,14 +166,14 @@ public sealed class InferenceEngine : IBatchStepper, IDisposable
         Volatile.Write(ref running, active.Count);
     }
 
-    /// <summary>Picks each row's next token: greedy rows with one batched argmax, sampled rows with their own seeded processor.</summary>
-    static int[] Choose(Sequence[] batch, Tensor logits)
+    /// <summary>Picks each row's next token in one batched pass; rows with a repetition penalty sample alone with their history.</summary>
+    static int[] Choose(IReadOnlyList<Sequence> batch, Tensor logits)
     {
-        var chosen = new int[batch.Length];
-        long[]? greedy = batch.Any(s => s.Greedy) ? logits.argmax(-1).cpu().data<long>().ToArray() : null;
-        for (int r = 0; r < batch.Length; r++)
-            chosen[r] = batch[r].Greedy ? (int)greedy![r] : batch[r].Sample(logits.narrow(0, r, 1));
-        return chosen;
+        var chosen = BatchSampler.Choose(logits, [.. batch.Select(s => s.Sampler)]);
+        var result = new int[batch.Count];
+        for (int r = 0; r < batch.Count; r++)
+            result[r] = chosen[r] >= 0 ? (int)chosen[r] : batch[r].SampleWithHistory(logits.narrow(0, r, 1));
+        return result;
     }
 
     void Admit()
@@ -216,7 +227,7 @@ public sealed class InferenceEngine : IBatchStepper, IDisposable
             }
             foreach (var s in sequences)
                 if (s.Options.MaxNewTokens == 0) Finish(s, FinishReason.Length);
-                else Advance(s, s.Greedy ? (int)logits.argmax(-1).item<long>() : s.Sample(logits));
+                else Advance(s, Choose([s], logits)[0]);
         }
         catch (Exception e)
         {
@@ -354,7 +365,8 @@ public sealed class InferenceEngine : IBatchStepper, IDisposable
     /// <summary>One choice being decoded: its row, sampler, text state and the token to feed next.</summary>
     sealed class Sequence(Pending request, int index, int slot, ITokenizer tokenizer) : IDisposable
     {
-        readonly LogitsProcessor processor = new(request.Choices[index]);
+        LogitsProcessor? processor;
+        public BatchSampler.Row Sampler { get; } = new(request.Choices[index]);
         public ChoiceStream Choice { get; } = request.Job.Choices[index];
         public SamplingOptions Options { get; } = request.Choices[index];
         public HashSet<int> StopTokens { get; } = [.. request.Choices[index].StopTokens];
@@ -363,17 +375,17 @@ public sealed class InferenceEngine : IBatchStepper, IDisposable
         public List<int> Tokens { get; } = [];
         public TokenText Text { get; } = new(tokenizer, request.Choices[index].Stop);
         public int Next { get; set; }
-        public bool Greedy => Options.Temperature == 0 && Options.RepetitionPenalty == 1.0;
         readonly int[] prompt = request.Prompt;
 
-        public int Sample(Tensor logits)
+        /// <summary>The repetition penalty needs the tokens seen so far, so these rows use <see cref="LogitsProcessor"/> one by one.</summary>
+        public int SampleWithHistory(Tensor logits)
         {
             using var scope = torch.NewDisposeScope();
-            Tensor? history = Options.RepetitionPenalty == 1.0 ? null
-                : torch.tensor([.. prompt.Concat(Tokens).Select(t => (long)t)], [1, prompt.Length + Tokens.Count], device: logits.device);
+            processor ??= new LogitsProcessor(Options);
+            var history = torch.tensor([.. prompt.Concat(Tokens).Select(t => (long)t)], [1, prompt.Length + Tokens.Count], device: logits.device);
             return (int)processor.Next(logits, history).item<long>();
         }
 
-        public void Dispose() => processor.Dispose();
+        public void Dispose() => processor?.Dispose();
     }
 }
