@@ -165,18 +165,27 @@ static class ServingLoadBench
     /// <summary>
     /// Warm-up first (1,000 requests: JIT tiering, thread-pool growth, Kestrel's buffer pools and
     /// every cache slot in use), then <paramref name="total"/> measured requests from 16 clients.
+    /// Resident memory is sampled every 250 requests; the native allocator returns memory in
+    /// bursts, so the warm-up and final values are medians of the last 4 samples of each phase.
     /// </summary>
     static (double WarmMb, double FinalMb, int Errors) Memory(HttpClient http, int total)
     {
-        Requests(http, 1000, report: 0);
-        double warm = ResidentMb();
-        int errors = Requests(http, total, report: Math.Max(1, total / 5));
-        return (warm, ResidentMb(), errors);
+        var warmSamples = new List<double>();
+        Requests(http, 1000, warmSamples, print: false);
+        var samples = new List<double>();
+        int errors = Requests(http, total, samples, print: true);
+        return (Median(warmSamples.TakeLast(4)), Median(samples.TakeLast(4)), errors);
     }
 
-    static int Requests(HttpClient http, int total, int report)
+    static double Median(IEnumerable<double> values)
     {
-        const int clients = 16;
+        var sorted = values.Order().ToList();
+        return sorted.Count == 0 ? ResidentMb() : sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
+    static int Requests(HttpClient http, int total, List<double> samples, bool print)
+    {
+        const int clients = 16, every = 250;
         int next = 0, errors = 0;
         var tasks = Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
         {
@@ -186,7 +195,10 @@ static class ServingLoadBench
                 if (i > total) return;
                 var result = await Stream(http, $"Request {i}: tell me about {Topics[i % Topics.Length]}.", 8, seed: i);
                 if (result is null) Interlocked.Increment(ref errors);
-                if (report > 0 && i % report == 0) Console.WriteLine($"  {i,6:N0} requests  {ResidentMb(),8:F1} MB");
+                if (i % every != 0) continue;
+                double mb = ResidentMb();
+                lock (samples) samples.Add(mb);
+                if (print && i % 1000 == 0) Console.WriteLine($"  {i,6:N0} requests  {mb,8:F1} MB");
             }
         })).ToArray();
         Task.WaitAll(tasks);

@@ -78,5 +78,16 @@ public sealed partial class WebChatTests(ServerFixture fixture)
         }
         Assert.Equal(2, await page.Locator(".message.user").CountAsync());
         Assert.Empty(consoleErrors);
+
+        // An uploaded picture goes out as a data: URI; this text-only model answers with a clear error in the page.
+        await page.SetInputFilesAsync("#image", new FilePayload { Name = "red.png", MimeType = "image/png", Buffer = VisionServerTests.Png(SkiaSharp.SKColors.Red) });
+        await Assertions.Expect(page.Locator("#image-name")).ToHaveTextAsync("red.png");
+        await page.FillAsync("#input", "What is this?");
+        await page.ClickAsync("#send");
+        var refused = answers.Nth(2);
+        await Assertions.Expect(refused).ToHaveAttributeAsync("data-done", "true", new() { Timeout = 20_000 });
+        Assert.Contains("error", await refused.GetAttributeAsync("class") ?? "");
+        Assert.Contains("reads no images", await refused.InnerTextAsync());
+        Assert.StartsWith("data:image/png;base64,", await page.Locator(".message.user img").GetAttributeAsync("src"));
     }
 }
