@@ -119,7 +119,7 @@ public static class PretrainCommands
         {
             Cli.RequireTorch();
             using var bundle = ModelBundle.Load(p.GetValue(model)!, TorchRuntime.ParseDevice(p.GetValue(device)!), w => AnsiConsole.MarkupLineInterpolated($"[yellow]{w}[/]"));
-            var generator = new TextGenerator(bundle.Model, bundle.Tokenizer);
+            var generator = new TextGenerator(bundle.Model, bundle.Tokenizer, bundle.DecodeWeights);
             var text = p.GetValue(prompt)!;
             var ids = bundle.Tokenizer.Encode(text, allowSpecial: true);
             for (int i = 0; i < p.GetValue(count); i++)

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Gpt4Sharp.Inference;
 using Gpt4Sharp.Model;
 using Gpt4Sharp.Runtime;
 using Gpt4Sharp.Text;
@@ -13,7 +14,7 @@ namespace Gpt4Sharp.Checkpoints;
 /// each checkpoint names it under <see cref="TokenizerKey"/> (a tiktoken encoding name, or a
 /// path relative to the run directory).
 /// </summary>
-public sealed class ModelBundle(GptModel model, ITokenizer tokenizer, string directory) : IDisposable
+public sealed class ModelBundle(GptModel model, ITokenizer tokenizer, string directory, DecodeWeights decodeWeights = DecodeWeights.Fp32) : IDisposable
 {
     /// <summary>The config.json key that names the tokenizer.</summary>
     public const string TokenizerKey = "gpt4sharp_tokenizer";
@@ -23,6 +24,8 @@ public sealed class ModelBundle(GptModel model, ITokenizer tokenizer, string dir
     public ITokenizer Tokenizer { get; } = tokenizer;
     /// <summary>The checkpoint directory the weights came from.</summary>
     public string Directory { get; } = directory;
+    /// <summary>Int8 for a quantised checkpoint: batch-1 decoding then multiplies its int8 weights directly.</summary>
+    public DecodeWeights DecodeWeights { get; } = decodeWeights;
 
     /// <summary>Hugging Face config.json for <paramref name="model"/>, naming its tokenizer.</summary>
     public static JsonObject ConfigJson(GptConfig config, ITokenizer tokenizer)
@@ -61,15 +64,16 @@ public sealed class ModelBundle(GptModel model, ITokenizer tokenizer, string dir
         if (tokenizer.VocabSize > config.VocabSize)
             throw new UserError($"The tokenizer has {tokenizer.VocabSize} tokens but the model at {dir} only {config.VocabSize}; they do not belong together.");
         var model = new GptModel(config);
-        if (Quantization.Int8Quantization.IsQuantized(json))
+        bool int8 = Quantization.Int8Quantization.IsQuantized(json);
+        if (int8)
         {
             CheckpointManifest.ReadVerified(dir);
-            Quantization.Int8Quantization.Load(dir, model); // int8 weights, dequantised for compute
+            Quantization.Int8Quantization.Load(dir, model); // dequantised for the module path (prompts, training)
         }
         else CheckpointStore.Load(dir, model);
         if (device is not null) model.to(device);
         model.eval();
-        return new ModelBundle(model, tokenizer, dir);
+        return new ModelBundle(model, tokenizer, dir, int8 ? DecodeWeights.Int8 : DecodeWeights.Fp32);
     }
 
     static ITokenizer LoadTokenizer(string checkpointDir, string? reference)

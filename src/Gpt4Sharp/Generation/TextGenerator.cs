@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Text;
+using Gpt4Sharp.Inference;
 using Gpt4Sharp.Model;
 using Gpt4Sharp.Text;
 using TorchSharp;
@@ -12,9 +13,11 @@ namespace Gpt4Sharp.Generation;
 /// then each new token costs one position. Text streams token by token; a UTF-8 character
 /// split across tokens is held back until complete. Generation never reads past the
 /// model's context: a prompt longer than the context is a <see cref="UserError"/>, and a
-/// full context ends generation with <see cref="FinishReason.ContextFull"/>.
+/// full context ends generation with <see cref="FinishReason.ContextFull"/>. Dense fp32 models
+/// on the CPU decode through <see cref="CpuDecoder"/> (with int8 weights when
+/// <paramref name="weights"/> says so); other models through the module path.
 /// </summary>
-public sealed class TextGenerator(GptModel model, ITokenizer tokenizer)
+public sealed class TextGenerator(GptModel model, ITokenizer tokenizer, DecodeWeights weights = DecodeWeights.Fp32)
 {
     public GptModel Model => model;
     public ITokenizer Tokenizer => tokenizer;
@@ -45,7 +48,7 @@ public sealed class TextGenerator(GptModel model, ITokenizer tokenizer)
             throw new UserError($"The prompt is {prompt.Length} tokens but the model's context is {context}; shorten it.");
 
         model.eval();
-        using var cache = model.NewCache(batch: 1);
+        using var state = new DecodeState(model, weights, Math.Min(context, prompt.Length + options.MaxNewTokens));
         using var processor = new LogitsProcessor(options);
         var decoder = Encoding.UTF8.GetDecoder();
         var stops = new StopMatcher(options.Stop);
@@ -57,8 +60,8 @@ public sealed class TextGenerator(GptModel model, ITokenizer tokenizer)
         for (int produced = 0; produced < options.MaxNewTokens; produced++)
         {
             cancel.ThrowIfCancellationRequested();
-            if (cache.Length + nextInput.Length > context) { LastFinishReason = FinishReason.ContextFull; break; }
-            int next = NextToken(cache, nextInput, processor, history, options.RepetitionPenalty != 1.0);
+            if (state.Length + nextInput.Length > context) { LastFinishReason = FinishReason.ContextFull; break; }
+            int next = NextToken(state, nextInput, processor, history, options.RepetitionPenalty != 1.0);
             if (stopTokens.Contains(next)) { LastFinishReason = FinishReason.Stop; break; }
             history.Add(next);
             nextInput = [next];
@@ -80,14 +83,44 @@ public sealed class TextGenerator(GptModel model, ITokenizer tokenizer)
         if (tail.Length > 0) yield return new GeneratedToken(-1, tail);
     }
 
-    int NextToken(KvCache cache, int[] input, LogitsProcessor processor, List<long> history, bool needsHistory)
+    int NextToken(DecodeState state, int[] input, LogitsProcessor processor, List<long> history, bool needsHistory)
     {
         using var scope = torch.NewDisposeScope();
         using var inference = torch.inference_mode();
-        var ids = torch.tensor(input.Select(i => (long)i).ToArray(), dtype: ScalarType.Int64, device: model.Device).unsqueeze(0);
-        var logits = model.Forward(ids, cache).select(1, -1);
+        var logits = state.Logits(input);
         var seen = needsHistory ? torch.tensor(history.ToArray(), device: model.Device).unsqueeze(0) : null;
         return (int)processor.Next(logits, seen).item<long>();
+    }
+
+    /// <summary>The decoding state of one sequence: the CPU decoder's when the model allows it, else a KV cache for the module path.</summary>
+    sealed class DecodeState : IDisposable
+    {
+        readonly GptModel model;
+        readonly CpuDecoder.DecodeSequence? sequence;
+        readonly KvCache? cache;
+
+        public DecodeState(GptModel model, DecodeWeights weights, int capacity)
+        {
+            this.model = model;
+            if (CpuDecoder.Supports(model, out _)) sequence = new CpuDecoder(model, weights).NewSequence(capacity);
+            else cache = model.NewCache(batch: 1, capacity: capacity);
+        }
+
+        public int Length => sequence?.Length ?? cache!.Length;
+
+        /// <summary>Feeds <paramref name="input"/> (the prompt, then one token at a time); returns the next-token logits [1, vocab].</summary>
+        public Tensor Logits(int[] input)
+        {
+            if (sequence is not null)
+            {
+                var logits = sequence.Length == 0 ? sequence.Prefill(input) : sequence.Step(input.Single());
+                return torch.tensor(logits.ToArray()).unsqueeze(0);
+            }
+            var ids = torch.tensor(input.Select(i => (long)i).ToArray(), dtype: ScalarType.Int64, device: model.Device).unsqueeze(0);
+            return model.Forward(ids, cache).select(1, -1);
+        }
+
+        public void Dispose() => cache?.Dispose();
     }
 
     /// <summary>

@@ -40,6 +40,9 @@ public sealed class KvCache : IDisposable
         return (keys[layer].narrow(2, 0, Length + t), values[layer].narrow(2, 0, Length + t));
     }
 
+    /// <summary>A layer's stored keys and values [batch, kvHeads, Length, headDim] (views; keys already rotated).</summary>
+    internal (Tensor Keys, Tensor Values) Stored(int layer) => (keys[layer].narrow(2, 0, Length), values[layer].narrow(2, 0, Length));
+
     /// <summary>Called by the model once all layers have appended <paramref name="tokens"/> positions.</summary>
     internal void Advance(int tokens) => Length += tokens;
 

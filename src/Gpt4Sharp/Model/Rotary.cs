@@ -13,6 +13,9 @@ public sealed class Rotary : IDisposable
 {
     readonly Tensor cos, sin; // [T, headDim]
 
+    /// <summary>cos and sin of every position's angles [T, headDim] (the CPU decoder reads the same table).</summary>
+    internal (Tensor Cos, Tensor Sin) Table => (cos, sin);
+
     public Rotary(int headDim, double theta, long start, long length, Device device, ScalarType dtype)
     {
         using var scope = torch.NewDisposeScope();

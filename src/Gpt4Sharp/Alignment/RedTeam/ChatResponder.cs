@@ -15,7 +15,7 @@ public static class ChatResponders
     /// </summary>
     public static ChatResponder Greedy(ModelBundle bundle, int maxNewTokens = 96)
     {
-        var generator = new TextGenerator(bundle.Model, bundle.Tokenizer);
+        var generator = new TextGenerator(bundle.Model, bundle.Tokenizer, bundle.DecodeWeights);
         var end = bundle.Tokenizer.SpecialTokenId(SpecialTokens.EndOfTurn)
             ?? throw new UserError($"The tokenizer of {bundle.Directory} has no {SpecialTokens.EndOfTurn} token, so the model is not a chat model; fine-tune it with `gpt4sharp sft` first.");
         var options = SamplingOptions.Greedy(maxNewTokens) with { StopTokens = [end] };

@@ -1,0 +1,127 @@
+using Gpt4Sharp.Inference;
+using Gpt4Sharp.Model;
+using Gpt4Sharp.Quantization;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Gpt4Sharp.Tests.Inference;
+
+public class CpuDecoderTests
+{
+    // d = 40 is not a multiple of the int8 kernel's 16-wide step, so its scalar tail runs too.
+    static readonly GptConfig Grouped = new() { VocabSize = 97, ContextLength = 64, DModel = 40, Layers = 2, Heads = 4, KvHeads = 2, FfnHidden = 72 };
+    static readonly GptConfig Untied = Grouped with { Heads = 2, KvHeads = 2, TiedEmbeddings = false };
+
+    /// <summary>Largest |difference| between the decoder's logits and the module path's over a prompt and <paramref name="steps"/> greedy steps.</summary>
+    static double MaxLogitDifference(GptModel model, CpuDecoder decoder, int steps)
+    {
+        int[] prompt = [3, 14, 15, 92, 65, 35, 8];
+        var sequence = decoder.NewSequence();
+        using var cache = model.NewCache();
+        var ours = sequence.Prefill(prompt).ToArray();
+        var theirs = ModuleLogits(model, cache, prompt);
+        double worst = 0;
+        for (int i = 0; ; i++)
+        {
+            worst = Math.Max(worst, ours.Zip(theirs).Max(p => Math.Abs(p.First - p.Second)));
+            if (i == steps) return worst;
+            int next = Array.IndexOf(theirs, theirs.Max());
+            ours = sequence.Step(next).ToArray();
+            theirs = ModuleLogits(model, cache, [next]);
+        }
+    }
+
+    static float[] ModuleLogits(GptModel model, KvCache cache, int[] input)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var inference = torch.inference_mode();
+        return model.Forward(torch.tensor(input.Select(t => (long)t).ToArray()).unsqueeze(0), cache)[0, -1].data<float>().ToArray();
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Fp32_decoding_matches_the_module_path_with_grouped_heads_and_an_untied_head(bool grouped)
+    {
+        using var model = new GptModel(grouped ? Grouped : Untied, seed: 5);
+        model.eval();
+        Assert.True(MaxLogitDifference(model, new CpuDecoder(model), steps: 20) < 1e-4);
+    }
+
+    [Fact]
+    public void Int8_decoding_matches_the_module_path_on_the_same_int8_weights()
+    {
+        // Width 40 is not a multiple of 32: weights widen to fp32 and multiply fp32 inputs, so only float rounding differs.
+        using var model = new GptModel(Grouped, seed: 6);
+        model.eval();
+        Int8Quantization.ApplyInPlace(model); // what an int8 checkpoint loads as
+        var decoder = new CpuDecoder(model, DecodeWeights.Int8);
+        Assert.True(MaxLogitDifference(model, decoder, steps: 20) < 1e-3);
+        Assert.True(decoder.WeightBytesPerToken < new CpuDecoder(model).WeightBytesPerToken / 3);
+    }
+
+    [Fact]
+    public void Int8_decoding_with_int8_inputs_stays_within_the_input_quantisation_error()
+    {
+        // Widths that are multiples of 32 also quantise each input in blocks of 32 (as Q8_0 does): the
+        // logits move by about 1/254 of a block's largest input per product, far less than the spread of the logits.
+        using var model = new GptModel(Grouped with { DModel = 64, Heads = 4, KvHeads = 2, FfnHidden = 128 }, seed: 6);
+        model.eval();
+        Int8Quantization.ApplyInPlace(model);
+        using var logits = model.Forward(torch.tensor(new long[] { 3, 14, 15 }).unsqueeze(0));
+        double spread = (logits.max() - logits.min()).item<float>();
+        double difference = MaxLogitDifference(model, new CpuDecoder(model, DecodeWeights.Int8), steps: 20);
+        Assert.True(difference < 0.02 * spread, $"max |logit difference| {difference} against a spread of {spread}");
+        Assert.True(difference > 1e-7); // the integer path ran (it cannot match to float rounding)
+    }
+
+    [Fact]
+    public void Fp32_weights_are_read_in_place_so_the_decoder_follows_training()
+    {
+        using var model = new GptModel(Grouped, seed: 7);
+        model.eval();
+        var decoder = new CpuDecoder(model);
+        var before = StepAfterOne(decoder);
+        using (torch.no_grad())
+            foreach (var p in model.parameters()) p.mul_(1.5);
+        Assert.NotEqual(before, StepAfterOne(decoder));
+        Assert.True(MaxLogitDifference(model, decoder, steps: 3) < 1e-4);
+    }
+
+    static float[] StepAfterOne(CpuDecoder decoder)
+    {
+        var sequence = decoder.NewSequence();
+        sequence.Prefill([1]);
+        return sequence.Step(2).ToArray();
+    }
+
+    [Fact]
+    public void Unsupported_models_and_a_full_sequence_are_refused_clearly()
+    {
+        using var sparse = new GptModel(Grouped with { Attention = AttentionKind.SparseStrided, SparseBlock = 8 });
+        Assert.False(CpuDecoder.Supports(sparse, out var reason));
+        Assert.Contains("SparseStrided", reason);
+        Assert.Throws<ArgumentException>(() => new CpuDecoder(sparse));
+
+        using var model = new GptModel(Grouped);
+        var sequence = new CpuDecoder(model).NewSequence(capacity: 4);
+        sequence.Prefill([1, 2, 3]);
+        sequence.Step(4);
+        Assert.Equal(4, sequence.Length);
+        Assert.Contains("full", Assert.Throws<UserError>(() => sequence.Step(5)).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new CpuDecoder(model).NewSequence().Step(Grouped.VocabSize));
+        Assert.Throws<UserError>(() => new CpuDecoder(model).NewSequence(capacity: 2).Prefill([1, 2, 3]));
+    }
+
+    [Fact]
+    public void Long_decoding_creates_no_native_tensors_per_step()
+    {
+        using var model = new GptModel(Grouped);
+        var sequence = new CpuDecoder(model).NewSequence();
+        sequence.Prefill([1, 2]);
+        for (int i = 0; i < 5; i++) sequence.Step(i);
+        long live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        for (int i = 0; i < 50; i++) sequence.Step(i % Grouped.VocabSize);
+        Assert.Equal(live, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+}
