@@ -31,7 +31,7 @@ public sealed record ChoiceResult(int[] Tokens, string Text, FinishReason Reason
 /// <summary>One choice of a request as it streams: text pieces as they are decoded, then the result.</summary>
 public sealed class ChoiceStream
 {
-    internal readonly Channel<GeneratedToken> Channel = System.Threading.Channels.Channel.CreateUnbounded<GeneratedToken>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    internal readonly Channel<GeneratedToken> Channel = System.Threading.Channels.Channel.CreateUnbounded<GeneratedToken>(new UnboundedChannelOptions { SingleWriter = true }); // not SingleReader: that channel cannot report Count, which the writers use to coalesce flushes
     internal readonly TaskCompletionSource<ChoiceResult> Done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Tokens with the text each completed (a token id of -1 carries held-back text at the end).</summary>

@@ -388,7 +388,7 @@ public sealed class OpenAiServer : IAsyncDisposable
                 var choice = job.Choices[i];
                 await SendEvent(http, ChatChunk(id, i, new JsonObject { ["role"] = "assistant", ["content"] = "" }, null));
                 await foreach (var token in choice.Tokens.ReadAllAsync(http.RequestAborted))
-                    if (token.Text.Length > 0) await SendEvent(http, ChatChunk(id, i, new JsonObject { ["content"] = token.Text }, null));
+                    if (token.Text.Length > 0) await SendEvent(http, ChatChunk(id, i, new JsonObject { ["content"] = token.Text }, null), flush: choice.Tokens.Count == 0);
                 var result = await choice.Completion;
                 results.Add(result);
                 await SendEvent(http, ChatChunk(id, i, new JsonObject(), FinishReason(result.Reason)));
@@ -422,10 +422,11 @@ public sealed class OpenAiServer : IAsyncDisposable
         http.Response.Headers.CacheControl = "no-cache";
     }
 
-    static async Task SendEvent(HttpContext http, JsonObject data)
+    /// <summary>Writes one server-sent event; <paramref name="flush"/> false leaves it buffered because more tokens are already waiting (one flush for all of them).</summary>
+    static async Task SendEvent(HttpContext http, JsonObject data, bool flush = true)
     {
         await http.Response.WriteAsync($"data: {data.ToJsonString()}\n\n", http.RequestAborted);
-        await http.Response.Body.FlushAsync(http.RequestAborted);
+        if (flush) await http.Response.Body.FlushAsync(http.RequestAborted);
     }
 
     static async Task SendDone(HttpContext http)
@@ -509,7 +510,7 @@ public sealed class OpenAiServer : IAsyncDisposable
                     if (echo) await SendEvent(http, Chunk(index, prompts[p], null));
                     if (jobs[p] is not { } job) { await SendEvent(http, Chunk(index, "", "length")); continue; }
                     await foreach (var token in job.Choices[c].Tokens.ReadAllAsync(http.RequestAborted))
-                        if (token.Text.Length > 0) await SendEvent(http, Chunk(index, token.Text, null));
+                        if (token.Text.Length > 0) await SendEvent(http, Chunk(index, token.Text, null), flush: job.Choices[c].Tokens.Count == 0);
                     var result = await job.Choices[c].Completion;
                     completionTokens += result.Tokens.Length;
                     await SendEvent(http, Chunk(index, "", FinishReason(result.Reason)));
