@@ -97,6 +97,8 @@ public sealed class InferenceEngine : IBatchStepper, IDisposable
     /// <summary>The vision-language model's span encoder, or null for a text-only model.</summary>
     public ImageSpanEncoder? Images => images;
     public EngineOptions Options => options;
+    /// <summary>Bytes of the slot KV cache: (MaxBatch + KeptSequences) sequences of the full context, allocated at start.</summary>
+    public long CacheBytes => cache.Bytes;
 
     /// <summary>Requests waiting to join the batch.</summary>
     public int Waiting => pending.Count;

@@ -51,6 +51,7 @@ public static class ServeCommands
             await using var server = await OpenAiServer.StartAsync(decoder, tokenizer, vlm?.Images, options, cancel);
             Console.WriteLine($"Serving '{options.ModelName}' ({decoder.Config.ParameterCount:N0} parameters, context {decoder.Config.ContextLength}{(vlm is null ? "" : ", reads images")}) at {server.Address}v1");
             Console.WriteLine($"Web chat: {server.Address}");
+            Console.WriteLine($"Batch: up to {options.MaxBatch} sequences per decode step, {options.KeptSequences} finished ones kept for prefix reuse; KV cache {server.Engine.CacheBytes / 1e6:N0} MB (lower --max-batch / --kept-sequences to shrink it).");
             Console.WriteLine(options.ApiKeys.Count > 0 ? $"{options.ApiKeys.Count} API key(s) required. Ctrl-C stops." : "No API key required. Ctrl-C stops.");
             try { await server.WaitForShutdownAsync(cancel); }
             catch (OperationCanceledException) { }

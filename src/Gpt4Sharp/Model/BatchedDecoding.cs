@@ -32,6 +32,8 @@ public sealed class SlotKvCache : IDisposable
     }
 
     public int Slots => lengths.Length;
+    /// <summary>Memory the keys and values take (allocated up front).</summary>
+    public long Bytes => keys.Concat(values).Sum(t => t.NumberOfElements * t.ElementSize);
     public int Capacity { get; }
 
     /// <summary>Positions stored in <paramref name="slot"/>: the position of its next token.</summary>
