@@ -11,24 +11,13 @@ namespace Gpt4Sharp.Model;
 /// </summary>
 public sealed class SegmentStream
 {
-    readonly long[] stream, targets;
+    readonly long[] stream;
     readonly long laneLength;
 
-    /// <summary>Every next token is a target.</summary>
     public SegmentStream(IEnumerable<int[]> documents, int batch, int segmentLength)
-        : this(documents.Select(d => (d, Enumerable.Repeat(true, d.Length).ToArray())), batch, segmentLength) { }
-
-    /// <summary>
-    /// Only tokens whose <c>Learn</c> flag is set are targets (e.g. a chat encoding's assistant mask:
-    /// the model reads the whole conversation, and is trained on the assistant's replies); the rest get -100.
-    /// </summary>
-    public SegmentStream(IEnumerable<(int[] Ids, bool[] Learn)> documents, int batch, int segmentLength)
     {
         if (batch < 1 || segmentLength < 1) throw new UserError($"Segments need a batch and a length of at least 1 (got {batch} x {segmentLength}).");
-        var docs = documents.ToList();
-        if (docs.Any(d => d.Ids.Length != d.Learn.Length)) throw new UserError("Each document needs one learn flag per token.");
-        stream = docs.SelectMany(d => d.Ids).Select(t => (long)t).ToArray();
-        targets = docs.SelectMany(d => d.Ids.Zip(d.Learn, (id, learn) => learn ? (long)id : -100L)).ToArray();
+        stream = documents.SelectMany(d => d).Select(t => (long)t).ToArray();
         Batch = batch;
         SegmentLength = segmentLength;
         laneLength = stream.Length / batch;
@@ -51,7 +40,7 @@ public sealed class SegmentStream
         for (int b = 0; b < Batch; b++)
         {
             Array.Copy(stream, b * laneLength + start, input, b * SegmentLength, SegmentLength);
-            Array.Copy(targets, b * laneLength + start + 1, target, b * SegmentLength, SegmentLength);
+            Array.Copy(stream, b * laneLength + start + 1, target, b * SegmentLength, SegmentLength);
         }
         return (torch.tensor(input, [Batch, SegmentLength], device: device), torch.tensor(target, [Batch, SegmentLength], device: device));
     }
@@ -61,14 +50,15 @@ public sealed class SegmentStream
 /// Whole documents (conversations) in batches, each read as consecutive segments aligned to its
 /// end: the last segment ends on the last token and the first takes the remainder, the way a chat
 /// prompt is fed at inference. Every document starts with a blank memory, so no other document
-/// leaks into it. Documents of equal length share a batch (no padding); batch order is shuffled
-/// with <paramref name="seed"/> each pass.
+/// leaks into it. Documents of equal length share a batch (no padding); the batch order is
+/// shuffled each pass from the seed, so a run replays exactly.
 /// </summary>
 public sealed class DocumentSegments
 {
     readonly List<(int[] Ids, bool[] Learn)[]> batches;
     readonly int[] order;
     readonly long seed;
+    int orderedPass = -1;
 
     public DocumentSegments(IEnumerable<(int[] Ids, bool[] Learn)> documents, int batch, int segmentLength, long seed = 0)
     {
@@ -93,7 +83,12 @@ public sealed class DocumentSegments
     public List<(Tensor Input, Tensor Target)> Batch(int index, Device? device = null)
     {
         int pass = index / batches.Count;
-        if (index % batches.Count == 0) new Random((int)(seed + pass)).Shuffle(order);
+        if (pass < orderedPass)
+        {
+            for (int i = 0; i < order.Length; i++) order[i] = i;
+            orderedPass = -1;
+        }
+        while (orderedPass < pass) new Random((int)(seed + ++orderedPass)).Shuffle(order); // pass p reshuffles pass p-1's order
         var docs = batches[order[index % batches.Count]];
         int positions = docs[0].Ids.Length - 1; // token i predicts token i+1
         int first = positions % SegmentLength == 0 ? SegmentLength : positions % SegmentLength;
@@ -124,9 +119,9 @@ public static class SegmentTraining
 {
     /// <summary>
     /// Trains <paramref name="steps"/> segments with a linear warm-up over the first <paramref name="warmupSteps"/>
-    /// and a cosine decay to a tenth of <paramref name="learningRate"/>; returns each step's loss (NaN for a
-    /// segment without targets, which only advances the memory). Without <paramref name="useMemory"/> every
-    /// segment starts blank (the baseline). <paramref name="progress"/> is called on the training thread.
+    /// and a cosine decay to a tenth of <paramref name="learningRate"/>; returns each step's loss. Without
+    /// <paramref name="useMemory"/> every segment starts blank (the baseline). <paramref name="progress"/> is
+    /// called on the training thread.
     /// </summary>
     public static float[] Train(GptModel model, SegmentStream data, int steps, double learningRate, bool useMemory = true,
         IProgress<(int Step, float Loss)>? progress = null, CancellationToken cancel = default, int warmupSteps = 0)
@@ -142,15 +137,8 @@ public static class SegmentTraining
             if (!useMemory || step % data.SegmentsPerPass == 0) memory.Clear();
             foreach (var group in optimizer.ParamGroups) group.LearningRate = LearningRate(step, steps, learningRate, warmupSteps);
             var (input, target) = data.Segment(step, model.Device);
-            var logits = model.ForwardSegment(input, memory);
-            if (!target.ne(-100).any().item<bool>())
-            {
-                losses[step] = float.NaN;
-                progress?.Report((step + 1, float.NaN));
-                continue;
-            }
             optimizer.zero_grad();
-            var loss = GptModel.Loss(logits, target);
+            var loss = GptModel.Loss(model.ForwardSegment(input, memory), target);
             loss.backward();
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0);
             optimizer.step();
