@@ -134,6 +134,14 @@ public sealed record GptConfig
 
     public static string AttentionName(AttentionKind kind) => AttentionNames[kind];
 
+    /// <summary>Parses "llama" or "gpt2" (as on the command line).</summary>
+    public static ModelArchitecture ParseArchitecture(string name) => name.Trim().ToLowerInvariant().Replace("-", "") switch
+    {
+        "llama" => ModelArchitecture.Llama,
+        "gpt2" => ModelArchitecture.Gpt2,
+        _ => throw new UserError($"Architecture '{name}' is unknown; use llama or gpt2."),
+    };
+
     /// <summary>Hugging Face <c>LlamaForCausalLM</c> or <c>GPT2LMHeadModel</c> config.json (plus the Gpt4Sharp attention keys when not dense).</summary>
     public JsonObject ToHuggingFace()
     {

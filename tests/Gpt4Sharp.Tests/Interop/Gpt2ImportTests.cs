@@ -22,7 +22,7 @@ public class Gpt2ImportTests
     const string Text = "The quick brown fox jumps over the lazy dog.";
 
     /// <summary>A GPT2LMHeadModel directory as the Hub ships one: Conv1D weights [in, out], no prefix, attention-mask buffers, tokenizer files.</summary>
-    static Dictionary<string, Tensor> WriteHubCheckpoint(string dir)
+    internal static Dictionary<string, Tensor> WriteHubCheckpoint(string dir)
     {
         var g = new Generator(9);
         Tensor R(params long[] shape) => (torch.randn(shape, generator: g) * 0.2).DetachFromDisposeScope();
