@@ -1,4 +1,5 @@
 using Gpt4Sharp.Checkpoints;
+using Gpt4Sharp.Inference;
 using Gpt4Sharp.Model;
 using Gpt4Sharp.Quantization;
 using Gpt4Sharp.Tests.Interop;
@@ -34,6 +35,38 @@ public class Int8QuantizationTests(ITestOutputHelper output)
         Assert.True(fp32 < 4.0, $"the model did not learn (loss {fp32})");
         Assert.True(int8 <= fp32 * 1.01, $"int8 loss {int8} is more than 1% above fp32 {fp32}");
         Assert.NotEqual(fp32, int8); // the weights really went through int8
+
+        // Decoding multiplies the int8 weights (and int8 inputs) directly: same bound.
+        Assert.Equal(DecodeWeights.Int8, bundle.DecodeWeights);
+        double decodedFp32 = DecoderLoss(new CpuDecoder(model), data);
+        double decoded = DecoderLoss(new CpuDecoder(bundle.Model, DecodeWeights.Int8), data);
+        output.WriteLine($"validation loss through the CPU decoder: fp32 {decodedFp32:F4}, int8 {decoded:F4} ({(decoded / decodedFp32 - 1) * 100:+0.00;-0.00}%)");
+        Assert.True(decoded <= decodedFp32 * 1.01, $"int8 decoding loss {decoded} is more than 1% above fp32 {decodedFp32}");
+        Assert.NotEqual(decodedFp32, decoded);
+    }
+
+    /// <summary>Mean next-token loss of the first validation windows, fed token by token through the decoder.</summary>
+    static double DecoderLoss(CpuDecoder decoder, PatternData data)
+    {
+        var losses = new List<double>();
+        foreach (var (input, target) in data.ValidationBatches(8, 32, 1, CPU))
+            using (input)
+            using (target)
+                for (int row = 0; row < input.shape[0]; row++)
+                {
+                    var ids = input[row].data<long>().ToArray();
+                    var next = target[row].data<long>().ToArray();
+                    var sequence = decoder.NewSequence(ids.Length);
+                    var logits = sequence.Prefill([(int)ids[0]]).ToArray();
+                    for (int t = 0; ; t++)
+                    {
+                        double logSum = Math.Log(logits.Sum(l => Math.Exp(l - logits.Max()))) + logits.Max();
+                        losses.Add(logSum - logits[next[t]]);
+                        if (t + 1 == ids.Length) break;
+                        logits = sequence.Step((int)ids[t + 1]).ToArray();
+                    }
+                }
+        return losses.Average();
     }
 
     [Fact]
