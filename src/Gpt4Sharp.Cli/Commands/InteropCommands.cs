@@ -75,7 +75,9 @@ public static class InteropCommands
             var run = parse.GetValue(output)!;
             if (Directory.Exists(Path.Combine(run, "checkpoints")))
                 throw new UserError($"{run} already holds checkpoints; import into a new directory.");
-            var checkpoint = Run("Importing", () => HuggingFace.Import(parse.GetValue(from)!, run));
+            var notes = new List<string>();
+            var checkpoint = Run("Importing", () => HuggingFace.Import(parse.GetValue(from)!, run, notes.Add));
+            foreach (var note in notes) AnsiConsole.MarkupLineInterpolated($"[yellow]note:[/] {note}");
             using var bundle = ModelBundle.Load(run);
             var table = new Table().AddColumns("imported", "").HideHeaders();
             table.AddRow("from", Markup.Escape(Path.GetFullPath(parse.GetValue(from)!)));

@@ -172,11 +172,17 @@ public static class HuggingFace
     /// <summary>
     /// Imports a Hugging Face LlamaForCausalLM or GPT2LMHeadModel directory as a Gpt4Sharp run
     /// directory: RUN/checkpoints/step-000000 (verified like any checkpoint) and RUN/tokenizer.
+    /// A tokenizer without the project's special tokens (a stock GPT-2 one) gains them, and the
+    /// vocabulary grows to hold them, so chat and fine-tuning work on the import.
     /// </summary>
-    public static string Import(string hfDirectory, string runDirectory)
+    public static string Import(string hfDirectory, string runDirectory, Action<string>? log = null)
     {
-        using var model = Load(hfDirectory);
         var tokenizer = TokenizerFromHuggingFace(hfDirectory);
+        var withSpecials = tokenizer.WithSpecials(SpecialTokens.All);
+        using var model = WithVocabulary(Load(hfDirectory), withSpecials.Tokens.Count);
+        if (withSpecials.Specials.Count > tokenizer.Specials.Count)
+            log?.Invoke($"Added the special tokens {string.Join(" ", withSpecials.Specials.Keys.Except(tokenizer.Specials.Keys))} to the tokenizer (vocabulary {model.Config.VocabSize:N0}); fine-tune before chatting.");
+        tokenizer = withSpecials;
         var tokenizerDir = Path.Combine(runDirectory, ModelBundle.TokenizerDirectory);
         Directory.CreateDirectory(tokenizerDir);
         tokenizer.WriteHuggingFace(tokenizerDir, model.Config.ContextLength);
@@ -186,6 +192,35 @@ public static class HuggingFace
         var config = model.Config.ToHuggingFace();
         config[ModelBundle.TokenizerKey] = ModelBundle.TokenizerDirectory;
         return store.Save(model, config, null, new TrainerState(), run);
+    }
+
+    /// <summary>
+    /// The model with its vocabulary grown to at least <paramref name="size"/> (a larger one is
+    /// returned as is; a grown copy replaces and disposes it). New embedding (and head) rows start
+    /// at the mean of the trained ones, the usual choice for added tokens: they then score like an
+    /// average token instead of at random, and the old tokens' logits are unchanged.
+    /// </summary>
+    static GptModel WithVocabulary(GptModel model, int size)
+    {
+        int old = model.Config.VocabSize;
+        if (size <= old) return model;
+        using var original = model;
+        var grown = new GptModel(model.Config with { VocabSize = size });
+        var source = model.state_dict();
+        using var noGrad = no_grad();
+        foreach (var (name, target) in grown.state_dict())
+        {
+            var value = source[name];
+            if (name is "model.embed_tokens.weight" or "lm_head.weight")
+            {
+                target.narrow(0, 0, old).copy_(value);
+                using var mean = value.mean([0L], keepdim: true);
+                target.narrow(0, old, size - old).copy_(mean.expand(size - old, -1));
+            }
+            else target.copy_(value);
+        }
+        grown.eval();
+        return grown;
     }
 
     /// <summary>The tokenizer of a Hugging Face directory: vocab.json + merges.txt, or the byte-level BPE inside tokenizer.json.</summary>

@@ -22,11 +22,11 @@ public class Gpt2ImportTests
     const string Text = "The quick brown fox jumps over the lazy dog.";
 
     /// <summary>A GPT2LMHeadModel directory as the Hub ships one: Conv1D weights [in, out], no prefix, attention-mask buffers, tokenizer files.</summary>
-    internal static Dictionary<string, Tensor> WriteHubCheckpoint(string dir)
+    internal static Dictionary<string, Tensor> WriteHubCheckpoint(string dir, int vocab = Vocab)
     {
         var g = new Generator(9);
         Tensor R(params long[] shape) => (torch.randn(shape, generator: g) * 0.2).DetachFromDisposeScope();
-        var t = new Dictionary<string, Tensor> { ["wte.weight"] = R(Vocab, D), ["wpe.weight"] = R(Positions, D), ["ln_f.weight"] = 1 + R(D), ["ln_f.bias"] = R(D) };
+        var t = new Dictionary<string, Tensor> { ["wte.weight"] = R(vocab, D), ["wpe.weight"] = R(Positions, D), ["ln_f.weight"] = 1 + R(D), ["ln_f.bias"] = R(D) };
         for (int i = 0; i < Layers; i++)
         {
             var p = $"h.{i}.";
@@ -41,7 +41,7 @@ public class Gpt2ImportTests
         Safetensors.SaveStateDict(Path.Combine(dir, "model.safetensors"), t);
         File.WriteAllText(Path.Combine(dir, "config.json"), new JsonObject
         {
-            ["architectures"] = new JsonArray("GPT2LMHeadModel"), ["model_type"] = "gpt2", ["vocab_size"] = Vocab, ["n_positions"] = Positions,
+            ["architectures"] = new JsonArray("GPT2LMHeadModel"), ["model_type"] = "gpt2", ["vocab_size"] = vocab, ["n_positions"] = Positions,
             ["n_ctx"] = Positions, ["n_embd"] = D, ["n_layer"] = Layers, ["n_head"] = Heads, ["n_inner"] = null,
             ["layer_norm_epsilon"] = 1e-5, ["activation_function"] = "gelu_new",
         }.ToJsonString());
@@ -173,6 +173,36 @@ public class Gpt2ImportTests
         Assert.Equal(imported.Model.Config, trained.Model.Config);
         var before = imported.Model.state_dict();
         Assert.Contains(trained.Model.state_dict(), kv => !Same(before[kv.Key], kv.Value));
+    }
+
+    [Fact]
+    public void A_stock_gpt2_tokenizer_gains_the_chat_tokens_and_the_vocabulary_grows_around_them()
+    {
+        // Like GPT-2's own files: vocab.json + merges.txt whose only special token, <|endoftext|>, is the last id.
+        var files = TokenizerFiles.From(InteropModels.Tokenizer);
+        int stock = files.SpecialId(SpecialTokens.EndOfText)!.Value + 1;
+        var hub = RepoPaths.NewTempDir();
+        var weights = WriteHubCheckpoint(hub, stock);
+        foreach (var file in new[] { "tokenizer.json", "tokenizer_config.json", BpeModel.SpecialTokensFile }) File.Delete(Path.Combine(hub, file));
+        var vocab = new JsonObject();
+        for (int id = 0; id < stock; id++) vocab[files.Tokens[id]!] = id;
+        File.WriteAllText(Path.Combine(hub, BpeModel.VocabFile), vocab.ToJsonString());
+
+        var run = RepoPaths.NewTempDir();
+        var notes = new List<string>();
+        HuggingFace.Import(hub, run, notes.Add);
+        Assert.Contains(SpecialTokens.EndOfTurn, Assert.Single(notes));
+        using var bundle = ModelBundle.Load(run);
+        Assert.Equal(stock + SpecialTokens.All.Count - 1, bundle.Model.Config.VocabSize);
+        Assert.NotEmpty(ChatTemplate.Encode(bundle.Tokenizer, [new ChatMessage("user", "Hi")], addGenerationPrompt: true).Ids);
+
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var ids = Ids(bundle.Tokenizer.Encode(Text));
+        var maxDiff = (bundle.Model.Forward(ids).narrow(-1, 0, stock) - Reference(weights, ids)).abs().max().item<float>();
+        Assert.True(maxDiff < 1e-5, $"max difference {maxDiff}");
+        var added = bundle.Model.state_dict()["model.embed_tokens.weight"].narrow(0, stock, SpecialTokens.All.Count - 1);
+        Assert.True(torch.allclose(added, weights["wte.weight"].mean([0L], keepdim: true).expand_as(added)));
     }
 
     [Fact]
