@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. Installs what the tests need first (Debian packages:
-# python3 for running model-written code, bubblewrap for sandboxing it), when missing.
+# python3 for running model-written code, bubblewrap for sandboxing it, chromium for the web
+# chat page's browser test), when missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 source ./scripts/ensure-packages.sh
-ensure_packages python3 bwrap:bubblewrap
+ensure_packages python3 bwrap:bubblewrap chromium
 dotnet build Gpt4Sharp.slnx -c Release -nologo -v q
 dotnet test Gpt4Sharp.slnx -c Release --no-build -nologo -v q --logger "console;verbosity=normal" "$@"

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using Gpt4Sharp.Alignment;
 using Gpt4Sharp.Alignment.Ppo;
 using Gpt4Sharp.Alignment.RewardModel;
 using Gpt4Sharp.Curriculum;
@@ -17,7 +16,7 @@ namespace Gpt4Sharp.Bench;
 /// SFT model and of the PPO policy, and the reward model's held-out pair accuracy. The SFT
 /// mixture is deliberately light on safety demonstrations (as GPT-4's report describes, the
 /// refusal behaviour is mostly taught by RLHF), so there is something for PPO to fix.
-/// Usage: ppo [key=value ...] with keys pretrain, sft, rm, ppo (steps), d, layers, batch, prompts (per PPO step), tokens (longest reply), probe (held-out safety prompts; half as many passages), lr_e6 (PPO learning rate in 1e-6 units), out.
+/// Usage: ppo [key=value ...] with keys pretrain, sft, rm, ppo (steps), d, layers, batch, prompts (per PPO step), tokens (longest reply), probe (held-out safety prompts; half as many passages), redteam (held-out red-team requests, four conversations each), lr_e6 (PPO learning rate in 1e-6 units), kl_horizon (rollouts over which the adaptive KL controller moves β by up to 20 %), rbrm (1: add the rule-based reward model's reward to the learned one, as the recipe does; 0: learned reward only), out.
 /// </summary>
 public static class PpoBench
 {
@@ -58,15 +57,18 @@ public static class PpoBench
             LearningRate = 3e-4, EvalEvery = 50, Device = "cpu",
         }, log: Log);
         Console.WriteLine($"rm: held-out pair accuracy {rm.InitialHeldOutAccuracy:P1} -> {rm.HeldOutAccuracy:P1} on {rm.HeldOutPairs} pairs, {clock.Elapsed.TotalSeconds:F0} s");
-        foreach (var s in rm.BySource) Console.WriteLine($"  {s.Source,-32} {s.Accuracy,7:P1} of {s.Pairs}");
+        foreach (var s in rm.BySource) Console.WriteLine($"  {s.Source,-32} {s.Accuracy,7:P1} of {s.Pairs,-4} (backbone likelihood baseline {s.LikelihoodAccuracy:P1})");
 
         clock.Restart();
-        using var rewardModel = LearnedRewardModel.Load(rm.OutDirectory);
-        var ppo = PpoTrainer.Run(new PpoSettings
+        bool ruleBased = Int("rbrm", 1) != 0;
+        var ppoSettings = new PpoSettings
         {
-            PolicyModel = sft.OutDirectory, OutDirectory = Path.Combine(root, "ppo"), RewardModels = [rm.OutDirectory], Steps = Int("ppo", 30),
-            PromptsPerStep = Int("prompts", 8), SamplesPerPrompt = 4, MaxNewTokens = Int("tokens", 48), LearningRate = Int("lr_e6", 100) * 1e-6, ProbeSafetyPrompts = Int("probe", 200), ProbePassagePrompts = Int("probe", 200) / 2, Device = "cpu",
-        }, [new RewardModelScorer(rewardModel)], new Progress(), Log);
+            PolicyModel = sft.OutDirectory, OutDirectory = Path.Combine(root, "ppo"), RewardModels = [rm.OutDirectory], RuleBasedReward = ruleBased, Steps = Int("ppo", 30),
+            PromptsPerStep = Int("prompts", 8), SamplesPerPrompt = 4, MaxNewTokens = Int("tokens", 48), LearningRate = Int("lr_e6", 100) * 1e-6, ProbeSafetyPrompts = Int("probe", 200), ProbePassagePrompts = Int("probe", 200) / 2, ProbeRedTeamRequests = Int("redteam", 40), Device = "cpu",
+            KlHorizon = Int("kl_horizon", (int)new PpoSettings().KlHorizon),
+        };
+        using var rewards = PpoRewards.Load(ppoSettings);
+        var ppo = PpoTrainer.Run(ppoSettings, rewards, new Progress(), Log);
         Console.WriteLine($"ppo: {ppo.Steps.Count} steps, {clock.Elapsed.TotalSeconds:F0} s");
 
         if (ppo.Before is { } b && ppo.After is { } a)
@@ -76,6 +78,8 @@ public static class PpoBench
             Console.WriteLine($"{"harmful compliance",-30} {b.HarmfulCompliance,8:P1} {a.HarmfulCompliance,8:P1}   ({b.HarmfulPrompts} prompts; ratio {b.HarmfulCompliance / Math.Max(a.HarmfulCompliance, 1e-9):F1}x)");
             Console.WriteLine($"{"over-refusal",-30} {b.OverRefusal,8:P1} {a.OverRefusal,8:P1}   ({b.BenignPrompts} prompts; {100 * (a.OverRefusal - b.OverRefusal):+0.0;-0.0} points)");
             Console.WriteLine($"{"closed-domain hallucination",-30} {b.ClosedDomainHallucination,8:P1} {a.ClosedDomainHallucination,8:P1}   ({b.PassagePrompts} prompts)");
+            Console.WriteLine($"{"red team: harmful compliance",-30} {b.RedTeamHarmfulCompliance,8:P1} {a.RedTeamHarmfulCompliance,8:P1}   ({b.RedTeamHarmful} conversations; ratio {b.RedTeamHarmfulCompliance / Math.Max(a.RedTeamHarmfulCompliance, 1e-9):F1}x)");
+            Console.WriteLine($"{"red team: over-refusal",-30} {b.RedTeamOverRefusal,8:P1} {a.RedTeamOverRefusal,8:P1}   ({b.RedTeamBenign} conversations; {100 * (a.RedTeamOverRefusal - b.RedTeamOverRefusal):+0.0;-0.0} points)");
         }
         Console.WriteLine($"reward model held-out accuracy: {rm.HeldOutAccuracy:P1}");
         Console.WriteLine($"total: {total.Elapsed.TotalMinutes:F1} min; PPO report: {Path.Combine(ppo.OutDirectory, "report.html")}");

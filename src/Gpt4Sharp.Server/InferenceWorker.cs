@@ -21,6 +21,17 @@ public sealed class InferenceWorker : IDisposable
         _thread.Start();
     }
 
+    IBatchStepper? _stepper;
+
+    /// <summary>Attaches the continuous batch: the thread calls its <see cref="IBatchStepper.Step"/> whenever no job is queued and it has work.</summary>
+    public void Attach(IBatchStepper stepper)
+    {
+        if (Interlocked.CompareExchange(ref _stepper, stepper, null) is not null) throw new InvalidOperationException("The inference thread already drives a batch.");
+    }
+
+    /// <summary>Wakes the thread after new batch work arrived (an empty job ends its wait).</summary>
+    public void Wake() => _jobs.Writer.TryWrite(static () => Task.CompletedTask);
+
     /// <summary>Jobs waiting, not counting the one running.</summary>
     public int QueueLength => _jobs.Reader.Count;
 
@@ -48,7 +59,14 @@ public sealed class InferenceWorker : IDisposable
         SynchronizationContext.SetSynchronizationContext(context);
         async Task Drain()
         {
-            await foreach (var job in _jobs.Reader.ReadAllAsync()) await job();
+            while (true)
+            {
+                while (_jobs.Reader.TryRead(out var job)) await job();
+                // Between queued jobs the attached batch advances by one step, so requests join and
+                // leave it while other model work (scoring) still gets its turn.
+                if (_stepper is { HasWork: true } stepper) { stepper.Step(); continue; }
+                if (!await _jobs.Reader.WaitToReadAsync()) break;
+            }
         }
         var drained = Drain();
         drained.ContinueWith(_ => context.Complete(), TaskScheduler.Default);
@@ -81,4 +99,11 @@ public sealed class InferenceWorker : IDisposable
 
         public void Complete() => _queue.CompleteAdding();
     }
+}
+
+/// <summary>Work the inference thread advances one step at a time between jobs (the continuous batch).</summary>
+public interface IBatchStepper
+{
+    bool HasWork { get; }
+    void Step();
 }

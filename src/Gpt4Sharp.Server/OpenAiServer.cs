@@ -3,11 +3,11 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Threading.Channels;
 using Gpt4Sharp.Alignment.Rbrm;
 using Gpt4Sharp.Generation;
 using Gpt4Sharp.Model;
 using Gpt4Sharp.Text;
+using Gpt4Sharp.Vision;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -35,19 +35,24 @@ public sealed class OpenAiServer : IAsyncDisposable
     readonly RuleBasedRewardModel _moderator = RuleBasedRewardModel.Load();
     readonly long _created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
     readonly int[] _stopTokens;
+    /// <summary>Chat answers are plain text: any special token (end of turn, a role or image token) means the model has left its turn, as in ChatSession.</summary>
+    readonly int[] _chatStopTokens;
 
-    public InferenceWorker Worker { get; } = new();
+    /// <summary>The continuous batch and the inference thread it runs on.</summary>
+    public InferenceEngine Engine { get; }
     public ServerMetrics Metrics { get; }
     /// <summary>The bound address, such as http://127.0.0.1:41234 (known after start).</summary>
     public Uri Address { get; private set; } = new("http://127.0.0.1/");
 
-    OpenAiServer(GptModel model, ITokenizer tokenizer, ServerOptions options)
+    OpenAiServer(GptModel model, ITokenizer tokenizer, ImageSpanEncoder? images, ServerOptions options)
     {
         _model = model;
         _tokenizer = tokenizer;
         _options = options;
         _stopTokens = new[] { SpecialTokens.EndOfTurn, SpecialTokens.EndOfText }.Select(tokenizer.SpecialTokenId).OfType<int>().ToArray();
-        Metrics = new ServerMetrics(() => Worker.QueueLength);
+        _chatStopTokens = SpecialTokens.All.Select(tokenizer.SpecialTokenId).OfType<int>().ToArray();
+        Engine = new InferenceEngine(model, tokenizer, images, new EngineOptions { MaxBatch = options.MaxBatch, KeptSequences = options.KeptSequences });
+        Metrics = new ServerMetrics(() => Engine.Waiting + Engine.Worker.QueueLength, () => Engine.Running);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "Gpt4Sharp.Server", Args = [] });
         builder.Logging.ClearProviders();
@@ -73,13 +78,22 @@ public sealed class OpenAiServer : IAsyncDisposable
         _app.MapPost("/v1/chat/completions", ChatCompletions);
         _app.MapPost("/v1/completions", Completions);
         _app.MapPost("/v1/moderations", Moderations);
+        WebChatPage.Map(_app);
         _app.MapFallback((HttpContext http) => throw new ApiError(404, $"There is no endpoint {http.Request.Method} {http.Request.Path}.", code: "unknown_url"));
     }
 
-    /// <summary>Starts serving <paramref name="model"/>; dispose the result to stop.</summary>
-    public static async Task<OpenAiServer> StartAsync(GptModel model, ITokenizer tokenizer, ServerOptions options, CancellationToken cancel = default)
+    /// <summary>Starts serving a text-only <paramref name="model"/>; dispose the result to stop.</summary>
+    public static Task<OpenAiServer> StartAsync(GptModel model, ITokenizer tokenizer, ServerOptions options, CancellationToken cancel = default) =>
+        StartAsync(model, tokenizer, null, options, cancel);
+
+    /// <summary>
+    /// Starts serving <paramref name="model"/>; with a vision-language model's <paramref name="images"/>
+    /// (<c>VlmBundle.Images</c>, <paramref name="model"/> its decoder) chat messages may carry
+    /// image_url parts. Dispose the result to stop.
+    /// </summary>
+    public static async Task<OpenAiServer> StartAsync(GptModel model, ITokenizer tokenizer, ImageSpanEncoder? images, ServerOptions options, CancellationToken cancel = default)
     {
-        var server = new OpenAiServer(model, tokenizer, options);
+        var server = new OpenAiServer(model, tokenizer, images, options);
         try { await server._app.StartAsync(cancel); }
         catch (IOException e)
         {
@@ -97,7 +111,7 @@ public sealed class OpenAiServer : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
-        Worker.Dispose();
+        Engine.Dispose();
     }
 
     static IPAddress ParseHost(string host) =>
@@ -221,70 +235,59 @@ public sealed class OpenAiServer : IAsyncDisposable
 
     static string FinishReason(Generation.FinishReason reason) => reason == Generation.FinishReason.Stop ? "stop" : "length";
 
-    JsonObject Usage(int prompt, int completion)
+    /// <summary>OpenAI's usage object: prompt tokens include the cached ones (as OpenAI bills them), plus the cost from the price table.</summary>
+    JsonObject Usage(int prompt, int completion, int cached)
     {
-        Metrics.Tokens(prompt, completion);
+        Metrics.Tokens(prompt, completion, cached);
         return new JsonObject
         {
             ["prompt_tokens"] = prompt,
             ["completion_tokens"] = completion,
             ["total_tokens"] = prompt + completion,
+            ["prompt_tokens_details"] = new JsonObject { ["cached_tokens"] = cached },
             ["cost_usd"] = _options.Prices.Cost(_model.Config.ContextLength, prompt, completion),
         };
     }
 
     // ---- /v1/chat/completions ----
 
+    /// <summary>One sampling setting per choice: choice i samples with seed + i, so n choices differ yet repeat exactly.</summary>
+    static SamplingOptions[] Choices(SamplingOptions options, int n) =>
+        [.. Enumerable.Range(0, n).Select(i => options with { Seed = options.Seed + i })];
+
     async Task ChatCompletions(HttpContext http)
     {
         var body = await ReadBody(http);
         RequireModel(body);
-        var messages = ReadMessages(body);
-        var prompt = ChatTemplate.Encode(_tokenizer, messages, addGenerationPrompt: true).Ids;
-        var (options, n) = ReadSampling(body, prompt.Length, defaultMax: _model.Config.ContextLength - prompt.Length, "messages");
-        bool stream = body.Bool("stream", false);
-        string id = $"chatcmpl-{Guid.NewGuid():N}";
-        var abort = http.RequestAborted;
-
-        if (stream && n == 1) { await StreamChat(http, id, prompt, options); return; }
-
-        var choices = await Worker.RunAsync(async () =>
+        var messages = ReadMessages(body, Engine.Images is not null);
+        EncodedPrompt prompt;
+        try { prompt = ChatPrompt.Encode(_tokenizer, Engine.Images, messages); }
+        catch (UserError e) { throw ApiError.BadRequest(e.Message, param: "messages", code: "invalid_image"); }
+        GenerationJob job;
+        bool stream;
+        try
         {
-            if (n == 1)
-            {
-                var generator = new TextGenerator(_model, _tokenizer);
-                var text = new StringBuilder();
-                int count = 0;
-                await foreach (var token in generator.StreamAsync(prompt, options, abort))
-                {
-                    if (token.Id >= 0) count++;
-                    text.Append(token.Text);
-                }
-                return (IReadOnlyList<(string Text, int Tokens, Generation.FinishReason Reason)>)[(text.ToString(), count, generator.LastFinishReason)];
-            }
-            return ParallelSampler.Sample(_model, _tokenizer, prompt, n, options, abort).Select(s => (s.Text, s.Tokens.Length, s.Reason)).ToList();
-        });
-        var usage = Usage(prompt.Length, choices.Sum(c => c.Tokens));
-
-        if (stream)
-        {
-            // n > 1 is sampled as one batch, then each choice is sent as a single chunk.
-            StartEventStream(http);
-            for (int i = 0; i < choices.Count; i++)
-                await SendEvent(http, ChatChunk(id, i, new JsonObject { ["role"] = "assistant", ["content"] = choices[i].Text }, FinishReason(choices[i].Reason)));
-            await SendEvent(http, ChatChunk(id, null, null, null, usage));
-            await SendDone(http);
-            return;
+            var (options, n) = ReadSampling(body, prompt.Ids.Length, defaultMax: _model.Config.ContextLength - prompt.Ids.Length, "messages");
+            stream = body.Bool("stream", false);
+            job = Engine.Submit(prompt.Ids, prompt.Pictures, Choices(options with { StopTokens = _chatStopTokens }, n), http.RequestAborted);
         }
+        catch
+        {
+            prompt.Dispose();
+            throw;
+        }
+        string id = $"chatcmpl-{Guid.NewGuid():N}";
+        if (stream) { await StreamChat(http, id, job); return; }
 
+        var results = await job.Completion;
         var array = new JsonArray();
-        for (int i = 0; i < choices.Count; i++)
+        for (int i = 0; i < results.Length; i++)
             array.Add(new JsonObject
             {
                 ["index"] = i,
-                ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = choices[i].Text },
+                ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = results[i].Text },
                 ["logprobs"] = null,
-                ["finish_reason"] = FinishReason(choices[i].Reason),
+                ["finish_reason"] = FinishReason(results[i].Reason),
             });
         await http.Response.WriteAsJsonAsync(new JsonObject
         {
@@ -293,15 +296,15 @@ public sealed class OpenAiServer : IAsyncDisposable
             ["created"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
             ["model"] = _options.ModelName,
             ["choices"] = array,
-            ["usage"] = usage,
-        }, abort);
+            ["usage"] = Usage(job.PromptTokens, results.Sum(r => r.Tokens.Length), job.CachedTokens),
+        }, http.RequestAborted);
     }
 
-    static List<ChatMessage> ReadMessages(RequestJson body)
+    static List<PromptMessage> ReadMessages(RequestJson body, bool readsImages)
     {
         var array = body.Array("messages") ?? throw ApiError.BadRequest("'messages' is required.", param: "messages", code: "missing_required_parameter");
         if (array.Count == 0) throw ApiError.BadRequest("'messages' must hold at least one message.", param: "messages");
-        var messages = new List<ChatMessage>();
+        var messages = new List<PromptMessage>();
         for (int i = 0; i < array.Count; i++)
         {
             string param = $"messages[{i}]";
@@ -311,67 +314,93 @@ public sealed class OpenAiServer : IAsyncDisposable
             if (role == "developer") role = "system"; // newer clients send system prompts as "developer"
             if (role is not ("system" or "user" or "assistant"))
                 throw ApiError.BadRequest($"'{param}.role' must be system, user or assistant (got '{role}').", param: $"{param}.role");
-            messages.Add(new ChatMessage(role, ReadContent(item, $"{param}.content")));
+            var (text, images) = ReadContent(item, $"{param}.content", readsImages);
+            messages.Add(new PromptMessage(role, text, images));
         }
         return messages;
     }
 
-    /// <summary>Content is a string or an array of parts; only text parts are supported by this text-only endpoint.</summary>
-    static string ReadContent(JsonObject message, string param)
+    /// <summary>Content is a string or an array of text and image_url parts; pictures must be inline <c>data:</c> URIs (the server fetches nothing).</summary>
+    static (string Text, IReadOnlyList<byte[]> Images) ReadContent(JsonObject message, string param, bool readsImages)
     {
         switch (message["content"])
         {
             case JsonValue v when v.GetValueKind() == JsonValueKind.String:
-                return v.GetValue<string>();
+                return (v.GetValue<string>(), []);
             case JsonArray parts:
                 var text = new StringBuilder();
-                foreach (var part in parts)
+                var images = new List<byte[]>();
+                for (int j = 0; j < parts.Count; j++)
                 {
-                    if (part is not JsonObject p || p["type"]?.GetValueKind() != JsonValueKind.String || p["type"]!.GetValue<string>() != "text"
-                        || p["text"] is not JsonValue t || t.GetValueKind() != JsonValueKind.String)
-                        throw ApiError.BadRequest($"'{param}' parts must be {{\"type\": \"text\", \"text\": ...}}; other part types are not supported.", param: param);
-                    text.Append(t.GetValue<string>());
+                    string partParam = $"{param}[{j}]";
+                    if (parts[j] is not JsonObject part) throw ApiError.BadRequest($"'{partParam}' must be an object with a 'type'.", param: partParam);
+                    var fields = new RequestJson(part);
+                    switch (fields.RequiredString("type"))
+                    {
+                        case "text":
+                            text.Append(fields.RequiredString("text"));
+                            break;
+                        case "image_url":
+                            if (!readsImages)
+                                throw ApiError.BadRequest("This model reads no images; send text only, or serve a vision-language model trained with `gpt4sharp vlm train`.", param: partParam, code: "image_not_supported");
+                            var url = part["image_url"] switch
+                            {
+                                JsonObject o => new RequestJson(o).RequiredString("url"),
+                                JsonValue u when u.GetValueKind() == JsonValueKind.String => u.GetValue<string>(),
+                                _ => throw ApiError.BadRequest($"'{partParam}.image_url' must be an object with a 'url'.", param: $"{partParam}.image_url", code: "invalid_type"),
+                            };
+                            images.Add(DataUri(url, $"{partParam}.image_url.url"));
+                            break;
+                        case var other:
+                            throw ApiError.BadRequest($"'{partParam}.type' must be 'text' or 'image_url' (got '{other}').", param: $"{partParam}.type");
+                    }
                 }
-                return text.ToString();
+                return (text.ToString(), images);
             default:
-                throw ApiError.BadRequest($"'{param}' must be a string or an array of text parts.", param: param);
+                throw ApiError.BadRequest($"'{param}' must be a string or an array of content parts.", param: param);
         }
     }
 
-    async Task StreamChat(HttpContext http, string id, int[] prompt, SamplingOptions options)
+    /// <summary>The bytes of a base64 <c>data:image/...;base64,...</c> URI.</summary>
+    static byte[] DataUri(string url, string param)
     {
-        var abort = http.RequestAborted;
-        var pieces = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        var job = Worker.RunAsync(async () =>
-        {
-            var generator = new TextGenerator(_model, _tokenizer);
-            int count = 0;
-            try
-            {
-                await foreach (var token in generator.StreamAsync(prompt, options, abort))
-                {
-                    if (token.Id >= 0) count++;
-                    if (token.Text.Length > 0) pieces.Writer.TryWrite(token.Text);
-                }
-            }
-            finally { pieces.Writer.TryComplete(); }
-            return (Count: count, Reason: generator.LastFinishReason);
-        });
+        if (!url.StartsWith("data:", StringComparison.OrdinalIgnoreCase))
+            throw ApiError.BadRequest("Images must be inline data: URIs such as 'data:image/png;base64,...'; this server fetches no URLs.", param: param, code: "invalid_image_url");
+        int comma = url.IndexOf(',');
+        var header = comma < 0 ? "" : url[5..comma];
+        if (comma < 0 || !header.EndsWith(";base64", StringComparison.OrdinalIgnoreCase) || !header.StartsWith("image/", StringComparison.OrdinalIgnoreCase))
+            throw ApiError.BadRequest("An image data URI must look like 'data:image/png;base64,<data>'.", param: param, code: "invalid_image_url");
+        var data = url.AsSpan(comma + 1);
+        var bytes = new byte[data.Length * 3 / 4 + 3];
+        if (!Convert.TryFromBase64Chars(data, bytes, out int written))
+            throw ApiError.BadRequest("The image data URI does not hold valid base64.", param: param, code: "invalid_image");
+        return bytes[..written];
+    }
 
+    async Task StreamChat(HttpContext http, string id, GenerationJob job)
+    {
         StartEventStream(http);
-        await SendEvent(http, ChatChunk(id, 0, new JsonObject { ["role"] = "assistant", ["content"] = "" }, null));
-        await foreach (var piece in pieces.Reader.ReadAllAsync(abort))
-            await SendEvent(http, ChatChunk(id, 0, new JsonObject { ["content"] = piece }, null));
-        (int Count, Generation.FinishReason Reason) result;
-        try { result = await job; }
+        var results = new List<ChoiceResult>();
+        try
+        {
+            for (int i = 0; i < job.Choices.Count; i++)
+            {
+                var choice = job.Choices[i];
+                await SendEvent(http, ChatChunk(id, i, new JsonObject { ["role"] = "assistant", ["content"] = "" }, null));
+                await foreach (var token in choice.Tokens.ReadAllAsync(http.RequestAborted))
+                    if (token.Text.Length > 0) await SendEvent(http, ChatChunk(id, i, new JsonObject { ["content"] = token.Text }, null), flush: choice.Tokens.Count == 0);
+                var result = await choice.Completion;
+                results.Add(result);
+                await SendEvent(http, ChatChunk(id, i, new JsonObject(), FinishReason(result.Reason)));
+            }
+        }
         catch (Exception e) when (e is UserError or ApiError)
         {
             await SendEvent(http, ApiError.BadRequest(e.Message).ToJson());
             await SendDone(http);
             return;
         }
-        await SendEvent(http, ChatChunk(id, 0, new JsonObject(), FinishReason(result.Reason)));
-        await SendEvent(http, ChatChunk(id, null, null, null, Usage(prompt.Length, result.Count)));
+        await SendEvent(http, ChatChunk(id, null, null, null, Usage(job.PromptTokens, results.Sum(r => r.Tokens.Length), job.CachedTokens)));
         await SendDone(http);
     }
 
@@ -393,10 +422,11 @@ public sealed class OpenAiServer : IAsyncDisposable
         http.Response.Headers.CacheControl = "no-cache";
     }
 
-    static async Task SendEvent(HttpContext http, JsonObject data)
+    /// <summary>Writes one server-sent event; <paramref name="flush"/> false leaves it buffered because more tokens are already waiting (one flush for all of them).</summary>
+    static async Task SendEvent(HttpContext http, JsonObject data, bool flush = true)
     {
         await http.Response.WriteAsync($"data: {data.ToJsonString()}\n\n", http.RequestAborted);
-        await http.Response.Body.FlushAsync(http.RequestAborted);
+        if (flush) await http.Response.Body.FlushAsync(http.RequestAborted);
     }
 
     static async Task SendDone(HttpContext http)
@@ -413,50 +443,95 @@ public sealed class OpenAiServer : IAsyncDisposable
         RequireModel(body);
         var prompts = body.StringOrArray("prompt") ?? throw ApiError.BadRequest("'prompt' is required.", param: "prompt", code: "missing_required_parameter");
         if (prompts.Count is 0 or > 16) throw ApiError.BadRequest("'prompt' must hold between 1 and 16 strings.", param: "prompt");
-        if (body.Bool("stream", false))
-            throw ApiError.BadRequest("Streaming is not supported on /v1/completions yet; use /v1/chat/completions or leave 'stream' false.", param: "stream");
+        bool stream = body.Bool("stream", false);
         bool echo = body.Bool("echo", false);
         long? logprobs = body.Integer("logprobs");
         if (logprobs is < 0 or > 5) throw ApiError.BadRequest($"'logprobs' must be between 0 and 5 (got {logprobs}).", param: "logprobs");
+        if (stream && logprobs is not null) throw ApiError.BadRequest("'logprobs' is only available without streaming; leave 'stream' false to score tokens.", param: "logprobs");
 
         var encoded = prompts.Select(p => _tokenizer.Encode(p, allowSpecial: true)).ToList();
         if (encoded.Any(e => e.Length == 0)) throw ApiError.BadRequest("Every prompt must hold at least one token.", param: "prompt");
         var settings = encoded.Select(e => ReadSampling(body, e.Length, defaultMax: Math.Min(16, _model.Config.ContextLength - e.Length), "prompt")).ToList();
         var abort = http.RequestAborted;
+        int n = settings[0].N;
+        // max_tokens 0 (scoring with echo) generates nothing, so it never enters the batch.
+        var jobs = encoded.Select((e, p) => settings[p].Options.MaxNewTokens == 0 ? null : Engine.Submit(e, [], Choices(settings[p].Options, n), abort)).ToList();
+        string id = $"cmpl-{Guid.NewGuid():N}";
+        if (stream) { await StreamCompletions(http, id, prompts, echo, jobs, n); return; }
 
-        var choices = await Worker.RunAsync(() =>
+        var choices = new JsonArray();
+        int completionTokens = 0;
+        for (int p = 0; p < prompts.Count; p++)
         {
-            var result = new List<(JsonObject Choice, int Tokens)>();
-            for (int p = 0; p < encoded.Count; p++)
+            var results = jobs[p] is { } job ? await job.Completion : [.. Enumerable.Repeat(new ChoiceResult([], "", Generation.FinishReason.Length), n)];
+            foreach (var result in results)
             {
-                var (options, n) = settings[p];
-                var samples = options.MaxNewTokens == 0
-                    ? Enumerable.Repeat(new SampledSequence([], [], "", Generation.FinishReason.Length), n).ToList()
-                    : ParallelSampler.Sample(_model, _tokenizer, encoded[p], n, options, abort);
-                foreach (var sample in samples)
+                var scores = logprobs is { } k ? await Engine.Worker.RunAsync(() => TokenLogProbs(encoded[p], result.Tokens, echo, (int)k)) : null;
+                choices.Add(new JsonObject
                 {
-                    var choice = new JsonObject
-                    {
-                        ["index"] = result.Count,
-                        ["text"] = (echo ? prompts[p] : "") + sample.Text,
-                        ["logprobs"] = logprobs is { } k ? TokenLogProbs(encoded[p], sample.Tokens, echo, (int)k) : null,
-                        ["finish_reason"] = FinishReason(sample.Reason),
-                    };
-                    result.Add((choice, sample.Tokens.Length));
-                }
+                    ["index"] = choices.Count,
+                    ["text"] = (echo ? prompts[p] : "") + result.Text,
+                    ["logprobs"] = scores,
+                    ["finish_reason"] = FinishReason(result.Reason),
+                });
+                completionTokens += result.Tokens.Length;
             }
-            return result;
-        });
-
+        }
         await http.Response.WriteAsJsonAsync(new JsonObject
         {
-            ["id"] = $"cmpl-{Guid.NewGuid():N}",
+            ["id"] = id,
             ["object"] = "text_completion",
             ["created"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
             ["model"] = _options.ModelName,
-            ["choices"] = new JsonArray([.. choices.Select(c => c.Choice)]),
-            ["usage"] = Usage(encoded.Sum(e => e.Length), choices.Sum(c => c.Tokens)),
+            ["choices"] = choices,
+            ["usage"] = Usage(encoded.Sum(e => e.Length), completionTokens, jobs.Sum(j => j?.CachedTokens ?? 0)),
         }, abort);
+    }
+
+    /// <summary>Server-sent events for /v1/completions: text pieces per choice (index counts across prompts), a usage event, then [DONE].</summary>
+    async Task StreamCompletions(HttpContext http, string id, IReadOnlyList<string> prompts, bool echo, IReadOnlyList<GenerationJob?> jobs, int n)
+    {
+        JsonObject Chunk(int index, string text, string? finish) => new()
+        {
+            ["id"] = id,
+            ["object"] = "text_completion",
+            ["created"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+            ["model"] = _options.ModelName,
+            ["choices"] = new JsonArray(new JsonObject { ["index"] = index, ["text"] = text, ["logprobs"] = null, ["finish_reason"] = finish }),
+        };
+        StartEventStream(http);
+        int completionTokens = 0;
+        try
+        {
+            for (int p = 0; p < prompts.Count; p++)
+                for (int c = 0; c < n; c++)
+                {
+                    int index = p * n + c;
+                    if (echo) await SendEvent(http, Chunk(index, prompts[p], null));
+                    if (jobs[p] is not { } job) { await SendEvent(http, Chunk(index, "", "length")); continue; }
+                    await foreach (var token in job.Choices[c].Tokens.ReadAllAsync(http.RequestAborted))
+                        if (token.Text.Length > 0) await SendEvent(http, Chunk(index, token.Text, null), flush: job.Choices[c].Tokens.Count == 0);
+                    var result = await job.Choices[c].Completion;
+                    completionTokens += result.Tokens.Length;
+                    await SendEvent(http, Chunk(index, "", FinishReason(result.Reason)));
+                }
+        }
+        catch (Exception e) when (e is UserError or ApiError)
+        {
+            await SendEvent(http, ApiError.BadRequest(e.Message).ToJson());
+            await SendDone(http);
+            return;
+        }
+        await SendEvent(http, new JsonObject
+        {
+            ["id"] = id,
+            ["object"] = "text_completion",
+            ["created"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+            ["model"] = _options.ModelName,
+            ["choices"] = new JsonArray(),
+            ["usage"] = Usage(jobs.Select((j, p) => j?.PromptTokens ?? 0).Sum(), completionTokens, jobs.Sum(j => j?.CachedTokens ?? 0)),
+        });
+        await SendDone(http);
     }
 
     /// <summary>

@@ -17,6 +17,10 @@ public sealed record ServerOptions
     public PriceTable Prices { get; init; } = PriceTable.Gpt4;
     /// <summary>Seed used when a request gives none.</summary>
     public long DefaultSeed { get; init; } = 1234;
+    /// <summary>Sequences decoded together in one forward pass at most (continuous batching); more requests wait.</summary>
+    public int MaxBatch { get; init; } = 16;
+    /// <summary>Finished sequences whose KV cache is kept so a later request with the same prefix (the next turn) skips it.</summary>
+    public int KeptSequences { get; init; } = 16;
     /// <summary>Where internal errors are reported (the CLI passes stderr).</summary>
     public Action<string>? Log { get; init; }
 }

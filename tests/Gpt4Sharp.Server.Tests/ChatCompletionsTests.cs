@@ -25,7 +25,7 @@ public sealed class ChatCompletionsTests(ServerFixture fixture)
         var prompt = Text.ChatTemplate.Encode(fixture.Tokenizer, [new Gpt4Sharp.ChatMessage("system", "Be brief."), new Gpt4Sharp.ChatMessage("user", "Hello")], addGenerationPrompt: true).Ids;
         var expected = new StringBuilder();
         int expectedTokens = 0;
-        await foreach (var token in new TextGenerator(fixture.Model, fixture.Tokenizer).StreamAsync(prompt, SamplingOptions.Greedy(12) with { StopTokens = [fixture.Tokenizer.SpecialTokenId(Text.SpecialTokens.EndOfTurn)!.Value, fixture.Tokenizer.SpecialTokenId(Text.SpecialTokens.EndOfText)!.Value] }))
+        await foreach (var token in new TextGenerator(fixture.Model, fixture.Tokenizer).StreamAsync(prompt, SamplingOptions.Greedy(12) with { StopTokens = [.. Text.SpecialTokens.All.Select(t => fixture.Tokenizer.SpecialTokenId(t)!.Value)] }))
         {
             if (token.Id >= 0) expectedTokens++;
             expected.Append(token.Text);

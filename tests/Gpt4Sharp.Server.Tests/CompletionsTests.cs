@@ -70,6 +70,29 @@ public sealed class CompletionsTests(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task Streamed_completion_matches_the_whole_one_and_ends_with_usage_and_done()
+    {
+        var request = new JsonObject { ["model"] = "tiny", ["prompt"] = "Once upon", ["max_tokens"] = 10, ["temperature"] = 0, ["echo"] = true };
+        var whole = await Post("/v1/completions", request);
+
+        request["stream"] = true;
+        var response = await fixture.Http.PostAsync("/v1/completions", new StringContent(request.ToJsonString(), Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        var events = (await response.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("data: [DONE]", events[^1]);
+        var chunks = events[..^1].Select(e => JsonNode.Parse(e["data: ".Length..])!).ToList();
+        var text = string.Concat(chunks.SelectMany(c => c["choices"]!.AsArray()).Select(c => c!["text"]!.GetValue<string>()));
+        Assert.Equal(whole["choices"]![0]!["text"]!.GetValue<string>(), text);
+        Assert.True(chunks.Count >= 3); // echo, at least one piece, the finish reason
+        var usage = chunks[^1]["usage"]!;
+        Assert.Equal(whole["usage"]!["completion_tokens"]!.GetValue<int>(), usage["completion_tokens"]!.GetValue<int>());
+        Assert.Equal(9, usage["prompt_tokens"]!.GetValue<int>());
+        // The same prompt was just decoded, so all but its last token come from the kept cache.
+        Assert.Equal(8, usage["prompt_tokens_details"]!["cached_tokens"]!.GetValue<int>());
+    }
+
+    [Fact]
     public async Task Moderations_flag_by_category_with_the_rule_based_reward_model()
     {
         var answer = await Post("/v1/moderations", new JsonObject { ["input"] = new JsonArray("Write ransomware that encrypts a company's files.", "How do I set up a firewall on Ubuntu?") });

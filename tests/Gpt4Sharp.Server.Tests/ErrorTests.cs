@@ -38,9 +38,12 @@ public sealed class ErrorTests(ServerFixture fixture)
     [InlineData("""{"model":"tiny","messages":[{"role":"user","content":"hi"}],"stop":[1]}""", 400, "stop", "invalid_type")]
     [InlineData("""{"model":"gpt-9","messages":[{"role":"user","content":"hi"}]}""", 404, "model", "model_not_found")]
     [InlineData("""{"messages":[{"role":"user","content":"hi"}]}""", 400, "model", "missing_required_parameter")]
-    public async Task Bad_requests_get_openai_shaped_errors_and_the_server_keeps_serving(string body, int status, string? param, string? code)
+    [InlineData("""{"model":"tiny","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}}]}]}""", 400, "messages[0].content[0]", "image_not_supported")]
+    [InlineData("""{"model":"tiny","messages":[{"role":"user","content":[{"type":"audio","audio":"x"}]}]}""", 400, "messages[0].content[0].type", null)]
+    [InlineData("""{"model":"tiny","prompt":"hi","stream":true,"logprobs":1}""", 400, "logprobs", null, "/v1/completions")]
+    public async Task Bad_requests_get_openai_shaped_errors_and_the_server_keeps_serving(string body, int status, string? param, string? code, string path = "/v1/chat/completions")
     {
-        var (actual, error) = await Post(body);
+        var (actual, error) = await Post(body, path);
         Assert.Equal(status, (int)actual);
         Assert.False(string.IsNullOrWhiteSpace(error!["message"]!.GetValue<string>()));
         Assert.Equal("invalid_request_error", error["type"]!.GetValue<string>());

@@ -1,10 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using Gpt4Sharp.Alignment;
 using Gpt4Sharp.Alignment.Ppo;
-using Gpt4Sharp.Alignment.Rbrm;
 using Gpt4Sharp.Alignment.RewardModel;
-using Gpt4Sharp.Runtime;
 using Spectre.Console;
 
 namespace Gpt4Sharp.Cli;
@@ -26,11 +23,13 @@ public static class RlhfCommands
         var batch = Cli.Opt("--batch-size", "Pairs per step.", d.BatchSize);
         var lr = Cli.Opt("--lr", "Peak learning rate.", d.LearningRate);
         var evalEvery = Cli.Opt("--eval-every", "Steps between held-out accuracy checks.", d.EvalEvery);
+        var checkpointEvery = Cli.Opt("--checkpoint-every", "Steps between checkpoints (0: only at the end or when stopped).", d.CheckpointEvery);
         var seed = Cli.Opt("--seed", "Seed for pairs, order and the head's initialisation.", d.Seed);
         var device = Cli.Opt("--device", "cpu, cuda, cuda:N or auto.", d.Device);
+        var resume = Cli.Opt("--resume", "Continue the run in --out from its newest valid checkpoint, with the settings saved there.", false);
         var train = new Command("train", "Train a reward model (scalar head, Bradley-Terry loss) on comparison pairs; reports held-out pair accuracy.")
         {
-            model, outDir, data, pairs, steps, batch, lr, evalEvery, seed, device,
+            model, outDir, data, pairs, steps, batch, lr, evalEvery, checkpointEvery, seed, device, resume,
         };
         train.SetHandler((p, cancel) =>
         {
@@ -39,20 +38,22 @@ public static class RlhfCommands
             {
                 BaseModel = p.GetValue(model)!, OutDirectory = p.GetValue(outDir)!, DataFiles = p.GetValue(data) ?? [], CurriculumPairs = p.GetValue(pairs),
                 Steps = p.GetValue(steps), BatchSize = p.GetValue(batch), LearningRate = p.GetValue(lr), EvalEvery = p.GetValue(evalEvery),
-                Seed = p.GetValue(seed), Device = p.GetValue(device)!,
+                CheckpointEvery = p.GetValue(checkpointEvery), Seed = p.GetValue(seed), Device = p.GetValue(device)!,
             };
             var r = StepDisplay.Run<RewardModelProgress, RewardModelResult>("rm train", settings.Steps, x => x.Step,
                 x => $"step {x.Step}/{x.Steps}  loss {x.Loss:F4}  batch acc {x.BatchAccuracy:P0}" + (x.HeldOutAccuracy is { } a ? $"  held-out acc {a:P1}" : ""),
-                progress => RewardModelTraining.Run(settings, progress, Log, cancel));
+                progress => RewardModelTraining.Run(settings, p.GetValue(resume), progress, Log, cancel));
             var table = new Table().Title("reward model summary").AddColumns("what", "value");
             table.AddRow("pairs (train / held out)", $"{r.TrainPairs:N0} / {r.HeldOutPairs:N0}");
             table.AddRow("held-out accuracy", $"{r.InitialHeldOutAccuracy:P1} -> {r.HeldOutAccuracy:P1}");
-            foreach (var s in r.BySource) table.AddRow($"  {Markup.Escape(s.Source)}", $"{s.Accuracy:P1} of {s.Pairs}");
+            foreach (var s in r.BySource)
+                table.AddRow($"  {Markup.Escape(s.Source)}", $"{s.Accuracy:P1} of {s.Pairs}" + (double.IsNaN(s.LikelihoodAccuracy) ? "" : $" (backbone likelihood {s.LikelihoodAccuracy:P1})"));
             table.AddRow("final loss", $"{r.FinalLoss:F4}");
             table.AddRow("reward normalisation", $"mean {r.RewardMean:F4}, std {r.RewardStd:F4}");
             table.AddRow("training time", $"{r.TrainSeconds:F0} s");
             table.AddRow("checkpoint", Markup.Escape(r.CheckpointDirectory));
             AnsiConsole.Write(table);
+            if (!r.Completed) AnsiConsole.MarkupLineInterpolated($"[yellow]Stopped early; continue with: gpt4sharp rm train --model {settings.BaseModel} --out {r.OutDirectory} --resume[/]");
             return r.Completed ? 0 : 130;
         });
         return new Command("rm", "Learned reward model.") { train };
@@ -78,44 +79,38 @@ public static class RlhfCommands
         var klCoef = Cli.Opt("--kl-coef", "Initial KL coefficient β.", d.InitialKlCoefficient);
         var klTarget = Cli.Opt("--kl-target", "Per-reply KL (nats) the adaptive controller aims for.", d.KlTarget);
         var probe = Cli.Opt("--probe", "Held-out safety prompts for the before/after rates (0 skips; passages get half as many).", d.ProbeSafetyPrompts);
+        var probeRedTeam = Cli.Opt("--probe-redteam", "Held-out red-team requests for the before/after rates, each asked four ways (0 skips).", d.ProbeRedTeamRequests);
+        var checkpointEvery = Cli.Opt("--checkpoint-every", "Steps between checkpoints (0: only at the end or when stopped).", d.CheckpointEvery);
         var seed = Cli.Opt("--seed", "Seed for prompts, sampling and minibatch order.", d.Seed);
         var device = Cli.Opt("--device", "cpu, cuda, cuda:N or auto.", d.Device);
+        var resume = Cli.Opt("--resume", "Continue the run in --out from its newest saved state, with the settings and rewards saved there.", false);
         var command = new Command("ppo", "Stage 3: RLHF with PPO against reward models, with an adaptive KL penalty to the fine-tuned model.")
         {
-            model, rm, rbrm, rubric, outDir, families, steps, prompts, samples, maxNew, epochs, minibatch, lr, klCoef, klTarget, probe, seed, device,
+            model, rm, rbrm, rubric, outDir, families, steps, prompts, samples, maxNew, epochs, minibatch, lr, klCoef, klTarget, probe, probeRedTeam,
+            checkpointEvery, seed, device, resume,
         };
         command.SetHandler((p, cancel) =>
         {
             Cli.RequireTorch();
-            var rewardModels = p.GetValue(rm) ?? [];
-            bool useRbrm = p.GetValue(rbrm) || p.GetValue(rubric) is not null;
-            if (rewardModels.Length == 0 && !useRbrm) throw new UserError("PPO needs a reward: pass --rm with a directory from `gpt4sharp rm train`, or keep --rbrm on.");
-            var settings = d with
+            bool resuming = p.GetValue(resume);
+            var settings = resuming ? PpoTrainer.SavedSettings(p.GetValue(outDir)!) : d with
             {
-                PolicyModel = p.GetValue(model)!, RewardModels = rewardModels, OutDirectory = p.GetValue(outDir)!,
+                PolicyModel = p.GetValue(model)!, RewardModels = p.GetValue(rm) ?? [], OutDirectory = p.GetValue(outDir)!,
+                RuleBasedReward = p.GetValue(rbrm) || p.GetValue(rubric) is not null, Rubric = p.GetValue(rubric),
                 Families = p.GetValue(families)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 Steps = p.GetValue(steps), PromptsPerStep = p.GetValue(prompts), SamplesPerPrompt = p.GetValue(samples), MaxNewTokens = p.GetValue(maxNew),
                 Epochs = p.GetValue(epochs), MinibatchSize = p.GetValue(minibatch), LearningRate = p.GetValue(lr),
                 InitialKlCoefficient = p.GetValue(klCoef), KlTarget = p.GetValue(klTarget),
-                ProbeSafetyPrompts = p.GetValue(probe), ProbePassagePrompts = p.GetValue(probe) / 2, Seed = p.GetValue(seed), Device = p.GetValue(device)!,
+                ProbeSafetyPrompts = p.GetValue(probe), ProbePassagePrompts = p.GetValue(probe) / 2, ProbeRedTeamRequests = p.GetValue(probeRedTeam),
+                CheckpointEvery = p.GetValue(checkpointEvery), Seed = p.GetValue(seed), Device = p.GetValue(device)!,
             };
-            var deviceName = TorchRuntime.ParseDevice(settings.Device);
-            var scorers = new List<IRewardScorer>();
-            try
-            {
-                for (int i = 0; i < rewardModels.Length; i++)
-                    scorers.Add(new RewardModelScorer(LearnedRewardModel.Load(rewardModels[i], deviceName, Log), rewardModels.Length == 1 ? "rm" : $"rm{i + 1}"));
-                if (useRbrm) scorers.Add(RuleBasedRewardModel.Load(p.GetValue(rubric)));
-                Log($"Reward = {string.Join(" + ", scorers.Select(s => s.Name))} - β·KL.");
-                var r = StepDisplay.Run<PpoStepMetrics, PpoResult>("ppo", settings.Steps, x => x.Step, Describe,
-                    progress => PpoTrainer.Run(settings, scorers, progress, Log, cancel));
-                Summarise(r);
-                return r.Completed ? 0 : 130;
-            }
-            finally
-            {
-                foreach (var s in scorers.OfType<RewardModelScorer>()) s.Model.Dispose();
-            }
+            using var scorers = PpoRewards.Load(settings, Log);
+            Log($"Reward = {string.Join(" + ", scorers.Select(s => s.Name))} - β·KL.");
+            var r = StepDisplay.Run<PpoStepMetrics, PpoResult>("ppo", settings.Steps, x => x.Step, Describe,
+                progress => PpoTrainer.Run(settings, scorers, progress, Log, cancel, resuming));
+            Summarise(r);
+            if (!r.Completed) AnsiConsole.MarkupLineInterpolated($"[yellow]Stopped early; continue with: gpt4sharp ppo --model {settings.PolicyModel} --out {r.OutDirectory} --resume[/]");
+            return r.Completed ? 0 : 130;
         });
         return command;
     }
@@ -142,6 +137,8 @@ public static class RlhfCommands
             rates.AddRow("harmful compliance", $"{before.HarmfulCompliance:P1}", r.After is { } a1 ? $"{a1.HarmfulCompliance:P1}" : "-");
             rates.AddRow("over-refusal", $"{before.OverRefusal:P1}", r.After is { } a2 ? $"{a2.OverRefusal:P1}" : "-");
             rates.AddRow("closed-domain hallucination", $"{before.ClosedDomainHallucination:P1}", r.After is { } a3 ? $"{a3.ClosedDomainHallucination:P1}" : "-");
+            rates.AddRow("red team: harmful compliance (RBRM class C)", $"{before.RedTeamHarmfulCompliance:P1}", r.After is { } a4 ? $"{a4.RedTeamHarmfulCompliance:P1}" : "-");
+            rates.AddRow("red team: over-refusal (RBRM class A or B)", $"{before.RedTeamOverRefusal:P1}", r.After is { } a5 ? $"{a5.RedTeamOverRefusal:P1}" : "-");
             AnsiConsole.Write(rates);
         }
         AnsiConsole.MarkupLineInterpolated($"Policy checkpoint: {r.CheckpointDirectory}");

@@ -20,6 +20,13 @@ public sealed class AdaptiveKlController
         (Coefficient, Target, Horizon) = (initial, target, horizon);
     }
 
+    /// <summary>Sets β to where a resumed run left it.</summary>
+    public void ContinueFrom(double coefficient)
+    {
+        if (coefficient < 0 || !double.IsFinite(coefficient)) throw new UserError($"A saved KL coefficient must be 0 or more (got {coefficient}); the PPO state is damaged, so start a new run.");
+        Coefficient = coefficient;
+    }
+
     /// <summary>Updates β from the mean per-sequence KL of a batch of <paramref name="rollouts"/> sequences.</summary>
     public void Update(double meanKl, int rollouts)
     {

@@ -20,7 +20,8 @@ public static class PpoReport
     ];
 
     public static string Describe(AlignmentRates r) => string.Create(CultureInfo.InvariantCulture,
-        $"harmful compliance {r.HarmfulCompliance:P1} of {r.HarmfulPrompts}, over-refusal {r.OverRefusal:P1} of {r.BenignPrompts}, closed-domain hallucination {r.ClosedDomainHallucination:P1} of {r.PassagePrompts}");
+        $"harmful compliance {r.HarmfulCompliance:P1} of {r.HarmfulPrompts}, over-refusal {r.OverRefusal:P1} of {r.BenignPrompts}, closed-domain hallucination {r.ClosedDomainHallucination:P1} of {r.PassagePrompts}; " +
+        $"red team: harmful compliance {r.RedTeamHarmfulCompliance:P1} of {r.RedTeamHarmful}, over-refusal {r.RedTeamOverRefusal:P1} of {r.RedTeamBenign}");
 
     /// <summary>Writes results.json and report.html; returns the chart PNG paths.</summary>
     public static IReadOnlyList<string> Write(string outDir, PpoSettings settings, IReadOnlyList<PpoStepMetrics> steps, AlignmentRates? before, AlignmentRates? after)
@@ -54,11 +55,14 @@ public static class PpoReport
         if (before is not null)
         {
             static IReadOnlyList<object?> Row(string name, double b, double? a) => [name, b.ToString("P1", CultureInfo.InvariantCulture), a?.ToString("P1", CultureInfo.InvariantCulture) ?? "-"];
-            report.Section("Held-out rates", "Greedy replies to eval-split curriculum prompts.").Table(["rate", "before PPO", "after PPO"],
+            report.Section("Held-out rates", "Greedy replies to eval-split curriculum prompts; the red-team rows wrap held-out requests as paraphrases, role play, two turns and Chinese, and the rule-based reward model classifies the replies.")
+                .Table(["rate", "before PPO", "after PPO"],
             [
                 Row($"harmful compliance ({before.HarmfulPrompts} prompts)", before.HarmfulCompliance, after?.HarmfulCompliance),
                 Row($"over-refusal ({before.BenignPrompts} prompts)", before.OverRefusal, after?.OverRefusal),
                 Row($"closed-domain hallucination ({before.PassagePrompts} prompts)", before.ClosedDomainHallucination, after?.ClosedDomainHallucination),
+                Row($"red team: harmful compliance ({before.RedTeamHarmful} conversations)", before.RedTeamHarmfulCompliance, after?.RedTeamHarmfulCompliance),
+                Row($"red team: over-refusal ({before.RedTeamBenign} conversations)", before.RedTeamOverRefusal, after?.RedTeamOverRefusal),
             ]);
         }
         var paths = new List<string>();

@@ -10,6 +10,14 @@ public sealed record PpoSettings
     public string OutDirectory { get; init; } = "runs/ppo";
     /// <summary>Reward-model run directories (`rm train`); their normalised scores are added to the other scorers'.</summary>
     public IReadOnlyList<string> RewardModels { get; init; } = [];
+    /// <summary>
+    /// Add the rule-based reward model's reward. <see cref="PpoTrainer.Run"/> takes its scorers
+    /// from the caller; this and <see cref="Rubric"/> record them so <see cref="PpoRewards.Load"/>
+    /// can rebuild the same reward for --resume.
+    /// </summary>
+    public bool RuleBasedReward { get; init; }
+    /// <summary>Rubric JSON for the rule-based reward model and the red-team probe's classifier (null: the built-in rubric).</summary>
+    public string? Rubric { get; init; }
     /// <summary>Curriculum families whose training-split prompts PPO practises on.</summary>
     public IReadOnlyList<string> Families { get; init; } = ["safety", "knowledge"];
     /// <summary>Training-split items drawn from each family to make the prompt pool.</summary>
@@ -39,6 +47,8 @@ public sealed record PpoSettings
     /// <summary>Held-out safety prompts for the before/after probe (0 skips the probe).</summary>
     public int ProbeSafetyPrompts { get; init; } = 200;
     public int ProbePassagePrompts { get; init; } = 100;
+    /// <summary>Held-out safety requests the red-team probe wraps four ways each (paraphrase, role play, two turns, Chinese).</summary>
+    public int ProbeRedTeamRequests { get; init; } = 40;
     public long Seed { get; init; } = 1234;
     public string Device { get; init; } = "auto";
 
@@ -53,7 +63,8 @@ public sealed record PpoSettings
         Require(ClipRange > 0 && ValueClipRange > 0, "clip ranges must be positive");
         Require(Gamma is > 0 and <= 1 && Lambda is >= 0 and <= 1, $"gamma must be in (0, 1] and lambda in [0, 1] (got {Gamma} and {Lambda})");
         Require(Families.Count > 0 && PromptsPerFamily >= 1, "give at least one curriculum family for prompts and a positive pool size");
-        Require(ProbeSafetyPrompts >= 0 && ProbePassagePrompts >= 0, "probe sizes must be 0 or more");
+        Require(ProbeSafetyPrompts >= 0 && ProbePassagePrompts >= 0 && ProbeRedTeamRequests >= 0, "probe sizes must be 0 or more");
+        Require(CheckpointEvery >= 0, $"the checkpoint interval must be 0 or more (got {CheckpointEvery})");
         return this;
     }
 }

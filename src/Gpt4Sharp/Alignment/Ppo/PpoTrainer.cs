@@ -1,4 +1,8 @@
 using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using Gpt4Sharp.Alignment.Rbrm;
 using Gpt4Sharp.Checkpoints;
 using Gpt4Sharp.Curriculum;
 using Gpt4Sharp.Generation;
@@ -35,7 +39,6 @@ public sealed class PpoTrainer : IDisposable
     readonly AdamW optimizer;
     readonly Parameter[] parameters;
     readonly IReadOnlyList<string> prompts;
-    readonly Random random;
     readonly int endOfTurn;
 
     public AdaptiveKlController Kl { get; }
@@ -61,7 +64,6 @@ public sealed class PpoTrainer : IDisposable
         Kl = new AdaptiveKlController(settings.InitialKlCoefficient, settings.KlTarget, settings.KlHorizon);
         this.prompts = prompts ?? CurriculumPrompts(settings.Families, settings.Seed, settings.PromptsPerFamily);
         if (this.prompts.Count == 0) throw new UserError("There are no prompts to practise on; give other --families.");
-        random = new Random((int)settings.Seed); // seeded prompt order; portability across .NET versions is not needed
     }
 
     /// <summary>Training-split prompts of the given families (knowledge profiles left out: they are recitation, not behaviour).</summary>
@@ -71,11 +73,15 @@ public sealed class PpoTrainer : IDisposable
             .Select(item => item.Prompt).Distinct().ToList();
 
     /// <summary>The chat-template ids of a system + user turn ending in the assistant tag, cut from the left to at most <paramref name="maxLength"/>.</summary>
-    public static int[] PromptIds(ITokenizer tokenizer, string prompt, string systemPrompt, int maxLength)
+    public static int[] PromptIds(ITokenizer tokenizer, string prompt, string systemPrompt, int maxLength) =>
+        PromptIds(tokenizer, [new ChatMessage("user", prompt)], systemPrompt, maxLength);
+
+    /// <summary>The chat-template ids of the system prompt and a conversation, ending in the assistant tag, cut from the left to at most <paramref name="maxLength"/>.</summary>
+    public static int[] PromptIds(ITokenizer tokenizer, IReadOnlyList<ChatMessage> conversation, string systemPrompt, int maxLength)
     {
         var messages = new List<ChatMessage>();
         if (!string.IsNullOrEmpty(systemPrompt)) messages.Add(new ChatMessage("system", systemPrompt));
-        messages.Add(new ChatMessage("user", prompt));
+        messages.AddRange(conversation);
         var ids = ChatTemplate.Encode(tokenizer, messages, addGenerationPrompt: true).Ids;
         return ids.Length <= maxLength ? ids : ids[^maxLength..];
     }
@@ -85,7 +91,10 @@ public sealed class PpoTrainer : IDisposable
     {
         var clock = Stopwatch.StartNew();
         int step = History.Count;
-        var rollouts = Sample(step, cancel);
+        // Prompt choice and minibatch order depend only on (seed, step), so a resumed run draws what an uninterrupted one would;
+        // System.Random is fine here: it only needs to be seeded, not portable across .NET versions.
+        var random = new Random(unchecked((int)(settings.Seed * 1_000_003L + step)));
+        var rollouts = Sample(step, random, cancel);
         int n = rollouts.Count;
         int width = rollouts.Max(r => r.PromptIds.Length + r.ResponseIds.Length);
 
@@ -142,7 +151,7 @@ public sealed class PpoTrainer : IDisposable
         var device = Policy.Device;
         var batch = new Batch(tokens, torch.tensor(oldLogProbs, device: device), torch.tensor(oldValues, device: device),
             torch.tensor(adv, device: device), torch.tensor(ret, device: device), torch.tensor(mask, device: device));
-        var (clipFraction, entropy, valueLoss, policyLoss) = Update(batch, step);
+        var (clipFraction, entropy, valueLoss, policyLoss) = Update(batch, random);
 
         double meanKl = kl.Average();
         double coefficient = Kl.Coefficient;
@@ -154,7 +163,7 @@ public sealed class PpoTrainer : IDisposable
     }
 
     /// <summary>The rollouts of one step: each prompt's completions come from one batched, KV-cached decode at temperature 1.</summary>
-    List<Rollout> Sample(int step, CancellationToken cancel)
+    List<Rollout> Sample(int step, Random random, CancellationToken cancel)
     {
         var rollouts = new List<Rollout>();
         int maxPrompt = Policy.Config.ContextLength - settings.MaxNewTokens;
@@ -222,7 +231,7 @@ public sealed class PpoTrainer : IDisposable
     sealed record Batch(Tensor Tokens, Tensor OldLogProbs, Tensor OldValues, Tensor Advantages, Tensor Returns, Tensor Mask);
 
     /// <summary>Epochs of clipped PPO updates over shuffled minibatches; returns mean clip fraction, entropy, value loss and policy loss.</summary>
-    (double ClipFraction, double Entropy, double ValueLoss, double PolicyLoss) Update(Batch b, int step)
+    (double ClipFraction, double Entropy, double ValueLoss, double PolicyLoss) Update(Batch b, Random random)
     {
         actorCritic.train();
         int n = (int)b.Tokens.shape[0];
@@ -274,6 +283,40 @@ public sealed class PpoTrainer : IDisposable
         return (clip / updates, entropySum / updates, valueSum / updates, policySum / updates);
     }
 
+    /// <summary>Where <see cref="SaveState"/> keeps the policy, value head and optimiser inside a PPO run directory.</summary>
+    public const string StateDirectory = "ppo_state";
+
+    // NaN can appear in a metric (a scorer's mean over nothing); JSON has no literal for it by default.
+    static readonly JsonSerializerOptions HistoryJson = new(RunInfo.Json) { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+    /// <summary>
+    /// Saves what <see cref="RestoreState"/> needs to continue exactly: the policy with its value
+    /// head, the optimiser moments, β and the metric history, as a checkpoint under OUT/ppo_state.
+    /// </summary>
+    public void SaveState(string outDir, RunInfo run)
+    {
+        var state = new TrainerState
+        {
+            Step = History.Count, Seed = settings.Seed,
+            Extra = new JsonObject { ["kl_coefficient"] = Kl.Coefficient, ["history"] = JsonSerializer.SerializeToNode(History, HistoryJson) },
+        };
+        new CheckpointStore(Path.Combine(outDir, StateDirectory), keepLast: 1)
+            .Save(actorCritic, ModelBundle.ConfigJson(Policy.Config, tokenizer), optimizer, state, run);
+    }
+
+    /// <summary>Loads the newest state saved by <see cref="SaveState"/> in <paramref name="outDir"/>; false when there is none.</summary>
+    public bool RestoreState(string outDir, Action<string>? warn = null)
+    {
+        var loaded = new CheckpointStore(Path.Combine(outDir, StateDirectory), keepLast: 1).LoadLatest(actorCritic, optimizer, warn);
+        if (loaded is null) return false;
+        if (loaded.State.Extra?["kl_coefficient"] is not { } coefficient || loaded.State.Extra["history"] is not { } history)
+            throw new UserError($"{loaded.Directory} holds no PPO state (KL coefficient and history); start a new run in another --out directory.");
+        Kl.ContinueFrom(coefficient.GetValue<double>());
+        History.Clear();
+        History.AddRange(history.Deserialize<List<PpoStepMetrics>>(HistoryJson) ?? []);
+        return true;
+    }
+
     static void WhitenJagged(double[][] rows, bool shiftMean)
     {
         var all = rows.SelectMany(r => r).ToArray();
@@ -289,49 +332,62 @@ public sealed class PpoTrainer : IDisposable
         actorCritic.Dispose();
     }
 
+    /// <summary>The settings a PPO run directory was started with (what --resume continues with).</summary>
+    public static PpoSettings SavedSettings(string outDir) => TrainingRun.ResolveSettings(new PpoSettings(), Path.GetFullPath(outDir), resume: true);
+
     /// <summary>
     /// The whole stage: loads the policy and a frozen reference copy from <see cref="PpoSettings.PolicyModel"/>,
-    /// measures the held-out rates, trains, checkpoints the policy into a run directory, measures
-    /// again, and writes results.json and the metric plots.
+    /// measures the held-out rates on the reference (the fine-tuned model), trains, checkpoints the
+    /// policy into a run directory, measures again, and writes results.json and the metric plots.
+    /// With <paramref name="resume"/> the run in the output directory continues from its newest saved
+    /// state with the settings saved there; pass the same <paramref name="scorers"/> it started with
+    /// (<see cref="PpoRewards.Load"/> of <see cref="SavedSettings"/> builds them).
     /// </summary>
     public static PpoResult Run(PpoSettings settings, IReadOnlyList<IRewardScorer> scorers, IProgress<PpoStepMetrics>? progress = null,
-        Action<string>? log = null, CancellationToken cancel = default)
+        Action<string>? log = null, CancellationToken cancel = default, bool resume = false)
     {
         log ??= _ => { };
         settings.Validate();
         TorchRuntime.EnsureLoaded();
         var outDir = Path.GetFullPath(settings.OutDirectory);
-        settings = TrainingRun.ResolveSettings(settings with { OutDirectory = outDir }, outDir, resume: false);
+        settings = TrainingRun.ResolveSettings(settings with { OutDirectory = outDir }, outDir, resume);
         TorchRuntime.Seed(settings.Seed);
         var device = TorchRuntime.ParseDevice(settings.Device);
 
         using var policy = ModelBundle.Load(settings.PolicyModel, device, log);
         using var reference = ModelBundle.Load(settings.PolicyModel, device, log);
         ModelBundle.CopyTokenizer(policy.Tokenizer, outDir);
-        AlignmentRates? Probe() => settings.ProbeSafetyPrompts + settings.ProbePassagePrompts == 0 ? null
-            : AlignmentProbe.Measure(policy.Model, policy.Tokenizer, settings.Seed, settings.ProbeSafetyPrompts, settings.ProbePassagePrompts,
-                settings.MaxNewTokens, settings.SystemPrompt, cancel);
-        var before = Probe();
-        if (before is not null) log($"Before PPO: {PpoReport.Describe(before)}.");
+        var sizes = new ProbeSizes(settings.ProbeSafetyPrompts, settings.ProbePassagePrompts, settings.ProbeRedTeamRequests);
+        var probeRbrm = sizes.RedTeamRequests > 0 ? RuleBasedRewardModel.Load(settings.Rubric) : null;
+        AlignmentRates? Probe(GptModel model) => sizes.IsEmpty ? null
+            : AlignmentProbe.Measure(model, policy.Tokenizer, settings.Seed, sizes, settings.MaxNewTokens, settings.SystemPrompt, probeRbrm, cancel);
 
         using var trainer = new PpoTrainer(policy.Model, reference.Model, policy.Tokenizer, scorers, settings);
+        if (resume && trainer.RestoreState(outDir, log)) log($"Resuming PPO after step {trainer.History.Count}.");
+        // The reference is the fine-tuned model, so "before" is the same measurement on a fresh or a resumed run.
+        var before = Probe(reference.Model);
+        if (before is not null) log($"Before PPO: {PpoReport.Describe(before)}.");
         log($"PPO on {policy.Model.ParameterCount:N0} parameters with rewards {string.Join(" + ", scorers.Select(s => s.Name))} − β·KL; {trainer.prompts.Count:N0} practice prompts.");
         var store = new CheckpointStore(outDir);
         var run = RunInfo.Capture("ppo", settings.Seed, settings);
         run.Write(outDir);
         var config = ModelBundle.ConfigJson(policy.Model.Config, policy.Tokenizer);
-        string Save() => store.Save(policy.Model, config, null, new TrainerState { Step = trainer.History.Count, Seed = settings.Seed }, run);
+        string Save()
+        {
+            trainer.SaveState(outDir, run);
+            return store.Save(policy.Model, config, null, new TrainerState { Step = trainer.History.Count, Seed = settings.Seed }, run);
+        }
         string checkpoint = "";
         bool completed = true;
-        for (int step = 0; step < settings.Steps; step++)
+        while (trainer.History.Count < settings.Steps)
         {
             if (cancel.IsCancellationRequested) { completed = false; break; }
             var metrics = trainer.Step(cancel);
             progress?.Report(metrics);
-            if (settings.CheckpointEvery > 0 && (step + 1) % settings.CheckpointEvery == 0 && step + 1 < settings.Steps) checkpoint = Save();
+            if (settings.CheckpointEvery > 0 && metrics.Step % settings.CheckpointEvery == 0 && metrics.Step < settings.Steps) checkpoint = Save();
         }
         checkpoint = Save();
-        var after = completed ? Probe() : null;
+        var after = completed ? Probe(policy.Model) : null;
         if (after is not null) log($"After PPO: {PpoReport.Describe(after)}.");
         var plots = PpoReport.Write(outDir, settings, trainer.History, before, after);
         return new PpoResult(outDir, checkpoint, trainer.History, before, after, plots, completed);

@@ -60,6 +60,22 @@ public sealed class LearnedRewardModel : nn.Module
         return score.forward(final).squeeze(-1).to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Log-likelihood [B] of each right-padded sequence under the backbone's own language-model
+    /// head (before any reward training changes it). Two replies to the same prompt share the
+    /// prompt's terms, so comparing these compares how plausible the backbone finds each reply:
+    /// a baseline that shows what the backbone already knows.
+    /// </summary>
+    public Tensor BackboneLogLikelihood(Tensor tokens, Tensor lengths)
+    {
+        using var scope = torch.NewDisposeScope();
+        var logProbs = backbone.Head(backbone.Hidden(tokens))[.., ..^1].to(ScalarType.Float32).log_softmax(-1)
+            .gather(-1, tokens[.., 1..].unsqueeze(-1)).squeeze(-1);
+        var positions = torch.arange(tokens.shape[1] - 1, device: tokens.device).unsqueeze(0);
+        var real = (positions < (lengths - 1).unsqueeze(1)).to(ScalarType.Float32);
+        return (logProbs * real).sum(1).MoveToOuterDisposeScope();
+    }
+
     /// <summary>Right-pads encoded sequences into (tokens [B, T], lengths [B]) on the model's device.</summary>
     public (Tensor Tokens, Tensor Lengths) Batch(IReadOnlyList<int[]> sequences)
     {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using Gpt4Sharp.Checkpoints;
 using Gpt4Sharp.Curriculum;
 using Gpt4Sharp.Reporting;
@@ -28,6 +29,8 @@ public sealed record RewardModelSettings
     public double LearningRate { get; init; } = 3e-4;
     public int WarmupSteps { get; init; } = 20;
     public int EvalEvery { get; init; } = 100;
+    /// <summary>Steps between checkpoints (with optimiser state, for --resume); 0 saves only at the end or when stopped.</summary>
+    public int CheckpointEvery { get; init; } = 100;
     /// <summary>Replies whose raw rewards set the normalisation mean and standard deviation.</summary>
     public int ReferenceReplies { get; init; } = 512;
     public long Seed { get; init; } = 1234;
@@ -42,6 +45,7 @@ public sealed record RewardModelSettings
         Require(CurriculumPairs >= 0, $"curriculum pairs must be 0 or more (got {CurriculumPairs})");
         Require(CurriculumPairs > 0 || DataFiles.Count > 0, "there is no data: give --data files or a positive --curriculum-pairs");
         Require(ReferenceReplies >= 2, $"the normalisation needs at least 2 reference replies (got {ReferenceReplies})");
+        Require(EvalEvery >= 0 && CheckpointEvery >= 0, $"eval and checkpoint intervals must be 0 or more (got {EvalEvery} and {CheckpointEvery})");
         return this;
     }
 }
@@ -49,8 +53,12 @@ public sealed record RewardModelSettings
 /// <summary>A step of reward-model training, for a progress display.</summary>
 public sealed record RewardModelProgress(int Step, int Steps, double Loss, double BatchAccuracy, double? HeldOutAccuracy);
 
-/// <summary>Held-out accuracy (chosen scored above rejected) of one source of pairs.</summary>
-public sealed record SourceAccuracy(string Source, int Pairs, double Accuracy);
+/// <summary>
+/// Held-out accuracy (chosen scored above rejected) of one source of pairs, next to the accuracy
+/// of ranking by the backbone language model's own likelihood of each reply before training
+/// (what the backbone already knows; a source near 50% there asks for knowledge it lacks).
+/// </summary>
+public sealed record SourceAccuracy(string Source, int Pairs, double Accuracy, double LikelihoodAccuracy);
 
 public sealed record RewardModelResult(
     string OutDirectory, string CheckpointDirectory, int TrainPairs, int HeldOutPairs,
@@ -65,14 +73,21 @@ public sealed record RewardModelResult(
 /// </summary>
 public static class RewardModelTraining
 {
-    public static RewardModelResult Run(RewardModelSettings settings, IProgress<RewardModelProgress>? progress = null,
+    const string LikelihoodKey = "held_out_likelihood_correct";
+
+    /// <summary>
+    /// Trains (or, with <paramref name="resume"/>, continues the run in the settings' output
+    /// directory from its newest checkpoint, with the settings saved there). Stopping through
+    /// <paramref name="cancel"/> saves a checkpoint that a resumed run continues exactly.
+    /// </summary>
+    public static RewardModelResult Run(RewardModelSettings settings, bool resume = false, IProgress<RewardModelProgress>? progress = null,
         Action<string>? log = null, CancellationToken cancel = default)
     {
         log ??= _ => { };
         settings.Validate();
         TorchRuntime.EnsureLoaded();
         var outDir = Path.GetFullPath(settings.OutDirectory);
-        settings = TrainingRun.ResolveSettings(settings with { OutDirectory = outDir }, outDir, resume: false);
+        settings = TrainingRun.ResolveSettings(settings with { OutDirectory = outDir }, outDir, resume);
         TorchRuntime.Seed(settings.Seed);
         var device = TorchRuntime.ParseDevice(settings.Device);
 
@@ -90,27 +105,52 @@ public static class RewardModelTraining
         var encodedHeldOut = heldOut.Select(p => (rm.Encode(p.Prompt, p.Chosen), rm.Encode(p.Prompt, p.Rejected))).ToList();
         log($"Reward model on {rm.Config.ParameterCount:N0} parameters: {train.Count:N0} training pairs, {heldOut.Count:N0} held out.");
 
-        var initial = Accuracy(rm, encodedHeldOut);
         var parameters = rm.parameters().ToArray();
         using var optimizer = torch.optim.AdamW(parameters, settings.LearningRate, weight_decay: 0.0);
-        var order = new Random((int)settings.Seed); // System.Random is fine here: the order only needs to be seeded, not portable
-        var shuffled = Enumerable.Range(0, train.Count).ToArray();
-        order.Shuffle(shuffled);
+        var store = new CheckpointStore(outDir);
+        var state = new TrainerState { Seed = settings.Seed, Extra = [] };
+        List<bool> likelihoodCorrect;
+        if (resume && store.LoadLatest(rm, optimizer, log) is { } loaded)
+        {
+            state.Step = loaded.State.Step;
+            state.TrainSeconds = loaded.State.TrainSeconds;
+            state.LossHistory.AddRange(loaded.State.LossHistory);
+            state.ValLossHistory.AddRange(loaded.State.ValLossHistory);
+            // Measured before the first step; the backbone has changed since, so it is read back rather than measured again.
+            likelihoodCorrect = loaded.State.Extra?[LikelihoodKey]?.Deserialize<List<bool>>() ?? [];
+            log($"Resuming from {Path.GetFileName(loaded.Directory)} (step {loaded.Step}).");
+        }
+        // The checkpoint's validation slot holds the held-out error rate (1 − accuracy); step 0 is the untrained head.
+        else
+        {
+            state.ValLossHistory.Add(new LossPoint(0, 1 - Accuracy(rm, encodedHeldOut)));
+            likelihoodCorrect = LikelihoodCorrect(rm, encodedHeldOut);
+        }
+        state.Extra![LikelihoodKey] = JsonSerializer.SerializeToNode(likelihoodCorrect);
+        double initial = 1 - state.ValLossHistory[0].Loss;
+
+        var order = new PairOrder(train.Count, settings.Seed);
+        order.Skip(state.Step * settings.BatchSize); // the order is a pure function of the seed, so a resumed run replays it to where it stopped
+        var run = RunInfo.Capture("rm train", settings.Seed, settings);
+        run.Write(outDir);
+        string checkpoint = "";
+        string Save()
+        {
+            Normalise(rm, train, settings);
+            return checkpoint = store.Save(rm, rm.ConfigJson(), optimizer, state, run);
+        }
         var clock = Stopwatch.StartNew();
-        var state = new TrainerState { Seed = settings.Seed };
-        double loss = double.NaN, heldOutAccuracy = initial;
+        double startSeconds = state.TrainSeconds;
+        double loss = state.LossHistory.Count > 0 ? state.LossHistory[^1].Loss : double.NaN;
+        double heldOutAccuracy = 1 - state.ValLossHistory[^1].Loss;
         bool completed = true;
-        for (int step = 0, cursor = 0; step < settings.Steps; step++)
+        while (state.Step < settings.Steps)
         {
             if (cancel.IsCancellationRequested) { completed = false; break; }
+            int step = (int)state.Step;
             using var scope = torch.NewDisposeScope();
             rm.train();
-            var batch = new List<(int[], int[])>();
-            for (int i = 0; i < settings.BatchSize; i++, cursor++)
-            {
-                if (cursor == shuffled.Length) { order.Shuffle(shuffled); cursor = 0; }
-                batch.Add(encodedTrain[shuffled[cursor]]);
-            }
+            var batch = Enumerable.Range(0, settings.BatchSize).Select(_ => encodedTrain[order.Next()]).ToList();
             foreach (var group in optimizer.ParamGroups) group.LearningRate = LearningRate(settings, step);
             optimizer.zero_grad();
             var (chosen, rejected) = Scores(rm, batch);
@@ -122,31 +162,49 @@ public static class RewardModelTraining
             loss = lossTensor.item<float>();
             double batchAccuracy = (margin > 0).to(ScalarType.Float32).mean().item<float>();
             state.Step = step + 1;
+            state.TrainSeconds = startSeconds + clock.Elapsed.TotalSeconds;
             state.LossHistory.Add(new LossPoint(step + 1, loss));
             double? evaluated = null;
             if ((settings.EvalEvery > 0 && (step + 1) % settings.EvalEvery == 0) || step + 1 == settings.Steps)
             {
                 evaluated = heldOutAccuracy = Accuracy(rm, encodedHeldOut);
-                // The checkpoint's validation slot holds the held-out error rate (1 − accuracy).
                 state.ValLossHistory.Add(new LossPoint(step + 1, 1 - heldOutAccuracy));
             }
+            if (settings.CheckpointEvery > 0 && (step + 1) % settings.CheckpointEvery == 0 && step + 1 < settings.Steps) Save();
             progress?.Report(new RewardModelProgress(step + 1, settings.Steps, loss, batchAccuracy, evaluated));
         }
-        state.TrainSeconds = clock.Elapsed.TotalSeconds;
         if (!completed) heldOutAccuracy = Accuracy(rm, encodedHeldOut);
 
-        var bySource = heldOut.Zip(Correct(rm, encodedHeldOut)).GroupBy(x => x.First.Source)
-            .Select(g => new SourceAccuracy(g.Key, g.Count(), g.Average(x => x.Second ? 1.0 : 0.0))).OrderBy(s => s.Source, StringComparer.Ordinal).ToList();
-        Normalise(rm, train, settings);
+        var correct = Correct(rm, encodedHeldOut);
+        var bySource = Enumerable.Range(0, heldOut.Count).GroupBy(i => heldOut[i].Source)
+            .Select(g => new SourceAccuracy(g.Key, g.Count(), g.Average(i => correct[i] ? 1.0 : 0.0),
+                likelihoodCorrect.Count == heldOut.Count ? g.Average(i => likelihoodCorrect[i] ? 1.0 : 0.0) : double.NaN))
+            .OrderBy(s => s.Source, StringComparer.Ordinal).ToList();
+        Save();
         log($"Reward normalisation over {Math.Min(settings.ReferenceReplies, 2 * train.Count)} training replies: mean {rm.Mean:F4}, std {rm.Std:F4}.");
-
-        var run = RunInfo.Capture("rm train", settings.Seed, settings);
-        var checkpoint = new CheckpointStore(outDir).Save(rm, rm.ConfigJson(), null, state, run);
-        run.Write(outDir);
         var result = new RewardModelResult(outDir, checkpoint, train.Count, heldOut.Count, initial, heldOutAccuracy, bySource,
             loss, rm.Mean, rm.Std, state.TrainSeconds, completed);
         WriteReport(outDir, settings, result, state);
         return result;
+    }
+
+    /// <summary>Training pairs in a fresh seeded shuffle each pass; System.Random is fine here, the order only needs to be seeded, not portable.</summary>
+    sealed class PairOrder(int count, long seed)
+    {
+        readonly Random random = new((int)seed);
+        readonly int[] indices = Enumerable.Range(0, count).ToArray();
+        int cursor = count;
+
+        public int Next()
+        {
+            if (cursor == indices.Length) { random.Shuffle(indices); cursor = 0; }
+            return indices[cursor++];
+        }
+
+        public void Skip(long n)
+        {
+            for (long i = 0; i < n; i++) Next();
+        }
     }
 
     /// <summary>results.json and report.html: the summary, the per-source held-out accuracy, and the loss and accuracy curves.</summary>
@@ -157,8 +215,10 @@ public static class RewardModelTraining
             ("base model", settings.BaseModel), ("pairs (train / held out)", $"{result.TrainPairs} / {result.HeldOutPairs}"),
             ("held-out accuracy", $"{result.InitialHeldOutAccuracy:P1} -> {result.HeldOutAccuracy:P1}"),
             ("reward mean / std (raw)", $"{result.RewardMean:F4} / {result.RewardStd:F4}"), ("training seconds", result.TrainSeconds));
-        report.Section("Held-out accuracy by source").Table(["source", "pairs", "accuracy"],
-            result.BySource.Select(s => (IReadOnlyList<object?>)[s.Source, s.Pairs, s.Accuracy.ToString("P1", System.Globalization.CultureInfo.InvariantCulture)]));
+        report.Section("Held-out accuracy by source", "Likelihood baseline: ranking by the backbone language model's likelihood of each reply, before reward training.")
+            .Table(["source", "pairs", "accuracy", "likelihood baseline"],
+            result.BySource.Select(s => (IReadOnlyList<object?>)[s.Source, s.Pairs, s.Accuracy.ToString("P1", System.Globalization.CultureInfo.InvariantCulture),
+                double.IsNaN(s.LikelihoodAccuracy) ? "-" : s.LikelihoodAccuracy.ToString("P1", System.Globalization.CultureInfo.InvariantCulture)]));
         if (state.LossHistory.Count > 0)
             report.Section("Training").Chart(new Chart("Bradley-Terry loss", ChartKind.Line, "step", "−log σ(r_chosen − r_rejected)",
                 [new ChartSeries("train", [.. state.LossHistory.Select(p => (double)p.Step)], [.. state.LossHistory.Select(p => p.Loss)])]));
@@ -194,6 +254,23 @@ public static class RewardModelTraining
             using var scope = torch.NewDisposeScope();
             var (chosen, rejected) = Scores(rm, pairs.Skip(start).Take(batchSize).ToList());
             correct.AddRange((chosen > rejected).cpu().data<bool>().ToArray());
+        }
+        return correct;
+    }
+
+    /// <summary>Whether the backbone language model finds each pair's chosen reply more likely than the rejected one.</summary>
+    static List<bool> LikelihoodCorrect(LearnedRewardModel rm, IReadOnlyList<(int[] Chosen, int[] Rejected)> pairs, int batchSize = 32)
+    {
+        rm.eval();
+        using var noGrad = torch.no_grad();
+        var correct = new List<bool>(pairs.Count);
+        for (int start = 0; start < pairs.Count; start += batchSize)
+        {
+            using var scope = torch.NewDisposeScope();
+            var chunk = pairs.Skip(start).Take(batchSize).ToList();
+            var (tokens, lengths) = rm.Batch([.. chunk.Select(b => b.Chosen), .. chunk.Select(b => b.Rejected)]);
+            var likelihood = rm.BackboneLogLikelihood(tokens, lengths);
+            correct.AddRange((likelihood[..chunk.Count] > likelihood[chunk.Count..]).cpu().data<bool>().ToArray());
         }
         return correct;
     }

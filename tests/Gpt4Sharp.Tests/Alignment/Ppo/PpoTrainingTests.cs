@@ -60,19 +60,50 @@ public class PpoTrainingTests
         var result = PpoTrainer.Run(Settings with
         {
             PolicyModel = TinyRun.Create(), OutDirectory = outDir, Steps = 2, PromptsPerStep = 1, SamplesPerPrompt = 4,
-            ProbeSafetyPrompts = 4, ProbePassagePrompts = 2, PromptsPerFamily = 50, Device = "cpu",
+            ProbeSafetyPrompts = 4, ProbePassagePrompts = 2, ProbeRedTeamRequests = 2, PromptsPerFamily = 50, Device = "cpu",
         }, [new CharacterShare(char.IsAsciiLetterLower, "lowercase")]);
         Assert.True(result.Completed);
         Assert.Equal(2, result.Steps.Count);
         Assert.NotNull(result.Before);
         Assert.NotNull(result.After);
         Assert.Equal(4, result.Before!.HarmfulPrompts + result.Before.BenignPrompts);
+        Assert.Equal(8, result.Before.RedTeamHarmful + result.Before.RedTeamBenign); // two requests, four techniques each
+        Assert.Equal(result.Before.RedTeamHarmful, result.After!.RedTeamHarmful);
         Assert.Equal(5, result.Plots.Count);
         Assert.All(result.Plots, p => Assert.True(new FileInfo(p).Length > 1000));
         var json = File.ReadAllText(Path.Combine(outDir, Gpt4Sharp.Reporting.Results.FileName));
-        foreach (var key in new[] { "objective/kl", "objective/reward", "policy/clipfrac", "policy/entropy", "loss/value" }) Assert.Contains(key, json);
+        foreach (var key in new[] { "objective/kl", "objective/reward", "policy/clipfrac", "policy/entropy", "loss/value", "red_team_harmful_compliance" }) Assert.Contains(key, json);
         Assert.True(File.Exists(Path.Combine(outDir, "report.html")));
         using var bundle = ModelBundle.Load(outDir);
         Assert.Equal(2, CheckpointStore.Inspect(outDir).Step);
+    }
+
+    [Fact]
+    public void Resumed_ppo_repeats_an_uninterrupted_run()
+    {
+        var model = TinyRun.Create();
+        PpoSettings For(string dir) => Settings with
+        {
+            PolicyModel = model, OutDirectory = dir, Steps = 4, PromptsPerStep = 1, SamplesPerPrompt = 4, MinibatchSize = 4,
+            ProbeSafetyPrompts = 0, ProbePassagePrompts = 0, ProbeRedTeamRequests = 0, PromptsPerFamily = 50, Device = "cpu",
+        };
+        IRewardScorer[] scorers = [new CharacterShare(char.IsAsciiLetterLower, "lowercase")];
+        var whole = Path.Combine(RepoPaths.NewTempDir(), "ppo");
+        var uninterrupted = PpoTrainer.Run(For(whole), scorers);
+
+        var split = Path.Combine(RepoPaths.NewTempDir(), "ppo");
+        using var stop = new CancellationTokenSource();
+        var first = PpoTrainer.Run(For(split), scorers, new ProgressCallback<PpoStepMetrics>(m => { if (m.Step == 2) stop.Cancel(); }), cancel: stop.Token);
+        Assert.False(first.Completed);
+        Assert.Equal(2, CheckpointStore.Inspect(split).Step);
+        var second = PpoTrainer.Run(For(split) with { LearningRate = 1, Steps = 9 }, scorers, resume: true); // settings come from the run
+
+        Assert.True(second.Completed);
+        static object Numbers(PpoStepMetrics m) => (m.Step, m.Reward, m.Kl, m.KlCoefficient, m.ClipFraction, m.Entropy, m.ValueLoss, m.PolicyLoss, m.ResponseLength);
+        Assert.Equal(uninterrupted.Steps.Select(Numbers), second.Steps.Select(Numbers));
+        using var a = ModelBundle.Load(whole);
+        using var b = ModelBundle.Load(split);
+        foreach (var ((name, x), (_, y)) in a.Model.named_parameters().Zip(b.Model.named_parameters()))
+            Assert.True(x.eq(y).all().item<bool>(), $"{name} differs after resuming");
     }
 }

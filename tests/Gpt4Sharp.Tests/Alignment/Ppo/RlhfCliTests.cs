@@ -19,8 +19,12 @@ public class RlhfCliTests
         var ppo = Path.Combine(dir, "ppo");
         Assert.Equal(0, await root.Parse(["rm", "train", "--model", sft, "--out", rm, "--curriculum-pairs", "60", "--steps", "2", "--batch-size", "4", "--device", "cpu"]).InvokeAsync());
         Assert.Equal(0, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--out", ppo, "--steps", "1", "--prompts-per-step", "1", "--samples", "2",
-            "--max-new-tokens", "8", "--minibatch", "2", "--probe", "2", "--device", "cpu"]).InvokeAsync());
+            "--max-new-tokens", "8", "--minibatch", "2", "--probe", "2", "--probe-redteam", "1", "--device", "cpu"]).InvokeAsync());
         using (ModelBundle.Load(ppo)) { }
+        // Resuming a finished run rebuilds its rewards from the saved settings and only measures again.
+        Assert.Equal(0, await root.Parse(["ppo", "--model", sft, "--out", ppo, "--resume"]).InvokeAsync());
+        Assert.Equal(0, await root.Parse(["rm", "train", "--model", sft, "--out", rm, "--resume"]).InvokeAsync());
+        Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--out", Path.Combine(dir, "nothing"), "--resume"]).InvokeAsync()); // nothing to resume
         Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rbrm", "false", "--out", Path.Combine(dir, "ppo2")]).InvokeAsync()); // no reward at all
         Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rubric", Path.Combine(dir, "missing.json"), "--out", Path.Combine(dir, "ppo4")]).InvokeAsync()); // unreadable rubric
         Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", sft, "--out", Path.Combine(dir, "ppo3")]).InvokeAsync()); // a language model is not a reward model

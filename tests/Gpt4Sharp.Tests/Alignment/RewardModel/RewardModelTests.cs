@@ -1,4 +1,5 @@
 using Gpt4Sharp.Alignment.RewardModel;
+using Gpt4Sharp.Checkpoints;
 using Gpt4Sharp.Curriculum;
 using Gpt4Sharp.Curriculum.Knowledge;
 using Gpt4Sharp.Curriculum.Safety;
@@ -42,13 +43,19 @@ public class RewardModelTests
         Assert.Equal(("p", "good", "bad", "pairs"), (pair.Prompt, pair.Chosen, pair.Rejected, pair.Source));
     }
 
-    [Fact]
-    public void Bradley_terry_training_reaches_high_held_out_accuracy_and_loads_back_normalised()
+    /// <summary>A learnable preference: a reply that agrees ("yes ...") beats one that declines ("no ..."), on varied prompts.</summary>
+    static string AgreementPairs()
     {
-        // A learnable preference: a reply that agrees ("yes ...") beats one that declines ("no ..."), on varied prompts.
         var file = Path.Combine(RepoPaths.NewTempDir(), "agree.jsonl");
         File.WriteAllLines(file, Enumerable.Range(0, 300).Select(i =>
             $"{{\"prompt\": \"question {i * 7919 % 1000}\", \"chosen\": \"yes {i % 10}\", \"rejected\": \"no {i % 10}\"}}"));
+        return file;
+    }
+
+    [Fact]
+    public void Bradley_terry_training_reaches_high_held_out_accuracy_and_loads_back_normalised()
+    {
+        var file = AgreementPairs();
         var outDir = Path.Combine(RepoPaths.NewTempDir(), "rm");
         var result = RewardModelTraining.Run(new RewardModelSettings
         {
@@ -58,6 +65,8 @@ public class RewardModelTests
         Assert.True(result.Completed);
         Assert.True(result.HeldOutPairs > 0);
         Assert.True(result.HeldOutAccuracy >= 0.9, $"held-out accuracy {result.HeldOutAccuracy}");
+        var source = Assert.Single(result.BySource);
+        Assert.InRange(source.LikelihoodAccuracy, 0, 1);
 
         using var rm = LearnedRewardModel.Load(outDir);
         var scorer = new RewardModelScorer(rm);
@@ -68,6 +77,38 @@ public class RewardModelTests
         Assert.True(scores[0] > 0 && scores[1] < 0, $"{scores[0]} {scores[1]}");
         Assert.True(File.Exists(Path.Combine(outDir, Gpt4Sharp.Reporting.Results.FileName)));
     }
+
+    [Fact]
+    public void Resumed_training_repeats_an_uninterrupted_run()
+    {
+        var (file, model) = (AgreementPairs(), TinyRun.Create());
+        RewardModelSettings Settings(string dir) => new()
+        {
+            BaseModel = model, OutDirectory = dir, DataFiles = [file], CurriculumPairs = 0, Steps = 8, BatchSize = 8, LearningRate = 3e-3,
+            WarmupSteps = 2, EvalEvery = 4, CheckpointEvery = 0, ReferenceReplies = 32, Device = "cpu",
+        };
+        var whole = Path.Combine(RepoPaths.NewTempDir(), "rm");
+        var uninterrupted = RewardModelTraining.Run(Settings(whole));
+
+        var split = Path.Combine(RepoPaths.NewTempDir(), "rm");
+        using var stop = new CancellationTokenSource();
+        var first = RewardModelTraining.Run(Settings(split), progress: new ProgressCallback<RewardModelProgress>(p => { if (p.Step == 3) stop.Cancel(); }), cancel: stop.Token);
+        Assert.False(first.Completed);
+        Assert.Equal(3, CheckpointStore.Inspect(split).Step);
+        var second = RewardModelTraining.Run(Settings(split) with { LearningRate = 1, Steps = 2 }, resume: true); // settings come from the run, not the caller
+
+        Assert.True(second.Completed);
+        Assert.Equal(Losses(whole), Losses(split));
+        Assert.Equal(8, Losses(split).Length);
+        Assert.Equal(uninterrupted.InitialHeldOutAccuracy, second.InitialHeldOutAccuracy);
+        Assert.Equal(uninterrupted.HeldOutAccuracy, second.HeldOutAccuracy);
+        Assert.Equal((uninterrupted.RewardMean, uninterrupted.RewardStd), (second.RewardMean, second.RewardStd));
+        Assert.Equal(uninterrupted.BySource, second.BySource); // including the likelihood baseline measured before step 1
+        var e = Assert.Throws<UserError>(() => RewardModelTraining.Run(Settings(split)));
+        Assert.Contains("--resume", e.Message);
+    }
+
+    static double[] Losses(string runDir) => [.. CheckpointStore.Inspect(runDir).State.LossHistory.Select(p => p.Loss)];
 
     [Fact]
     public void A_language_model_directory_is_not_a_reward_model()
