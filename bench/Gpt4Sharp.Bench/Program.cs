@@ -10,7 +10,7 @@ var benchmarks = new Dictionary<string, (string About, Func<string[], int> Run)>
     ["decode"] = ("decoding tokens/s with and without the KV cache at 512 tokens of context", DecodeBench.Run),
     ["sparse"] = ("dense vs strided vs fixed sparse attention: fwd+bwd time, peak memory and fitted exponents, n = 1k..16k", SparseAttentionBench.Run),
     ["chat"] = ("50-turn chat: time to first token and decode time per turn, KV cache kept vs history re-encoded, 8K and 32K context", ChatTurnsBench.Run),
-    ["memory-eval"] = ("dialogue recall with and without Transformer-XL memory: train a small recurrent model, then a held-out eval table", ChatTurnsMemoryEval.Run),
+    ["memory-eval"] = ("[steps] [items]: dialogue fact recall across segments, the same recurrent model with and without Transformer-XL memory, vs chance", ChatTurnsMemoryEval.Run),
     ["bpe"] = ("byte-level BPE training speed: 8k vocab on ~10 MB of text", BpeTrainingBench.Run),
     ["curriculum"] = ("1M synthetic text items and 10k chart PNGs: items/s and seconds", CurriculumBench.Run),
     ["reasoning"] = ("reasoning recipe: prompt formats, self-consistency, one self-improvement round, batched vs separate paths (full|quick)", ReasoningBench.Run),

@@ -83,7 +83,7 @@ public sealed class ErrorTests(ServerFixture fixture)
     }
 
     /// <summary>
-    /// About 1,000 random and mutated bodies against every POST endpoint (loopback only, seeded):
+    /// 3,000 random and mutated bodies against every POST endpoint (loopback only, seeded):
     /// each must get a well-formed answer — 200, or an OpenAI-shaped 4xx, never a 5xx — and the
     /// server must still answer /health and a valid request afterwards.
     /// </summary>
@@ -104,7 +104,7 @@ public sealed class ErrorTests(ServerFixture fixture)
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ServerFixture.Key);
 
         int serverErrors = 0;
-        for (int i = 0; i < 1000; i++)
+        for (int i = 0; i < 3000; i++)
         {
             var body = new StringBuilder(seeds[rng.Next(seeds.Length)]);
             for (int m = rng.Next(1, 4); m > 0; m--)

@@ -88,6 +88,62 @@ public class RecurrenceTests
     }
 
     [Fact]
+    public void Document_segments_end_on_the_last_token_and_mask_unlearned_targets()
+    {
+        // Two 10-token documents (9 input positions) in 4-token segments: 1 + 4 + 4, the last ending on token 8.
+        var docs = Enumerable.Range(0, 2).Select(d => (Enumerable.Range(10 * d, 10).ToArray(), Enumerable.Range(0, 10).Select(i => i >= 8).ToArray()));
+        var data = new DocumentSegments(docs, batch: 2, segmentLength: 4, seed: 1);
+        Assert.Equal(1, data.BatchesPerPass);
+        var segments = data.Batch(0);
+        Assert.Equal([1L, 4, 4], segments.Select(s => s.Input.shape[1]));
+        Assert.Equal([5L, 6, 7, 8, 15, 16, 17, 18], segments[2].Input.flatten().data<long>().Order());
+        Assert.Equal([-100L, -100, -100, -100, 8, 9, 18, 19], segments[2].Target.flatten().data<long>().Order());
+        Assert.All(segments.Take(2), s => Assert.Equal(-100L, s.Target.max().item<long>()));
+        Assert.Contains("two tokens", Assert.Throws<UserError>(() => new DocumentSegments([([1], [true])], 1, 4)).Message);
+    }
+
+    /// <summary>
+    /// Each document states a value, then filler, then asks for it: the value lies two segments before
+    /// the answer, so the same trained weights can recall it only while carrying the memory.
+    /// </summary>
+    [Fact]
+    public void A_model_trained_with_memory_recalls_a_value_from_an_earlier_segment_and_fails_without_it()
+    {
+        using var scope = torch.NewDisposeScope();
+        const int Values = 8, Fact = 14, Ask = 15; // tokens 8..13 are filler
+        var rng = new Random(11);
+        (int[] Ids, bool[] Learn) Document()
+        {
+            int value = rng.Next(Values);
+            var ids = new[] { Fact, value }.Concat(Enumerable.Range(0, 6).Select(_ => Values + rng.Next(6))).Concat([Ask, value]).ToArray();
+            return (ids, ids.Select((_, i) => i == ids.Length - 1).ToArray());
+        }
+        var config = Recurrent with { ContextLength = 4, MemoryLength = 8 };
+        using var model = new GptModel(config, seed: 5);
+        var losses = SegmentTraining.TrainDocuments(model, new DocumentSegments(Enumerable.Range(0, 512).Select(_ => Document()), batch: 32, segmentLength: 4, seed: 3),
+            steps: 150, learningRate: 1e-2, warmupSteps: 10);
+
+        var test = Enumerable.Range(0, 64).Select(_ => Document()).ToList();
+        double Accuracy(bool carryMemory)
+        {
+            using var noGrad = torch.no_grad();
+            using var memory = model.NewMemory();
+            var inputs = torch.tensor(test.SelectMany(d => d.Ids.Take(9)).Select(i => (long)i).ToArray(), [test.Count, 9]);
+            Tensor logits = null!;
+            foreach (var (start, length) in new[] { (0, 1), (1, 4), (5, 4) }) // the last segment holds filler and the question only
+            {
+                if (!carryMemory) memory.Clear();
+                logits = model.ForwardSegment(inputs.narrow(1, start, length), memory);
+            }
+            var predicted = logits.select(1, -1).argmax(-1).data<long>().ToArray();
+            return test.Where((d, i) => predicted[i] == d.Ids[^1]).Count() / (double)test.Count;
+        }
+        double with = Accuracy(carryMemory: true), without = Accuracy(carryMemory: false);
+        Assert.True(losses.TakeLast(10).Average() < losses.Take(10).Average());
+        Assert.True(with >= 0.9 && without <= 0.35, $"recall with memory {with:P0}, without {without:P0} (chance {1.0 / Values:P0})");
+    }
+
+    [Fact]
     public void Attention_kind_round_trips_through_config_json_and_is_validated()
     {
         foreach (var config in new[] { Recurrent, Recurrent with { Attention = AttentionKind.SparseFixed, SparseBlock = 4, SparseSummary = 2, MemoryLength = 0 }, Recurrent with { Attention = AttentionKind.SparseStrided, MemoryLength = 0 } })
