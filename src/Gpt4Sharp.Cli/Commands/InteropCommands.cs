@@ -26,13 +26,13 @@ public static class InteropCommands
     {
         var model = ModelOption();
         var output = Cli.Required<string>("--out", "Directory to write (config.json, model.safetensors, tokenizer files).");
-        var command = new Command("hf", "Exports a LlamaForCausalLM directory that transformers, vLLM and TGI load.") { model, output };
+        var command = new Command("hf", "Exports a LlamaForCausalLM (or, for a GPT-2 model, GPT2LMHeadModel) directory that transformers, vLLM and TGI load.") { model, output };
         command.SetHandler((parse, _) =>
         {
             Cli.RequireTorch();
             using var bundle = ModelBundle.Load(parse.GetValue(model)!, warn: Warn);
             var result = Run("Writing the Hugging Face directory", () => HuggingFace.Export(bundle.Model, bundle.Tokenizer, parse.GetValue(output)!));
-            Summary(result, bundle.Directory, "LlamaForCausalLM, fp32 safetensors");
+            Summary(result, bundle.Directory, $"{HuggingFace.Architecture(bundle.Model.Config.ToHuggingFace())}, fp32 safetensors");
             AnsiConsole.MarkupLineInterpolated($"Serve it with: vllm serve {Path.GetFullPath(result.Directory)}");
             return 0;
         });
@@ -44,7 +44,7 @@ public static class InteropCommands
         var model = ModelOption();
         var output = Cli.Required<string>("--out", "GGUF file to write, e.g. model-q8_0.gguf.");
         var type = Cli.Opt("--type", "Storage type of the weight matrices: f32, f16 or q8_0.", "f16");
-        var command = new Command("gguf", "Exports a GGUF file (llama architecture, gpt2 byte-level tokenizer) for llama.cpp and ollama.") { model, output, type };
+        var command = new Command("gguf", "Exports a GGUF file (llama architecture, gpt2 byte-level tokenizer) for llama.cpp and ollama; Llama-architecture models only.") { model, output, type };
         command.SetHandler((parse, _) =>
         {
             Cli.RequireTorch();
@@ -66,20 +66,23 @@ public static class InteropCommands
 
     static Command Import()
     {
-        var from = Cli.Required<string>("--from", "Hugging Face model directory (LlamaForCausalLM: config.json, safetensors, tokenizer).");
+        var from = Cli.Required<string>("--from", "Hugging Face model directory (LlamaForCausalLM or GPT2LMHeadModel: config.json, safetensors, tokenizer).");
         var output = Cli.Required<string>("--out", "Run directory to create; sample, eval, sft and serve accept it as --model.");
-        var command = new Command("import", "Imports a Hugging Face Llama-family checkpoint (single or sharded safetensors) as a Gpt4Sharp run directory.") { from, output };
+        var command = new Command("import", "Imports a Hugging Face Llama-family or GPT-2 checkpoint (single or sharded safetensors) as a Gpt4Sharp run directory.") { from, output };
         command.SetHandler((parse, _) =>
         {
             Cli.RequireTorch();
             var run = parse.GetValue(output)!;
             if (Directory.Exists(Path.Combine(run, "checkpoints")))
                 throw new UserError($"{run} already holds checkpoints; import into a new directory.");
-            var checkpoint = Run("Importing", () => HuggingFace.Import(parse.GetValue(from)!, run));
+            var notes = new List<string>();
+            var checkpoint = Run("Importing", () => HuggingFace.Import(parse.GetValue(from)!, run, notes.Add));
+            foreach (var note in notes) AnsiConsole.MarkupLineInterpolated($"[yellow]note:[/] {note}");
             using var bundle = ModelBundle.Load(run);
             var table = new Table().AddColumns("imported", "").HideHeaders();
             table.AddRow("from", Markup.Escape(Path.GetFullPath(parse.GetValue(from)!)));
             table.AddRow("checkpoint", Markup.Escape(checkpoint));
+            table.AddRow("architecture", HuggingFace.Architecture(bundle.Model.Config.ToHuggingFace()));
             table.AddRow("parameters", bundle.Model.ParameterCount.ToString("N0", CultureInfo.InvariantCulture));
             table.AddRow("shape", $"d={bundle.Model.Config.DModel}, layers={bundle.Model.Config.Layers}, heads={bundle.Model.Config.Heads}/{bundle.Model.Config.KvHeads}, context={bundle.Model.Config.ContextLength}");
             table.AddRow("tokenizer", $"{bundle.Tokenizer.VocabSize:N0} tokens");

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Gpt4Sharp.Checkpoints;
 using Gpt4Sharp.Generation;
+using Gpt4Sharp.Model;
 using Gpt4Sharp.Runtime;
 using Gpt4Sharp.Stages;
 using Gpt4Sharp.Text;
@@ -21,6 +22,7 @@ public static class PretrainCommands
         var tokenizer = Cli.Opt<string?>("--tokenizer", "Tokenizer name or directory; default: train a BPE on the built-in corpus.");
         var tokenizerVocab = Cli.Opt("--tokenizer-vocab", "Vocabulary of the BPE trained on the built-in corpus.", d.TokenizerVocabSize);
         var corpusDocs = Cli.Opt("--corpus-docs", "Documents drawn from the built-in curriculum.", d.CorpusDocuments);
+        var arch = Cli.Opt("--arch", "Layer family: llama (RMSNorm, RoPE, SwiGLU) or gpt2 (LayerNorm, learned positions, GELU, biases).", "llama");
         var dModel = Cli.Opt("--d-model", "Model width.", d.Model.DModel);
         var layers = Cli.Opt("--layers", "Decoder layers.", d.Model.Layers);
         var heads = Cli.Opt("--heads", "Attention heads.", d.Model.Heads);
@@ -44,7 +46,7 @@ public static class PretrainCommands
 
         var command = new Command("pretrain", "Stage 1: trains a decoder-only model (by default a ~2M-parameter one on the built-in curriculum, a few minutes on 2 cores) and prints samples.")
         {
-            outDir, data, tokenizer, tokenizerVocab, corpusDocs, dModel, layers, heads, kvHeads, context, untied,
+            outDir, data, tokenizer, tokenizerVocab, corpusDocs, arch, dModel, layers, heads, kvHeads, context, untied,
             steps, batch, seqLen, accumulation, lr, warmup, weightDecay, clip, evalEvery, checkpointEvery, seed, bf16, device, resume,
         };
         command.SetHandler((p, cancel) =>
@@ -61,6 +63,7 @@ public static class PretrainCommands
                 Device = p.GetValue(device)!,
                 Model = d.Model with
                 {
+                    Architecture = GptConfig.ParseArchitecture(p.GetValue(arch)!),
                     DModel = p.GetValue(dModel), Layers = p.GetValue(layers), Heads = h, KvHeads = p.GetValue(kvHeads) is > 0 and var kv ? kv : h,
                     ContextLength = p.GetValue(context), TiedEmbeddings = !p.GetValue(untied),
                 },

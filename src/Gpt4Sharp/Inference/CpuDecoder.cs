@@ -37,6 +37,7 @@ public sealed class CpuDecoder
         reason = model.Device.type != DeviceType.CPU ? "the model is not on the CPU"
             : model.DType != ScalarType.Float32 ? $"the model's weights are {model.DType}, not fp32"
             : model.Config.Attention != AttentionKind.Dense ? $"{model.Config.Attention} attention decodes through the module path"
+            : model.Config.Architecture != ModelArchitecture.Llama ? $"the {model.Config.Architecture} architecture decodes through the module path"
             : "";
         return reason.Length == 0;
     }

@@ -26,6 +26,8 @@ public static class GgufExport
     public static ExportResult Export(GptModel model, ITokenizer tokenizer, string path, GgmlType type)
     {
         var config = model.Config;
+        if (config.Architecture != ModelArchitecture.Llama)
+            throw new UserError("GGUF export writes llama.cpp's llama architecture only, and this is a GPT-2 model; export it with 'gpt4sharp export hf' instead.");
         DenseCore.RequireDense(config, "llama.cpp");
         var files = TokenizerFiles.From(tokenizer);
         if (files.Tokens.Count > config.VocabSize)

@@ -81,6 +81,24 @@ public sealed class TokenizerFiles
 
     public int? SpecialId(string token) => Specials.TryGetValue(token, out var id) ? id : null;
 
+    /// <summary>
+    /// These files with each of <paramref name="names"/> they lack made a special token: a vocabulary
+    /// entry of that spelling if there is one, else a new id after the last (so a stock GPT-2
+    /// tokenizer gains the chat tokens that <see cref="ChatTemplate"/> needs).
+    /// </summary>
+    public TokenizerFiles WithSpecials(IEnumerable<string> names)
+    {
+        var tokens = Tokens.ToList();
+        var specials = new Dictionary<string, int>(Specials);
+        foreach (var name in names.Where(n => !specials.ContainsKey(n)))
+        {
+            int existing = tokens.IndexOf(name);
+            specials[name] = existing >= 0 ? existing : tokens.Count;
+            if (existing < 0) tokens.Add(name);
+        }
+        return new TokenizerFiles(tokens, Merges, specials);
+    }
+
     /// <summary>Writes vocab.json, merges.txt, special_tokens.json, tokenizer.json and tokenizer_config.json into <paramref name="directory"/>.</summary>
     public void WriteHuggingFace(string directory, int contextLength)
     {

@@ -6,7 +6,8 @@ using F = TorchSharp.torch.nn.functional;
 namespace Gpt4Sharp.Model;
 
 /// <summary>
-/// Causal multi-head (optionally grouped-query) self-attention with RoPE. Dense attention uses
+/// Causal multi-head (optionally grouped-query) self-attention with RoPE (or, for GPT-2, no
+/// rotation and biased projections: its positions are added to the input). Dense attention uses
 /// libtorch's fused SDPA; the sparse kinds use <see cref="SparseAttention"/>'s gathered blocks
 /// for a whole sequence and the pattern mask when decoding after a KV cache; a recurrent layer
 /// also attends over a <see cref="SegmentMemory"/> of the previous segment.
@@ -26,10 +27,10 @@ public sealed class CausalSelfAttention : nn.Module
         heads = config.Heads;
         kvHeads = config.KvHeads;
         headDim = config.HeadDim;
-        q_proj = nn.Linear(config.DModel, heads * headDim, hasBias: false);
-        k_proj = nn.Linear(config.DModel, kvHeads * headDim, hasBias: false);
-        v_proj = nn.Linear(config.DModel, kvHeads * headDim, hasBias: false);
-        o_proj = nn.Linear(heads * headDim, config.DModel, hasBias: false);
+        q_proj = nn.Linear(config.DModel, heads * headDim, hasBias: config.Biases);
+        k_proj = nn.Linear(config.DModel, kvHeads * headDim, hasBias: config.Biases);
+        v_proj = nn.Linear(config.DModel, kvHeads * headDim, hasBias: config.Biases);
+        o_proj = nn.Linear(heads * headDim, config.DModel, hasBias: config.Biases);
         RegisterComponents();
     }
 
@@ -39,12 +40,12 @@ public sealed class CausalSelfAttention : nn.Module
     /// x: [B, T, d]. With a cache, the new keys/values are stored at positions
     /// cache.Length.. and attention covers everything stored so far.
     /// </summary>
-    public Tensor Forward(Tensor x, Rotary rotary, KvCache? cache, int layer)
+    public Tensor Forward(Tensor x, Rotary? rotary, KvCache? cache, int layer)
     {
         using var scope = torch.NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
-        var q = rotary.Apply(Project(q_proj, x, heads));
-        var k = rotary.Apply(Project(k_proj, x, kvHeads));
+        var q = Rotate(rotary, Project(q_proj, x, heads));
+        var k = Rotate(rotary, Project(k_proj, x, kvHeads));
         var v = Project(v_proj, x, kvHeads);
 
         int past = cache?.Length ?? 0;
@@ -73,7 +74,7 @@ public sealed class CausalSelfAttention : nn.Module
     /// 0..m-1, each query sees the whole memory and the segment causally. The memory is then
     /// replaced by the last positions of memory + segment (detached).
     /// </summary>
-    public Tensor Forward(Tensor x, Rotary rotary, SegmentMemory memory, int layer)
+    public Tensor Forward(Tensor x, Rotary? rotary, SegmentMemory memory, int layer)
     {
         using var scope = torch.NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
@@ -87,11 +88,14 @@ public sealed class CausalSelfAttention : nn.Module
             v = torch.cat([remembered.Values, v], dim: 2);
         }
         memory.Write(layer, k, v);
-        var q = rotary.Apply(Project(q_proj, x, heads), m);
-        var y = F.scaled_dot_product_attention(q, ShareHeads(rotary.Apply(k)), ShareHeads(v),
+        var q = Rotate(rotary, Project(q_proj, x, heads), m);
+        var y = F.scaled_dot_product_attention(q, ShareHeads(Rotate(rotary, k)), ShareHeads(v),
             attn_mask: m == 0 ? null : CausalMaskAfter(m, t, x.device), is_casual: m == 0 && t > 1);
         return Output(y, b, t).MoveToOuterDisposeScope();
     }
+
+    /// <summary>RoPE when the model has it; without (GPT-2), queries and keys are used as projected.</summary>
+    static Tensor Rotate(Rotary? rotary, Tensor x, long offset = 0) => rotary is null ? x : rotary.Apply(x, offset);
 
     Tensor Project(Linear projection, Tensor x, int count) =>
         projection.forward(x).view(x.shape[0], x.shape[1], count, headDim).transpose(1, 2);

@@ -105,8 +105,8 @@ public sealed class SlotKvCache : IDisposable
 
 /// <summary>
 /// Forward passes over a <see cref="SlotKvCache"/> for continuous batching: <see cref="Decode"/>
-/// runs one new token for each of several rows, each at its own position (per-row RoPE angles
-/// and a key-padding mask), in one pass; <see cref="Prefill"/> (or <see cref="PrefillEmbeddings"/>) runs one row's prompt chunk.
+/// runs one new token for each of several rows, each at its own position (per-row RoPE angles,
+/// or for GPT-2 per-row learned position vectors, and a key-padding mask), in one pass; <see cref="Prefill"/> (or <see cref="PrefillEmbeddings"/>) runs one row's prompt chunk.
 /// Same weights and arithmetic as <see cref="GptModel.Forward(Tensor, KvCache?)"/>; it reads the
 /// layers through their Hugging Face module names, so it lives beside the model without
 /// changing its classes.
@@ -116,10 +116,11 @@ public sealed class BatchedDecoder : IDisposable
     readonly GptModel model;
     readonly GptConfig config;
     readonly Layer[] layers;
-    readonly RmsNorm norm;
+    readonly nn.Module<Tensor, Tensor> norm;
+    readonly Embedding? positionTable; // GPT-2's learned positions; Llama rotates with invFreq instead
     readonly Tensor invFreq;
 
-    sealed record Layer(RmsNorm InputNorm, Linear Q, Linear K, Linear V, Linear O, RmsNorm PostNorm, SwiGlu Mlp);
+    sealed record Layer(nn.Module<Tensor, Tensor> InputNorm, Linear Q, Linear K, Linear V, Linear O, nn.Module<Tensor, Tensor> PostNorm, FeedForward Mlp);
 
     public BatchedDecoder(GptModel model)
     {
@@ -129,11 +130,12 @@ public sealed class BatchedDecoder : IDisposable
         T Get<T>(string name) where T : class => modules.GetValueOrDefault(name) as T
             ?? throw new InvalidOperationException($"The model has no module {name} of type {typeof(T).Name}; BatchedDecoder expects Hugging Face Llama names.");
         layers = Enumerable.Range(0, config.Layers).Select(i => new Layer(
-            Get<RmsNorm>($"model.layers.{i}.input_layernorm"),
+            Get<nn.Module<Tensor, Tensor>>($"model.layers.{i}.input_layernorm"),
             Get<Linear>($"model.layers.{i}.self_attn.q_proj"), Get<Linear>($"model.layers.{i}.self_attn.k_proj"),
             Get<Linear>($"model.layers.{i}.self_attn.v_proj"), Get<Linear>($"model.layers.{i}.self_attn.o_proj"),
-            Get<RmsNorm>($"model.layers.{i}.post_attention_layernorm"), Get<SwiGlu>($"model.layers.{i}.mlp"))).ToArray();
-        norm = Get<RmsNorm>("model.norm");
+            Get<nn.Module<Tensor, Tensor>>($"model.layers.{i}.post_attention_layernorm"), Get<FeedForward>($"model.layers.{i}.mlp"))).ToArray();
+        norm = Get<nn.Module<Tensor, Tensor>>("model.norm");
+        if (config.LearnedPositions) positionTable = Get<Embedding>("model.embed_positions");
         using var scope = torch.NewDisposeScope();
         invFreq = (1.0 / torch.pow(config.RopeTheta, torch.arange(0, config.HeadDim, 2, dtype: ScalarType.Float32, device: model.Device) / config.HeadDim)).MoveToOuterDisposeScope();
     }
@@ -187,14 +189,18 @@ public sealed class BatchedDecoder : IDisposable
         var cos = full.cos().to(x.dtype);
         var sin = full.sin().to(x.dtype);
 
+        if (positionTable is not null) x = x + positionTable.forward(positions);
+        bool rotary = positionTable is null;
+
         var mask = AttentionMask(starts, t, keyLength, positions, device);
         var writeAt = startTensor; // used only when each row writes one position
         for (int i = 0; i < layers.Length; i++)
         {
             var layer = layers[i];
             var h = layer.InputNorm.forward(x);
-            var q = Rotate(Project(layer.Q, h, config.Heads), cos, sin);
-            var k = Rotate(Project(layer.K, h, config.KvHeads), cos, sin);
+            var q = Project(layer.Q, h, config.Heads);
+            var k = Project(layer.K, h, config.KvHeads);
+            if (rotary) (q, k) = (Rotate(q, cos, sin), Rotate(k, cos, sin));
             var v = Project(layer.V, h, config.KvHeads);
             var (keys, values) = cache.Write(i, slots, slotIndex, writeAt, k, v, keyLength);
             var y = F.scaled_dot_product_attention(q, ShareHeads(keys), ShareHeads(values), attn_mask: mask);

@@ -7,27 +7,27 @@ namespace Gpt4Sharp.Model;
 public sealed class DecoderBlock : nn.Module
 {
 #pragma warning disable IDE1006 // Hugging Face Llama names
-    readonly RmsNorm input_layernorm, post_attention_layernorm;
+    readonly nn.Module<Tensor, Tensor> input_layernorm, post_attention_layernorm;
     readonly CausalSelfAttention self_attn;
-    readonly SwiGlu mlp;
+    readonly FeedForward mlp;
 #pragma warning restore IDE1006
 
     public DecoderBlock(GptConfig config) : base(nameof(DecoderBlock))
     {
-        input_layernorm = new RmsNorm(config.DModel, config.NormEps);
+        input_layernorm = Norm.Create(config);
         self_attn = new CausalSelfAttention(config);
-        post_attention_layernorm = new RmsNorm(config.DModel, config.NormEps);
-        mlp = new SwiGlu(config);
+        post_attention_layernorm = Norm.Create(config);
+        mlp = FeedForward.Create(config);
         RegisterComponents();
     }
 
     internal IEnumerable<nn.Module> ResidualOutputs => [self_attn.OutputProjection, mlp.OutputProjection];
 
-    public Tensor Forward(Tensor x, Rotary rotary, KvCache? cache, int layer) =>
+    public Tensor Forward(Tensor x, Rotary? rotary, KvCache? cache, int layer) =>
         Residual(x, normed => self_attn.Forward(normed, rotary, cache, layer));
 
     /// <summary>The layer on one segment with Transformer-XL memory.</summary>
-    public Tensor Forward(Tensor x, Rotary rotary, SegmentMemory memory, int layer) =>
+    public Tensor Forward(Tensor x, Rotary? rotary, SegmentMemory memory, int layer) =>
         Residual(x, normed => self_attn.Forward(normed, rotary, memory, layer));
 
     Tensor Residual(Tensor x, Func<Tensor, Tensor> attention)

@@ -9,11 +9,14 @@ namespace Gpt4Sharp.Model;
 /// The decoder-only language model. Module fields are named so that state_dict names are
 /// exactly Hugging Face Llama's (<c>model.embed_tokens.weight</c>,
 /// <c>model.layers.0.self_attn.q_proj.weight</c>, ..., <c>lm_head.weight</c> when untied).
+/// A GPT-2 model (<see cref="ModelArchitecture.Gpt2"/>) uses the same names plus biases,
+/// <c>model.embed_positions.weight</c> and <c>mlp.c_fc</c>/<c>mlp.c_proj</c>; Interop maps
+/// them to Hugging Face's GPT-2 names.
 /// </summary>
 public sealed class GptModel : nn.Module
 {
 #pragma warning disable IDE1006 // Hugging Face Llama names
-    readonly LlamaStack model;
+    readonly DecoderStack model;
     readonly Linear? lm_head;
 #pragma warning restore IDE1006
 
@@ -22,7 +25,7 @@ public sealed class GptModel : nn.Module
     public GptModel(GptConfig config, long seed = 1337) : base(nameof(GptModel))
     {
         Config = config.Validate();
-        model = new LlamaStack(config);
+        model = new DecoderStack(config);
         if (!config.TiedEmbeddings) lm_head = nn.Linear(config.DModel, config.VocabSize, hasBias: false);
         RegisterComponents();
         Initialise(seed);
@@ -117,27 +120,30 @@ public sealed class GptModel : nn.Module
         var residual = model.Blocks.SelectMany(b => b.ResidualOutputs).Cast<Linear>().Select(l => l.weight!).ToHashSet(ReferenceEqualityComparer.Instance);
         foreach (var (name, p) in named_parameters())
         {
+            if (name.EndsWith(".bias", StringComparison.Ordinal)) { p.zero_(); continue; } // GPT-2's biases (and LayerNorm's) start at 0
             if (name.EndsWith("layernorm.weight", StringComparison.Ordinal) || name == "model.norm.weight") continue; // norms start at 1
             p.normal_(0, residual.Contains(p) ? residualStd : 0.02, generator);
         }
     }
 
     /// <summary>The embedding, decoder layers and final norm: Hugging Face's <c>model.*</c>.</summary>
-    sealed class LlamaStack : nn.Module
+    sealed class DecoderStack : nn.Module
     {
 #pragma warning disable IDE1006 // Hugging Face Llama names
         readonly Embedding embed_tokens;
+        readonly Embedding? embed_positions; // GPT-2 only
         readonly ModuleList<DecoderBlock> layers;
-        readonly RmsNorm norm;
+        readonly nn.Module<Tensor, Tensor> norm;
 #pragma warning restore IDE1006
         readonly GptConfig config;
 
-        public LlamaStack(GptConfig config) : base(nameof(LlamaStack))
+        public DecoderStack(GptConfig config) : base(nameof(DecoderStack))
         {
             this.config = config;
             embed_tokens = nn.Embedding(config.VocabSize, config.DModel);
+            if (config.LearnedPositions) embed_positions = nn.Embedding(config.ContextLength, config.DModel);
             layers = new ModuleList<DecoderBlock>(Enumerable.Range(0, config.Layers).Select(_ => new DecoderBlock(config)).ToArray());
-            norm = new RmsNorm(config.DModel, config.NormEps);
+            norm = Norm.Create(config);
             RegisterComponents();
         }
 
@@ -147,7 +153,8 @@ public sealed class GptModel : nn.Module
         public Tensor Forward(Tensor x, int start, KvCache? cache)
         {
             using var scope = torch.NewDisposeScope();
-            using var rotary = new Rotary(config.HeadDim, config.RopeTheta, start, x.shape[1], x.device, x.dtype);
+            using var rotary = RotaryFor(start, x.shape[1], x);
+            x = AddPositions(x, start);
             for (int i = 0; i < layers.Count; i++) x = layers[i].Forward(x, rotary, cache, i);
             return norm.forward(x).MoveToOuterDisposeScope();
         }
@@ -156,9 +163,24 @@ public sealed class GptModel : nn.Module
         {
             using var scope = torch.NewDisposeScope();
             // One table for memory (positions 0..m-1) and segment (m..m+T-1).
-            using var rotary = new Rotary(config.HeadDim, config.RopeTheta, 0, memory.Length + x.shape[1], x.device, x.dtype);
+            using var rotary = RotaryFor(0, memory.Length + x.shape[1], x);
+            x = AddPositions(x, memory.Length);
             for (int i = 0; i < layers.Count; i++) x = layers[i].Forward(x, rotary, memory, i);
             return norm.forward(x).MoveToOuterDisposeScope();
+        }
+
+        /// <summary>Llama's rotary table for positions start..start+length-1; null for GPT-2, whose positions enter at the input.</summary>
+        Rotary? RotaryFor(long start, long length, Tensor x) =>
+            embed_positions is null ? new Rotary(config.HeadDim, config.RopeTheta, start, length, x.device, x.dtype) : null;
+
+        /// <summary>GPT-2: adds the learned embeddings of positions start.. (after a cache or segment memory, positions continue).</summary>
+        Tensor AddPositions(Tensor x, long start)
+        {
+            if (embed_positions is null) return x;
+            long t = x.shape[1];
+            if (start + t > config.ContextLength)
+                throw new UserError($"The input needs positions up to {start + t} but the model learned only {config.ContextLength}; shorten the input.");
+            return x + embed_positions.forward(torch.arange(start, start + t, device: x.device));
         }
     }
 }

@@ -6,7 +6,7 @@ using F = TorchSharp.torch.nn.functional;
 namespace Gpt4Sharp.Model;
 
 /// <summary>The SwiGLU feed-forward block (Shazeer 2020): down(silu(gate(x)) * up(x)).</summary>
-public sealed class SwiGlu : nn.Module<Tensor, Tensor>
+public sealed class SwiGlu : FeedForward
 {
 #pragma warning disable IDE1006 // Hugging Face Llama names
     readonly Linear gate_proj, up_proj, down_proj;
@@ -20,7 +20,7 @@ public sealed class SwiGlu : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    internal Linear OutputProjection => down_proj;
+    internal override Linear OutputProjection => down_proj;
 
     public override Tensor forward(Tensor x)
     {

@@ -82,8 +82,8 @@ public class HuggingFaceTests
     public void RefusesWhatItCannotImportInOneSentence()
     {
         var dir = RepoPaths.NewTempDir();
-        File.WriteAllText(Path.Combine(dir, "config.json"), """{"architectures": ["GPT2LMHeadModel"], "n_embd": 64}""");
-        Assert.Contains("GPT2LMHeadModel", Assert.Throws<UserError>(() => HuggingFace.LoadLlama(dir)).Message);
+        File.WriteAllText(Path.Combine(dir, "config.json"), """{"architectures": ["FalconForCausalLM"], "hidden_size": 64}""");
+        Assert.Contains("FalconForCausalLM", Assert.Throws<UserError>(() => HuggingFace.Load(dir)).Message);
 
         using var model = InteropModels.Create();
         HuggingFace.Export(model, InteropModels.Tokenizer, dir);
@@ -93,7 +93,7 @@ public class HuggingFaceTests
         var config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "config.json")))!;
         config["rope_scaling"] = new JsonObject { ["type"] = "linear", ["factor"] = 2.0 };
         File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString());
-        Assert.Contains("RoPE scaling", Assert.Throws<UserError>(() => HuggingFace.LoadLlama(dir)).Message);
+        Assert.Contains("RoPE scaling", Assert.Throws<UserError>(() => HuggingFace.Load(dir)).Message);
     }
 
     [Fact]

@@ -42,4 +42,19 @@ public class InteropCliTests
         Assert.Equal(model.Config, bundle.Model.Config);
         Assert.Equal(1, Invoke("quantize", "--model", Path.Combine(dir, "missing"), "--out", Path.Combine(dir, "x")));
     }
+
+    [Fact]
+    public void ImportsAndExportsGpt2ThroughTheCliButNotAsGguf()
+    {
+        var dir = RepoPaths.NewTempDir();
+        var hub = Path.Combine(dir, "hub");
+        Directory.CreateDirectory(hub);
+        Gpt2ImportTests.WriteHubCheckpoint(hub);
+        var run = Path.Combine(dir, "run");
+        Assert.Equal(0, Invoke("import", "--from", hub, "--out", run));
+        Assert.Equal(0, Invoke("export", "hf", "--model", run, "--out", Path.Combine(dir, "hf")));
+        Assert.Contains("GPT2LMHeadModel", File.ReadAllText(Path.Combine(dir, "hf", "config.json")));
+        Assert.Equal(1, Invoke("export", "gguf", "--model", run, "--out", Path.Combine(dir, "m.gguf")));
+        Assert.False(File.Exists(Path.Combine(dir, "m.gguf")));
+    }
 }

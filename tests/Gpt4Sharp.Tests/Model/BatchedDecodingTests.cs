@@ -6,9 +6,9 @@ namespace Gpt4Sharp.Tests.Model;
 
 public sealed class BatchedDecodingTests
 {
-    static GptConfig Config(AttentionKind kind, int kvHeads = 2) => new()
+    static GptConfig Config(AttentionKind kind, int kvHeads = 2, ModelArchitecture architecture = ModelArchitecture.Llama) => new()
     {
-        VocabSize = 50, ContextLength = 40, DModel = 32, Layers = 2, Heads = 4, KvHeads = kvHeads, FfnHidden = 64,
+        Architecture = architecture, VocabSize = 50, ContextLength = 40, DModel = 32, Layers = 2, Heads = 4, KvHeads = kvHeads, FfnHidden = 64,
         Attention = kind, SparseBlock = kind == AttentionKind.Dense ? 0 : 4,
     };
 
@@ -28,9 +28,10 @@ public sealed class BatchedDecodingTests
     [InlineData(AttentionKind.Dense, 2)]
     [InlineData(AttentionKind.SparseStrided, 4)]
     [InlineData(AttentionKind.SparseFixed, 2)]
-    public void Rows_at_different_positions_decode_as_they_would_alone(AttentionKind kind, int kvHeads)
+    [InlineData(AttentionKind.Dense, 4, ModelArchitecture.Gpt2)] // learned per-row positions instead of RoPE
+    public void Rows_at_different_positions_decode_as_they_would_alone(AttentionKind kind, int kvHeads, ModelArchitecture architecture = ModelArchitecture.Llama)
     {
-        using var model = new GptModel(Config(kind, kvHeads), seed: 3);
+        using var model = new GptModel(Config(kind, kvHeads, architecture), seed: 3);
         model.eval();
         using var inference = torch.inference_mode();
         var rng = new Random(9);
