@@ -28,7 +28,7 @@ public abstract class DecodeMatrix
         if (parts <= 1) { MultiplyRows(x, y, 0, Rows); return; }
         nint xp = (nint)x, yp = (nint)y;
         int chunk = (Rows + parts - 1) / parts;
-        Parallel.For(0, parts, part =>
+        ProductWorkers.Shared.Run(parts, part =>
         {
             int start = part * chunk;
             MultiplyRows((float*)xp, (float*)yp, start, Math.Min(Rows, start + chunk));
