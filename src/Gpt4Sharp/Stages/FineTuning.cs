@@ -2,8 +2,6 @@ using Gpt4Sharp.Checkpoints;
 using Gpt4Sharp.Curriculum;
 using Gpt4Sharp.Data;
 using Gpt4Sharp.Generation;
-using Gpt4Sharp.Runs;
-using Gpt4Sharp.Runtime;
 using Gpt4Sharp.Text;
 using Gpt4Sharp.Training;
 using TorchSharp;
@@ -11,7 +9,7 @@ using TorchSharp;
 namespace Gpt4Sharp.Stages;
 
 /// <summary>What a supervised fine-tuning run is asked to do; saved as OUT/settings.json.</summary>
-public sealed record FineTuneSettings
+public sealed record FineTuneSettings : IStageSettings<FineTuneSettings>
 {
     /// <summary>The model to start from: a run directory or checkpoint directory.</summary>
     public string BaseModel { get; init; } = "runs/pretrain";
@@ -23,6 +21,9 @@ public sealed record FineTuneSettings
     public TrainConfig Train { get; init; } = new() { Steps = 600, BatchSize = 16, SequenceLength = 256, LearningRate = 1e-3, WarmupSteps = 30, EvalEvery = 100, CheckpointEvery = 300, WeightDecay = 0.0 };
     public string Device { get; init; } = "auto";
     public IReadOnlyList<string> SamplePrompts { get; init; } = ["What is 12 + 30?", "How do I kill a Python process?"];
+
+    long IStageSettings<FineTuneSettings>.Seed => Train.Seed;
+    FineTuneSettings IStageSettings<FineTuneSettings>.WithOutDirectory(string outDirectory) => this with { OutDirectory = outDirectory };
 }
 
 public sealed record FineTuneResult(
@@ -41,11 +42,8 @@ public static class FineTuning
         Action<string>? log = null, CancellationToken cancel = default)
     {
         log ??= _ => { };
-        TorchRuntime.EnsureLoaded();
-        var outDir = Path.GetFullPath(settings.OutDirectory);
-        settings = TrainingRun.ResolveSettings(settings with { OutDirectory = outDir }, outDir, resume);
-        TorchRuntime.Seed(settings.Train.Seed);
-        var device = TorchRuntime.ParseDevice(settings.Device);
+        var start = TrainingRun.Start(settings, resume);
+        (settings, var outDir, var device) = start;
 
         using var bundle = ModelBundle.Load(settings.BaseModel, device, log);
         ModelBundle.CopyTokenizer(bundle.Tokenizer, outDir);
@@ -62,7 +60,7 @@ public static class FineTuning
         log($"Fine-tuning {bundle.Model.ParameterCount:N0} parameters on {data.TrainExamples:N0} conversations ({data.ValidationExamples:N0} held out); validation loss {initial:F4}.");
 
         var (completed, checkpoint) = TrainingRun.Train(trainer, store, ModelBundle.ConfigJson(bundle.Model.Config, bundle.Tokenizer),
-            RunInfo.Capture("sft", train.Seed, settings), loaded?.Directory, progress, cancel);
+            start.Describe("sft"), loaded?.Directory, progress, cancel);
         var samples = completed ? Reply(bundle, settings) : [];
         var result = new FineTuneResult(outDir, checkpoint, trainer.State.Step, data.TrainExamples, initial,
             (trainer.State.ValLossHistory.Count > 0 ? trainer.State.ValLossHistory[^1].Loss : null), trainer.State.TrainSeconds, completed, samples);

@@ -5,7 +5,6 @@ using Gpt4Sharp.Curriculum;
 using Gpt4Sharp.Data;
 using Gpt4Sharp.Generation;
 using Gpt4Sharp.Model;
-using Gpt4Sharp.Runs;
 using Gpt4Sharp.Runtime;
 using Gpt4Sharp.Text;
 using Gpt4Sharp.Training;
@@ -15,7 +14,7 @@ using static TorchSharp.torch;
 namespace Gpt4Sharp.Stages;
 
 /// <summary>What a pretraining run is asked to do; saved as OUT/settings.json so --resume repeats it exactly.</summary>
-public sealed record PretrainSettings
+public sealed record PretrainSettings : IStageSettings<PretrainSettings>
 {
     public string OutDirectory { get; init; } = "runs/pretrain";
     /// <summary>A directory of shards from `data prepare`; null builds them from the built-in curriculum.</summary>
@@ -32,6 +31,9 @@ public sealed record PretrainSettings
     public bool MeasureMfu { get; init; } = true;
     public IReadOnlyList<string> SamplePrompts { get; init; } = ["Question: What is 7 + 5?", "Question:", "The"];
     public int SampleTokens { get; init; } = 60;
+
+    long IStageSettings<PretrainSettings>.Seed => Train.Seed;
+    PretrainSettings IStageSettings<PretrainSettings>.WithOutDirectory(string outDirectory) => this with { OutDirectory = outDirectory };
 }
 
 /// <summary>What a pretraining run measured.</summary>
@@ -52,12 +54,9 @@ public static class Pretraining
         Action<string>? log = null, CancellationToken cancel = default)
     {
         log ??= _ => { };
-        TorchRuntime.EnsureLoaded();
-        var outDir = Path.GetFullPath(settings.OutDirectory);
+        var start = TrainingRun.Start(settings, resume);
+        (settings, var outDir, var device) = start;
         var store = new CheckpointStore(outDir);
-        settings = TrainingRun.ResolveSettings(settings with { OutDirectory = outDir }, outDir, resume);
-        TorchRuntime.Seed(settings.Train.Seed);
-        var device = TorchRuntime.ParseDevice(settings.Device);
 
         var (tokenizer, dataDir) = PrepareData(settings, outDir, log);
         var config = (settings.Model with { VocabSize = tokenizer.VocabSize }).Validate();
@@ -79,7 +78,7 @@ public static class Pretraining
         var clock = Stopwatch.StartNew();
         long stepsBefore = trainer.State.Step;
         var (completed, lastCheckpoint) = TrainingRun.Train(trainer, store, ModelBundle.ConfigJson(config, tokenizer),
-            RunInfo.Capture("pretrain", settings.Train.Seed, settings), loaded?.Directory, progress, cancel);
+            start.Describe("pretrain"), loaded?.Directory, progress, cancel);
         double seconds = clock.Elapsed.TotalSeconds;
         double tokensPerSecond = (trainer.State.Step - stepsBefore) * settings.Train.TokensPerStep / Math.Max(seconds, 1e-9);
 

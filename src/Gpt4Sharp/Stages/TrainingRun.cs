@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gpt4Sharp.Checkpoints;
 using Gpt4Sharp.Runs;
+using Gpt4Sharp.Runtime;
 using Gpt4Sharp.Training;
 
 namespace Gpt4Sharp.Stages;
@@ -14,6 +15,19 @@ namespace Gpt4Sharp.Stages;
 static class TrainingRun
 {
     public const string SettingsFile = "settings.json";
+
+    /// <summary>
+    /// The start every stage shares: loads libtorch, makes the run directory absolute, writes the
+    /// settings (or reads back the saved ones on resume), seeds torch and resolves the device.
+    /// </summary>
+    public static StageStart<T> Start<T>(T settings, bool resume) where T : class, IStageSettings<T>
+    {
+        TorchRuntime.EnsureLoaded();
+        var outDir = Path.GetFullPath(settings.OutDirectory);
+        settings = ResolveSettings(settings.WithOutDirectory(outDir), outDir, resume);
+        TorchRuntime.Seed(settings.Seed);
+        return new StageStart<T>(settings, outDir, TorchRuntime.ParseDevice(settings.Device));
+    }
 
     /// <summary>A fresh run writes its settings; a resumed run reads them back, ignoring the caller's.</summary>
     public static T ResolveSettings<T>(T settings, string outDir, bool resume) where T : class

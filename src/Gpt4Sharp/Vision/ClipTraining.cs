@@ -74,9 +74,7 @@ public static class ClipTraining
             new AdamW.ParamGroup(decay, new AdamW.Options { LearningRate = s.LearningRate, weight_decay = s.WeightDecay, beta1 = 0.9, beta2 = 0.98 }),
             new AdamW.ParamGroup(rest, new AdamW.Options { LearningRate = s.LearningRate, weight_decay = 0, beta1 = 0.9, beta2 = 0.98 })]);
 
-        var rng = new Random((int)s.Seed);
-        var order = Enumerable.Range(0, data.Items.Count).ToArray();
-        int cursor = order.Length;
+        var batches = new ShuffledBatches(data.Items.Count, s.Seed);
         var state = new TrainerState { Seed = s.Seed };
         var watch = Stopwatch.StartNew();
         double first = double.NaN, last = double.NaN;
@@ -84,10 +82,7 @@ public static class ClipTraining
         model.train();
         for (; step < s.Steps && !cancel.IsCancellationRequested; step++)
         {
-            // Epochs of a fresh shuffle; a batch never holds the same picture twice.
-            if (cursor + s.BatchSize > order.Length) { rng.Shuffle(order); cursor = 0; }
-            var idx = order.AsSpan(cursor, s.BatchSize).ToArray();
-            cursor += s.BatchSize;
+            var idx = batches.Next(s.BatchSize);
             double lr = LearningRate(s, step);
             foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
             using (var scope = NewDisposeScope())

@@ -94,9 +94,7 @@ public static class VlmTraining
         int placeholder = MultimodalChat.Special(tokenizer, SpecialTokens.ImagePatch);
         int pad = tokenizer.SpecialTokenId(SpecialTokens.Pad) ?? 0;
 
-        var rng = new Random((int)s.Seed);
-        var order = Enumerable.Range(0, examples.Length).ToArray();
-        int cursor = order.Length;
+        var batches = new ShuffledBatches(examples.Length, s.Seed);
         var state = new TrainerState { Seed = s.Seed };
         var watch = Stopwatch.StartNew();
         double first = double.NaN, last = double.NaN;
@@ -106,9 +104,7 @@ public static class VlmTraining
         model.Vision.eval();
         for (; step < s.Steps && !cancel.IsCancellationRequested; step++)
         {
-            if (cursor + s.BatchSize > order.Length) { rng.Shuffle(order); cursor = 0; }
-            var batch = order.AsSpan(cursor, Math.Min(s.BatchSize, order.Length)).ToArray().Select(i => examples[i]).ToArray();
-            cursor += batch.Length;
+            var batch = batches.Next(s.BatchSize).Select(i => examples[i]).ToArray();
             double lr = step < s.WarmupSteps ? s.LearningRate * (step + 1) / s.WarmupSteps
                 : s.LearningRate * (0.05 + 0.95 * 0.5 * (1 + Math.Cos(Math.PI * (step - s.WarmupSteps) / Math.Max(1, s.Steps - s.WarmupSteps))));
             foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;

@@ -1,7 +1,9 @@
+using Gpt4Sharp.Stages;
+
 namespace Gpt4Sharp.Alignment.Ppo;
 
 /// <summary>What a PPO run is asked to do; saved as OUT/settings.json. Defaults follow Ziegler et al. (2019) and TRL, scaled down for small models.</summary>
-public sealed record PpoSettings
+public sealed record PpoSettings : IStageSettings<PpoSettings>
 {
     public const string DefaultSystemPrompt = "You are a helpful assistant.";
 
@@ -67,6 +69,8 @@ public sealed record PpoSettings
         Require(CheckpointEvery >= 0, $"the checkpoint interval must be 0 or more (got {CheckpointEvery})");
         return this;
     }
+
+    PpoSettings IStageSettings<PpoSettings>.WithOutDirectory(string outDirectory) => this with { OutDirectory = outDirectory };
 }
 
 /// <summary>The numbers logged after each PPO step (names as in TRL: objective/kl, objective/reward, policy/clipfrac, policy/entropy, loss/value).</summary>

@@ -8,7 +8,6 @@ using Gpt4Sharp.Curriculum;
 using Gpt4Sharp.Generation;
 using Gpt4Sharp.Model;
 using Gpt4Sharp.Runs;
-using Gpt4Sharp.Runtime;
 using Gpt4Sharp.Stages;
 using Gpt4Sharp.Text;
 using Gpt4Sharp.Training;
@@ -348,11 +347,8 @@ public sealed class PpoTrainer : IDisposable
     {
         log ??= _ => { };
         settings.Validate();
-        TorchRuntime.EnsureLoaded();
-        var outDir = Path.GetFullPath(settings.OutDirectory);
-        settings = TrainingRun.ResolveSettings(settings with { OutDirectory = outDir }, outDir, resume);
-        TorchRuntime.Seed(settings.Seed);
-        var device = TorchRuntime.ParseDevice(settings.Device);
+        var start = TrainingRun.Start(settings, resume);
+        (settings, var outDir, var device) = start;
 
         using var policy = ModelBundle.Load(settings.PolicyModel, device, log);
         using var reference = ModelBundle.Load(settings.PolicyModel, device, log);
@@ -369,7 +365,7 @@ public sealed class PpoTrainer : IDisposable
         if (before is not null) log($"Before PPO: {PpoReport.Describe(before)}.");
         log($"PPO on {policy.Model.ParameterCount:N0} parameters with rewards {string.Join(" + ", scorers.Select(s => s.Name))} − β·KL; {trainer.prompts.Count:N0} practice prompts.");
         var store = new CheckpointStore(outDir);
-        var run = RunInfo.Capture("ppo", settings.Seed, settings);
+        var run = start.Describe("ppo");
         run.Write(outDir);
         var config = ModelBundle.ConfigJson(policy.Model.Config, policy.Tokenizer);
         string Save()

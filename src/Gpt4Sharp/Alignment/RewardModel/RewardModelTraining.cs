@@ -3,8 +3,6 @@ using System.Text.Json;
 using Gpt4Sharp.Checkpoints;
 using Gpt4Sharp.Curriculum;
 using Gpt4Sharp.Reporting;
-using Gpt4Sharp.Runs;
-using Gpt4Sharp.Runtime;
 using Gpt4Sharp.Stages;
 using Gpt4Sharp.Training;
 using TorchSharp;
@@ -14,7 +12,7 @@ using F = TorchSharp.torch.nn.functional;
 namespace Gpt4Sharp.Alignment.RewardModel;
 
 /// <summary>What a reward-model run is asked to do; saved as OUT/settings.json.</summary>
-public sealed record RewardModelSettings
+public sealed record RewardModelSettings : IStageSettings<RewardModelSettings>
 {
     /// <summary>The fine-tuned model whose weights start the backbone (run or checkpoint directory).</summary>
     public string BaseModel { get; init; } = "runs/sft";
@@ -48,6 +46,8 @@ public sealed record RewardModelSettings
         Require(EvalEvery >= 0 && CheckpointEvery >= 0, $"eval and checkpoint intervals must be 0 or more (got {EvalEvery} and {CheckpointEvery})");
         return this;
     }
+
+    RewardModelSettings IStageSettings<RewardModelSettings>.WithOutDirectory(string outDirectory) => this with { OutDirectory = outDirectory };
 }
 
 /// <summary>A step of reward-model training, for a progress display.</summary>
@@ -85,11 +85,8 @@ public static class RewardModelTraining
     {
         log ??= _ => { };
         settings.Validate();
-        TorchRuntime.EnsureLoaded();
-        var outDir = Path.GetFullPath(settings.OutDirectory);
-        settings = TrainingRun.ResolveSettings(settings with { OutDirectory = outDir }, outDir, resume);
-        TorchRuntime.Seed(settings.Seed);
-        var device = TorchRuntime.ParseDevice(settings.Device);
+        var start = TrainingRun.Start(settings, resume);
+        (settings, var outDir, var device) = start;
 
         var pairs = new List<ComparisonPair>();
         if (settings.CurriculumPairs > 0) pairs.AddRange(CurriculumComparisons.Build(settings.Seed, settings.CurriculumPairs));
@@ -131,7 +128,7 @@ public static class RewardModelTraining
 
         var order = new PairOrder(train.Count, settings.Seed);
         order.Skip(state.Step * settings.BatchSize); // the order is a pure function of the seed, so a resumed run replays it to where it stopped
-        var run = RunInfo.Capture("rm train", settings.Seed, settings);
+        var run = start.Describe("rm train");
         run.Write(outDir);
         string checkpoint = "";
         string Save()
