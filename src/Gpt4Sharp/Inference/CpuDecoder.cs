@@ -14,8 +14,8 @@ public enum DecodeWeights { Fp32, Int8 }
 /// small model's arithmetic is a few million multiply-adds per token, less than the cost of the
 /// ~40 TorchSharp calls per layer that the module path makes (each a P/Invoke, an allocation and
 /// a dispose); llama.cpp avoids the same cost by running its own kernels. So decoding steps run
-/// here on the model's own weights (fp32 read in place, or int8), with vector kernels from
-/// System.Numerics.Tensors; the prompt still goes through <see cref="GptModel.Forward"/> as
+/// here on the model's own weights (fp32 read in place, or int8), with AVX2 kernels for the
+/// matrix rows (MatrixKernels.cs) and System.Numerics.Tensors for the rest; the prompt still goes through <see cref="GptModel.Forward"/> as
 /// one batched pass, and its keys and values are copied into this decoder's cache. Logits equal
 /// the module path's to float rounding (test). Sparse and recurrent attention, bf16 and CUDA
 /// models stay on the module path (<see cref="Supports"/>).

@@ -34,8 +34,17 @@ public sealed class GptModel : nn.Module
     /// <summary>Number of parameters (a tied embedding counted once).</summary>
     public long ParameterCount => parameters().Sum(p => p.numel());
 
-    public Device Device => model.Embedding.weight!.device;
-    public ScalarType DType => model.Embedding.weight!.dtype;
+    // TorchSharp's Embedding.weight returns a new native handle on every read (Linear's does
+    // not), so these two free theirs instead of leaving one per call to the finalizer.
+    public Device Device
+    {
+        get { using var weight = model.Embedding.weight!; return weight.device; }
+    }
+
+    public ScalarType DType
+    {
+        get { using var weight = model.Embedding.weight!; return weight.dtype; }
+    }
 
     /// <summary>Token embeddings [B, T, d] for ids [B, T]; multimodal inputs splice image features into these.</summary>
     public Tensor Embed(Tensor tokens) => model.Embedding.forward(tokens);

@@ -114,6 +114,16 @@ public class CpuDecoderTests
     }
 
     [Fact]
+    public void Building_decoders_leaves_no_native_tensors_behind()
+    {
+        using var model = new GptModel(Grouped);
+        _ = new CpuDecoder(model);
+        long live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        for (int i = 0; i < 20; i++) new CpuDecoder(model).NewSequence().Prefill([1, 2]);
+        Assert.Equal(live, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
+    [Fact]
     public void Long_decoding_creates_no_native_tensors_per_step()
     {
         using var model = new GptModel(Grouped);
