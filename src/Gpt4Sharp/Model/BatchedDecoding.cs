@@ -83,7 +83,8 @@ public sealed class SlotKvCache : IDisposable
         }
         if (IsRange(slots))
             return (keys[layer].narrow(0, slots[0], slots.Length).narrow(2, 0, keyLength), values[layer].narrow(0, slots[0], slots.Length).narrow(2, 0, keyLength));
-        return (keys[layer].index_select(0, slotIndex).narrow(2, 0, keyLength), values[layer].index_select(0, slotIndex).narrow(2, 0, keyLength));
+        // Scattered slots are gathered into one batch: narrow first, so only the positions in use are copied.
+        return (keys[layer].narrow(2, 0, keyLength).index_select(0, slotIndex), values[layer].narrow(2, 0, keyLength).index_select(0, slotIndex));
     }
 
     internal void Advance(int[] slots, int tokens)
