@@ -1,17 +1,20 @@
 using Gpt4Sharp.Generation;
 using TorchSharp;
 using static TorchSharp.torch;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace Gpt4Sharp.Server;
 
 /// <summary>
-/// Picks the next token of every row of a decode step with a few batched operations and one
-/// host copy, instead of a sampler call (and a device-to-host sync) per row: greedy rows take
-/// the argmax; sampled rows apply their own temperature, top-k and top-p (the same rules as
-/// <see cref="LogitsProcessor"/>) and draw by inverse CDF with a uniform number from the
-/// row's own seeded generator. So a seeded request draws the same tokens whether it runs alone
-/// or among other rows. Rows with a repetition penalty need their history and are left to the
-/// caller (<see cref="Row.NeedsHistory"/>).
+/// Picks the next token of every row of a decode step from one host copy of the logits, instead
+/// of a sampler call (and a device-to-host sync) per row: greedy rows take the argmax; sampled
+/// rows apply their own temperature, top-k and top-p (the same rules as
+/// <see cref="LogitsProcessor"/>) and draw by inverse CDF with a uniform number from the row's
+/// own seeded generator. So a seeded request draws the same tokens whether it runs alone or
+/// among other rows. The rows are filtered here in C#: a vocabulary-sized row is a few
+/// microseconds of work, while the same filtering as batched libtorch calls (sort, softmax,
+/// cumulative sums, masks) cost milliseconds per step at batch 16. Rows with a repetition
+/// penalty need their history and are left to the caller (<see cref="Row.NeedsHistory"/>).
 /// </summary>
 static class BatchSampler
 {
@@ -26,35 +29,46 @@ static class BatchSampler
         public double NextUniform() => random.NextDouble();
     }
 
-    /// <summary>Next token per row of <paramref name="logits"/> [B, vocab] (float32); rows that need history get -1.</summary>
+    /// <summary>Next token per row of <paramref name="logits"/> [B, vocab]; rows that need history get -1.</summary>
     public static long[] Choose(Tensor logits, IReadOnlyList<Row> rows)
     {
-        using var scope = torch.NewDisposeScope();
-        int b = rows.Count;
-        long vocab = logits.shape[1];
-        var device = logits.device;
-        var greedy = logits.argmax(-1);
-        if (rows.All(r => r.Greedy || r.NeedsHistory)) return greedy.cpu().data<long>().ToArray();
-
-        var temperature = torch.tensor(rows.Select(r => r.Greedy ? 1f : (float)r.Options.Temperature).ToArray(), device: device).unsqueeze(1);
-        var topK = torch.tensor(rows.Select(r => r.Options.TopK is > 0 && r.Options.TopK < vocab ? (long)r.Options.TopK : vocab).ToArray(), device: device).unsqueeze(1);
-        var topP = torch.tensor(rows.Select(r => (float)r.Options.TopP).ToArray(), device: device).unsqueeze(1);
-        var uniform = torch.tensor(rows.Select(r => r.Greedy || r.NeedsHistory ? 0f : (float)r.NextUniform()).ToArray(), device: device).unsqueeze(1);
-
-        var (sorted, order) = (logits / temperature).sort(dim: -1, descending: true);
-        var rank = torch.arange(vocab, device: device).unsqueeze(0);
-        var probs = sorted.softmax(-1);
-        // Top-k keeps the k best; top-p drops a token once the tokens before it reach p (the best always stays).
-        var drop = (rank >= topK) | ((probs.cumsum(-1) - probs) >= topP);
-        var kept = sorted.masked_fill(drop, double.NegativeInfinity).softmax(-1).cumsum(-1);
-        // Inverse CDF: the first sorted position whose cumulative probability exceeds u.
-        // Dropped tokens form a suffix of the sorted row; rounding must never land on one of them.
-        var last = (~drop).sum(1, keepdim: true) - 1;
-        var position = torch.minimum((kept <= uniform).sum(1, keepdim: true), last);
-        var sampled = order.gather(1, position).squeeze(1);
-        var isGreedy = torch.tensor(rows.Select(r => r.Greedy).ToArray(), device: device);
-        var chosen = torch.where(isGreedy, greedy, sampled).cpu().data<long>().ToArray();
-        for (int r = 0; r < b; r++) if (rows[r].NeedsHistory) chosen[r] = -1;
+        int vocab = (int)logits.shape[1];
+        float[] host;
+        using (var copy = logits.to(ScalarType.Float32).cpu().contiguous()) host = copy.data<float>().ToArray();
+        var chosen = new long[rows.Count];
+        for (int r = 0; r < rows.Count; r++)
+        {
+            var row = host.AsSpan(r * vocab, vocab);
+            chosen[r] = rows[r].NeedsHistory ? -1 : rows[r].Greedy ? TensorPrimitives.IndexOfMax<float>(row) : Sample(row, rows[r]);
+        }
         return chosen;
+    }
+
+    /// <summary>Temperature, then top-k and top-p over the sorted row (the best token always stays), then the inverse CDF at the row's next uniform number.</summary>
+    static int Sample(ReadOnlySpan<float> logits, Row row)
+    {
+        var options = row.Options;
+        int vocab = logits.Length;
+        var negated = new float[vocab]; // sorting negated logits ascending sorts the logits descending
+        var order = new int[vocab];
+        for (int i = 0; i < vocab; i++) (negated[i], order[i]) = (-logits[i] / (float)options.Temperature, i);
+        Array.Sort(negated, order);
+
+        var probabilities = new double[vocab];
+        double total = 0;
+        for (int j = 0; j < vocab; j++) total += probabilities[j] = Math.Exp(negated[0] - negated[j]); // the best logit is -negated[0]
+        int keep = options.TopK is > 0 && options.TopK < vocab ? options.TopK : vocab;
+        double before = 0;
+        for (int j = 0; j < keep; j++)
+        {
+            if (before >= options.TopP) { keep = j; break; } // the tokens before j already reach p
+            before += probabilities[j] / total;
+        }
+        double kept = 0;
+        for (int j = 0; j < keep; j++) kept += probabilities[j];
+        double u = row.NextUniform(), cumulative = 0;
+        for (int j = 0; j < keep - 1; j++)
+            if ((cumulative += probabilities[j] / kept) > u) return order[j];
+        return order[keep - 1];
     }
 }
