@@ -175,6 +175,33 @@ public class Gpt2ImportTests
         Assert.Contains(trained.Model.state_dict(), kv => !Same(before[kv.Key], kv.Value));
     }
 
+    /// <summary>A reward for PPO: the share of lowercase letters in a reply.</summary>
+    sealed class Lowercase : Gpt4Sharp.Alignment.IRewardScorer
+    {
+        public string Name => "lowercase";
+        public IReadOnlyList<double> Score(IReadOnlyList<(string Prompt, string Response)> pairs) =>
+            pairs.Select(p => p.Response.Length == 0 ? 0.0 : p.Response.Count(char.IsAsciiLetterLower) / (double)p.Response.Length).ToList();
+    }
+
+    [Fact]
+    public async Task Ppo_steps_and_the_evaluation_harness_run_on_an_imported_gpt2()
+    {
+        using var policy = ModelBundle.Load(Imported.Value.Run);
+        using var reference = ModelBundle.Load(Imported.Value.Run);
+        var settings = new Gpt4Sharp.Alignment.Ppo.PpoSettings { Steps = 2, PromptsPerStep = 1, SamplesPerPrompt = 4, MaxNewTokens = 6, Epochs = 1, MinibatchSize = 4, Seed = 3 };
+        using (var ppo = new Gpt4Sharp.Alignment.Ppo.PpoTrainer(policy.Model, reference.Model, policy.Tokenizer, [new Lowercase()], settings, prompts: ["hello"]))
+            for (int i = 0; i < settings.Steps; i++)
+            {
+                var step = ppo.Step();
+                Assert.True(double.IsFinite(step.Reward) && double.IsFinite(step.Kl) && double.IsFinite(step.ValueLoss));
+            }
+
+        var model = Gpt4Sharp.Evaluation.CompletionModels.Load(Imported.Value.Run);
+        var completions = await model.CompleteAsync("def add(a, b):", n: 3, temperature: 1.0, maxTokens: 8, stop: ["\n\n"], CancellationToken.None);
+        Assert.Equal(3, completions.Count);
+        Assert.True(double.IsFinite(model.LogLikelihood("The quick brown", " fox")));
+    }
+
     [Fact]
     public void A_stock_gpt2_tokenizer_gains_the_chat_tokens_and_the_vocabulary_grows_around_them()
     {

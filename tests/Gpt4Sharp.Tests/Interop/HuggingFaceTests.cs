@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Gpt4Sharp.Checkpoints;
 using Gpt4Sharp.Interop;
+using Gpt4Sharp.Model;
 using Gpt4Sharp.Tests.Support;
 using Gpt4Sharp.Text;
 using TorchSharp;
@@ -102,5 +103,18 @@ public class HuggingFaceTests
         using var model = new Gpt4Sharp.Model.GptModel(Gpt4Sharp.Model.GptConfig.Create(100_300, 16, 16, 1, 2));
         var error = Assert.Throws<UserError>(() => HuggingFace.Export(model, Tokenizers.Load("cl100k_base"), RepoPaths.NewTempDir()));
         Assert.Contains("cl100k_base", error.Message);
+    }
+
+    [Theory]
+    [InlineData(AttentionKind.SparseStrided)]
+    [InlineData(AttentionKind.Recurrent)]
+    public void Sparse_and_recurrent_models_are_refused_for_hf_and_gguf_export(AttentionKind attention)
+    {
+        var config = new GptConfig { VocabSize = 640, ContextLength = 96, DModel = 64, Layers = 2, Heads = 4, KvHeads = 2, FfnHidden = 96, Attention = attention, MemoryLength = attention == AttentionKind.Recurrent ? 32 : 0 };
+        using var model = new GptModel(config);
+        var dir = RepoPaths.NewTempDir();
+        Assert.Contains("gpt4sharp_attention", Assert.Throws<UserError>(() => HuggingFace.Export(model, InteropModels.Tokenizer, dir)).Message);
+        Assert.Contains("gpt4sharp_attention", Assert.Throws<UserError>(() => GgufExport.Export(model, InteropModels.Tokenizer, Path.Combine(dir, "m.gguf"), GgmlType.F32)).Message);
+        Assert.Empty(Directory.GetFiles(dir));
     }
 }
