@@ -34,7 +34,7 @@ static class BatchSampler
     {
         int vocab = (int)logits.shape[1];
         float[] host;
-        using (var copy = logits.to(ScalarType.Float32).cpu().contiguous()) host = copy.data<float>().ToArray();
+        using (torch.NewDisposeScope()) host = logits.to(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
         var chosen = new long[rows.Count];
         for (int r = 0; r < rows.Count; r++)
         {

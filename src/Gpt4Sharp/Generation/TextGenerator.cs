@@ -48,7 +48,7 @@ public sealed class TextGenerator(GptModel model, ITokenizer tokenizer, DecodeWe
             throw new UserError($"The prompt is {prompt.Length} tokens but the model's context is {context}; shorten it.");
 
         model.eval();
-        using var state = new DecodeState(model, weights, Math.Min(context, prompt.Length + options.MaxNewTokens));
+        using var state = new DecodeState(model, Decoder(), Math.Min(context, prompt.Length + options.MaxNewTokens));
         using var processor = new LogitsProcessor(options);
         var decoder = Encoding.UTF8.GetDecoder();
         var stops = new StopMatcher(options.Stop);
@@ -83,6 +83,11 @@ public sealed class TextGenerator(GptModel model, ITokenizer tokenizer, DecodeWe
         if (tail.Length > 0) yield return new GeneratedToken(-1, tail);
     }
 
+    CpuDecoder? decoder;
+
+    /// <summary>The CPU decoder for this generator's model, built once (int8 weights are quantised once), or null when the model decodes through the module path.</summary>
+    CpuDecoder? Decoder() => CpuDecoder.Supports(model, out _) ? decoder ??= new CpuDecoder(model, weights) : null;
+
     int NextToken(DecodeState state, int[] input, LogitsProcessor processor, List<long> history, bool needsHistory)
     {
         using var scope = torch.NewDisposeScope();
@@ -99,10 +104,10 @@ public sealed class TextGenerator(GptModel model, ITokenizer tokenizer, DecodeWe
         readonly CpuDecoder.DecodeSequence? sequence;
         readonly KvCache? cache;
 
-        public DecodeState(GptModel model, DecodeWeights weights, int capacity)
+        public DecodeState(GptModel model, CpuDecoder? decoder, int capacity)
         {
             this.model = model;
-            if (CpuDecoder.Supports(model, out _)) sequence = new CpuDecoder(model, weights).NewSequence(capacity);
+            if (decoder is not null) sequence = decoder.NewSequence(capacity);
             else cache = model.NewCache(batch: 1, capacity: capacity);
         }
 

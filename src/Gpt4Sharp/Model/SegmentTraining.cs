@@ -124,30 +124,15 @@ public static class SegmentTraining
     /// called on the training thread.
     /// </summary>
     public static float[] Train(GptModel model, SegmentStream data, int steps, double learningRate, bool useMemory = true,
-        IProgress<(int Step, float Loss)>? progress = null, CancellationToken cancel = default, int warmupSteps = 0)
-    {
-        model.train();
-        using var optimizer = torch.optim.AdamW(model.parameters(), lr: learningRate, weight_decay: 0.01);
-        using var memory = model.NewMemory();
-        var losses = new float[steps];
-        for (int step = 0; step < steps; step++)
+        IProgress<(int Step, float Loss)>? progress = null, CancellationToken cancel = default, int warmupSteps = 0) =>
+        Optimise(model, steps, learningRate, warmupSteps, progress, cancel, (step, memory) =>
         {
-            cancel.ThrowIfCancellationRequested();
-            using var scope = torch.NewDisposeScope();
             if (!useMemory || step % data.SegmentsPerPass == 0) memory.Clear();
-            foreach (var group in optimizer.ParamGroups) group.LearningRate = LearningRate(step, steps, learningRate, warmupSteps);
             var (input, target) = data.Segment(step, model.Device);
-            optimizer.zero_grad();
             var loss = GptModel.Loss(model.ForwardSegment(input, memory), target);
             loss.backward();
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0);
-            optimizer.step();
-            losses[step] = loss.item<float>();
-            progress?.Report((step + 1, losses[step]));
-        }
-        model.eval();
-        return losses;
-    }
+            return loss.item<float>();
+        });
 
     /// <summary>
     /// Trains <paramref name="steps"/> batches of whole documents: each document is read segment by
@@ -156,22 +141,13 @@ public static class SegmentTraining
     /// targets only advance the memory, without building a graph. Same schedule as <see cref="Train"/>.
     /// </summary>
     public static float[] TrainDocuments(GptModel model, DocumentSegments data, int steps, double learningRate, int warmupSteps = 0,
-        IProgress<(int Step, float Loss)>? progress = null, CancellationToken cancel = default)
-    {
-        model.train();
-        using var optimizer = torch.optim.AdamW(model.parameters(), lr: learningRate, weight_decay: 0.01);
-        using var memory = model.NewMemory();
-        var losses = new float[steps];
-        for (int step = 0; step < steps; step++)
+        IProgress<(int Step, float Loss)>? progress = null, CancellationToken cancel = default) =>
+        Optimise(model, steps, learningRate, warmupSteps, progress, cancel, (step, memory) =>
         {
-            cancel.ThrowIfCancellationRequested();
-            using var scope = torch.NewDisposeScope();
             memory.Clear();
-            foreach (var group in optimizer.ParamGroups) group.LearningRate = LearningRate(step, steps, learningRate, warmupSteps);
             var segments = data.Batch(step, model.Device);
             var counts = segments.Select(s => s.Target.ne(-100).sum().item<long>()).ToArray();
             long total = counts.Sum();
-            optimizer.zero_grad();
             double loss = 0;
             for (int s = 0; s < segments.Count; s++)
             {
@@ -187,8 +163,31 @@ public static class SegmentTraining
                 (sum / total).backward();
                 loss += sum.item<float>();
             }
-            losses[step] = total == 0 ? float.NaN : (float)(loss / total);
-            if (total > 0)
+            return total == 0 ? null : (float)(loss / total);
+        });
+
+    /// <summary>
+    /// The loop both trainers share: AdamW (weight decay 0.01) with the warm-up and cosine schedule,
+    /// one dispose scope per step, gradients clipped at 1. <paramref name="lossOfStep"/> runs the
+    /// step's forward and backward passes and returns its loss, or null when the step had nothing
+    /// to learn (no optimizer step; NaN in the losses).
+    /// </summary>
+    static float[] Optimise(GptModel model, int steps, double learningRate, int warmupSteps,
+        IProgress<(int Step, float Loss)>? progress, CancellationToken cancel, Func<int, SegmentMemory, float?> lossOfStep)
+    {
+        model.train();
+        using var optimizer = torch.optim.AdamW(model.parameters(), lr: learningRate, weight_decay: 0.01);
+        using var memory = model.NewMemory();
+        var losses = new float[steps];
+        for (int step = 0; step < steps; step++)
+        {
+            cancel.ThrowIfCancellationRequested();
+            using var scope = torch.NewDisposeScope();
+            foreach (var group in optimizer.ParamGroups) group.LearningRate = LearningRate(step, steps, learningRate, warmupSteps);
+            optimizer.zero_grad();
+            var loss = lossOfStep(step, memory);
+            losses[step] = loss ?? float.NaN;
+            if (loss is not null)
             {
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0);
                 optimizer.step();
