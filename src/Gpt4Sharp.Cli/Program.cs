@@ -24,6 +24,7 @@ Command[] commands =
     ScalingCommands.Create(),
     .. RlhfCommands.Create(),
     ServeCommands.Create(),
+    PipelineCommands.Create(),
 ];
 foreach (var command in commands) root.Subcommands.Add(command);
 

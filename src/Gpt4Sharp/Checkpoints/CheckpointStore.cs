@@ -207,7 +207,8 @@ public sealed class CheckpointStore
             throw new UserError($"Checkpoint {dir} does not fit this model ({string.Join("; ", problems.Take(3))}{(problems.Count > 3 ? $"; and {problems.Count - 3} more" : "")}); build the model from the config.json saved beside it.");
     }
 
-    static TrainerState ReadTrainerState(string dir)
+    /// <summary>The trainer state (step, tokens, loss history) saved in a checkpoint directory.</summary>
+    public static TrainerState ReadTrainerState(string dir)
     {
         var path = Path.Combine(dir, TrainerStateFile);
         try { return JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(path), RunInfo.Json) ?? throw new JsonException("null"); }

@@ -43,6 +43,15 @@ public static class Results
         }
     }
 
+    /// <summary>A number read back from results JSON: null when missing or not a number; NaN and infinities from their names.</summary>
+    public static double? Number(JsonNode? node) => node is JsonValue value ? value.GetValueKind() switch
+    {
+        // Through the JSON text, so numbers held as long, int or double all convert.
+        JsonValueKind.Number => double.Parse(value.ToJsonString(), CultureInfo.InvariantCulture),
+        JsonValueKind.String when double.TryParse(value.GetValue<string>(), NumberStyles.Float, CultureInfo.InvariantCulture, out var named) => named,
+        _ => null,
+    } : null;
+
     /// <summary>
     /// Every number in the document under a dotted path ("pass_at_k.pass@1", "tiers.0.solved");
     /// booleans count as 0/1. Strings and nulls are skipped.

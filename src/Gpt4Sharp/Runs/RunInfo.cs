@@ -21,7 +21,16 @@ public sealed record RunInfo(
     string Os,
     int ProcessorCount)
 {
-    public static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    /// <summary>
+    /// Options for run.json, settings.json and trainer states. A loss can be NaN (a validation
+    /// split with no target tokens, a diverged run): it is written as "NaN" rather than failing
+    /// the checkpoint that records it.
+    /// </summary>
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 
     public static RunInfo Capture(string command, long seed, object? config) => new(
         command,
