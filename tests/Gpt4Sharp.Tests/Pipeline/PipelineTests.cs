@@ -1,0 +1,190 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Gpt4Sharp.Checkpoints;
+using Gpt4Sharp.Pipeline;
+using Gpt4Sharp.Reporting;
+using Gpt4Sharp.Tests.Support;
+
+namespace Gpt4Sharp.Tests.Pipeline;
+
+/// <summary>
+/// One uninterrupted run of the tiny preset, made by the real CLI in a child process with one
+/// libtorch thread, shared by the tests that read it.
+/// </summary>
+public sealed class TinyPipelineRun
+{
+    public string Directory { get; } = RepoPaths.NewTempDir();
+    public int ExitCode { get; }
+    public string Output { get; }
+
+    public TinyPipelineRun() => (ExitCode, Output) = PipelineProcess.Run(Directory);
+}
+
+static class PipelineProcess
+{
+    static ProcessStartInfo Start(string outDir)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "Gpt4Sharp.Cli.dll"), "pipeline", "--preset", "tiny", "--out", outDir })
+            start.ArgumentList.Add(arg);
+        // Same thread count in every run, so float sums add up in the same order and results match bit for bit.
+        start.Environment["OMP_NUM_THREADS"] = "1";
+        return start;
+    }
+
+    public static (int ExitCode, string Output) Run(string outDir)
+    {
+        using var process = Process.Start(Start(outDir))!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(8))) { process.Kill(entireProcessTree: true); throw new TimeoutException("the tiny pipeline ran for 8 minutes"); }
+        return (process.ExitCode, stdout.Result + stderr.Result);
+    }
+
+    /// <summary>Starts a run and kills it (SIGKILL, no chance to clean up) as soon as <paramref name="killWhen"/> holds.</summary>
+    public static void RunAndKill(string outDir, Func<bool> killWhen)
+    {
+        using var process = Process.Start(Start(outDir))!;
+        _ = process.StandardOutput.ReadToEndAsync();
+        _ = process.StandardError.ReadToEndAsync();
+        var clock = Stopwatch.StartNew();
+        while (!killWhen())
+        {
+            if (process.HasExited) throw new InvalidOperationException("the pipeline finished before the moment to kill it came");
+            if (clock.Elapsed > TimeSpan.FromMinutes(8)) break;
+            Thread.Sleep(10);
+        }
+        process.Kill(entireProcessTree: true);
+        process.WaitForExit();
+    }
+}
+
+[Collection(PipelineCollection.Name)]
+public sealed class PipelineTests(TinyPipelineRun run)
+{
+    static JsonObject Step(string dir, string name) =>
+        JsonNode.Parse(File.ReadAllText(Path.Combine(dir, name, PipelineStep.RecordFile)))!["metrics"]!.AsObject();
+
+    static double Number(JsonNode? node) => Results.Number(node) ?? throw new Xunit.Sdk.XunitException($"not a number: {node}");
+
+    [Fact]
+    public void TinyPresetRunsEveryStageAndWritesOneReport()
+    {
+        Assert.True(run.ExitCode == 0, run.Output);
+        foreach (var step in PipelineRunner.Steps)
+            Assert.True(File.Exists(Path.Combine(run.Directory, step.Name, PipelineStep.RecordFile)), $"{step.Name} has no {PipelineStep.RecordFile}");
+        Assert.Contains("./gpt4sharp chat --model", run.Output);
+
+        var pretrain = Step(run.Directory, "02-pretrain");
+        Assert.True(Number(pretrain["final_validation_loss"]) < Number(pretrain["initial_validation_loss"]), "pretraining did not lower the validation loss");
+        Assert.True(Number(pretrain["compute_flops"]) > 0);
+        Assert.True(Number(Step(run.Directory, "01-scaling")["compute_ratio"]) >= 2);
+        Assert.All(Step(run.Directory, "03-clip")["zero_shot"]!.AsArray(), z => Assert.InRange(Number(z!["top1"]), 0, 1));
+        var vlmTasks = Step(run.Directory, "04-vlm")["tasks"]!.AsArray().Select(t => (string)t!["task"]!).ToList();
+        Assert.Contains(vlmTasks, t => t.Contains("chart", StringComparison.OrdinalIgnoreCase));
+        Assert.True(Number(Step(run.Directory, "06-rbrm")["accuracy"]) >= 0.8, "the rule-based reward model misclassified its labelled examples");
+        Assert.InRange(Number(Step(run.Directory, "07-hallucination")["detector_f1"]), 0, 1);
+        Assert.InRange(Number(Step(run.Directory, "08-reward-model")["accuracy"]), 0, 1);
+        Assert.Equal(3, Step(run.Directory, "09-ppo")["steps"]!.AsArray().Count);
+        var rounds = Step(run.Directory, "10-self-improve")["rounds"]!.AsArray();
+        Assert.Equal(2, rounds.Count);
+        Assert.True(Directory.Exists(Path.Combine(run.Directory, (string)Step(run.Directory, "10-self-improve")["final_model"]!)));
+        Assert.InRange(Number(Step(run.Directory, "11-memory")["with_memory"]), 0, 1);
+
+        var evaluation = Step(run.Directory, "12-evaluate");
+        var models = evaluation["models"]!.AsArray();
+        Assert.Equal(["pretrained", "SFT", "PPO", "self-improved"], models.Select(m => (string)m!["model"]!));
+        foreach (var model in models)
+        {
+            Assert.Equal(["pass@1", "pass@2"], model!["code"]!["pass_at_k"]!.AsObject().Select(p => p.Key));
+            Assert.InRange(Number(model["reasoning"]!["chain_of_thought"]), 0, 1);
+            Assert.InRange(Number(model["safety"]!["harmful_compliance"]), 0, 1);
+            Assert.InRange(Number(model["unknown_entity_hallucination"]), 0, 1);
+        }
+        var chinese = evaluation["tokens_per_chinese_character"]!.AsArray();
+        Assert.Equal(3, chinese.Count);
+        Assert.All(chinese, t => Assert.True(Number(t!["tokens_per_han_character"]) > 0));
+
+        var html = File.ReadAllText(Path.Combine(run.Directory, "report.html"));
+        foreach (var section in new[] { "What each stage changed", "Stage 1: pretraining", "Stage 2: alignment", "Stage 3: RLHF with PPO", "Stage 4: self-improvement", "Evaluation" })
+            Assert.Contains(section, html);
+        Assert.Contains("data:image/png;base64,", html);
+        Assert.True(File.Exists(Path.Combine(run.Directory, Results.FileName)));
+    }
+
+    [Fact]
+    public void KilledMidStageAndRerunEndsWithTheSameResults()
+    {
+        Assert.True(run.ExitCode == 0, run.Output);
+        var dir = RepoPaths.NewTempDir();
+        // Killed once pretraining has written its first checkpoint, so the rerun must resume that stage from it.
+        var firstCheckpoint = Path.Combine(dir, "02-pretrain", "checkpoints", CheckpointStore.StepDirectoryName(10));
+        PipelineProcess.RunAndKill(dir, () => Directory.Exists(firstCheckpoint));
+        Assert.False(File.Exists(Path.Combine(dir, "12-evaluate", PipelineStep.RecordFile)), "the run finished before it was killed");
+
+        var (exit, output) = PipelineProcess.Run(dir);
+        Assert.True(exit == 0, output);
+        Assert.Contains("already done", output);
+        foreach (var step in PipelineRunner.Steps)
+        {
+            var expected = Comparable(Step(run.Directory, step.Name));
+            var actual = Comparable(Step(dir, step.Name));
+            Assert.True(expected.Count > 0, $"{step.Name} recorded no numbers");
+            Assert.Equal(expected, actual);
+        }
+    }
+
+    /// <summary>Every number a step recorded, except wall-clock measurements.</summary>
+    static SortedDictionary<string, double> Comparable(JsonObject metrics) =>
+        new(Results.FlattenNumbers(metrics).Where(p => !p.Key.Contains("second") && !p.Key.EndsWith("mfu", StringComparison.Ordinal))
+            .ToDictionary(p => p.Key, p => p.Value));
+}
+
+[CollectionDefinition(Name)]
+public sealed class PipelineCollection : ICollectionFixture<TinyPipelineRun>
+{
+    public const string Name = "tiny pipeline run";
+}
+
+public sealed class PipelinePresetTests
+{
+    [Fact]
+    public void EveryPresetIsNamedAndUnknownNamesAreOneSentence()
+    {
+        foreach (var name in PipelinePresets.Names) Assert.Equal(name, PipelinePresets.Get(name).Preset);
+        var e = Assert.Throws<UserError>(() => PipelinePresets.Get("huge"));
+        Assert.Contains("tiny, default, large", e.Message);
+    }
+
+    [Fact]
+    public void PresetsGrowFromTinyToLarge()
+    {
+        var (tiny, d, large) = (PipelinePresets.Tiny(), PipelinePresets.Default(), PipelinePresets.Large());
+        Assert.True(tiny.Pretrain.Model.ParameterCount < d.Pretrain.Model.ParameterCount);
+        Assert.True(d.Pretrain.Model.ParameterCount < large.Pretrain.Model.ParameterCount);
+        Assert.True(tiny.Pretrain.Train.Steps < d.Pretrain.Train.Steps && d.Pretrain.Train.Steps < large.Pretrain.Train.Steps);
+        Assert.Equal("cuda", large.Device);
+    }
+
+    [Fact]
+    public void ANonEmptyDirectoryWithoutPipelineSettingsIsRefused()
+    {
+        var dir = RepoPaths.NewTempDir();
+        File.WriteAllText(Path.Combine(dir, "notes.txt"), "mine");
+        var e = Assert.Throws<UserError>(() => PipelineRunner.Run(PipelinePresets.Tiny(), dir, new SilentObserver()));
+        Assert.Contains("not empty", e.Message);
+        Assert.Equal("mine", File.ReadAllText(Path.Combine(dir, "notes.txt")));
+    }
+
+    sealed class SilentObserver : IPipelineObserver
+    {
+        public void StepStarting(PipelineStep step, bool resuming) { }
+        public void StepFinished(PipelineStep step, StepRecord record, bool skipped) { }
+        public IProgress<Gpt4Sharp.Training.TrainProgress> Training(string phase, int steps) => new Progress<Gpt4Sharp.Training.TrainProgress>();
+        public IProgress<(int Done, int Total)> Items(string phase, int total) => new Progress<(int Done, int Total)>();
+        public void Log(string line) { }
+    }
+}
