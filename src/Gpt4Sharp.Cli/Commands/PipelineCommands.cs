@@ -15,15 +15,22 @@ public static class PipelineCommands
         var preset = Cli.Opt("--preset", $"Configuration: {string.Join(", ", PipelinePresets.Names)} (tiny checks every step in minutes; default takes about 20 minutes on 2 CPU cores; large is sized for a GPU).", "default");
         var outDir = Cli.Opt("--out", "Run directory; rerunning with the same directory continues an interrupted run.", "runs/pipeline");
         var device = Cli.Opt<string?>("--device", "cpu, cuda, cuda:N or auto for every step (default: the preset's).");
+        var settingsFile = Cli.Opt<string?>("--settings", "Pipeline settings JSON (every step's settings) instead of a preset, e.g. an edited copy of --show-settings.");
+        var show = Cli.Opt("--show-settings", "Print the settings the run would use as JSON and exit.", false);
         var command = new Command("pipeline", "Runs the whole recipe: pretraining (with image tokens), alignment (SFT, RBRM, hallucination pairs, reward model), PPO, self-improvement, then the full evaluation.")
         {
-            preset, outDir, device,
+            preset, outDir, device, settingsFile, show,
         };
         command.SetHandler((p, cancel) =>
         {
-            Cli.RequireTorch();
-            var settings = PipelinePresets.Get(p.GetValue(preset)!);
+            var settings = p.GetValue(settingsFile) is { } file ? PipelineSettings.Load(file) : PipelinePresets.Get(p.GetValue(preset)!);
             if (p.GetValue(device) is { } d) settings = settings with { Device = d };
+            if (p.GetValue(show))
+            {
+                Console.WriteLine(settings.Validate().ToJson());
+                return 0;
+            }
+            Cli.RequireTorch();
             var r = PipelineRunner.Run(settings, p.GetValue(outDir)!, new ConsoleObserver(), cancel);
             Summarise(r);
             if (!r.Completed)

@@ -64,7 +64,7 @@ public static class PipelineRunner
     {
         TorchRuntime.EnsureLoaded();
         var runDir = Path.GetFullPath(outDirectory);
-        settings = ResolveSettings(settings, runDir, observer);
+        settings = ResolveSettings(settings.Validate(), runDir, observer);
         RunInfo.Capture("pipeline", settings.Pretrain.Train.Seed, settings).Write(runDir);
 
         var clock = Stopwatch.StartNew();
@@ -116,9 +116,7 @@ public static class PipelineRunner
         var path = Path.Combine(runDir, SettingsFile);
         if (File.Exists(path))
         {
-            PipelineSettings saved;
-            try { saved = JsonSerializer.Deserialize<PipelineSettings>(File.ReadAllText(path), RunInfo.Json) ?? throw new JsonException("empty"); }
-            catch (JsonException e) { throw new UserError($"{path} is not valid ({e.Message}); start the pipeline in a new --out directory."); }
+            var saved = PipelineSettings.Load(path).Validate();
             if (saved.Preset != settings.Preset)
                 observer.Log($"{runDir} holds a '{saved.Preset}' run; continuing it with its saved settings (not '{settings.Preset}').");
             else observer.Log($"Continuing the run in {runDir} with its saved settings.");
@@ -127,7 +125,7 @@ public static class PipelineRunner
         if (System.IO.Directory.Exists(runDir) && System.IO.Directory.EnumerateFileSystemEntries(runDir).Any())
             throw new UserError($"{runDir} is not empty and holds no {SettingsFile}; choose a new --out directory for the pipeline.");
         System.IO.Directory.CreateDirectory(runDir);
-        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(settings, RunInfo.Json));
+        AtomicFile.WriteAllText(path, settings.ToJson());
         return settings;
     }
 

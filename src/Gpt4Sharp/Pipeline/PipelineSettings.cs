@@ -1,8 +1,10 @@
+using System.Text.Json;
 using Gpt4Sharp.Alignment.Hallucination;
 using Gpt4Sharp.Alignment.Ppo;
 using Gpt4Sharp.Alignment.RewardModel;
 using Gpt4Sharp.Evaluation.Memory;
 using Gpt4Sharp.Reasoning;
+using Gpt4Sharp.Runs;
 using Gpt4Sharp.Scaling;
 using Gpt4Sharp.Stages;
 using Gpt4Sharp.Vision;
@@ -32,6 +34,41 @@ public sealed record PipelineSettings
     public SelfImproveSettings SelfImprove { get; init; } = new();
     public MultiTurnMemorySettings Memory { get; init; } = new();
     public EvaluationSettings Evaluation { get; init; } = new();
+
+    /// <summary>Checks every step's settings before the first step runs, so a bad value fails in a second rather than after an hour.</summary>
+    public PipelineSettings Validate()
+    {
+        void Require(bool ok, string what) { if (!ok) throw new UserError($"Invalid pipeline setting: {what}."); }
+        Scaling.Validate();
+        var model = (Pretrain.Model with { VocabSize = Pretrain.TokenizerVocabSize }).Validate();
+        Pretrain.Train.Validate(model.ContextLength);
+        Sft.Train.Validate(int.MaxValue); // SFT cuts its sequence length to the model's context
+        Clip.Model.Validate();
+        Hallucination.Detector.Validate();
+        RewardModel.Validate();
+        Ppo.Validate();
+        Require(Vlm.Steps >= 1 && Vlm.BatchSize >= 1 && Vlm.TrainImages >= 1, "the vision-language step needs steps, a batch and pictures");
+        Require(Rbrm.ExamplesPerClass >= 1, $"rbrm examples per class must be positive (got {Rbrm.ExamplesPerClass})");
+        Require(Hallucination.TrainExamples >= 1 && Hallucination.EvalExamples >= 1 && Hallucination.PipelineQuestions >= 1,
+            "the hallucination step needs training and evaluation examples and pipeline questions");
+        Require(SelfImprove.Rounds >= 1 && SelfImprove.Questions >= 1, "self-improvement needs at least one round and one question");
+        Require(Memory.Steps >= 1 && Memory.EvalItems >= 1, "the memory evaluation needs training steps and items");
+        Require(Evaluation.CodeTiers.Count > 0 && Evaluation.CodeProblemsPerTier >= 1 && Evaluation.CodeSamples >= 1,
+            "the evaluation needs at least one code tier, problem and sample");
+        Require(Evaluation.CodeK.Any(k => k >= 1 && k <= Evaluation.CodeSamples), $"at least one pass@k must have 1 <= k <= the {Evaluation.CodeSamples} code samples");
+        Require(Evaluation.ReasoningItems >= 1 && Evaluation.ReasoningSamples >= 1, "the evaluation needs reasoning items and samples");
+        return this;
+    }
+
+    /// <summary>Reads a settings file (e.g. an edited copy of a run's pipeline.json).</summary>
+    public static PipelineSettings Load(string path)
+    {
+        if (!File.Exists(path)) throw new UserError($"The settings file {path} does not exist; write one with `gpt4sharp pipeline --show-settings > FILE`.");
+        try { return JsonSerializer.Deserialize<PipelineSettings>(File.ReadAllText(path), RunInfo.Json) ?? throw new JsonException("the file holds null"); }
+        catch (JsonException e) { throw new UserError($"{path} is not valid pipeline settings ({e.Message}); start from `gpt4sharp pipeline --show-settings`."); }
+    }
+
+    public string ToJson() => JsonSerializer.Serialize(this, RunInfo.Json);
 }
 
 /// <summary>The rule-based reward model's check: its confusion matrix on labelled held-out curriculum responses.</summary>

@@ -179,6 +179,24 @@ public sealed class PipelinePresetTests
         Assert.Equal("mine", File.ReadAllText(Path.Combine(dir, "notes.txt")));
     }
 
+    [Fact]
+    public void SettingsFilesRoundTripAndBadOnesFailBeforeAnyStep()
+    {
+        var dir = RepoPaths.NewTempDir();
+        var path = Path.Combine(dir, "settings.json");
+        File.WriteAllText(path, PipelinePresets.Default().ToJson());
+        Assert.Equal(PipelinePresets.Default().ToJson(), PipelineSettings.Load(path).ToJson());
+
+        File.WriteAllText(path, PipelinePresets.Tiny().ToJson().Replace("\"steps\": 20,", "\"steps\": 0,"));
+        var invalid = Assert.Throws<UserError>(() => PipelineRunner.Run(PipelineSettings.Load(path), Path.Combine(dir, "run"), new SilentObserver()));
+        Assert.Contains("steps must be positive", invalid.Message);
+        Assert.False(Directory.Exists(Path.Combine(dir, "run")));
+
+        File.WriteAllText(path, "{\"pretrain\": ");
+        Assert.Contains("is not valid pipeline settings", Assert.Throws<UserError>(() => PipelineSettings.Load(path)).Message);
+        Assert.Contains("does not exist", Assert.Throws<UserError>(() => PipelineSettings.Load(Path.Combine(dir, "missing.json"))).Message);
+    }
+
     sealed class SilentObserver : IPipelineObserver
     {
         public void StepStarting(PipelineStep step, bool resuming) { }
