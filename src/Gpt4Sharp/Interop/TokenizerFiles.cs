@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Gpt4Sharp.Runs;
 using Gpt4Sharp.Text;
 
@@ -9,7 +10,7 @@ namespace Gpt4Sharp.Interop;
 /// <summary>
 /// A Gpt4Sharp byte-level BPE tokenizer as the files other engines read: its own vocab.json and
 /// merges.txt (GPT-2 layout), Hugging Face <c>tokenizers</c>' tokenizer.json (ByteLevel BPE behind
-/// the cl100k split regex, special tokens as added tokens) and tokenizer_config.json with a Jinja
+/// its pre-tokenizer regex, special tokens as added tokens) and tokenizer_config.json with a Jinja
 /// chat_template that renders exactly what <see cref="ChatTemplate"/> encodes.
 /// </summary>
 public sealed class TokenizerFiles
@@ -27,12 +28,15 @@ public sealed class TokenizerFiles
     /// <summary>Merges in rank order, "left right" in byte-level spelling.</summary>
     public IReadOnlyList<string> Merges { get; }
     public IReadOnlyDictionary<string, int> Specials { get; }
+    /// <summary>The regex that splits text before BPE (GPT-2's for GPT-2 tokenizers, cl100k's for ours).</summary>
+    public Regex PreTokenizer { get; }
 
-    TokenizerFiles(IReadOnlyList<string?> tokens, IReadOnlyList<string> merges, IReadOnlyDictionary<string, int> specials)
+    TokenizerFiles(IReadOnlyList<string?> tokens, IReadOnlyList<string> merges, IReadOnlyDictionary<string, int> specials, Regex preTokenizer)
     {
         Tokens = tokens;
         Merges = merges;
         Specials = specials;
+        PreTokenizer = preTokenizer;
     }
 
     /// <summary>Reads the files behind a directory tokenizer; tiktoken encodings are refused (their merges are not shipped).</summary>
@@ -63,7 +67,7 @@ public sealed class TokenizerFiles
             if (id < 0) throw new UserError($"{vocabPath} gives '{token}' the negative id {id}; use an intact tokenizer.");
             tokens[id] = token;
         }
-        return new TokenizerFiles(tokens, merges, specials);
+        return new TokenizerFiles(tokens, merges, specials, Tokenizers.PreTokenizerOf(directory));
     }
 
     static Dictionary<string, int> ReadSpecials(string directory, Dictionary<string, int> vocab)
@@ -96,7 +100,7 @@ public sealed class TokenizerFiles
             specials[name] = existing >= 0 ? existing : tokens.Count;
             if (existing < 0) tokens.Add(name);
         }
-        return new TokenizerFiles(tokens, Merges, specials);
+        return new TokenizerFiles(tokens, Merges, specials, PreTokenizer);
     }
 
     /// <summary>Writes vocab.json, merges.txt, special_tokens.json, tokenizer.json and tokenizer_config.json into <paramref name="directory"/>.</summary>
@@ -126,13 +130,7 @@ public sealed class TokenizerFiles
             ["padding"] = null,
             ["added_tokens"] = added,
             ["normalizer"] = null,
-            ["pre_tokenizer"] = new JsonObject
-            {
-                ["type"] = "Sequence",
-                ["pretokenizers"] = new JsonArray(
-                    new JsonObject { ["type"] = "Split", ["pattern"] = new JsonObject { ["Regex"] = PreTokenizerPatterns.Cl100k.ToString() }, ["behavior"] = "Isolated", ["invert"] = false },
-                    new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["trim_offsets"] = true, ["use_regex"] = false }),
-            },
+            ["pre_tokenizer"] = PreTokenizerPatterns.ToHuggingFace(PreTokenizer),
             ["post_processor"] = new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = true, ["trim_offsets"] = false, ["use_regex"] = true },
             ["decoder"] = new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = true, ["trim_offsets"] = true, ["use_regex"] = true },
             ["model"] = new JsonObject

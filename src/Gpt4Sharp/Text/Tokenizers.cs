@@ -3,6 +3,7 @@ using System.Globalization;
 using System.IO.Compression;
 using System.Reflection;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
 
@@ -72,8 +73,26 @@ public static class Tokenizers
     }
 
     /// <summary>
+    /// The regex that splits text before BPE in a tokenizer directory: what its tokenizer.json
+    /// declares when that is a known pattern; GPT-2's for the bare GPT-2 layout (vocab.json and
+    /// merges.txt only, as GPT-2 checkpoints ship them); otherwise cl100k's, which our trainer uses.
+    /// </summary>
+    public static Regex PreTokenizerOf(string directory)
+    {
+        var huggingFace = Path.Combine(directory, "tokenizer.json");
+        if (File.Exists(huggingFace))
+        {
+            JsonNode? declared;
+            try { declared = JsonNode.Parse(File.ReadAllText(huggingFace))?["pre_tokenizer"]; }
+            catch (JsonException e) { throw new UserError($"{huggingFace} is not valid JSON ({e.Message}); use an intact tokenizer.", e); }
+            return PreTokenizerPatterns.FromHuggingFace(declared) ?? PreTokenizerPatterns.Cl100k;
+        }
+        return File.Exists(Path.Combine(directory, BpeModel.SpecialTokensFile)) ? PreTokenizerPatterns.Cl100k : PreTokenizerPatterns.R50k;
+    }
+
+    /// <summary>
     /// Our byte-level BPE goes through <see cref="BpeTokenizer"/> with ByteLevel on and the
-    /// cl100k regex as pre-tokenizer. It applies merges by their rank in merges.txt, which is
+    /// directory's pre-tokenizer regex (<see cref="PreTokenizerOf"/>). It applies merges by their rank in merges.txt, which is
     /// exactly how the trainer built the vocabulary. (CodeGenTokenizer reads the same files but
     /// hard-wires GPT-2's pre-tokenizer; TiktokenTokenizer ranks merges by the merged token's id
     /// instead of by merge, which can pick a different split for tokens reachable two ways.)
@@ -90,7 +109,8 @@ public static class Tokenizers
             var options = new BpeOptions(vocabPath, mergesPath) { ByteLevel = true };
             var specials = ReadSpecialTokens(directory, options.Vocabulary!);
             options.SpecialTokens = specials;
-            options.PreTokenizer = new RegexPreTokenizer(PreTokenizerPatterns.Cl100k, specials);
+            var pattern = PreTokenizerOf(directory);
+            options.PreTokenizer = new RegexPreTokenizer(pattern, specials);
             var bpe = BpeTokenizer.Create(options);
 
             var bytesById = new Dictionary<int, byte[]>();
@@ -100,7 +120,7 @@ public static class Tokenizers
                 bytesById[id] = ByteLevel.Decode(token) ?? throw new InvalidDataException($"token '{token}' is not byte-level");
             }
             int vocabSize = bpe.Vocabulary.Values.Concat(specials.Values).Max() + 1;
-            return new LibraryTokenizer(Path.GetFullPath(directory), bpe, PreTokenizerPatterns.Cl100k, specials,
+            return new LibraryTokenizer(Path.GetFullPath(directory), bpe, pattern, specials,
                 id => bytesById.GetValueOrDefault(id), vocabSize);
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or InvalidDataException or FormatException or ArgumentException or KeyNotFoundException)
