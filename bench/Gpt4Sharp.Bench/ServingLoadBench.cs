@@ -46,7 +46,7 @@ static class ServingLoadBench
                 long steps = server.Engine.Steps, rows = server.Engine.StepRows;
                 var busy = server.Engine.BusyTime;
                 var clock = Stopwatch.StartNew();
-                var level = Load(http, clients, requestsPerClient: clients == 1 ? 16 : Math.Max(6, 128 / clients)); // enough requests per client that the batch stays full most of the time
+                var level = Load(http, clients, requestsPerClient: clients == 1 ? 48 : Math.Max(6, 128 / clients)); // enough requests per client that the batch stays full most of the time, and a single stream long enough to time steadily
                 double meanBatch = (double)(server.Engine.StepRows - rows) / Math.Max(1, server.Engine.Steps - steps);
                 throughput[clients] = level.TokensPerSecond;
                 if (clients == 64) errorsAt64 = level.Errors;

@@ -55,13 +55,15 @@ public sealed class GenerationJob
 /// Continuous batching on the inference thread. Requests join a running batch between decode
 /// steps (their prompt is prefilled into a free cache slot), every step runs one forward pass
 /// for all active sequences (<see cref="BatchedDecoder.Decode"/>, rows at their own positions),
-/// and a sequence leaves as soon as it ends, freeing its row for the next request. Finished
-/// text-only sequences keep their slot's keys/values: a new request whose prompt starts with the
-/// same tokens (the next turn of a conversation re-sends the whole history) continues from the
-/// longest matching kept prefix and only computes the rest. The n choices of one request are
-/// prefilled once and their cache copied. Pictures are embedded with the vision-language
-/// model's <see cref="ImageSpanEncoder"/>; their sequences are never reused (placeholder ids
-/// do not identify a picture).
+/// and a sequence leaves as soon as it ends, freeing its row for the next request. Active rows
+/// always sit in the adjacent slots 0..n−1, so a step reads their keys/values as one slice
+/// instead of gathering scattered slots: a row that leaves is filled by moving the last row's
+/// cache into its place. Finished text-only sequences are copied into a separate region of kept
+/// slots: a new request whose prompt starts with the same tokens (the next turn of a
+/// conversation re-sends the whole history) copies the longest matching kept prefix into its row
+/// and only computes the rest. The n choices of one request are prefilled once and their cache
+/// copied. Pictures are embedded with the vision-language model's <see cref="ImageSpanEncoder"/>;
+/// their sequences are never kept (placeholder ids do not identify a picture).
 /// </summary>
 public sealed class InferenceEngine : IBatchStepper, IDisposable
 {
@@ -72,8 +74,10 @@ public sealed class InferenceEngine : IBatchStepper, IDisposable
     readonly BatchedDecoder decoder;
     readonly SlotKvCache cache;
     readonly ConcurrentQueue<Pending> pending = new();
+    /// <summary>The running sequences; the one at index i decodes in slot i.</summary>
     readonly List<Sequence> active = [];
-    readonly Slot[] slots;
+    /// <summary>Kept finished sequences, in slots MaxBatch + i of the cache.</summary>
+    readonly Kept[] kept;
     long clock;
 
     public InferenceEngine(GptModel model, ITokenizer tokenizer, ImageSpanEncoder? images = null, EngineOptions? options = null)
@@ -84,9 +88,8 @@ public sealed class InferenceEngine : IBatchStepper, IDisposable
         this.options = (options ?? new EngineOptions()).Validate();
         model.eval();
         decoder = new BatchedDecoder(model);
-        int count = this.options.MaxBatch + this.options.KeptSequences;
-        cache = decoder.NewCache(count);
-        slots = Enumerable.Range(0, count).Select(_ => new Slot()).ToArray();
+        cache = decoder.NewCache(this.options.MaxBatch + this.options.KeptSequences);
+        kept = Enumerable.Range(0, this.options.KeptSequences).Select(_ => new Kept()).ToArray();
         Worker.Attach(this);
     }
 
@@ -150,12 +153,12 @@ public sealed class InferenceEngine : IBatchStepper, IDisposable
         foreach (var s in active.Where(s => s.Cancel.IsCancellationRequested).ToList()) Cancel(s);
         if (active.Count == 0) return;
 
-        var batch = active.ToArray();
+        var batch = active.ToArray(); // rows in slot order 0..n-1
         try
         {
             using var scope = torch.NewDisposeScope();
             var logits = decoder.Decode(cache, [.. batch.Select(s => s.Slot)], [.. batch.Select(s => s.Next)]).to(ScalarType.Float32);
-            foreach (var s in batch) slots[s.Slot].Tokens?.Add(s.Next);
+            foreach (var s in batch) s.Cached?.Add(s.Next);
             Interlocked.Increment(ref steps);
             Interlocked.Add(ref stepRows, batch.Length);
             var chosen = Choose(batch, logits);
@@ -199,31 +202,27 @@ public sealed class InferenceEngine : IBatchStepper, IDisposable
     void Prefill(Pending request)
     {
         var prompt = request.Prompt;
-        var (first, reuse) = PickSlot(request.Pictures.Count == 0 ? prompt : null, exclude: []);
-        var taken = new List<int> { first };
+        bool text = request.Pictures.Count == 0;
+        int first = active.Count; // the request's rows take the next adjacent slots
         var sequences = new List<Sequence>();
         try
         {
             using var scope = torch.NewDisposeScope();
-            cache.Truncate(first, reuse);
+            int reuse = text ? ReusePrefix(prompt, first) : 0;
             Tensor logits;
-            if (request.Pictures.Count > 0)
-                logits = decoder.PrefillEmbeddings(cache, first, images!.Embed(prompt, request.Pictures));
-            else
+            if (text)
                 logits = decoder.Prefill(cache, first, prompt[reuse..]);
+            else
+            {
+                cache.Truncate(first, 0);
+                logits = decoder.PrefillEmbeddings(cache, first, images!.Embed(prompt, request.Pictures));
+            }
             logits = logits.to(ScalarType.Float32);
             request.Job.CachedTokens = reuse;
-            Claim(first, request.Pictures.Count == 0 ? [.. prompt] : null);
-            for (int i = 1; i < request.Choices.Count; i++)
-            {
-                int slot = PickSlot(null, taken).Slot;
-                taken.Add(slot);
-                cache.CopySlot(first, slot);
-                Claim(slot, request.Pictures.Count == 0 ? [.. prompt] : null);
-            }
+            for (int i = 1; i < request.Choices.Count; i++) cache.CopySlot(first, first + i);
             for (int i = 0; i < request.Choices.Count; i++)
             {
-                var s = new Sequence(request, i, taken[i], tokenizer);
+                var s = new Sequence(request, i, first + i, tokenizer, text ? [.. prompt] : null);
                 sequences.Add(s);
                 active.Add(s);
             }
@@ -234,32 +233,33 @@ public sealed class InferenceEngine : IBatchStepper, IDisposable
         catch (Exception e)
         {
             foreach (var s in sequences) Fail(s, e);
-            foreach (var slot in taken) Release(slot, keep: false);
             foreach (var choice in request.Job.Choices) { choice.Channel.Writer.TryComplete(e); choice.Done.TrySetException(e); }
         }
         finally { request.DisposePictures(); }
     }
 
     /// <summary>
-    /// A slot for a new sequence: the kept slot sharing the longest prefix with <paramref name="prompt"/>
-    /// (at least one prompt token is always recomputed, for its logits), else a free slot, else
-    /// the least recently used kept one.
+    /// Copies into <paramref name="slot"/> the keys/values of the kept sequence sharing the longest
+    /// prefix with <paramref name="prompt"/> (at least one prompt token is always recomputed, for its
+    /// logits); returns how many positions it holds then (0 when nothing matches).
     /// </summary>
-    (int Slot, int Reuse) PickSlot(int[]? prompt, List<int> exclude)
+    int ReusePrefix(int[] prompt, int slot)
     {
         int best = -1, bestLength = 0;
-        if (prompt is not null)
-            for (int i = 0; i < slots.Length; i++)
-            {
-                if (slots[i].State != SlotState.Kept || exclude.Contains(i)) continue;
-                int n = CommonPrefix(slots[i].Tokens!, prompt, prompt.Length - 1);
-                if (n > bestLength) (best, bestLength) = (i, n);
-            }
-        if (best >= 0) return (best, bestLength);
-        int free = Array.FindIndex(slots, s => s.State == SlotState.Free);
-        if (free >= 0 && !exclude.Contains(free)) return (free, 0);
-        var candidates = Enumerable.Range(0, slots.Length).Where(i => slots[i].State != SlotState.Active && !exclude.Contains(i));
-        return (candidates.MinBy(i => (slots[i].State == SlotState.Free ? 0 : 1, slots[i].LastUsed)), 0);
+        for (int i = 0; i < kept.Length; i++)
+        {
+            if (kept[i].Tokens is not { } tokens) continue;
+            int n = CommonPrefix(tokens, prompt, prompt.Length - 1);
+            if (n > bestLength) (best, bestLength) = (i, n);
+        }
+        if (best < 0)
+        {
+            cache.Truncate(slot, 0);
+            return 0;
+        }
+        cache.CopySlot(options.MaxBatch + best, slot, bestLength);
+        kept[best].LastUsed = ++clock;
+        return bestLength;
     }
 
     static int CommonPrefix(List<int> a, int[] b, int limit)
@@ -270,23 +270,15 @@ public sealed class InferenceEngine : IBatchStepper, IDisposable
         return i;
     }
 
-    void Claim(int slot, List<int>? tokens)
+    /// <summary>Copies a finished sequence's keys/values into a free kept slot, or over the least recently used one.</summary>
+    void Keep(Sequence s)
     {
-        slots[slot].State = SlotState.Active;
-        slots[slot].Tokens = tokens;
-    }
-
-    void Release(int slot, bool keep)
-    {
-        var s = slots[slot];
-        keep &= s.Tokens is not null && options.KeptSequences > 0;
-        s.State = keep ? SlotState.Kept : SlotState.Free;
-        s.LastUsed = ++clock;
-        if (!keep)
-        {
-            s.Tokens = null;
-            cache.Truncate(slot, 0);
-        }
+        if (s.Cached is null || kept.Length == 0) return;
+        int target = Array.FindIndex(kept, k => k.Tokens is null);
+        if (target < 0) target = Enumerable.Range(0, kept.Length).MinBy(i => kept[i].LastUsed);
+        cache.CopySlot(s.Slot, options.MaxBatch + target);
+        kept[target].Tokens = s.Cached;
+        kept[target].LastUsed = ++clock;
     }
 
     /// <summary>Handles a sequence's newly chosen token: it ends the sequence or is streamed and fed at the next step.</summary>
@@ -326,11 +318,22 @@ public sealed class InferenceEngine : IBatchStepper, IDisposable
         Leave(s, keep: false);
     }
 
+    /// <summary>Removes a sequence from the batch; the last row moves into its slot so the rows stay adjacent.</summary>
     void Leave(Sequence s, bool keep)
     {
-        if (!active.Remove(s)) return;
+        int index = active.IndexOf(s);
+        if (index < 0) return;
+        if (keep) Keep(s);
         s.Dispose();
-        Release(s.Slot, keep);
+        var last = active[^1];
+        if (last != s)
+        {
+            cache.CopySlot(last.Slot, s.Slot);
+            last.Slot = s.Slot;
+            active[index] = last;
+        }
+        active.RemoveAt(active.Count - 1);
+        cache.Truncate(active.Count, 0);
     }
 
     public void Dispose()
@@ -346,12 +349,9 @@ public sealed class InferenceEngine : IBatchStepper, IDisposable
         decoder.Dispose();
     }
 
-    enum SlotState { Free, Active, Kept }
-
-    sealed class Slot
+    sealed class Kept
     {
-        public SlotState State;
-        /// <summary>The tokens whose keys/values the slot holds, in order; null when it cannot be reused (pictures).</summary>
+        /// <summary>The tokens whose keys/values the kept slot holds, in order; null while the slot is free.</summary>
         public List<int>? Tokens;
         public long LastUsed;
     }
@@ -365,7 +365,7 @@ public sealed class InferenceEngine : IBatchStepper, IDisposable
     }
 
     /// <summary>One choice being decoded: its row, sampler, text state and the token to feed next.</summary>
-    sealed class Sequence(Pending request, int index, int slot, ITokenizer tokenizer) : IDisposable
+    sealed class Sequence(Pending request, int index, int slot, ITokenizer tokenizer, List<int>? cached) : IDisposable
     {
         LogitsProcessor? processor;
         public BatchSampler.Row Sampler { get; } = new(request.Choices[index]);
@@ -373,7 +373,10 @@ public sealed class InferenceEngine : IBatchStepper, IDisposable
         public SamplingOptions Options { get; } = request.Choices[index];
         public HashSet<int> StopTokens { get; } = [.. request.Choices[index].StopTokens];
         public CancellationToken Cancel => request.Cancel;
-        public int Slot { get; } = slot;
+        /// <summary>The cache slot, which is also the row's index in the batch; it moves when an earlier row leaves.</summary>
+        public int Slot { get; set; } = slot;
+        /// <summary>The tokens whose keys/values the slot holds (prompt, then fed tokens); null for sequences with pictures, which are never kept.</summary>
+        public List<int>? Cached { get; } = cached;
         public List<int> Tokens { get; } = [];
         public TokenText Text { get; } = new(tokenizer, request.Choices[index].Stop);
         public int Next { get; set; }

@@ -63,4 +63,33 @@ public sealed class BatchingTests(ServerFixture fixture)
         var (text, _, _) = await new TextGenerator(fixture.Model, fixture.Tokenizer).GenerateAsync(fixture.Tokenizer.Decode(prompt), SamplingOptions.Greedy(8) with { StopTokens = stops });
         Assert.Equal(text, Answer(second));
     }
+
+    [Fact]
+    public async Task Rows_that_leave_at_different_steps_and_rows_moved_into_their_slots_answer_as_they_do_alone()
+    {
+        // Seeded requests of many lengths end at different steps, so later rows are moved into
+        // earlier slots again and again; half of them continue a conversation from the kept cache.
+        var first = Enumerable.Range(0, 6).Select(i => User($"conversation {i} starts here")).ToList();
+        var firstAnswers = await Task.WhenAll(first.Select((m, i) => Chat(m, 4 + i, 1.0, seed: i)));
+        var prompts = new List<JsonArray>();
+        for (int i = 0; i < 6; i++)
+        {
+            var next = (JsonArray)first[i].DeepClone();
+            next.Add(new JsonObject { ["role"] = "assistant", ["content"] = Answer(firstAnswers[i]) });
+            next.Add(new JsonObject { ["role"] = "user", ["content"] = $"and then {i}" });
+            prompts.Add(next);
+            prompts.Add(User(new string((char)('k' + i), 2 + 5 * i)));
+        }
+        var lengths = prompts.Select((_, i) => 2 + 5 * i % 29).ToList();
+        var alone = new List<JsonNode>();
+        for (int i = 0; i < prompts.Count; i++) alone.Add(await Chat(prompts[i], lengths[i], 1.0, seed: 100 + i));
+
+        var engine = fixture.Server.Engine;
+        long steps = engine.Steps, rows = engine.StepRows;
+        var together = await Task.WhenAll(prompts.Select((m, i) => Chat(m, lengths[i], 1.0, seed: 100 + i)));
+        Assert.True(engine.StepRows - rows > 2 * (engine.Steps - steps), "the requests did not decode together");
+        Assert.Contains(together, a => a["usage"]!["prompt_tokens_details"]!["cached_tokens"]!.GetValue<int>() > 5);
+        Assert.True(together.Select(a => a["usage"]!["completion_tokens"]!.GetValue<int>()).Distinct().Count() > 4, "the rows did not end at different steps");
+        for (int i = 0; i < prompts.Count; i++) Assert.Equal(Answer(alone[i]), Answer(together[i]));
+    }
 }

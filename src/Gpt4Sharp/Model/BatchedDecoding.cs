@@ -46,10 +46,16 @@ public sealed class SlotKvCache : IDisposable
         lengths[slot] = length;
     }
 
-    /// <summary>Copies the stored positions of slot <paramref name="from"/> into slot <paramref name="to"/> (n samples of one prompt share its prefill).</summary>
-    public void CopySlot(int from, int to)
+    /// <summary>
+    /// Copies the first <paramref name="length"/> stored positions (all when null) of slot
+    /// <paramref name="from"/> into slot <paramref name="to"/>, which then holds exactly those:
+    /// n samples of one prompt share its prefill, and a batch keeps its rows in adjacent slots.
+    /// </summary>
+    public void CopySlot(int from, int to, int? length = null)
     {
-        int n = lengths[from];
+        int n = length ?? lengths[from];
+        if (n < 0 || n > lengths[from]) throw new ArgumentOutOfRangeException(nameof(length));
+        if (from == to) { lengths[to] = n; return; }
         using (torch.no_grad())
             for (int layer = 0; layer < keys.Length; layer++)
             {
