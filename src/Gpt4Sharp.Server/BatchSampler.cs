@@ -1,3 +1,4 @@
+using System.Buffers;
 using Gpt4Sharp.Generation;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -44,31 +45,55 @@ static class BatchSampler
         return chosen;
     }
 
-    /// <summary>Temperature, then top-k and top-p over the sorted row (the best token always stays), then the inverse CDF at the row's next uniform number.</summary>
+    /// <summary>
+    /// Temperature, then top-k and top-p over the sorted row (the best token always stays), then
+    /// the inverse CDF at the row's next uniform number. A row with neither filter needs no sort:
+    /// it draws over the vocabulary in id order.
+    /// </summary>
     static int Sample(ReadOnlySpan<float> logits, Row row)
     {
         var options = row.Options;
         int vocab = logits.Length;
-        var negated = new float[vocab]; // sorting negated logits ascending sorts the logits descending
-        var order = new int[vocab];
-        for (int i = 0; i < vocab; i++) (negated[i], order[i]) = (-logits[i] / (float)options.Temperature, i);
-        Array.Sort(negated, order);
-
-        var probabilities = new double[vocab];
-        double total = 0;
-        for (int j = 0; j < vocab; j++) total += probabilities[j] = Math.Exp(negated[0] - negated[j]); // the best logit is -negated[0]
-        int keep = options.TopK is > 0 && options.TopK < vocab ? options.TopK : vocab;
-        double before = 0;
-        for (int j = 0; j < keep; j++)
+        bool filtered = options.TopK is > 0 && options.TopK < vocab || options.TopP < 1;
+        var scaled = ArrayPool<float>.Shared.Rent(vocab);
+        var order = ArrayPool<int>.Shared.Rent(vocab);
+        try
         {
-            if (before >= options.TopP) { keep = j; break; } // the tokens before j already reach p
-            before += probabilities[j] / total;
+            var weights = scaled.AsSpan(0, vocab);
+            // exp((logit - max) / T): the largest weight is 1, so nothing overflows.
+            TensorPrimitives.Subtract(logits, TensorPrimitives.Max(logits), weights);
+            TensorPrimitives.Multiply(weights, (float)(1 / options.Temperature), weights);
+            TensorPrimitives.Exp(weights, weights);
+            if (!filtered) return Draw(weights, null, vocab, row.NextUniform());
+
+            var ids = order.AsSpan(0, vocab);
+            for (int i = 0; i < vocab; i++) ids[i] = i;
+            weights.Sort(ids, static (a, b) => b.CompareTo(a)); // descending weight, ids alongside
+            double total = TensorPrimitives.Sum<float>(weights);
+            int keep = options.TopK is > 0 && options.TopK < vocab ? options.TopK : vocab;
+            double before = 0;
+            for (int j = 0; j < keep; j++)
+            {
+                if (before >= options.TopP) { keep = j; break; } // the tokens before j already reach p
+                before += weights[j] / total;
+            }
+            return Draw(weights, ids, keep, row.NextUniform());
         }
-        double kept = 0;
-        for (int j = 0; j < keep; j++) kept += probabilities[j];
-        double u = row.NextUniform(), cumulative = 0;
-        for (int j = 0; j < keep - 1; j++)
-            if ((cumulative += probabilities[j] / kept) > u) return order[j];
-        return order[keep - 1];
+        finally
+        {
+            ArrayPool<float>.Shared.Return(scaled);
+            ArrayPool<int>.Shared.Return(order);
+        }
+    }
+
+    /// <summary>The inverse CDF at <paramref name="u"/> over the first <paramref name="count"/> weights (ids in <paramref name="ids"/>, or the positions themselves).</summary>
+    static int Draw(ReadOnlySpan<float> weights, ReadOnlySpan<int> ids, int count, double u)
+    {
+        double total = 0;
+        for (int j = 0; j < count; j++) total += weights[j];
+        double target = u * total, cumulative = 0;
+        for (int j = 0; j < count - 1; j++)
+            if ((cumulative += weights[j]) > target) return ids.IsEmpty ? j : ids[j];
+        return ids.IsEmpty ? count - 1 : ids[count - 1];
     }
 }
