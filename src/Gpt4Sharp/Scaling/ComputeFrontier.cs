@@ -39,8 +39,9 @@ public static class ComputeFrontier
     /// <summary>The curve's value at compute <paramref name="c"/> (log-linear interpolation), or null outside its measured range.</summary>
     public static double? At(IReadOnlyList<(double Compute, double Value)> curve, double c)
     {
-        // Relative tolerance: the last grid point equals a run's final compute up to rounding.
-        const double Slack = 1e-9;
+        // Runs of "equal" compute differ by their step rounding: a measurement within this relative
+        // distance of c stands for c.
+        const double Slack = 5e-3;
         for (int i = 0; i < curve.Count; i++)
         {
             if (Math.Abs(curve[i].Compute - c) <= Slack * c) return curve[i].Value;

@@ -17,6 +17,7 @@ public static class ScalingReport
             loss = Describe(result.Loss),
             code = Describe(result.Code),
             loss_backtest = result.LossBacktest is { } b ? Describe(b) : null,
+            loss_by_frontier_span = result.LossBySpan.Select(Describe),
             runs = result.Points.Select(p => new
             {
                 name = p.Plan.Name, width = p.Plan.Width, parameters = p.Plan.Parameters, tokens = p.TokensSeen, steps = p.Plan.Steps,
@@ -30,7 +31,8 @@ public static class ScalingReport
         var report = new Report("Scaling sweep: predicting the held-out run")
             .Section("Predictions", $"Laws y = a·C^(−b) + c fitted on the compute-efficient frontier of the {result.Points.Count - 1} smaller runs' learning curves, evaluated at the held-out run's compute ({result.ComputeRatio:F1}x the largest fitted) before it trained. The backtest row applies the same method inside the fitted runs alone.")
             .Table(["metric", "fit", "rmse on fit", "predicted", "actual", "relative error"],
-                new[] { result.Loss, result.Code }.Concat(result.LossBacktest is { } back ? [back with { Metric = $"backtest: {back.Metric} at the fitted compute" }] : []).Select(p => (IReadOnlyList<object?>)[p.Metric, p.Fit.Law.ToString(), p.Fit.RootMeanSquareError, p.Predicted, p.Actual, p.RelativeError]))
+                new[] { result.Loss, result.Code }.Concat(result.LossBacktest is { } back ? [back with { Metric = $"backtest: {back.Metric} at the fitted compute" }] : [])
+                    .Concat(result.LossBySpan.Select(p => p with { Metric = $"sensitivity: {p.Metric}" })).Select(p => (IReadOnlyList<object?>)[p.Metric, p.Fit.Law.ToString(), p.Fit.RootMeanSquareError, p.Predicted, p.Actual, p.RelativeError]))
             .KeyValues(("compute", result.ComputeDefinition), ("code metric", result.CodeMetricRule), ("sweep time", $"{result.Seconds:F0} s"))
             .Section("Runs")
             .Table(["run", "parameters", "tokens", "compute (FLOPs)", "final val loss", "reference NLL", "−mean log pass rate", "pass rate", "held out"],

@@ -25,9 +25,13 @@ public sealed record ScalingSettings
 {
     public string OutDirectory { get; init; } = "runs/scaling";
     /// <summary>Model widths of the runs the laws are fitted on.</summary>
-    public IReadOnlyList<int> FittedWidths { get; init; } = [8, 12, 16, 24, 32];
-    /// <summary>Width of the held-out run that is predicted, then trained.</summary>
-    public int TargetWidth { get; init; } = 64;
+    public IReadOnlyList<int> FittedWidths { get; init; } = [16, 24, 32, 40];
+    /// <summary>
+    /// Width of the held-out run that is predicted, then trained. The default 96 (259k parameters)
+    /// follows Chinchilla's N_opt ∝ C^0.5 from the fitted runs' best size at their compute (widths
+    /// 32–40, 38k–55k parameters, equally good): 30x the compute, √30 ≈ 5.5x the parameters.
+    /// </summary>
+    public int TargetWidth { get; init; } = 96;
     public int Layers { get; init; } = 2;
     /// <summary>Attention heads at every width (the head width grows with the model, as in Kaplan et al.'s width sweeps).</summary>
     public int Heads { get; init; } = 1;
@@ -36,11 +40,12 @@ public sealed record ScalingSettings
     /// width needs to see this many tokens per parameter (embeddings included); smaller widths
     /// therefore see more tokens, as the compute-efficient frontier needs.
     /// </summary>
-    public double TokensPerParameter { get; init; } = 100;
+    public double TokensPerParameter { get; init; } = 10;
     /// <summary>The held-out run trains for this many times the compute of the largest fitted run.</summary>
     public double MinComputeRatio { get; init; } = 30;
     public int VocabSize { get; init; } = 384;
-    public int CorpusDocuments { get; init; } = 22_000;
+    /// <summary>Curriculum documents in the shared corpus: enough that no run, the held-out one included, sees a token twice (checked after the corpus is built).</summary>
+    public int CorpusDocuments { get; init; } = 48_000;
     /// <summary>Share of code (easy tier) in the pretraining mixture; the rest is short arithmetic and knowledge items.</summary>
     public double CodeShare { get; init; } = 0.8;
     public int BatchSize { get; init; } = 4;
@@ -48,12 +53,25 @@ public sealed record ScalingSettings
     public double LearningRate { get; init; } = 8e-3;
     /// <summary>Linear warmup steps, the same count for every run; after it the rate stays constant (no decay), so a curve's point at step s equals a run of s steps.</summary>
     public int WarmupSteps { get; init; } = 50;
+    /// <summary>
+    /// Every measurement and the final model use an exponential moving average of the weights whose
+    /// window is this share of the steps so far (Polyak averaging; Karras et al. 2024 scale the EMA
+    /// length with training time the same way). It depends on the step only, so curves stay
+    /// horizon-free, and it removes the step-to-step noise a constant learning rate leaves; 0 turns
+    /// it off.
+    /// </summary>
+    public double AverageFraction { get; init; } = 0.1;
     /// <summary>Validation batches for every loss measurement (the same held-out tokens for every run and step).</summary>
     public int EvalBatches { get; init; } = 64;
     /// <summary>Log-spaced measurements (validation loss and code likelihood) along each run.</summary>
     public int CurvePoints { get; init; } = 24;
-    /// <summary>The laws are fitted on the frontier from the fitted compute divided by this to the fitted compute.</summary>
-    public double FrontierSpan { get; init; } = 30;
+    /// <summary>
+    /// The laws are fitted on the frontier from the fitted compute divided by this to the fitted
+    /// compute. The default 3 keeps the part formed by the largest fitted models well past their
+    /// first steps; lower down the frontier is made of runs a few hundred steps old and bends (see
+    /// <see cref="ScalingSweep.SensitivitySpans"/> for what wider spans predict).
+    /// </summary>
+    public double FrontierSpan { get; init; } = 3;
     /// <summary>Log-spaced compute levels of the frontier that the laws are fitted on.</summary>
     public int FrontierPoints { get; init; } = 16;
     public string CodeTier { get; init; } = "easy";
@@ -87,6 +105,7 @@ public sealed record ScalingSettings
         Require(Layers >= 1, $"layers must be positive (got {Layers})");
         Require(TokensPerParameter > 0, $"tokens per parameter must be positive (got {TokensPerParameter})");
         Require(MinComputeRatio >= 1, $"the held-out run's compute ratio must be at least 1 (got {MinComputeRatio})");
+        Require(AverageFraction >= 0, $"the weight-average fraction must be 0 (off) or positive (got {AverageFraction})");
         Require(WarmupSteps >= 0, $"warmup steps must be 0 or more (got {WarmupSteps})");
         Require(CurvePoints >= 2 && FrontierPoints >= 3, "a run needs at least 2 curve points and the frontier at least 3 points");
         Require(FrontierSpan > 1, $"the frontier span must exceed 1 (got {FrontierSpan})");
@@ -151,13 +170,18 @@ public sealed record Prediction(string Metric, PowerLawFitResult Fit, double Com
 /// The sweep's outcome. <see cref="Code"/> predicts the continuous code metric (reference-solution
 /// likelihood); the sampled pass rates are in each point's <see cref="SweepPoint.Code"/>.
 /// <see cref="LossBacktest"/> checks the method inside the fitted data alone: a law fitted on the
-/// frontier below a quarter of the fitted compute, predicting the frontier at the fitted compute.
+/// same frontier span a quarter lower, predicting the frontier at the fitted compute.
 /// </summary>
 public sealed record ScalingResult(
     string ComputeDefinition, IReadOnlyList<SweepPoint> Points, Prediction Loss, Prediction Code, double ComputeRatio, string CodeMetricRule, double Seconds)
 {
     public Prediction? LossBacktest { get; init; }
+    /// <summary>The loss predicted with each of <see cref="ScalingSweep.SensitivitySpans"/> (all made before the held-out run trained).</summary>
+    public IReadOnlyList<Prediction> LossBySpan { get; init; } = [];
 }
+
+/// <summary>What <see cref="ScalingSweep.Predict"/> derives from the fitted runs.</summary>
+public sealed record SweepPredictions(Prediction Loss, Prediction Code, Prediction Backtest, IReadOnlyList<Prediction> LossBySpan);
 
 /// <summary>Callbacks that let a front end show the sweep as it runs.</summary>
 public interface ISweepObserver
@@ -213,22 +237,26 @@ public static class ScalingSweep
         var outDir = Path.GetFullPath(settings.OutDirectory);
         if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
             throw new UserError($"{outDir} is not empty; choose a new --out directory for the sweep.");
-        var (tokenizerDir, dataDir) = PrepareSharedData(settings, outDir, observer);
+        var (tokenizerDir, dataDir, trainTokens) = PrepareSharedData(settings, outDir, observer);
         var tokenizer = Tokenizers.Load(tokenizerDir);
         var plans = Plan(settings, tokenizer.VocabSize);
+        // Scaling laws describe single-epoch training; a run that repeats data flattens for another reason.
+        if (plans.MaxBy(p => p.Tokens) is { } longest && longest.Tokens > trainTokens)
+            throw new UserError($"Run {longest.Name} would train on {longest.Tokens:N0} tokens but the corpus has only {trainTokens:N0}; raise --corpus-docs so that no run repeats data.");
         var problems = CodePassRate.Problems(settings.CodeTier, Math.Max(settings.CodeProblems, settings.ReferenceProblems), settings.Seed);
         var sampled = problems.Take(settings.CodeProblems).ToList();
         var sandbox = new PythonSandbox();
         observer.Log($"{plans.Count - 1} fitted runs of {plans[0].Compute:G3} FLOPs each; held-out run {plans[^1].Compute:G3} FLOPs ({plans[^1].Compute / plans.Where(p => !p.HeldOut).Max(p => p.Compute):F1}x the largest fitted); code likelihood on {problems.Count} {settings.CodeTier} problems, pass rate on {sampled.Count} x {settings.SamplesPerProblem} samples ({sandbox.Isolation}).");
 
         var points = new List<SweepPoint>();
-        Prediction? loss = null, code = null, backtest = null;
+        SweepPredictions? predicted = null;
         foreach (var plan in plans)
         {
             if (plan.HeldOut)
             {
-                (loss, code, backtest) = Predict(settings, points, plan.Compute);
-                observer.Predicted(loss, code);
+                predicted = Predict(settings, points, plan.Compute);
+                observer.Log($"Loss predicted with other frontier spans: {string.Join(", ", predicted.LossBySpan.Select(p => $"{p.Metric[(LossMetric.Length + 2)..]} -> {p.Predicted:F4}"))}; backtest (span {settings.FrontierSpan:G3} a quarter lower, predicting the fitted compute): {predicted.Backtest.Predicted:F4} vs {predicted.Backtest.Actual:F4}.");
+                observer.Predicted(predicted.Loss, predicted.Code);
             }
             var point = await TrainAndMeasure(settings, plan, dataDir, tokenizer, problems, sampled, sandbox, observer, cancel);
             points.Add(point);
@@ -236,37 +264,44 @@ public static class ScalingSweep
         }
         var target = points[^1];
         return new ScalingResult(ComputeDefinition, points,
-            loss! with { Actual = target.FinalLoss }, code! with { Actual = target.FinalCodeNll },
-            target.Compute / points[..^1].Max(p => p.Compute), CodeMetricRule, clock.Elapsed.TotalSeconds) { LossBacktest = backtest };
+            predicted!.Loss with { Actual = target.FinalLoss }, predicted.Code with { Actual = target.FinalCodeNll },
+            target.Compute / points[..^1].Max(p => p.Compute), CodeMetricRule, clock.Elapsed.TotalSeconds)
+        {
+            LossBacktest = predicted.Backtest,
+            LossBySpan = [.. predicted.LossBySpan.Select(p => p with { Actual = target.FinalLoss })],
+        };
     }
 
-    /// <summary>Both laws, fitted on the fitted runs' frontier only, at the held-out compute; and the loss backtest inside the fitted range.</summary>
-    public static (Prediction Loss, Prediction Code, Prediction? Backtest) Predict(ScalingSettings settings, IReadOnlyList<SweepPoint> fitted, double compute)
+    /// <summary>Frontier spans whose loss predictions are reported beside the chosen one, to show how much the choice matters.</summary>
+    public static readonly IReadOnlyList<double> SensitivitySpans = [3, 5, 10, 30];
+
+    /// <summary>
+    /// Everything predicted from the fitted runs alone, before the held-out run trains: both laws at
+    /// the held-out compute; the same loss method one step down (a law fitted on the same span a
+    /// quarter lower, predicting the frontier at the fitted compute), checkable without the held-out
+    /// run; and the loss prediction for each of <see cref="SensitivitySpans"/>.
+    /// </summary>
+    public static SweepPredictions Predict(ScalingSettings settings, IReadOnlyList<SweepPoint> fitted, double compute)
     {
-        double top = fitted.Max(p => p.Compute), bottom = top / settings.FrontierSpan;
-        Prediction One(string metric, Func<CurvePoint, double> value, double from, double to, double at)
+        double top = fitted.Max(p => p.Compute);
+        List<(string, IReadOnlyList<(double, double)>)> Curves(Func<CurvePoint, double> value) =>
+            fitted.Select(p => (p.Plan.Name, (IReadOnlyList<(double, double)>)p.Curve.Select(c => (c.Compute, value(c))).ToList())).ToList();
+        Prediction One(string metric, Func<CurvePoint, double> value, double to, double span, double at)
         {
-            var curves = fitted.Select(p => (p.Plan.Name, (IReadOnlyList<(double, double)>)p.Curve.Select(c => (c.Compute, value(c))).ToList())).ToList();
-            var frontier = ComputeFrontier.Build(curves, from, to, settings.FrontierPoints);
+            var frontier = ComputeFrontier.Build(Curves(value), to / span, to, settings.FrontierPoints);
             var fit = PowerLawFit.Fit(frontier.Select(f => f.Compute).ToList(), frontier.Select(f => f.Value).ToList());
             return new Prediction(metric, fit, at, fit.Law.At(at)) { Frontier = frontier };
         }
-        var loss = One(LossMetric, c => c.Loss, bottom, top, compute);
-        var code = One($"reference-solution NLL ({settings.CodeTier} code, nats)", c => c.CodeNll, bottom, top, compute);
-        // The same method one step down, checkable without the held-out run: fit below a quarter
-        // of the fitted compute, predict the frontier at the fitted compute.
-        Prediction? backtest = null;
-        if (top / 4 > bottom * 1.5)
-        {
-            var p = One(LossMetric, c => c.Loss, bottom, top / 4, top);
-            var actual = ComputeFrontier.Build(fitted.Select(f => (f.Plan.Name, (IReadOnlyList<(double, double)>)f.Curve.Select(c => (c.Compute, c.Loss)).ToList())).ToList(), top / 2, top, 2)[^1].Value;
-            backtest = p with { Actual = actual };
-        }
-        return (loss, code, backtest);
+        var loss = One(LossMetric, c => c.Loss, top, settings.FrontierSpan, compute);
+        var code = One($"reference-solution NLL ({settings.CodeTier} code, nats)", c => c.CodeNll, top, settings.FrontierSpan, compute);
+        var backtest = One(LossMetric, c => c.Loss, top / 4, settings.FrontierSpan, top)
+            with { Actual = ComputeFrontier.Build(Curves(c => c.Loss), top / 2, top, 2)[^1].Value };
+        var bySpan = SensitivitySpans.Select(span => One($"{LossMetric}, frontier span {span:G3}", c => c.Loss, top, span, compute)).ToList();
+        return new SweepPredictions(loss, code, backtest, bySpan);
     }
 
     /// <summary>One tokenizer and one set of shards for every run, built once in OUT/shared.</summary>
-    static (string TokenizerDir, string DataDir) PrepareSharedData(ScalingSettings settings, string outDir, ISweepObserver observer)
+    static (string TokenizerDir, string DataDir, long TrainTokens) PrepareSharedData(ScalingSettings settings, string outDir, ISweepObserver observer)
     {
         var shared = Path.Combine(outDir, "shared");
         var tokenizerDir = Path.Combine(shared, ModelBundle.TokenizerDirectory);
@@ -278,7 +313,7 @@ public static class ScalingSweep
         observer.Log("Encoding the corpus into shared token shards...");
         var summary = TokenShardWriter.Prepare(corpus.PretrainDocuments(), tokenizer, dataDir, validationFraction: 0.05, seed: settings.Seed);
         observer.Log($"Shared data: {summary.TrainTokens:N0} training and {summary.ValidationTokens:N0} validation tokens.");
-        return (tokenizerDir, dataDir);
+        return (tokenizerDir, dataDir, summary.TrainTokens);
     }
 
     /// <summary>Trains one run with the shared recipe, measuring validation loss and code likelihood at its curve steps, then samples code from the final model.</summary>
@@ -295,12 +330,15 @@ public static class ScalingSweep
         var measureAt = settings.CurveSteps(plan.Steps).ToHashSet();
         double flopsPerStep = config.TrainingFlopsPerToken(settings.SequenceLength) * train.TokensPerStep;
         var curve = new List<CurvePoint>();
+        using var average = new WeightAverage(model);
         void Measure(Trainer t)
         {
-            if (!measureAt.Contains((int)t.State.Step)) return;
-            curve.Add(new CurvePoint(t.State.Step, t.State.Step * flopsPerStep, t.ValidationLoss(), CodePassRate.ReferenceNll(model, tokenizer, referenceProblems)));
+            average.Update(1 - 1 / (settings.AverageFraction * t.State.Step + 1));
+            if (measureAt.Contains((int)t.State.Step))
+                curve.Add(average.Evaluate(() => new CurvePoint(t.State.Step, t.State.Step * flopsPerStep, t.ValidationLoss(), CodePassRate.ReferenceNll(model, tokenizer, referenceProblems))));
         }
         if (!trainer.Run(observer.RunStarting(plan), Measure, cancel)) cancel.ThrowIfCancellationRequested();
+        average.CopyToModel();
         var final = curve[^1];
         observer.Log($"{plan.Name}: sampling {sampled.Count} x {settings.SamplesPerProblem} {settings.CodeTier} code completions and running them in the sandbox...");
         var code = await CodePassRate.MeasureAsync(model, tokenizer, sampled, settings.SamplesPerProblem, settings.Temperature,
@@ -309,4 +347,52 @@ public static class ScalingSweep
     }
 
     sealed class SilentObserver : ISweepObserver;
+
+    /// <summary>An exponential moving average of a model's weights, swapped in for measurements and at the end.</summary>
+    sealed class WeightAverage : IDisposable
+    {
+        readonly torch.Tensor[] weights, average;
+
+        public WeightAverage(GptModel model)
+        {
+            weights = model.parameters().ToArray();
+            using var noGrad = torch.no_grad();
+            average = weights.Select(w => w.detach().clone()).ToArray();
+        }
+
+        public void Update(double keep)
+        {
+            using var noGrad = torch.no_grad();
+            for (int i = 0; i < weights.Length; i++) average[i].mul_(keep).add_(weights[i], alpha: 1 - keep);
+        }
+
+        /// <summary>Runs <paramref name="measure"/> with the averaged weights in the model, then restores the trained ones.</summary>
+        public T Evaluate<T>(Func<T> measure)
+        {
+            using var scope = torch.NewDisposeScope();
+            torch.Tensor[] trained;
+            using (torch.no_grad())
+            {
+                trained = weights.Select(w => w.detach().clone()).ToArray();
+                for (int i = 0; i < weights.Length; i++) weights[i].copy_(average[i]);
+            }
+            try { return measure(); }
+            finally
+            {
+                using var noGrad = torch.no_grad();
+                for (int i = 0; i < weights.Length; i++) weights[i].copy_(trained[i]);
+            }
+        }
+
+        public void CopyToModel()
+        {
+            using var noGrad = torch.no_grad();
+            for (int i = 0; i < weights.Length; i++) weights[i].copy_(average[i]);
+        }
+
+        public void Dispose()
+        {
+            foreach (var a in average) a.Dispose();
+        }
+    }
 }
