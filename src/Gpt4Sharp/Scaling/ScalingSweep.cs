@@ -1,10 +1,10 @@
 using Gpt4Sharp.Checkpoints;
-using Gpt4Sharp.Evaluation.Code;
-using Gpt4Sharp.Runtime;
 using Gpt4Sharp.Curriculum;
 using Gpt4Sharp.Data;
+using Gpt4Sharp.Evaluation.Code;
 using Gpt4Sharp.Evaluation.Sandbox;
 using Gpt4Sharp.Model;
+using Gpt4Sharp.Runtime;
 using Gpt4Sharp.Text;
 using Gpt4Sharp.Training;
 using TorchSharp;
@@ -89,7 +89,7 @@ public sealed record ScalingSettings
     /// <summary>A sweep that exercises every part in about a minute on 2 CPU cores; its numbers mean nothing.</summary>
     public static ScalingSettings Tiny(string outDirectory) => new()
     {
-        OutDirectory = outDirectory, FittedWidths = [4, 6, 8], TargetWidth = 16, TokensPerParameter = 4, MinComputeRatio = 3,
+        OutDirectory = outDirectory, FittedWidths = [4, 6, 8], TargetWidth = 16, TokensPerParameter = 2, MinComputeRatio = 3,
         VocabSize = 300, CorpusDocuments = 400, BatchSize = 2, SequenceLength = 32, WarmupSteps = 2, EvalBatches = 2, CurvePoints = 6,
         FrontierSpan = 4, FrontierPoints = 6, ReferenceProblems = 4, CodeProblems = 2, SamplesPerProblem = 2, MaxNewTokens = 8, SandboxWorkers = 1,
     };

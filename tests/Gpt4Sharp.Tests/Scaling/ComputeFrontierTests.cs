@@ -51,7 +51,7 @@ public class ComputeFrontierTests
         var settings = new ScalingSettings { FrontierSpan = 100, FrontierPoints = 10 };
         var fitted = new[] { 1e9, 3e9, 1e10 }.Select((top, i) =>
         {
-            var curve = Enumerable.Range(0, 12).Select(k => top / 200 * Math.Pow(200, k / 11.0))
+            var curve = Enumerable.Range(0, 80).Select(k => top / 200 * Math.Pow(200, k / 79.0))
                 .Select((c, k) => new CurvePoint(k, c, law.At(c), law.At(c) * 10)).ToList();
             var plan = new SweepRunPlan($"fit-{i}", 8 * (i + 1), 1000, 1000, 100, top, false);
             return new SweepPoint(plan, 1000, top, curve[^1].Loss, CodePassRate.Score([0], 1), 1) { Curve = curve, FinalCodeNll = curve[^1].CodeNll };

@@ -35,6 +35,15 @@ public class ScalingSweepTests
     }
 
     [Fact]
+    public async Task ASweepThatWouldRepeatDataIsRefusedBeforeTraining()
+    {
+        var observer = new Recorder();
+        var e = await Assert.ThrowsAsync<UserError>(() => ScalingSweep.RunAsync(Micro(RepoPaths.NewTempDir()) with { CorpusDocuments = 20 }, observer));
+        Assert.Contains("--corpus-docs", e.Message);
+        Assert.Empty(observer.Events);
+    }
+
+    [Fact]
     public async Task MicroSweepWritesPredictionsResultsAndReport()
     {
         if (PythonSandbox.FindOnPath("python3") is null) return; // python3 absent (./test.sh installs it)
