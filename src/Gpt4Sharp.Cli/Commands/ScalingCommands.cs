@@ -29,25 +29,31 @@ public static class ScalingCommands
         var target = Cli.Opt("--target-width", "Width of the held-out run that is predicted before it trains.", d.TargetWidth);
         var layers = Cli.Opt("--layers", "Decoder layers (the same for every size).", d.Layers);
         var heads = Cli.Opt("--heads", "Attention heads at every width.", d.Heads);
-        var ratio = Cli.Opt("--tokens-per-param", "Training tokens per parameter for every run.", d.TokensPerParameter);
-        var minRatio = Cli.Opt("--min-compute-ratio", "Least compute of the held-out run relative to the largest fitted run.", d.MinComputeRatio);
+        var ratio = Cli.Opt("--tokens-per-param", "Fitted compute: every fitted run gets the FLOPs the largest fitted width needs for this many tokens per parameter.", d.TokensPerParameter);
+        var minRatio = Cli.Opt("--min-compute-ratio", "Compute of the held-out run relative to the largest fitted run.", d.MinComputeRatio);
         var vocab = Cli.Opt("--vocab", "BPE vocabulary shared by every run.", d.VocabSize);
         var docs = Cli.Opt("--corpus-docs", "Curriculum documents in the shared corpus.", d.CorpusDocuments);
         var codeShare = Cli.Opt("--code-share", "Share of code documents in the corpus.", d.CodeShare);
         var batch = Cli.Opt("--batch-size", "Sequences per step.", d.BatchSize);
         var seqLen = Cli.Opt("--seq-len", "Tokens per training sequence.", d.SequenceLength);
         var lr = Cli.Opt("--lr", "Peak learning rate.", d.LearningRate);
-        var evalBatches = Cli.Opt("--eval-batches", "Validation batches for each run's final loss.", d.EvalBatches);
+        var warmup = Cli.Opt("--warmup", "Warmup steps (the same for every run); the learning rate is constant after it.", d.WarmupSteps);
+        var averageFraction = Cli.Opt("--average-fraction", "Measure an EMA of the weights whose window is this share of the steps so far (0 = raw weights).", d.AverageFraction);
+        var evalBatches = Cli.Opt("--eval-batches", "Validation batches for every loss measurement.", d.EvalBatches);
+        var curvePoints = Cli.Opt("--curve-points", "Log-spaced measurements along each run's learning curve.", d.CurvePoints);
+        var span = Cli.Opt("--frontier-span", "Fit the laws on the frontier from the fitted compute divided by this up to the fitted compute.", d.FrontierSpan);
         var tier = Cli.Opt("--tier", "Code tier of the task metric: easy, medium or hard.", d.CodeTier);
-        var problems = Cli.Opt("--problems", "Held-out code problems for the task metric.", d.CodeProblems);
+        var reference = Cli.Opt("--reference-problems", "Held-out code problems whose reference solutions' likelihood is the continuous code metric.", d.ReferenceProblems);
+        var problems = Cli.Opt("--problems", "Held-out code problems sampled for the pass rate at the end of each run.", d.CodeProblems);
         var samples = Cli.Opt("--samples", "Sampled completions per problem.", d.SamplesPerProblem);
         var temperature = Cli.Opt("--temperature", "Sampling temperature for the code completions.", d.Temperature);
         var seed = Cli.Opt("--seed", "Seed for data, initialisation and sampling.", d.Seed);
         var device = Cli.Opt("--device", "cpu, cuda, cuda:N or auto.", d.Device);
 
-        var command = new Command("scaling", "Trains a sweep of small models with one recipe, fits L(C) = a·C^(−b) + c and a code metric law, predicts a run with 30x more compute before training it, then reports the errors.")
+        var command = new Command("scaling", "Trains a sweep of small models with one recipe, fits L(C) = a·C^(−b) + c and a code-metric law on the compute-efficient frontier, predicts a run with 30x more compute before training it, then reports the errors.")
         {
-            outDir, widths, target, layers, heads, ratio, minRatio, vocab, docs, codeShare, batch, seqLen, lr, evalBatches, tier, problems, samples, temperature, seed, device,
+            outDir, widths, target, layers, heads, ratio, minRatio, vocab, docs, codeShare, batch, seqLen, lr, warmup, averageFraction, evalBatches, curvePoints, span,
+            tier, reference, problems, samples, temperature, seed, device,
         };
         command.SetHandler(async (p, cancel) =>
         {
@@ -57,7 +63,8 @@ public static class ScalingCommands
                 OutDirectory = p.GetValue(outDir)!, FittedWidths = p.GetValue(widths)!, TargetWidth = p.GetValue(target), Layers = p.GetValue(layers),
                 Heads = p.GetValue(heads), TokensPerParameter = p.GetValue(ratio), MinComputeRatio = p.GetValue(minRatio), VocabSize = p.GetValue(vocab),
                 CorpusDocuments = p.GetValue(docs), CodeShare = p.GetValue(codeShare), BatchSize = p.GetValue(batch), SequenceLength = p.GetValue(seqLen),
-                LearningRate = p.GetValue(lr), EvalBatches = p.GetValue(evalBatches), CodeTier = p.GetValue(tier)!, CodeProblems = p.GetValue(problems),
+                LearningRate = p.GetValue(lr), WarmupSteps = p.GetValue(warmup), AverageFraction = p.GetValue(averageFraction), EvalBatches = p.GetValue(evalBatches), CurvePoints = p.GetValue(curvePoints),
+                FrontierSpan = p.GetValue(span), CodeTier = p.GetValue(tier)!, ReferenceProblems = p.GetValue(reference), CodeProblems = p.GetValue(problems),
                 SamplesPerProblem = p.GetValue(samples), Temperature = p.GetValue(temperature), Seed = p.GetValue(seed), Device = p.GetValue(device)!,
             };
             var result = await ScalingSweep.RunAsync(settings, new ConsoleObserver(), cancel);
@@ -84,28 +91,30 @@ public static class ScalingCommands
         }
 
         public void RunFinished(SweepPoint point) =>
-            AnsiConsole.MarkupLineInterpolated($"  -> final validation loss [bold]{point.FinalLoss:F4}[/], code: {point.Code.Passed}/{point.Code.Problems * point.Code.SamplesPerProblem} samples passed, −mean log pass rate {point.Code.MeanLogPassRate:F4} ({point.TrainSeconds:F0} s training)");
+            AnsiConsole.MarkupLineInterpolated($"  -> final validation loss [bold]{point.FinalLoss:F4}[/], reference NLL {point.FinalCodeNll:F2}, code: {point.Code.Passed}/{point.Code.Problems * point.Code.SamplesPerProblem} samples passed ({point.TrainSeconds:F0} s training); curve: {string.Join(" ", point.Curve.Select(c => $"{c.Loss:F3}"))}");
 
         public void Predicted(Prediction loss, Prediction code)
         {
             AnsiConsole.Write(new Rule("[yellow]prediction before training the held-out run[/]"));
             foreach (var p in new[] { loss, code })
-                AnsiConsole.MarkupLineInterpolated($"{p.Metric}: fit {p.Fit.Law} (rmse {p.Fit.RootMeanSquareError:G3}) -> predicted [bold yellow]{p.Predicted:F4}[/] at {p.Compute:G3} FLOPs");
+                AnsiConsole.MarkupLineInterpolated($"{p.Metric}: fit {p.Fit.Law} on {p.Frontier.Count} frontier points (rmse {p.Fit.RootMeanSquareError:G3}) -> predicted [bold yellow]{p.Predicted:F4}[/] at {p.Compute:G3} FLOPs");
         }
     }
 
     static void PrintSummary(ScalingResult r)
     {
-        var runs = new Table().Title("scaling sweep").AddColumns("run", "params", "tokens", "compute (FLOPs)", "final loss", "predicted loss", "−mean log pass", "predicted", "pass rate");
+        var runs = new Table().Title("scaling sweep").AddColumns("run", "params", "tokens", "compute (FLOPs)", "final loss", "law at this compute", "reference NLL", "law", "pass rate");
         foreach (var p in r.Points)
             runs.AddRow(p.Plan.Name + (p.Plan.HeldOut ? " (held out)" : ""), p.Plan.Parameters.ToString("N0"), p.TokensSeen.ToString("N0"), p.Compute.ToString("G3"),
-                p.FinalLoss.ToString("F4"), p.Plan.HeldOut ? r.Loss.Predicted.ToString("F4") : r.Loss.Fit.Law.At(p.Compute).ToString("F4"),
-                p.Code.MeanLogPassRate.ToString("F4"), p.Plan.HeldOut ? r.Code.Predicted.ToString("F4") : r.Code.Fit.Law.At(p.Compute).ToString("F4"),
-                p.Code.MeanPassRate.ToString("P1"));
+                p.FinalLoss.ToString("F4"), r.Loss.Fit.Law.At(p.Compute).ToString("F4"), p.FinalCodeNll.ToString("F2"), r.Code.Fit.Law.At(p.Compute).ToString("F2"),
+                $"{p.Code.MeanPassRate:P1} ({p.Code.Passed}/{p.Code.Problems * p.Code.SamplesPerProblem})");
         AnsiConsole.Write(runs);
-        var errors = new Table().Title($"held-out run: {r.ComputeRatio:F1}x the compute of the largest fitted run").AddColumns("metric", "predicted", "actual", "relative error");
-        foreach (var p in new[] { r.Loss, r.Code })
-            errors.AddRow(Markup.Escape(p.Metric), p.Predicted.ToString("F4"), p.Actual?.ToString("F4") ?? "—", p.RelativeError is { } e ? e.ToString("P2") : "—");
+        var errors = new Table().Title($"held-out run: {r.ComputeRatio:F1}x the compute of the largest fitted run").AddColumns("metric", "law", "predicted", "actual", "relative error");
+        var rows = new List<(string Name, Prediction P)> { (r.Loss.Metric, r.Loss), (r.Code.Metric, r.Code) };
+        if (r.LossBacktest is { } b) rows.Add(($"backtest inside the fitted runs: {b.Metric} at {b.Compute:G3} FLOPs", b));
+        rows.AddRange(r.LossBySpan.Select(p => ($"sensitivity: {p.Metric}", p)));
+        foreach (var (name, p) in rows)
+            errors.AddRow(Markup.Escape(name), Markup.Escape(p.Fit.Law.ToString()), p.Predicted.ToString("F4"), p.Actual?.ToString("F4") ?? "—", p.RelativeError is { } e ? e.ToString("P2") : "—");
         AnsiConsole.Write(errors);
     }
 }

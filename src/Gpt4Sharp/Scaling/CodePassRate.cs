@@ -5,6 +5,7 @@ using Gpt4Sharp.Evaluation.Sandbox;
 using Gpt4Sharp.Generation;
 using Gpt4Sharp.Model;
 using Gpt4Sharp.Text;
+using TorchSharp;
 
 namespace Gpt4Sharp.Scaling;
 
@@ -62,6 +63,37 @@ public static class CodePassRate
         var passed = distinct.Zip(results).ToDictionary(x => (x.First.TaskId, x.First.Completion), x => x.Second.Passed);
         var passes = problems.Select(p => samples.Count(s => s.TaskId == p.TaskId && passed[(s.TaskId, s.Completion)])).ToList();
         return Score(passes, samplesPerProblem);
+    }
+
+    /// <summary>
+    /// The continuous code metric: mean over problems of −log P(reference solution | prompt) in nats,
+    /// the prompt and solution tokenised separately as a sampled completion would be. Sampling that
+    /// exact program at temperature 1 is one way to pass, so per problem this bounds −log(pass rate at
+    /// temperature 1) from above; unlike a pass count it moves from the first training step, which is
+    /// what a law fitted on models too small to solve anything needs.
+    /// </summary>
+    public static double ReferenceNll(GptModel model, ITokenizer tokenizer, IReadOnlyList<CodeProblem> problems)
+    {
+        if (problems.Count == 0) throw new ArgumentException("no problems to score");
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        bool training = model.training;
+        model.eval();
+        double total = 0;
+        foreach (var problem in problems)
+        {
+            var prompt = tokenizer.Encode(problem.Prompt);
+            var solution = tokenizer.Encode(problem.CanonicalSolution ?? throw new ArgumentException($"{problem.TaskId} has no reference solution"));
+            var ids = prompt.Concat(solution).ToArray();
+            // Keep the end when a long problem exceeds the context: every solution token is still scored.
+            int start = Math.Max(0, ids.Length - 1 - model.Config.ContextLength);
+            var input = ids[start..^1].Select(i => (long)i).ToArray();
+            var target = Enumerable.Range(start + 1, input.Length).Select(i => i >= prompt.Length ? (long)ids[i] : -100L).ToArray();
+            var logits = model.Forward(torch.tensor(input, device: model.Device).unsqueeze(0));
+            total += GptModel.Loss(logits, torch.tensor(target, device: model.Device).unsqueeze(0)).item<float>() * target.Count(t => t >= 0);
+        }
+        if (training) model.train();
+        return total / problems.Count;
     }
 
     /// <summary>−mean log((c + 1) / (n + 2)) and the plain mean pass rate, from passes per problem.</summary>

@@ -16,26 +16,31 @@ public static class ScalingReport
             seconds = result.Seconds,
             loss = Describe(result.Loss),
             code = Describe(result.Code),
+            loss_backtest = result.LossBacktest is { } b ? Describe(b) : null,
+            loss_by_frontier_span = result.LossBySpan.Select(Describe),
             runs = result.Points.Select(p => new
             {
                 name = p.Plan.Name, width = p.Plan.Width, parameters = p.Plan.Parameters, tokens = p.TokensSeen, steps = p.Plan.Steps,
                 compute_flops = p.Compute, held_out = p.Plan.HeldOut, final_validation_loss = p.FinalLoss,
                 code_mean_log_pass_rate = p.Code.MeanLogPassRate, code_mean_pass_rate = p.Code.MeanPassRate, code_passed = p.Code.Passed,
-                code_samples = p.Code.Problems * p.Code.SamplesPerProblem, train_seconds = p.TrainSeconds,
+                code_samples = p.Code.Problems * p.Code.SamplesPerProblem, code_reference_nll = p.FinalCodeNll, train_seconds = p.TrainSeconds,
+                curve = p.Curve.Select(c => new { step = c.Step, compute_flops = c.Compute, validation_loss = c.Loss, code_reference_nll = c.CodeNll }),
             }),
         });
 
         var report = new Report("Scaling sweep: predicting the held-out run")
-            .Section("Predictions", $"Laws y = a·C^(−b) + c fitted on the {result.Points.Count - 1} smaller runs, evaluated at the held-out run's compute ({result.ComputeRatio:F1}x the largest fitted) before it trained.")
+            .Section("Predictions", $"Laws y = a·C^(−b) + c fitted on the compute-efficient frontier of the {result.Points.Count - 1} smaller runs' learning curves, evaluated at the held-out run's compute ({result.ComputeRatio:F1}x the largest fitted) before it trained. The backtest row applies the same method inside the fitted runs alone.")
             .Table(["metric", "fit", "rmse on fit", "predicted", "actual", "relative error"],
-                new[] { result.Loss, result.Code }.Select(p => (IReadOnlyList<object?>)[p.Metric, p.Fit.Law.ToString(), p.Fit.RootMeanSquareError, p.Predicted, p.Actual, p.RelativeError]))
+                new[] { result.Loss, result.Code }.Concat(result.LossBacktest is { } back ? [back with { Metric = $"backtest: {back.Metric} at the fitted compute" }] : [])
+                    .Concat(result.LossBySpan.Select(p => p with { Metric = $"sensitivity: {p.Metric}" })).Select(p => (IReadOnlyList<object?>)[p.Metric, p.Fit.Law.ToString(), p.Fit.RootMeanSquareError, p.Predicted, p.Actual, p.RelativeError]))
             .KeyValues(("compute", result.ComputeDefinition), ("code metric", result.CodeMetricRule), ("sweep time", $"{result.Seconds:F0} s"))
             .Section("Runs")
-            .Table(["run", "parameters", "tokens", "compute (FLOPs)", "final val loss", "mean log pass rate", "pass rate", "held out"],
-                result.Points.Select(p => (IReadOnlyList<object?>)[p.Plan.Name, p.Plan.Parameters, p.TokensSeen, p.Compute, p.FinalLoss, p.Code.MeanLogPassRate, p.Code.MeanPassRate, p.Plan.HeldOut ? "yes" : "no"]))
+            .Table(["run", "parameters", "tokens", "compute (FLOPs)", "final val loss", "reference NLL", "−mean log pass rate", "pass rate", "held out"],
+                result.Points.Select(p => (IReadOnlyList<object?>)[p.Plan.Name, p.Plan.Parameters, p.TokensSeen, p.Compute, p.FinalLoss, p.FinalCodeNll, p.Code.MeanLogPassRate, p.Code.MeanPassRate, p.Plan.HeldOut ? "yes" : "no"]))
             .Section("Fits")
             .Chart(FitChart("Validation loss vs compute", "validation loss (nats/token)", result, result.Loss, p => p.FinalLoss))
-            .Chart(FitChart($"Code metric vs compute", "−mean log pass rate", result, result.Code, p => p.Code.MeanLogPassRate));
+            .Chart(FitChart("Code metric vs compute", "−log P(reference solution) (nats)", result, result.Code, p => p.FinalCodeNll))
+            .Chart(LearningCurves(result));
         return report.Save(directory);
     }
 
@@ -45,19 +50,29 @@ public static class ScalingReport
         compute_flops = p.Compute, predicted = p.Predicted, actual = p.Actual, relative_error = p.RelativeError,
     };
 
-    /// <summary>Fitted points, the law drawn from the smallest run to the held-out one, and predicted vs actual there (log compute axis).</summary>
+    /// <summary>
+    /// The frontier points the law was fitted on, the law drawn from there to the held-out run, each
+    /// run's final value (<paramref name="value"/>), and predicted vs actual there (log compute axis).
+    /// </summary>
     public static Chart FitChart(string title, string yLabel, ScalingResult result, Prediction prediction, Func<SweepPoint, double> value)
     {
-        var fitted = result.Points.Where(p => !p.Plan.HeldOut).ToList();
-        double lo = Math.Log(fitted.Min(p => p.Compute)), hi = Math.Log(prediction.Compute);
+        var finals = result.Points.Where(p => !p.Plan.HeldOut).ToList();
+        double lo = Math.Log(prediction.Frontier.Count > 0 ? prediction.Frontier.Min(f => f.Compute) : finals.Min(p => p.Compute)), hi = Math.Log(prediction.Compute);
         var curveX = Enumerable.Range(0, 60).Select(i => Math.Exp(lo + (hi - lo) * i / 59)).ToArray();
         var series = new List<ChartSeries>
         {
             new($"fit {prediction.Fit.Law}", curveX, curveX.Select(prediction.Fit.Law.At).ToArray(), ChartKind.Line),
-            new("fitted runs", fitted.Select(p => p.Compute).ToArray(), fitted.Select(value).ToArray(), ChartKind.Scatter),
+            new("frontier (fitted)", prediction.Frontier.Select(f => f.Compute).ToArray(), prediction.Frontier.Select(f => f.Value).ToArray(), ChartKind.Scatter),
+            new("fitted runs' ends", finals.Select(p => p.Compute).ToArray(), finals.Select(value).ToArray(), ChartKind.Scatter),
             new("predicted", [prediction.Compute], [prediction.Predicted], ChartKind.Scatter),
         };
         if (prediction.Actual is { } actual) series.Add(new("actual", [prediction.Compute], [actual], ChartKind.Scatter));
         return new Chart(title, ChartKind.Scatter, "compute (FLOPs)", yLabel, series) { LogX = true };
     }
+
+    /// <summary>Every run's validation-loss curve against compute, the frontier is their lower envelope.</summary>
+    public static Chart LearningCurves(ScalingResult result) =>
+        new("Learning curves (validation loss)", ChartKind.Line, "compute (FLOPs)", "validation loss (nats/token)",
+            result.Points.Select(p => new ChartSeries(p.Plan.Name, p.Curve.Select(c => c.Compute).ToArray(), p.Curve.Select(c => c.Loss).ToArray(), ChartKind.Line)).ToList())
+        { LogX = true };
 }

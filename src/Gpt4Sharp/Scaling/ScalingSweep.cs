@@ -1,52 +1,83 @@
 using Gpt4Sharp.Checkpoints;
 using Gpt4Sharp.Curriculum;
 using Gpt4Sharp.Data;
+using Gpt4Sharp.Evaluation.Code;
 using Gpt4Sharp.Evaluation.Sandbox;
 using Gpt4Sharp.Model;
-using Gpt4Sharp.Stages;
+using Gpt4Sharp.Runtime;
 using Gpt4Sharp.Text;
 using Gpt4Sharp.Training;
+using TorchSharp;
 
 namespace Gpt4Sharp.Scaling;
 
 /// <summary>
-/// A compute sweep with one shared recipe: every model has the same depth, head width, data,
-/// batch, learning-rate schedule shape and seed; only the width changes, and the training tokens
-/// are a fixed multiple of the parameter count. The fitted sizes are small; the target is one
-/// much larger run whose loss and code metric are predicted from the others before it trains.
-/// The default sweep (5 fitted sizes over ~9x compute, a held-out run with 30x the largest
-/// fitted) takes about 10 minutes on 2 busy CPU cores.
+/// A compute sweep with one shared recipe: every model has the same depth, head count, data,
+/// batch, learning rate and seed; only the width changes. Every fitted run trains for the same
+/// compute (the compute the largest fitted width needs for <see cref="TokensPerParameter"/>
+/// tokens per parameter) with a learning rate that is constant after a fixed warmup, so each
+/// learning curve, measured at log-spaced steps, is a series of honest shorter runs; the laws
+/// are fitted on the compute-efficient frontier of those curves (Kaplan et al. 2020). The
+/// held-out run is one larger model trained with the same recipe for
+/// <see cref="MinComputeRatio"/> times the compute of the largest fitted run.
 /// </summary>
 public sealed record ScalingSettings
 {
     public string OutDirectory { get; init; } = "runs/scaling";
     /// <summary>Model widths of the runs the laws are fitted on.</summary>
-    public IReadOnlyList<int> FittedWidths { get; init; } = [6, 8, 10, 12, 14];
-    /// <summary>Width of the held-out run that is predicted, then trained.</summary>
-    public int TargetWidth { get; init; } = 44;
+    public IReadOnlyList<int> FittedWidths { get; init; } = [16, 24, 32, 40];
+    /// <summary>
+    /// Width of the held-out run that is predicted, then trained. The default 96 (259k parameters)
+    /// follows Chinchilla's N_opt ∝ C^0.5 from the fitted runs' best size at their compute (widths
+    /// 32–40, 38k–55k parameters, equally good): 30x the compute, √30 ≈ 5.5x the parameters.
+    /// </summary>
+    public int TargetWidth { get; init; } = 96;
     public int Layers { get; init; } = 2;
     /// <summary>Attention heads at every width (the head width grows with the model, as in Kaplan et al.'s width sweeps).</summary>
     public int Heads { get; init; } = 1;
     /// <summary>
-    /// Training tokens per parameter (embeddings included). Chinchilla's compute-optimal ratio is
-    /// about 20; 30 trains the tiny fitted models further along (out of the first-steps transient)
-    /// while a 30x-compute held-out run still fits in a laptop's minutes.
+    /// Sets the fitted runs' compute: every fitted run trains for the FLOPs the largest fitted
+    /// width needs to see this many tokens per parameter (embeddings included); smaller widths
+    /// therefore see more tokens, as the compute-efficient frontier needs.
     /// </summary>
-    public double TokensPerParameter { get; init; } = 30;
-    /// <summary>The held-out run must have at least this many times the compute of the largest fitted run.</summary>
+    public double TokensPerParameter { get; init; } = 10;
+    /// <summary>The held-out run trains for this many times the compute of the largest fitted run.</summary>
     public double MinComputeRatio { get; init; } = 30;
     public int VocabSize { get; init; } = 384;
-    public int CorpusDocuments { get; init; } = 22_000;
+    /// <summary>Curriculum documents in the shared corpus: enough that no run, the held-out one included, sees a token twice (checked after the corpus is built).</summary>
+    public int CorpusDocuments { get; init; } = 48_000;
     /// <summary>Share of code (easy tier) in the pretraining mixture; the rest is short arithmetic and knowledge items.</summary>
     public double CodeShare { get; init; } = 0.8;
     public int BatchSize { get; init; } = 4;
     public int SequenceLength { get; init; } = 128;
     public double LearningRate { get; init; } = 8e-3;
-    /// <summary>Warmup as a share of each run's steps, so every run has the same schedule shape.</summary>
-    public double WarmupFraction { get; init; } = 0.05;
-    /// <summary>Validation batches for the final loss (the same held-out tokens for every run).</summary>
+    /// <summary>Linear warmup steps, the same count for every run; after it the rate stays constant (no decay), so a curve's point at step s equals a run of s steps.</summary>
+    public int WarmupSteps { get; init; } = 50;
+    /// <summary>
+    /// Every measurement and the final model use an exponential moving average of the weights whose
+    /// window is this share of the steps so far (Polyak averaging; Karras et al. 2024 scale the EMA
+    /// length with training time the same way). It depends on the step only, so curves stay
+    /// horizon-free, and it removes the step-to-step noise a constant learning rate leaves; 0 turns
+    /// it off.
+    /// </summary>
+    public double AverageFraction { get; init; } = 0.1;
+    /// <summary>Validation batches for every loss measurement (the same held-out tokens for every run and step).</summary>
     public int EvalBatches { get; init; } = 64;
+    /// <summary>Log-spaced measurements (validation loss and code likelihood) along each run.</summary>
+    public int CurvePoints { get; init; } = 24;
+    /// <summary>
+    /// The laws are fitted on the frontier from the fitted compute divided by this to the fitted
+    /// compute. The default 3 keeps the part formed by the largest fitted models well past their
+    /// first steps; lower down the frontier is made of runs a few hundred steps old and bends (see
+    /// <see cref="ScalingSweep.SensitivitySpans"/> for what wider spans predict).
+    /// </summary>
+    public double FrontierSpan { get; init; } = 3;
+    /// <summary>Log-spaced compute levels of the frontier that the laws are fitted on.</summary>
+    public int FrontierPoints { get; init; } = 16;
     public string CodeTier { get; init; } = "easy";
+    /// <summary>Held-out problems whose reference solutions' likelihood is the continuous code metric.</summary>
+    public int ReferenceProblems { get; init; } = 64;
+    /// <summary>Held-out problems sampled at the end of each run for the pass rate.</summary>
     public int CodeProblems { get; init; } = 16;
     public int SamplesPerProblem { get; init; } = 8;
     public double Temperature { get; init; } = 0.4;
@@ -54,6 +85,14 @@ public sealed record ScalingSettings
     public int SandboxWorkers { get; init; } = 4;
     public long Seed { get; init; } = 1337;
     public string Device { get; init; } = "cpu";
+
+    /// <summary>A sweep that exercises every part in about a minute on 2 CPU cores; its numbers mean nothing.</summary>
+    public static ScalingSettings Tiny(string outDirectory) => new()
+    {
+        OutDirectory = outDirectory, FittedWidths = [4, 6, 8], TargetWidth = 16, TokensPerParameter = 2, MinComputeRatio = 3,
+        VocabSize = 300, CorpusDocuments = 400, BatchSize = 2, SequenceLength = 32, WarmupSteps = 2, EvalBatches = 2, CurvePoints = 6,
+        FrontierSpan = 4, FrontierPoints = 6, ReferenceProblems = 4, CodeProblems = 2, SamplesPerProblem = 2, MaxNewTokens = 8, SandboxWorkers = 1,
+    };
 
     public ScalingSettings Validate()
     {
@@ -65,9 +104,13 @@ public sealed record ScalingSettings
         Require(TargetWidth > FittedWidths.Max(), $"the target width {TargetWidth} must be larger than every fitted width");
         Require(Layers >= 1, $"layers must be positive (got {Layers})");
         Require(TokensPerParameter > 0, $"tokens per parameter must be positive (got {TokensPerParameter})");
-        Require(WarmupFraction is >= 0 and < 1, $"warmup fraction must be in [0, 1) (got {WarmupFraction})");
+        Require(MinComputeRatio >= 1, $"the held-out run's compute ratio must be at least 1 (got {MinComputeRatio})");
+        Require(AverageFraction >= 0, $"the weight-average fraction must be 0 (off) or positive (got {AverageFraction})");
+        Require(WarmupSteps >= 0, $"warmup steps must be 0 or more (got {WarmupSteps})");
+        Require(CurvePoints >= 2 && FrontierPoints >= 3, "a run needs at least 2 curve points and the frontier at least 3 points");
+        Require(FrontierSpan > 1, $"the frontier span must exceed 1 (got {FrontierSpan})");
         Require(CodeShare is > 0 and <= 1, $"code share must be in (0, 1] (got {CodeShare})");
-        Require(SamplesPerProblem >= 1 && CodeProblems >= 1, "code problems and samples per problem must be positive");
+        Require(SamplesPerProblem >= 1 && CodeProblems >= 1 && ReferenceProblems >= 1, "code problems and samples per problem must be positive");
         return this;
     }
 
@@ -79,18 +122,12 @@ public sealed record ScalingSettings
         FfnHidden = (8 * width / 3 + 7) / 8 * 8,
     };
 
-    /// <summary>Same recipe for every size: steps from tokens = ratio × parameters, warmup a fixed share of them.</summary>
-    public TrainConfig TrainFor(GptConfig model)
+    /// <summary>The shared optimisation recipe for a run of <paramref name="steps"/> steps: fixed warmup, then a constant rate (no decay).</summary>
+    public TrainConfig TrainFor(int steps) => new()
     {
-        long tokensPerStep = (long)BatchSize * SequenceLength;
-        int steps = (int)Math.Max(1, Math.Round(TokensPerParameter * model.ParameterCount / tokensPerStep));
-        return new TrainConfig
-        {
-            Steps = steps, BatchSize = BatchSize, SequenceLength = SequenceLength, LearningRate = LearningRate,
-            WarmupSteps = (int)Math.Round(WarmupFraction * steps), EvalEvery = steps, EvalBatches = EvalBatches,
-            CheckpointEvery = 0, Seed = Seed,
-        };
-    }
+        Steps = steps, BatchSize = BatchSize, SequenceLength = SequenceLength, LearningRate = LearningRate, MinLearningRateRatio = 1,
+        WarmupSteps = WarmupSteps, EvalEvery = 0, EvalBatches = EvalBatches, CheckpointEvery = 1, Seed = Seed,
+    };
 
     /// <summary>The pretraining mixture: mostly easy code, so small models get far enough on code for the metric to move.</summary>
     public Mixture Corpus() => new()
@@ -99,23 +136,52 @@ public sealed record ScalingSettings
         Weights = new() { ["code"] = CodeShare, ["arithmetic"] = (1 - CodeShare) / 2, ["knowledge"] = (1 - CodeShare) / 2 },
         MaxDifficulty = new() { ["code"] = Array.IndexOf(Curriculum.Code.CodeFamily.TierNames, CodeTier) + 1, ["arithmetic"] = 2 },
     };
+
+    /// <summary>The steps after which a run of <paramref name="steps"/> steps is measured: log-spaced from the end of warmup to the last step.</summary>
+    public IReadOnlyList<int> CurveSteps(int steps)
+    {
+        int first = Math.Clamp(2 * WarmupSteps, 1, steps);
+        return Enumerable.Range(0, CurvePoints)
+            .Select(i => (int)Math.Round(first * Math.Pow((double)steps / first, (double)i / (CurvePoints - 1))))
+            .Append(steps).Distinct().Order().ToList();
+    }
 }
 
 /// <summary>One planned run of the sweep.</summary>
 public sealed record SweepRunPlan(string Name, int Width, long Parameters, long Tokens, int Steps, double Compute, bool HeldOut);
 
-/// <summary>What one run measured.</summary>
-public sealed record SweepPoint(SweepRunPlan Plan, long TokensSeen, double Compute, double FinalLoss, CodeTierScore Code, double TrainSeconds);
+/// <summary>What one run measured. <see cref="Curve"/> holds the log-spaced measurements along the run; the last one is the final.</summary>
+public sealed record SweepPoint(SweepRunPlan Plan, long TokensSeen, double Compute, double FinalLoss, CodeTierScore Code, double TrainSeconds)
+{
+    public IReadOnlyList<CurvePoint> Curve { get; init; } = [];
+    /// <summary>Mean −log P(reference solution | prompt) in nats at the end of the run.</summary>
+    public double FinalCodeNll { get; init; }
+}
 
-/// <summary>A prediction made before the held-out run trained, and (after it) the actual value.</summary>
+/// <summary>A prediction made before the held-out run trained, and (after it) the actual value. <see cref="Frontier"/> holds the points the law was fitted on.</summary>
 public sealed record Prediction(string Metric, PowerLawFitResult Fit, double Compute, double Predicted)
 {
     public double? Actual { get; init; }
     public double? RelativeError => Actual is { } a ? Math.Abs(Predicted - a) / Math.Abs(a) : null;
+    public IReadOnlyList<FrontierPoint> Frontier { get; init; } = [];
 }
 
+/// <summary>
+/// The sweep's outcome. <see cref="Code"/> predicts the continuous code metric (reference-solution
+/// likelihood); the sampled pass rates are in each point's <see cref="SweepPoint.Code"/>.
+/// <see cref="LossBacktest"/> checks the method inside the fitted data alone: a law fitted on the
+/// same frontier span a quarter lower, predicting the frontier at the fitted compute.
+/// </summary>
 public sealed record ScalingResult(
-    string ComputeDefinition, IReadOnlyList<SweepPoint> Points, Prediction Loss, Prediction Code, double ComputeRatio, string CodeMetricRule, double Seconds);
+    string ComputeDefinition, IReadOnlyList<SweepPoint> Points, Prediction Loss, Prediction Code, double ComputeRatio, string CodeMetricRule, double Seconds)
+{
+    public Prediction? LossBacktest { get; init; }
+    /// <summary>The loss predicted with each of <see cref="ScalingSweep.SensitivitySpans"/> (all made before the held-out run trained).</summary>
+    public IReadOnlyList<Prediction> LossBySpan { get; init; } = [];
+}
+
+/// <summary>What <see cref="ScalingSweep.Predict"/> derives from the fitted runs.</summary>
+public sealed record SweepPredictions(Prediction Loss, Prediction Code, Prediction Backtest, IReadOnlyList<Prediction> LossBySpan);
 
 /// <summary>Callbacks that let a front end show the sweep as it runs.</summary>
 public interface ISweepObserver
@@ -131,72 +197,111 @@ public interface ISweepObserver
 public static class ScalingSweep
 {
     public const string ComputeDefinition = "C = training FLOPs per token (6·N + 12·L·T·d, GptConfig.TrainingFlopsPerToken at the training sequence length T) × tokens trained";
-    public const string CodeMetricRule = "−mean over problems of log((c + 1) / (n + 2)), c passes of n samples (add-one smoothing so unsolved problems count)";
+    public const string CodeMetricRule = "mean over held-out problems of −log P(reference solution | prompt) in nats (an upper bound on −log pass rate at temperature 1); pass rates of sampled programs are reported beside it";
+    public const string LossMetric = "validation loss";
 
-    /// <summary>The runs in training order (fitted sizes, then the held-out one), after checking the compute ratio.</summary>
+    /// <summary>
+    /// The runs in training order: the fitted sizes, each trained for the compute the largest of
+    /// them needs for the settings' tokens per parameter, then the held-out run with the settings'
+    /// compute ratio over the largest fitted run.
+    /// </summary>
     public static IReadOnlyList<SweepRunPlan> Plan(ScalingSettings settings, int vocabSize)
     {
         settings.Validate();
-        var plans = settings.FittedWidths.Order().Select(w => PlanOne(settings, w, vocabSize, heldOut: false))
-            .Append(PlanOne(settings, settings.TargetWidth, vocabSize, heldOut: true)).ToList();
-        double ratio = plans[^1].Compute / plans[^2].Compute;
-        if (ratio < settings.MinComputeRatio)
-            throw new UserError($"The held-out run has only {ratio:F1}x the compute of the largest fitted run; raise --target-width or lower the fitted widths to reach {settings.MinComputeRatio}x.");
+        long tokensPerStep = (long)settings.BatchSize * settings.SequenceLength;
+        var largest = settings.ModelFor(settings.FittedWidths.Max(), vocabSize).Validate();
+        double fittedCompute = settings.TokensPerParameter * largest.ParameterCount * largest.TrainingFlopsPerToken(settings.SequenceLength);
+        var fitted = settings.FittedWidths.Order().Select(w => PlanOne(settings, w, vocabSize, fittedCompute, Math.Round, heldOut: false)).ToList();
+        var target = PlanOne(settings, settings.TargetWidth, vocabSize, settings.MinComputeRatio * fitted.Max(p => p.Compute), Math.Ceiling, heldOut: true);
+        var plans = fitted.Append(target).ToList();
+        if (plans.FirstOrDefault(p => p.Steps <= 2 * settings.WarmupSteps) is { } short_)
+            throw new UserError($"Run {short_.Name} would train only {short_.Steps} steps, no more than twice the {settings.WarmupSteps}-step warmup; raise --tokens-per-param or lower --warmup.");
         return plans;
     }
 
-    static SweepRunPlan PlanOne(ScalingSettings s, int width, int vocabSize, bool heldOut)
+    static SweepRunPlan PlanOne(ScalingSettings s, int width, int vocabSize, double compute, Func<double, double> round, bool heldOut)
     {
         var model = s.ModelFor(width, vocabSize).Validate();
-        var train = s.TrainFor(model);
-        long tokens = train.Steps * train.TokensPerStep;
-        return new SweepRunPlan($"{(heldOut ? "target" : "fit")}-d{width}", width, model.ParameterCount, tokens, train.Steps,
-            model.TrainingFlopsPerToken(s.SequenceLength) * tokens, heldOut);
+        double perStep = model.TrainingFlopsPerToken(s.SequenceLength) * s.BatchSize * s.SequenceLength;
+        int steps = (int)Math.Max(1, round(compute / perStep));
+        long tokens = (long)steps * s.BatchSize * s.SequenceLength;
+        return new SweepRunPlan($"{(heldOut ? "target" : "fit")}-d{width}", width, model.ParameterCount, tokens, steps, steps * perStep, heldOut);
     }
 
     public static async Task<ScalingResult> RunAsync(ScalingSettings settings, ISweepObserver? observer = null, CancellationToken cancel = default)
     {
         observer ??= new SilentObserver();
-        Plan(settings, settings.VocabSize); // fail on a too-small target before minutes of data preparation
+        Plan(settings, settings.VocabSize); // fail on bad settings before minutes of data preparation
+        TorchRuntime.EnsureLoaded();
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var outDir = Path.GetFullPath(settings.OutDirectory);
         if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
             throw new UserError($"{outDir} is not empty; choose a new --out directory for the sweep.");
-        var (tokenizerDir, dataDir) = PrepareSharedData(settings, outDir, observer);
+        var (tokenizerDir, dataDir, trainTokens) = PrepareSharedData(settings, outDir, observer);
         var tokenizer = Tokenizers.Load(tokenizerDir);
         var plans = Plan(settings, tokenizer.VocabSize);
-        var problems = CodePassRate.Problems(settings.CodeTier, settings.CodeProblems, settings.Seed);
+        // Scaling laws describe single-epoch training; a run that repeats data flattens for another reason.
+        if (plans.MaxBy(p => p.Tokens) is { } longest && longest.Tokens > trainTokens)
+            throw new UserError($"Run {longest.Name} would train on {longest.Tokens:N0} tokens but the corpus has only {trainTokens:N0}; raise --corpus-docs so that no run repeats data.");
+        var problems = CodePassRate.Problems(settings.CodeTier, Math.Max(settings.CodeProblems, settings.ReferenceProblems), settings.Seed);
+        var sampled = problems.Take(settings.CodeProblems).ToList();
         var sandbox = new PythonSandbox();
-        observer.Log($"{plans.Count - 1} fitted runs from {plans[0].Compute:G3} to {plans[^2].Compute:G3} FLOPs; held-out run {plans[^1].Compute:G3} FLOPs ({plans[^1].Compute / plans[^2].Compute:F1}x the largest fitted); code metric on {problems.Count} {settings.CodeTier} problems x {settings.SamplesPerProblem} samples ({sandbox.Isolation}).");
+        observer.Log($"{plans.Count - 1} fitted runs of {plans[0].Compute:G3} FLOPs each; held-out run {plans[^1].Compute:G3} FLOPs ({plans[^1].Compute / plans.Where(p => !p.HeldOut).Max(p => p.Compute):F1}x the largest fitted); code likelihood on {problems.Count} {settings.CodeTier} problems, pass rate on {sampled.Count} x {settings.SamplesPerProblem} samples ({sandbox.Isolation}).");
 
         var points = new List<SweepPoint>();
-        Prediction? loss = null, code = null;
+        SweepPredictions? predicted = null;
         foreach (var plan in plans)
         {
             if (plan.HeldOut)
             {
-                loss = Predict("validation loss", points, p => p.FinalLoss, plan.Compute);
-                code = Predict($"−mean log pass rate ({settings.CodeTier})", points, p => p.Code.MeanLogPassRate, plan.Compute);
-                observer.Predicted(loss, code);
+                predicted = Predict(settings, points, plan.Compute);
+                observer.Log($"Loss predicted with other frontier spans: {string.Join(", ", predicted.LossBySpan.Select(p => $"{p.Metric[(LossMetric.Length + 2)..]} -> {p.Predicted:F4}"))}; backtest (span {settings.FrontierSpan:G3} a quarter lower, predicting the fitted compute): {predicted.Backtest.Predicted:F4} vs {predicted.Backtest.Actual:F4}.");
+                observer.Predicted(predicted.Loss, predicted.Code);
             }
-            var point = await TrainAndMeasure(settings, plan, Path.Combine(outDir, "runs", plan.Name), dataDir, tokenizerDir, problems, sandbox, observer, cancel);
+            var point = await TrainAndMeasure(settings, plan, dataDir, tokenizer, problems, sampled, sandbox, observer, cancel);
             points.Add(point);
             observer.RunFinished(point);
         }
         var target = points[^1];
         return new ScalingResult(ComputeDefinition, points,
-            loss! with { Actual = target.FinalLoss }, code! with { Actual = target.Code.MeanLogPassRate },
-            target.Compute / points[^2].Compute, CodeMetricRule, clock.Elapsed.TotalSeconds);
+            predicted!.Loss with { Actual = target.FinalLoss }, predicted.Code with { Actual = target.FinalCodeNll },
+            target.Compute / points[..^1].Max(p => p.Compute), CodeMetricRule, clock.Elapsed.TotalSeconds)
+        {
+            LossBacktest = predicted.Backtest,
+            LossBySpan = [.. predicted.LossBySpan.Select(p => p with { Actual = target.FinalLoss })],
+        };
     }
 
-    static Prediction Predict(string metric, IReadOnlyList<SweepPoint> fitted, Func<SweepPoint, double> value, double compute)
+    /// <summary>Frontier spans whose loss predictions are reported beside the chosen one, to show how much the choice matters.</summary>
+    public static readonly IReadOnlyList<double> SensitivitySpans = [3, 5, 10, 30];
+
+    /// <summary>
+    /// Everything predicted from the fitted runs alone, before the held-out run trains: both laws at
+    /// the held-out compute; the same loss method one step down (a law fitted on the same span a
+    /// quarter lower, predicting the frontier at the fitted compute), checkable without the held-out
+    /// run; and the loss prediction for each of <see cref="SensitivitySpans"/>.
+    /// </summary>
+    public static SweepPredictions Predict(ScalingSettings settings, IReadOnlyList<SweepPoint> fitted, double compute)
     {
-        var fit = PowerLawFit.Fit(fitted.Select(p => p.Compute).ToList(), fitted.Select(value).ToList());
-        return new Prediction(metric, fit, compute, fit.Law.At(compute));
+        double top = fitted.Max(p => p.Compute);
+        List<(string, IReadOnlyList<(double, double)>)> Curves(Func<CurvePoint, double> value) =>
+            fitted.Select(p => (p.Plan.Name, (IReadOnlyList<(double, double)>)p.Curve.Select(c => (c.Compute, value(c))).ToList())).ToList();
+        Prediction One(string metric, Func<CurvePoint, double> value, double to, double span, double at)
+        {
+            var frontier = ComputeFrontier.Build(Curves(value), to / span, to, settings.FrontierPoints);
+            var fit = PowerLawFit.Fit(frontier.Select(f => f.Compute).ToList(), frontier.Select(f => f.Value).ToList());
+            return new Prediction(metric, fit, at, fit.Law.At(at)) { Frontier = frontier };
+        }
+        var loss = One(LossMetric, c => c.Loss, top, settings.FrontierSpan, compute);
+        var code = One($"reference-solution NLL ({settings.CodeTier} code, nats)", c => c.CodeNll, top, settings.FrontierSpan, compute);
+        var backtest = One(LossMetric, c => c.Loss, top / 4, settings.FrontierSpan, top)
+            with { Actual = ComputeFrontier.Build(Curves(c => c.Loss), top / 2, top, 2)[^1].Value };
+        var bySpan = SensitivitySpans.Select(span => One($"{LossMetric}, frontier span {span:G3}", c => c.Loss, top, span, compute)).ToList();
+        return new SweepPredictions(loss, code, backtest, bySpan);
     }
 
     /// <summary>One tokenizer and one set of shards for every run, built once in OUT/shared.</summary>
-    static (string TokenizerDir, string DataDir) PrepareSharedData(ScalingSettings settings, string outDir, ISweepObserver observer)
+    static (string TokenizerDir, string DataDir, long TrainTokens) PrepareSharedData(ScalingSettings settings, string outDir, ISweepObserver observer)
     {
         var shared = Path.Combine(outDir, "shared");
         var tokenizerDir = Path.Combine(shared, ModelBundle.TokenizerDirectory);
@@ -208,30 +313,86 @@ public static class ScalingSweep
         observer.Log("Encoding the corpus into shared token shards...");
         var summary = TokenShardWriter.Prepare(corpus.PretrainDocuments(), tokenizer, dataDir, validationFraction: 0.05, seed: settings.Seed);
         observer.Log($"Shared data: {summary.TrainTokens:N0} training and {summary.ValidationTokens:N0} validation tokens.");
-        return (tokenizerDir, dataDir);
+        return (tokenizerDir, dataDir, summary.TrainTokens);
     }
 
-    static async Task<SweepPoint> TrainAndMeasure(ScalingSettings settings, SweepRunPlan plan, string runDir, string dataDir, string tokenizerDir,
-        IReadOnlyList<Evaluation.Code.CodeProblem> problems, PythonSandbox sandbox, ISweepObserver observer, CancellationToken cancel)
+    /// <summary>Trains one run with the shared recipe, measuring validation loss and code likelihood at its curve steps, then samples code from the final model.</summary>
+    static async Task<SweepPoint> TrainAndMeasure(ScalingSettings settings, SweepRunPlan plan, string dataDir, ITokenizer tokenizer,
+        IReadOnlyList<CodeProblem> referenceProblems, IReadOnlyList<CodeProblem> sampled, PythonSandbox sandbox, ISweepObserver observer, CancellationToken cancel)
     {
-        var model = settings.ModelFor(plan.Width, Tokenizers.Load(tokenizerDir).VocabSize);
-        var pretrain = new PretrainSettings
+        var config = settings.ModelFor(plan.Width, tokenizer.VocabSize).Validate();
+        TorchRuntime.Seed(settings.Seed);
+        using var model = new GptModel(config, settings.Seed);
+        model.to(TorchRuntime.ParseDevice(settings.Device));
+        using var data = new ShardData(dataDir, tokenizer, settings.Seed);
+        var train = settings.TrainFor(plan.Steps);
+        using var trainer = new Trainer(model, train, data);
+        var measureAt = settings.CurveSteps(plan.Steps).ToHashSet();
+        double flopsPerStep = config.TrainingFlopsPerToken(settings.SequenceLength) * train.TokensPerStep;
+        var curve = new List<CurvePoint>();
+        using var average = new WeightAverage(model);
+        void Measure(Trainer t)
         {
-            OutDirectory = runDir, DataDirectory = dataDir, Tokenizer = tokenizerDir,
-            Model = model, Train = settings.TrainFor(model),
-            Device = settings.Device, MeasureMfu = false, SamplePrompts = [],
-        };
-        var result = Pretraining.Run(pretrain, resume: false, observer.RunStarting(plan), observer.Log, cancel);
-        cancel.ThrowIfCancellationRequested();
-        if (!result.Completed || result.FinalValidationLoss is not { } finalLoss)
-            throw new InvalidOperationException($"run {plan.Name} ended without a final validation loss");
-        observer.Log($"{plan.Name}: sampling {settings.CodeProblems} x {settings.SamplesPerProblem} {settings.CodeTier} code completions and running them in the sandbox...");
-        using var bundle = ModelBundle.Load(result.CheckpointDirectory);
-        var code = await CodePassRate.MeasureAsync(bundle.Model, bundle.Tokenizer, problems, settings.SamplesPerProblem, settings.Temperature,
+            average.Update(1 - 1 / (settings.AverageFraction * t.State.Step + 1));
+            if (measureAt.Contains((int)t.State.Step))
+                curve.Add(average.Evaluate(() => new CurvePoint(t.State.Step, t.State.Step * flopsPerStep, t.ValidationLoss(), CodePassRate.ReferenceNll(model, tokenizer, referenceProblems))));
+        }
+        if (!trainer.Run(observer.RunStarting(plan), Measure, cancel)) cancel.ThrowIfCancellationRequested();
+        average.CopyToModel();
+        var final = curve[^1];
+        observer.Log($"{plan.Name}: sampling {sampled.Count} x {settings.SamplesPerProblem} {settings.CodeTier} code completions and running them in the sandbox...");
+        var code = await CodePassRate.MeasureAsync(model, tokenizer, sampled, settings.SamplesPerProblem, settings.Temperature,
             settings.MaxNewTokens, settings.Seed, sandbox, settings.SandboxWorkers, cancel);
-        double compute = pretrain.Model.TrainingFlopsPerToken(settings.SequenceLength) * result.TokensSeen;
-        return new SweepPoint(plan, result.TokensSeen, compute, finalLoss, code, result.TrainSeconds);
+        return new SweepPoint(plan, trainer.State.TokensSeen, final.Compute, final.Loss, code, trainer.State.TrainSeconds) { Curve = curve, FinalCodeNll = final.CodeNll };
     }
 
     sealed class SilentObserver : ISweepObserver;
+
+    /// <summary>An exponential moving average of a model's weights, swapped in for measurements and at the end.</summary>
+    sealed class WeightAverage : IDisposable
+    {
+        readonly torch.Tensor[] weights, average;
+
+        public WeightAverage(GptModel model)
+        {
+            weights = model.parameters().ToArray();
+            using var noGrad = torch.no_grad();
+            average = weights.Select(w => w.detach().clone()).ToArray();
+        }
+
+        public void Update(double keep)
+        {
+            using var noGrad = torch.no_grad();
+            for (int i = 0; i < weights.Length; i++) average[i].mul_(keep).add_(weights[i], alpha: 1 - keep);
+        }
+
+        /// <summary>Runs <paramref name="measure"/> with the averaged weights in the model, then restores the trained ones.</summary>
+        public T Evaluate<T>(Func<T> measure)
+        {
+            using var scope = torch.NewDisposeScope();
+            torch.Tensor[] trained;
+            using (torch.no_grad())
+            {
+                trained = weights.Select(w => w.detach().clone()).ToArray();
+                for (int i = 0; i < weights.Length; i++) weights[i].copy_(average[i]);
+            }
+            try { return measure(); }
+            finally
+            {
+                using var noGrad = torch.no_grad();
+                for (int i = 0; i < weights.Length; i++) weights[i].copy_(trained[i]);
+            }
+        }
+
+        public void CopyToModel()
+        {
+            using var noGrad = torch.no_grad();
+            for (int i = 0; i < weights.Length; i++) weights[i].copy_(average[i]);
+        }
+
+        public void Dispose()
+        {
+            foreach (var a in average) a.Dispose();
+        }
+    }
 }

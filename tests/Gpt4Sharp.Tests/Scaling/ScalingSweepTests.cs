@@ -7,30 +7,40 @@ namespace Gpt4Sharp.Tests.Scaling;
 
 public class ScalingSweepTests
 {
-    static ScalingSettings Micro(string dir) => new()
-    {
-        OutDirectory = dir, FittedWidths = [8, 16, 24], TargetWidth = 32, Layers = 1, Heads = 2, TokensPerParameter = 0.05,
-        MinComputeRatio = 1, VocabSize = 300, CorpusDocuments = 300, BatchSize = 4, SequenceLength = 32, EvalBatches = 2,
-        CodeProblems = 2, SamplesPerProblem = 2, MaxNewTokens = 8,
-    };
+    static ScalingSettings Micro(string dir) => ScalingSettings.Tiny(dir);
 
     [Fact]
-    public void PlanRejectsATargetWithTooLittleCompute()
+    public void PlanRejectsRunsThatWouldEndInsideTheirWarmup()
     {
-        var settings = Micro(RepoPaths.NewTempDir()) with { TargetWidth = 32, MinComputeRatio = 30 };
+        var settings = Micro(RepoPaths.NewTempDir()) with { WarmupSteps = 500 };
         var e = Assert.Throws<UserError>(() => ScalingSweep.Plan(settings, 300));
-        Assert.Contains("--target-width", e.Message);
+        Assert.Contains("--tokens-per-param", e.Message);
     }
 
     [Fact]
-    public void PlanScalesTokensWithParametersAndOrdersByCompute()
+    public void PlanGivesEveryFittedRunTheSameComputeAndTheTargetTheRatio()
     {
-        var plans = ScalingSweep.Plan(Micro(RepoPaths.NewTempDir()) with { TokensPerParameter = 20 }, 300);
+        var settings = Micro(RepoPaths.NewTempDir()) with { FittedWidths = [8, 16, 24], TargetWidth = 48, TokensPerParameter = 20, MinComputeRatio = 30 };
+        var plans = ScalingSweep.Plan(settings, 300);
         Assert.Equal(4, plans.Count);
         Assert.True(plans[^1].HeldOut && plans.Take(3).All(p => !p.HeldOut));
-        for (int i = 1; i < plans.Count; i++) Assert.True(plans[i].Compute > plans[i - 1].Compute);
-        // Steps are rounded, so the ratio is 20 to within one step.
-        foreach (var p in plans) Assert.InRange((double)p.Tokens / p.Parameters, 20 - 128.0 / p.Parameters, 20 + 128.0 / p.Parameters);
+        var fitted = plans.Take(3).ToList();
+        // Equal compute up to each run's rounding to whole steps; smaller models therefore train longer.
+        Assert.All(fitted, p => Assert.InRange(p.Compute / fitted[^1].Compute, 1 - 1.0 / p.Steps - 1.0 / fitted[^1].Steps, 1 + 1.0 / p.Steps + 1.0 / fitted[^1].Steps));
+        Assert.True(fitted[0].Steps > fitted[1].Steps && fitted[1].Steps > fitted[2].Steps);
+        // The largest fitted width sees the requested tokens per parameter (to within a step).
+        Assert.InRange((double)fitted[^1].Tokens / fitted[^1].Parameters, 20 - 64.0 / fitted[^1].Parameters, 20 + 64.0 / fitted[^1].Parameters);
+        double ratio = plans[^1].Compute / fitted.Max(p => p.Compute);
+        Assert.InRange(ratio, 30, 30 * (1 + 1.0 / plans[^1].Steps));
+    }
+
+    [Fact]
+    public async Task ASweepThatWouldRepeatDataIsRefusedBeforeTraining()
+    {
+        var observer = new Recorder();
+        var e = await Assert.ThrowsAsync<UserError>(() => ScalingSweep.RunAsync(Micro(RepoPaths.NewTempDir()) with { CorpusDocuments = 20 }, observer));
+        Assert.Contains("--corpus-docs", e.Message);
+        Assert.Empty(observer.Events);
     }
 
     [Fact]
@@ -43,15 +53,20 @@ public class ScalingSweepTests
 
         Assert.Equal(4, result.Points.Count);
         // The prediction was announced before the held-out run trained.
-        Assert.Equal(["fit-d8", "fit-d16", "fit-d24", "predicted", "target-d32"], observer.Events);
+        Assert.Equal(["fit-d4", "fit-d6", "fit-d8", "predicted", "target-d16"], observer.Events);
         Assert.All(result.Points, p => Assert.True(double.IsFinite(p.FinalLoss) && p.Compute > 0));
         Assert.Equal(result.Points[^1].FinalLoss, result.Loss.Actual);
         Assert.NotNull(result.Loss.RelativeError);
         Assert.InRange(result.Points[0].Code.MeanLogPassRate, 0, Math.Log(4));
+        Assert.All(result.Points, p => Assert.True(p.Curve.Count >= 2 && p.Curve[^1].Loss == p.FinalLoss && p.FinalCodeNll > 0));
+        Assert.Equal(result.Points[^1].FinalCodeNll, result.Code.Actual);
+        Assert.True(result.Loss.Frontier.Count >= 3);
+        // Nothing of the held-out run reaches the fit: every frontier point comes from a fitted run.
+        Assert.All(result.Loss.Frontier.Concat(result.Code.Frontier), f => Assert.StartsWith("fit-", f.Run));
 
         var report = ScalingReport.Save(result, dir);
         Assert.True(File.Exists(report));
-        Assert.Equal(2, Directory.GetFiles(Path.Combine(dir, "charts"), "*.png").Length);
+        Assert.Equal(3, Directory.GetFiles(Path.Combine(dir, "charts"), "*.png").Length);
         var json = Results.Read(dir);
         Assert.Equal(4, json["runs"]!.AsArray().Count);
         Assert.Equal(result.Loss.Predicted, json["loss"]!["predicted"]!.GetValue<double>());
