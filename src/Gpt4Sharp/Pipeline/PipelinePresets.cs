@@ -32,11 +32,7 @@ public static class PipelinePresets
     {
         Preset = "tiny",
         Device = "cpu",
-        Scaling = new ScalingSettings
-        {
-            FittedWidths = [4, 6, 8], TargetWidth = 16, MinComputeRatio = 2, TokensPerParameter = 2, VocabSize = 300, CorpusDocuments = 300,
-            BatchSize = 2, SequenceLength = 32, EvalBatches = 2, CodeProblems = 1, SamplesPerProblem = 1, MaxNewTokens = 8, SandboxWorkers = 1,
-        },
+        Scaling = ScalingSettings.Tiny("runs/scaling"),
         Pretrain = new PretrainSettings
         {
             TokenizerVocabSize = 512, CorpusDocuments = 400, MeasureMfu = false, SamplePrompts = ["Question:"], SampleTokens = 8,
@@ -88,10 +84,11 @@ public static class PipelinePresets
     public static PipelineSettings Default() => new()
     {
         Preset = "default",
+        // A tenth of `gpt4sharp scaling`'s defaults in compute: the held-out run has 10x (not 30x) the compute of each fitted run.
         Scaling = new ScalingSettings
         {
-            FittedWidths = [4, 6, 8, 10, 12], TargetWidth = 32, MinComputeRatio = 10, TokensPerParameter = 20, CorpusDocuments = 12_000,
-            CodeProblems = 8, SamplesPerProblem = 4,
+            FittedWidths = [8, 12, 16, 20], TargetWidth = 48, TokensPerParameter = 10, MinComputeRatio = 10, CorpusDocuments = 20_000,
+            ReferenceProblems = 32, CodeProblems = 8, SamplesPerProblem = 4,
         },
         Pretrain = new PretrainSettings
         {
@@ -125,7 +122,7 @@ public static class PipelinePresets
         {
             Preset = "large",
             Device = "cuda",
-            Scaling = d.Scaling with { FittedWidths = [32, 48, 64, 80, 96], TargetWidth = 512, MinComputeRatio = 30, Layers = 4, Heads = 4, CorpusDocuments = 200_000 },
+            Scaling = d.Scaling with { FittedWidths = [32, 48, 64, 80, 96], TargetWidth = 512, MinComputeRatio = 30, Layers = 4, Heads = 4, CorpusDocuments = 400_000 },
             Pretrain = d.Pretrain with
             {
                 TokenizerVocabSize = 8192, CorpusDocuments = 1_000_000,

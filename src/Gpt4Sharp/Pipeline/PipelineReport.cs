@@ -89,7 +89,7 @@ public static class PipelineReport
                 .Table(["metric", "fit", "predicted", "actual", "relative error"],
                     new[] { r.Loss, r.Code }.Select(p => (IReadOnlyList<object?>)[p.Metric, p.Fit.Law.ToString(), p.Predicted, p.Actual, p.RelativeError]))
                 .Chart(ScalingReport.FitChart("Scaling fit: validation loss vs compute", "validation loss (nats/token)", r, r.Loss, p => p.FinalLoss))
-                .Chart(ScalingReport.FitChart("Scaling fit: code metric vs compute", "−mean log pass rate", r, r.Code, p => p.Code.MeanLogPassRate));
+                .Chart(ScalingReport.FitChart("Scaling fit: code metric vs compute", "reference-solution NLL (nats)", r, r.Code, p => p.FinalCodeNll));
         }
         if (by.TryGetValue("02-pretrain", out var pre))
         {
