@@ -142,9 +142,10 @@ public static class ReasoningCommands
         var siSamples = Cli.Opt("--si-samples", "Paths per question in the self-improvement round.", d.SelfImprove.Sampling.Samples);
         var siSteps = Cli.Opt("--si-steps", "Fine-tuning steps of the self-improvement round.", d.SelfImprove.FineTune.Steps);
         var maxTokens = Cli.Opt("--max-tokens", "Longest reply in tokens.", d.MaxNewTokens);
+        var demoFamily = Cli.Opt("--family", "Curriculum family to learn and measure (digit-chains: one-digit steps; arithmetic: the harder general family).", d.Recipe.Family);
         var command = new Command("demo", "Train a small arithmetic reasoner, compare prompt formats, plot self-consistency and run one self-improvement round on held-out problems.")
         {
-            outDir, pretrainSteps, sftSteps, items, samples, questions, seed, width, layers, vocab, corpus, sftExamples, sftBatch, siSamples, siSteps, maxTokens,
+            outDir, pretrainSteps, sftSteps, items, samples, questions, seed, width, layers, vocab, corpus, sftExamples, sftBatch, siSamples, siSteps, maxTokens, demoFamily,
         };
         command.SetHandler((p, cancel) =>
         {
@@ -154,7 +155,7 @@ public static class ReasoningCommands
                 OutDirectory = p.GetValue(outDir)!, EvalItems = p.GetValue(items), Samples = p.GetValue(samples), MaxNewTokens = p.GetValue(maxTokens),
                 Recipe = d.Recipe with
                 {
-                    Seed = p.GetValue(seed), VocabSize = p.GetValue(vocab), CorpusDocuments = p.GetValue(corpus), SftExamples = p.GetValue(sftExamples),
+                    Family = p.GetValue(demoFamily)!, Seed = p.GetValue(seed), VocabSize = p.GetValue(vocab), CorpusDocuments = p.GetValue(corpus), SftExamples = p.GetValue(sftExamples),
                     Model = d.Recipe.Model with { DModel = p.GetValue(width), Layers = p.GetValue(layers), Heads = Math.Max(1, p.GetValue(width) / 32), KvHeads = Math.Max(1, p.GetValue(width) / 32) },
                     Pretrain = d.Recipe.Pretrain with { Steps = p.GetValue(pretrainSteps) },
                     Sft = d.Recipe.Sft with { Steps = p.GetValue(sftSteps), BatchSize = p.GetValue(sftBatch) },

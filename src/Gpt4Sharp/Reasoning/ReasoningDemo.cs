@@ -44,8 +44,8 @@ public static class ReasoningDemo
         var sft = ReasoningRecipe.FineTune(recipe, pretrained.OutDirectory, Path.Combine(outDir, "sft"), observer, cancel);
         observer.Log($"Fine-tuned on the four prompt formats: validation loss {sft.FinalValidationLoss:F3} in {sft.TrainSeconds:F0} s.");
 
-        var items = ReasoningEvaluation.HeldOut(ReasoningRecipe.Family, recipe.Seed, settings.EvalItems, settings.EvalMinSteps);
-        var pool = ExemplarPool.FromTraining(ReasoningRecipe.Family, recipe.Seed + 1, maxDifficulty: recipe.ExemplarMaxSteps);
+        var items = ReasoningEvaluation.HeldOut(recipe.Family, recipe.Seed, settings.EvalItems, settings.EvalMinSteps);
+        var pool = ExemplarPool.FromTraining(recipe.Family, recipe.Seed + 1, maxDifficulty: recipe.ExemplarMaxSteps);
         var formats = new List<ReasoningEvalResult>();
         ReasoningEvalResult consistency;
         using (var bundle = ModelBundle.Load(sft.OutDirectory, TorchRuntime.ParseDevice(recipe.Device)))
@@ -65,7 +65,7 @@ public static class ReasoningDemo
 
         var improve = SelfImprovementLoop.Run(settings.SelfImprove with
         {
-            Model = sft.OutDirectory, OutDirectory = Path.Combine(outDir, "self-improve"), Family = ReasoningRecipe.Family, Rounds = 1,
+            Model = sft.OutDirectory, OutDirectory = Path.Combine(outDir, "self-improve"), Family = recipe.Family, Rounds = 1,
             EvalItems = settings.EvalItems, EvalMinSteps = settings.EvalMinSteps, MaxNewTokens = settings.MaxNewTokens, Device = recipe.Device, Seed = recipe.Seed,
         }, observer, cancel);
 
