@@ -132,7 +132,7 @@ public static class ReasoningCommands
         var sftSteps = Cli.Opt("--sft-steps", "Fine-tuning steps on the four prompt formats.", d.Recipe.Sft.Steps);
         var items = Cli.Opt("--items", "Held-out items per measurement.", d.EvalItems);
         var samples = Cli.Opt("--samples", "Paths m for self-consistency.", d.Samples);
-        var temperatures = Cli.Opt("--temperatures", "Sampling temperatures for self-consistency and self-improvement, comma-separated.", string.Join(',', d.Temperatures));
+        var temperatures = Cli.Opt("--temperatures", "Sampling temperatures for self-consistency and self-improvement, comma-separated.", string.Join(',', d.Temperatures.Select(t => t.ToString(System.Globalization.CultureInfo.InvariantCulture))));
         var questions = Cli.Opt("--questions", "Unlabelled questions for the self-improvement round.", d.SelfImprove.Questions);
         var seed = Cli.Opt("--seed", "Seed of the whole recipe.", d.Recipe.Seed);
         var width = Cli.Opt("--d-model", "Model width, a multiple of 32 (one head per 32 dimensions).", d.Recipe.Model.DModel);

@@ -13,16 +13,16 @@ namespace Gpt4Sharp.Reasoning;
 /// </summary>
 public sealed record ReasoningModelSettings
 {
-    public GptConfig Model { get; init; } = new() { ContextLength = 320, DModel = 192, Layers = 4, Heads = 6, KvHeads = 6 };
+    public GptConfig Model { get; init; } = new() { ContextLength = 320, DModel = 128, Layers = 3, Heads = 4, KvHeads = 4 };
     /// <summary>The curriculum family the model learns to reason on (pretraining, fine-tuning, every measurement).</summary>
     public string Family { get; init; } = ReasoningRecipe.Family;
-    public int VocabSize { get; init; } = 1024;
+    public int VocabSize { get; init; } = 512;
     /// <summary>Pretraining documents drawn from <see cref="ReasoningRecipe.PretrainMixture"/>.</summary>
     public int CorpusDocuments { get; init; } = 40_000;
-    public TrainConfig Pretrain { get; init; } = new() { Steps = 800, BatchSize = 16, SequenceLength = 128, LearningRate = 3e-3, WarmupSteps = 40, EvalEvery = 200, CheckpointEvery = 0 };
-    /// <summary>Fine-tuning conversations, one arithmetic training item each, spread over the four prompt formats.</summary>
-    public int SftExamples { get; init; } = 12_000;
-    public TrainConfig Sft { get; init; } = new() { Steps = 500, BatchSize = 16, SequenceLength = 320, LearningRate = 1e-3, WarmupSteps = 30, EvalEvery = 250, CheckpointEvery = 0, WeightDecay = 0 };
+    public TrainConfig Pretrain { get; init; } = new() { Steps = 1000, BatchSize = 16, SequenceLength = 128, LearningRate = 3e-3, WarmupSteps = 40, EvalEvery = 250, CheckpointEvery = 0 };
+    /// <summary>Fine-tuning conversations, one training item of the family each, spread over the four prompt formats.</summary>
+    public int SftExamples { get; init; } = 8_000;
+    public TrainConfig Sft { get; init; } = new() { Steps = 300, BatchSize = 16, SequenceLength = 320, LearningRate = 1e-3, WarmupSteps = 30, EvalEvery = 150, CheckpointEvery = 0, WeightDecay = 0 };
     /// <summary>Exemplars per few-shot prompt and the largest step count an exemplar may have (short ones fit the context).</summary>
     public int Shots { get; init; } = 1;
     public int ExemplarMaxSteps { get; init; } = 2;
@@ -31,8 +31,8 @@ public sealed record ReasoningModelSettings
 }
 
 /// <summary>
-/// Recipe for a model that has learned arithmetic word problems with rationales: a byte-level
-/// BPE and token shards from an arithmetic-rich curriculum mixture, stage-1 pretraining
+/// Recipe for a model that has learned a multi-step family (by default <see cref="Family"/>) with
+/// rationales: a byte-level BPE and token shards from a mixture rich in that family, stage-1 pretraining
 /// (<see cref="Pretraining"/>), then supervised fine-tuning (<see cref="FineTuning"/>) on chat
 /// examples in all four prompt formats, so the same model can be asked for direct answers or
 /// for its reasoning. Each phase writes its own run directory under the output directory.
