@@ -90,6 +90,7 @@ public static class ReasoningCommands
         var samples = Cli.Opt("--samples", "Reasoning paths m sampled per question.", d.Sampling.Samples);
         var temperatures = Cli.Opt("--temperatures", "Sampling temperatures, comma-separated.", "0.7");
         var threshold = Cli.Opt("--threshold", "Keep a question when the majority's vote share reaches this.", d.Sampling.ConfidenceThreshold);
+        var maxPaths = Cli.Opt("--max-paths", "Distinct majority-agreeing paths kept per question, the most frequent first.", d.Sampling.MaxPathsPerQuestion);
         var combined = Cli.Opt("--combined", "Extra questions per round made by joining two questions.", d.CombinedQuestions);
         var generated = Cli.Opt("--generated", "Extra questions per round written by the model.", d.GeneratedQuestions);
         var steps = Cli.Opt("--steps", "Fine-tuning steps per round.", d.FineTune.Steps);
@@ -101,7 +102,7 @@ public static class ReasoningCommands
         var device = Cli.Opt("--device", "cpu, cuda, cuda:N or auto.", "auto");
         var command = new Command("self-improve", "Stage 4: improve a model from its own majority-voted reasoning paths on unlabelled questions (Huang et al. 2022).")
         {
-            model, rounds, family, questions, minSteps, samples, temperatures, threshold, combined, generated, steps, lr, evalItems, evalSamples, outDir, seed, device,
+            model, rounds, family, questions, minSteps, samples, temperatures, threshold, maxPaths, combined, generated, steps, lr, evalItems, evalSamples, outDir, seed, device,
         };
         command.SetHandler((p, cancel) =>
         {
@@ -110,7 +111,7 @@ public static class ReasoningCommands
             {
                 Model = p.GetValue(model)!, OutDirectory = p.GetValue(outDir)!, Family = p.GetValue(family)!, Rounds = p.GetValue(rounds), Questions = p.GetValue(questions),
                 MinSteps = p.GetValue(minSteps), EvalMinSteps = p.GetValue(minSteps), CombinedQuestions = p.GetValue(combined), GeneratedQuestions = p.GetValue(generated),
-                Sampling = d.Sampling with { Samples = p.GetValue(samples), Temperatures = ParseTemperatures(p.GetValue(temperatures)!), ConfidenceThreshold = p.GetValue(threshold), Seed = p.GetValue(seed) },
+                Sampling = d.Sampling with { Samples = p.GetValue(samples), Temperatures = ParseTemperatures(p.GetValue(temperatures)!), ConfidenceThreshold = p.GetValue(threshold), MaxPathsPerQuestion = p.GetValue(maxPaths), Seed = p.GetValue(seed) },
                 FineTune = d.FineTune with { Steps = p.GetValue(steps), LearningRate = p.GetValue(lr) },
                 EvalItems = p.GetValue(evalItems), EvalSamples = p.GetValue(evalSamples), Device = p.GetValue(device)!, Seed = p.GetValue(seed),
             };
@@ -144,12 +145,13 @@ public static class ReasoningCommands
         var siSamples = Cli.Opt("--si-samples", "Paths per question in the self-improvement round.", d.SelfImprove.Sampling.Samples);
         var siSteps = Cli.Opt("--si-steps", "Fine-tuning steps of the self-improvement round.", d.SelfImprove.FineTune.Steps);
         var threshold = Cli.Opt("--threshold", "Self-improvement keeps a question when the majority's vote share reaches this.", d.SelfImprove.Sampling.ConfidenceThreshold);
+        var demoMaxPaths = Cli.Opt("--max-paths", "Self-improvement keeps this many distinct majority-agreeing paths per question, the most frequent first.", d.SelfImprove.Sampling.MaxPathsPerQuestion);
         var maxTokens = Cli.Opt("--max-tokens", "Longest reply in tokens.", d.MaxNewTokens);
         var demoFamily = Cli.Opt("--family", "Curriculum family to learn and measure (digit-chains: one-digit steps; arithmetic: the harder general family).", d.Recipe.Family);
         var command = new Command("demo", "Train a small reasoner, compare prompt formats, plot self-consistency and run one self-improvement round on held-out problems.")
         {
             preset, outDir, pretrainSteps, sftSteps, items, samples, temperatures, questions, seed, width, layers, vocab, corpus, sftExamples, sftBatch,
-            siSamples, siSteps, threshold, maxTokens, demoFamily,
+            siSamples, siSteps, threshold, demoMaxPaths, maxTokens, demoFamily,
         };
         command.SetHandler((p, cancel) =>
         {
@@ -180,6 +182,7 @@ public static class ReasoningCommands
                     {
                         Samples = Get(siSamples, b.SelfImprove.Sampling.Samples), Temperatures = temps,
                         ConfidenceThreshold = Get(threshold, b.SelfImprove.Sampling.ConfidenceThreshold),
+                        MaxPathsPerQuestion = Get(demoMaxPaths, b.SelfImprove.Sampling.MaxPathsPerQuestion),
                     },
                     FineTune = b.SelfImprove.FineTune with { Steps = Get(siSteps, b.SelfImprove.FineTune.Steps), BatchSize = batch },
                 },

@@ -26,7 +26,7 @@ public sealed record ReasoningDemoSettings
     public SelfImproveSettings SelfImprove { get; init; } = new()
     {
         Questions = 500,
-        Sampling = new SelfImprovementOptions { Samples = 16, Temperatures = [0.3], ConfidenceThreshold = 0.8 },
+        Sampling = new SelfImprovementOptions { Samples = 16, Temperatures = [0.3], ConfidenceThreshold = 0.8, MaxPathsPerQuestion = 1 },
         FineTune = new TrainConfig { Steps = 100, BatchSize = 16, SequenceLength = 320, LearningRate = 1e-4, WarmupSteps = 10, EvalEvery = 0, CheckpointEvery = 0, WeightDecay = 0 },
     };
 
