@@ -6,7 +6,7 @@ namespace Gpt4Sharp.Curriculum.Arithmetic;
 /// <summary>
 /// Chains of one-digit additions and subtractions ("What is 7 + 5 - 3 + 9?"), 1 to 6 steps,
 /// with the running total kept in [0, 19]. Made for the reasoning demo: every single step is one
-/// of about 250 small facts a tiny model learns quickly, while answering a 3+ step chain in one
+/// of 270 small facts a tiny model learns quickly, while answering a 3+ step chain in one
 /// go means composing several of them at once, which a written chain of steps avoids. The
 /// rationale has one equation per step (as <see cref="ArithmeticFamily"/>'s chains) and the
 /// reply ends with "answer: N".
