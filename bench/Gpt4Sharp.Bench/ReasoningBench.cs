@@ -7,8 +7,8 @@ using Gpt4Sharp.Text;
 namespace Gpt4Sharp.Bench;
 
 /// <summary>
-/// The reasoning recipe end to end (<see cref="ReasoningDemo"/>): train a small arithmetic
-/// reasoner, compare prompt formats on held-out 3+ step problems, self-consistency against greedy,
+/// The reasoning recipe end to end (<see cref="ReasoningDemo"/>): train a small reasoner on the
+/// recipe's family, compare prompt formats on held-out 3+ step problems, self-consistency against greedy,
 /// one label-free self-improvement round; then the cost of m = 16 paths in one batch against 16
 /// separate decodes. Usage: reasoning [full|quick] [outDir], or reasoning sampling MODEL_DIR for the batching ratio alone. "quick" is the reduced scale that fits
 /// a loaded 2-core machine (same numbers as `gpt4sharp reason demo` with the flags in docs/readme/reasoning.md).
@@ -28,7 +28,7 @@ public static class ReasoningBench
         var settings = quick ? Quick(d, outDir) : d with { OutDirectory = outDir };
         var clock = Stopwatch.StartNew();
         var result = ReasoningDemo.Run(settings, new LineObserver(Console.WriteLine, everySeconds: 30));
-        Console.WriteLine($"\n{result.Parameters:N0} parameters; {result.Formats[0].Items} held-out arithmetic problems of {settings.EvalMinSteps}+ steps; {clock.Elapsed.TotalMinutes:F1} min in all");
+        Console.WriteLine($"\n{result.Parameters:N0} parameters; {result.Formats[0].Items} held-out {settings.Recipe.Family} problems of {settings.EvalMinSteps}+ steps; {clock.Elapsed.TotalMinutes:F1} min in all");
         foreach (var f in result.Formats) Console.WriteLine($"  {f.Format,-14} greedy {f.GreedyAccuracy:P1}");
         foreach (var (m, acc) in result.SelfConsistency.VotedAccuracyBySamples) Console.WriteLine($"  zero-shot-cot majority of {m,2}: {acc:P1}");
         foreach (var r in result.SelfImprove.Rounds) Console.WriteLine($"  self-improvement round {r.Round}: greedy CoT {r.GreedyAccuracy:P1} ({r.Confident}/{r.Questions} confident, {r.Examples} examples)");

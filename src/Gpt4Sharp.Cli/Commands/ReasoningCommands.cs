@@ -90,6 +90,7 @@ public static class ReasoningCommands
         var samples = Cli.Opt("--samples", "Reasoning paths m sampled per question.", d.Sampling.Samples);
         var temperatures = Cli.Opt("--temperatures", "Sampling temperatures, comma-separated.", "0.7");
         var threshold = Cli.Opt("--threshold", "Keep a question when the majority's vote share reaches this.", d.Sampling.ConfidenceThreshold);
+        var maxPaths = Cli.Opt("--max-paths", "Distinct majority-agreeing paths kept per question, the most frequent first.", d.Sampling.MaxPathsPerQuestion);
         var combined = Cli.Opt("--combined", "Extra questions per round made by joining two questions.", d.CombinedQuestions);
         var generated = Cli.Opt("--generated", "Extra questions per round written by the model.", d.GeneratedQuestions);
         var steps = Cli.Opt("--steps", "Fine-tuning steps per round.", d.FineTune.Steps);
@@ -101,7 +102,7 @@ public static class ReasoningCommands
         var device = Cli.Opt("--device", "cpu, cuda, cuda:N or auto.", "auto");
         var command = new Command("self-improve", "Stage 4: improve a model from its own majority-voted reasoning paths on unlabelled questions (Huang et al. 2022).")
         {
-            model, rounds, family, questions, minSteps, samples, temperatures, threshold, combined, generated, steps, lr, evalItems, evalSamples, outDir, seed, device,
+            model, rounds, family, questions, minSteps, samples, temperatures, threshold, maxPaths, combined, generated, steps, lr, evalItems, evalSamples, outDir, seed, device,
         };
         command.SetHandler((p, cancel) =>
         {
@@ -110,7 +111,7 @@ public static class ReasoningCommands
             {
                 Model = p.GetValue(model)!, OutDirectory = p.GetValue(outDir)!, Family = p.GetValue(family)!, Rounds = p.GetValue(rounds), Questions = p.GetValue(questions),
                 MinSteps = p.GetValue(minSteps), EvalMinSteps = p.GetValue(minSteps), CombinedQuestions = p.GetValue(combined), GeneratedQuestions = p.GetValue(generated),
-                Sampling = d.Sampling with { Samples = p.GetValue(samples), Temperatures = ParseTemperatures(p.GetValue(temperatures)!), ConfidenceThreshold = p.GetValue(threshold), Seed = p.GetValue(seed) },
+                Sampling = d.Sampling with { Samples = p.GetValue(samples), Temperatures = ParseTemperatures(p.GetValue(temperatures)!), ConfidenceThreshold = p.GetValue(threshold), MaxPathsPerQuestion = p.GetValue(maxPaths), Seed = p.GetValue(seed) },
                 FineTune = d.FineTune with { Steps = p.GetValue(steps), LearningRate = p.GetValue(lr) },
                 EvalItems = p.GetValue(evalItems), EvalSamples = p.GetValue(evalSamples), Device = p.GetValue(device)!, Seed = p.GetValue(seed),
             };
@@ -126,48 +127,69 @@ public static class ReasoningCommands
     static Command Demo()
     {
         var d = new ReasoningDemoSettings();
+        var preset = Cli.Opt("--preset", "Starting settings, which the other options override: full (the documented demo) or smoke (every phase at toy scale in about a minute; its accuracies mean nothing).", "full");
         var outDir = Cli.Opt("--out", "Directory for every phase's run, results.json and plots.", d.OutDirectory);
-        var pretrainSteps = Cli.Opt("--pretrain-steps", "Stage-1 steps on the arithmetic-rich corpus.", d.Recipe.Pretrain.Steps);
+        var pretrainSteps = Cli.Opt("--pretrain-steps", "Stage-1 steps on the reasoning-rich corpus.", d.Recipe.Pretrain.Steps);
         var sftSteps = Cli.Opt("--sft-steps", "Fine-tuning steps on the four prompt formats.", d.Recipe.Sft.Steps);
         var items = Cli.Opt("--items", "Held-out items per measurement.", d.EvalItems);
         var samples = Cli.Opt("--samples", "Paths m for self-consistency.", d.Samples);
+        var temperatures = Cli.Opt("--temperatures", "Sampling temperatures for self-consistency and self-improvement, comma-separated.", string.Join(',', d.Temperatures.Select(t => t.ToString(System.Globalization.CultureInfo.InvariantCulture))));
         var questions = Cli.Opt("--questions", "Unlabelled questions for the self-improvement round.", d.SelfImprove.Questions);
         var seed = Cli.Opt("--seed", "Seed of the whole recipe.", d.Recipe.Seed);
         var width = Cli.Opt("--d-model", "Model width, a multiple of 32 (one head per 32 dimensions).", d.Recipe.Model.DModel);
         var layers = Cli.Opt("--layers", "Transformer blocks.", d.Recipe.Model.Layers);
         var vocab = Cli.Opt("--vocab", "BPE vocabulary size.", d.Recipe.VocabSize);
-        var corpus = Cli.Opt("--corpus", "Pretraining documents from the arithmetic-rich mixture.", d.Recipe.CorpusDocuments);
+        var corpus = Cli.Opt("--corpus", "Pretraining documents from the reasoning-rich mixture.", d.Recipe.CorpusDocuments);
         var sftExamples = Cli.Opt("--sft-examples", "Fine-tuning conversations (training items in the four formats).", d.Recipe.SftExamples);
         var sftBatch = Cli.Opt("--sft-batch", "Conversations per fine-tuning step (also for the self-improvement round).", d.Recipe.Sft.BatchSize);
         var siSamples = Cli.Opt("--si-samples", "Paths per question in the self-improvement round.", d.SelfImprove.Sampling.Samples);
         var siSteps = Cli.Opt("--si-steps", "Fine-tuning steps of the self-improvement round.", d.SelfImprove.FineTune.Steps);
+        var threshold = Cli.Opt("--threshold", "Self-improvement keeps a question when the majority's vote share reaches this.", d.SelfImprove.Sampling.ConfidenceThreshold);
+        var demoMaxPaths = Cli.Opt("--max-paths", "Self-improvement keeps this many distinct majority-agreeing paths per question, the most frequent first.", d.SelfImprove.Sampling.MaxPathsPerQuestion);
         var maxTokens = Cli.Opt("--max-tokens", "Longest reply in tokens.", d.MaxNewTokens);
-        var command = new Command("demo", "Train a small arithmetic reasoner, compare prompt formats, plot self-consistency and run one self-improvement round on held-out problems.")
+        var demoFamily = Cli.Opt("--family", "Curriculum family to learn and measure (digit-chains: one-digit steps; arithmetic: the harder general family).", d.Recipe.Family);
+        var command = new Command("demo", "Train a small reasoner, compare prompt formats, plot self-consistency and run one self-improvement round on held-out problems.")
         {
-            outDir, pretrainSteps, sftSteps, items, samples, questions, seed, width, layers, vocab, corpus, sftExamples, sftBatch, siSamples, siSteps, maxTokens,
+            preset, outDir, pretrainSteps, sftSteps, items, samples, temperatures, questions, seed, width, layers, vocab, corpus, sftExamples, sftBatch,
+            siSamples, siSteps, threshold, demoMaxPaths, maxTokens, demoFamily,
         };
         command.SetHandler((p, cancel) =>
         {
             Cli.RequireTorch();
-            var settings = d with
+            var b = ReasoningDemoSettings.Preset(p.GetValue(preset)!);
+            // Options given on the command line override the preset; the rest keep the preset's values.
+            T Get<T>(Option<T> option, T presetValue) => p.GetResult(option) is { Implicit: false } ? p.GetValue(option)! : presetValue;
+            var temps = p.GetResult(temperatures) is { Implicit: false } ? ParseTemperatures(p.GetValue(temperatures)!) : b.Temperatures;
+            var d2 = Get(width, b.Recipe.Model.DModel);
+            var model = d2 == b.Recipe.Model.DModel ? b.Recipe.Model : b.Recipe.Model with { DModel = d2, Heads = Math.Max(1, d2 / 32), KvHeads = Math.Max(1, d2 / 32) };
+            var batch = Get(sftBatch, b.Recipe.Sft.BatchSize);
+            var settings = b with
             {
-                OutDirectory = p.GetValue(outDir)!, EvalItems = p.GetValue(items), Samples = p.GetValue(samples), MaxNewTokens = p.GetValue(maxTokens),
-                Recipe = d.Recipe with
+                OutDirectory = Get(outDir, b.OutDirectory), EvalItems = Get(items, b.EvalItems), Samples = Get(samples, b.Samples), Temperatures = temps,
+                MaxNewTokens = Get(maxTokens, b.MaxNewTokens),
+                Recipe = b.Recipe with
                 {
-                    Seed = p.GetValue(seed), VocabSize = p.GetValue(vocab), CorpusDocuments = p.GetValue(corpus), SftExamples = p.GetValue(sftExamples),
-                    Model = d.Recipe.Model with { DModel = p.GetValue(width), Layers = p.GetValue(layers), Heads = Math.Max(1, p.GetValue(width) / 32), KvHeads = Math.Max(1, p.GetValue(width) / 32) },
-                    Pretrain = d.Recipe.Pretrain with { Steps = p.GetValue(pretrainSteps) },
-                    Sft = d.Recipe.Sft with { Steps = p.GetValue(sftSteps), BatchSize = p.GetValue(sftBatch) },
+                    Family = Get(demoFamily, b.Recipe.Family), Seed = Get(seed, b.Recipe.Seed), VocabSize = Get(vocab, b.Recipe.VocabSize),
+                    CorpusDocuments = Get(corpus, b.Recipe.CorpusDocuments), SftExamples = Get(sftExamples, b.Recipe.SftExamples),
+                    Model = model with { Layers = Get(layers, model.Layers) },
+                    Pretrain = b.Recipe.Pretrain with { Steps = Get(pretrainSteps, b.Recipe.Pretrain.Steps) },
+                    Sft = b.Recipe.Sft with { Steps = Get(sftSteps, b.Recipe.Sft.Steps), BatchSize = batch },
                 },
-                SelfImprove = d.SelfImprove with
+                SelfImprove = b.SelfImprove with
                 {
-                    Questions = p.GetValue(questions), Sampling = d.SelfImprove.Sampling with { Samples = p.GetValue(siSamples) },
-                    FineTune = d.SelfImprove.FineTune with { Steps = p.GetValue(siSteps), BatchSize = p.GetValue(sftBatch) },
+                    Questions = Get(questions, b.SelfImprove.Questions),
+                    Sampling = b.SelfImprove.Sampling with
+                    {
+                        Samples = Get(siSamples, b.SelfImprove.Sampling.Samples), Temperatures = temps,
+                        ConfidenceThreshold = Get(threshold, b.SelfImprove.Sampling.ConfidenceThreshold),
+                        MaxPathsPerQuestion = Get(demoMaxPaths, b.SelfImprove.Sampling.MaxPathsPerQuestion),
+                    },
+                    FineTune = b.SelfImprove.FineTune with { Steps = Get(siSteps, b.SelfImprove.FineTune.Steps), BatchSize = batch },
                 },
             };
             ReasoningDemoResult result = null!;
             WithObserver(observer => result = ReasoningDemo.Run(settings, observer, cancel));
-            var table = new Table().Title($"{result.Parameters:N0}-parameter model, held-out arithmetic of {settings.EvalMinSteps}+ steps").AddColumns("measurement", "accuracy");
+            var table = new Table().Title($"{result.Parameters:N0}-parameter model, held-out {settings.Recipe.Family} of {settings.EvalMinSteps}+ steps").AddColumns("measurement", "accuracy");
             foreach (var f in result.Formats) table.AddRow($"{f.Format} (greedy)", $"{f.GreedyAccuracy:P1}");
             table.AddRow($"zero-shot-cot, majority of {settings.Samples}", $"{result.SelfConsistency.VotedAccuracyBySamples[settings.Samples]:P1}");
             foreach (var r in result.SelfImprove.Rounds) table.AddRow($"self-improvement round {r.Round} (greedy CoT)", $"{r.GreedyAccuracy:P1}");
@@ -203,7 +225,7 @@ public static class ReasoningCommands
             };
             EmergenceResult result = null!;
             WithObserver(observer => result = Emergence.Run(settings, observer, cancel));
-            var table = new Table().Title($"held-out arithmetic of {settings.EvalMinSteps}+ steps").AddColumns("size", "parameters", "training FLOPs", "direct", "chain of thought");
+            var table = new Table().Title($"held-out {settings.Recipe.Family} of {settings.EvalMinSteps}+ steps").AddColumns("size", "parameters", "training FLOPs", "direct", "chain of thought");
             foreach (var pt in result.Points) table.AddRow($"{pt.DModel}x{pt.Layers}", pt.Parameters.ToString("N0"), pt.TrainingFlops.ToString("E2"), $"{pt.DirectAccuracy:P1}", $"{pt.CotAccuracy:P1}");
             AnsiConsole.Write(table);
             AnsiConsole.MarkupLineInterpolated($"Results: {result.ResultsFile}");

@@ -48,7 +48,7 @@ public static class Emergence
         Directory.CreateDirectory(outDir);
         RunInfo.Capture("reason emergence", settings.Recipe.Seed, settings).Write(outDir);
         var corpus = ReasoningRecipe.PrepareCorpus(settings.Recipe, outDir, observer);
-        var items = ReasoningEvaluation.HeldOut(ReasoningRecipe.Family, settings.Recipe.Seed, settings.EvalItems, settings.EvalMinSteps);
+        var items = ReasoningEvaluation.HeldOut(settings.Recipe.Family, settings.Recipe.Seed, settings.EvalItems, settings.EvalMinSteps);
         var points = new List<EmergencePoint>();
         foreach (var (d, layers) in settings.Sizes)
         {
@@ -76,7 +76,7 @@ public static class Emergence
             ReasoningPlots.Series("direct answer", points.Select(x), points.Select(p => p.DirectAccuracy)),
             ReasoningPlots.Series("chain of thought", points.Select(x), points.Select(p => p.CotAccuracy)),
         ];
-        var title = $"Held-out arithmetic, {settings.EvalMinSteps}+ steps";
+        var title = $"Held-out {settings.Recipe.Family}, {settings.EvalMinSteps}+ steps";
         var charts = new[]
         {
             ReasoningPlots.Accuracy($"{title}, by parameters", "parameters (log scale)", Curves(p => p.Parameters), logX: true),

@@ -13,14 +13,16 @@ namespace Gpt4Sharp.Reasoning;
 /// </summary>
 public sealed record ReasoningModelSettings
 {
-    public GptConfig Model { get; init; } = new() { ContextLength = 320, DModel = 192, Layers = 4, Heads = 6, KvHeads = 6 };
-    public int VocabSize { get; init; } = 1024;
+    public GptConfig Model { get; init; } = new() { ContextLength = 320, DModel = 128, Layers = 3, Heads = 4, KvHeads = 4 };
+    /// <summary>The curriculum family the model learns to reason on (pretraining, fine-tuning, every measurement).</summary>
+    public string Family { get; init; } = ReasoningRecipe.Family;
+    public int VocabSize { get; init; } = 512;
     /// <summary>Pretraining documents drawn from <see cref="ReasoningRecipe.PretrainMixture"/>.</summary>
     public int CorpusDocuments { get; init; } = 40_000;
-    public TrainConfig Pretrain { get; init; } = new() { Steps = 800, BatchSize = 16, SequenceLength = 128, LearningRate = 3e-3, WarmupSteps = 40, EvalEvery = 200, CheckpointEvery = 0 };
-    /// <summary>Fine-tuning conversations, one arithmetic training item each, spread over the four prompt formats.</summary>
-    public int SftExamples { get; init; } = 12_000;
-    public TrainConfig Sft { get; init; } = new() { Steps = 500, BatchSize = 16, SequenceLength = 320, LearningRate = 1e-3, WarmupSteps = 30, EvalEvery = 250, CheckpointEvery = 0, WeightDecay = 0 };
+    public TrainConfig Pretrain { get; init; } = new() { Steps = 1000, BatchSize = 16, SequenceLength = 128, LearningRate = 3e-3, WarmupSteps = 40, EvalEvery = 250, CheckpointEvery = 0 };
+    /// <summary>Fine-tuning conversations, one training item of the family each, spread over the four prompt formats.</summary>
+    public int SftExamples { get; init; } = 8_000;
+    public TrainConfig Sft { get; init; } = new() { Steps = 300, BatchSize = 16, SequenceLength = 320, LearningRate = 1e-3, WarmupSteps = 30, EvalEvery = 150, CheckpointEvery = 0, WeightDecay = 0 };
     /// <summary>Exemplars per few-shot prompt and the largest step count an exemplar may have (short ones fit the context).</summary>
     public int Shots { get; init; } = 1;
     public int ExemplarMaxSteps { get; init; } = 2;
@@ -29,23 +31,42 @@ public sealed record ReasoningModelSettings
 }
 
 /// <summary>
-/// Recipe for a model that has learned arithmetic word problems with rationales: a byte-level
-/// BPE and token shards from an arithmetic-rich curriculum mixture, stage-1 pretraining
+/// Recipe for a model that has learned a multi-step family (by default <see cref="Family"/>) with
+/// rationales: a byte-level BPE and token shards from a mixture rich in that family, stage-1 pretraining
 /// (<see cref="Pretraining"/>), then supervised fine-tuning (<see cref="FineTuning"/>) on chat
 /// examples in all four prompt formats, so the same model can be asked for direct answers or
 /// for its reasoning. Each phase writes its own run directory under the output directory.
 /// </summary>
 public static class ReasoningRecipe
 {
-    public const string Family = "arithmetic";
+    /// <summary>The default reasoning family: one-digit chains, whose single steps a small model learns within minutes.</summary>
+    public const string Family = "digit-chains";
 
-    /// <summary>Mostly arithmetic (all 1–6 step items, with rationales), some world knowledge and dialogue for ordinary text.</summary>
-    public static Mixture PretrainMixture(long seed, int count) => new()
+    /// <summary>Mostly the reasoning family (all step counts), some world knowledge and dialogue for ordinary text.</summary>
+    public static Mixture PretrainMixture(long seed, int count, string family = Family) => new()
     {
         Seed = seed, Count = count,
-        Weights = new() { [Family] = 8, ["knowledge"] = 1, ["dialogue"] = 0.5 },
+        Weights = new() { [family] = 8, ["knowledge"] = 1, ["dialogue"] = 0.5 },
         MaxDifficulty = new() { ["dialogue"] = 1 },
     };
+
+    /// <summary>
+    /// The pretraining text: reasoning-family items alternate between a worked solution and a
+    /// direct answer, each after the instruction that asks for it, so both reply styles (and the
+    /// words that select them) are learned from the start; other items are plain documents.
+    /// </summary>
+    public static IEnumerable<string> PretrainDocuments(ReasoningModelSettings settings)
+    {
+        int n = 0;
+        foreach (var (_, item) in PretrainMixture(settings.Seed, settings.CorpusDocuments, settings.Family).Items())
+        {
+            if (item.Family != settings.Family) { yield return Mixture.ToDocument(item); continue; }
+            bool worked = n++ % 2 == 0;
+            var instruction = worked ? ReasoningPrompts.StepByStep : ReasoningPrompts.DirectInstruction;
+            var reply = worked ? ReasoningPrompts.PathReply(item.Rationale ?? "", item.Answer) : ReasoningPrompts.DirectReply(item.Answer);
+            yield return $"Q: {item.Prompt}\n{instruction}\nA: {reply}";
+        }
+    }
 
     /// <summary>Tokenizer and shards in OUT/corpus (built once, reused); returns the corpus directory.</summary>
     public static string PrepareCorpus(ReasoningModelSettings settings, string outDir, IReasoningObserver observer)
@@ -53,10 +74,10 @@ public static class ReasoningRecipe
         var corpus = Path.Combine(outDir, "corpus");
         var tokenizerDir = Path.Combine(corpus, "tokenizer");
         var dataDir = Path.Combine(corpus, "data");
-        var documents = () => PretrainMixture(settings.Seed, settings.CorpusDocuments).PretrainDocuments();
+        var documents = () => PretrainDocuments(settings);
         if (!File.Exists(Path.Combine(tokenizerDir, BpeModel.VocabFile)))
         {
-            observer.Log($"Training a {settings.VocabSize}-token BPE on {settings.CorpusDocuments:N0} arithmetic-rich documents...");
+            observer.Log($"Training a {settings.VocabSize}-token BPE on {settings.CorpusDocuments:N0} {settings.Family}-rich documents...");
             BpeTrainer.Train(documents(), settings.VocabSize).Save(tokenizerDir);
         }
         if (!File.Exists(Path.Combine(dataDir, TokenShardWriter.MetaFile)))
@@ -77,8 +98,8 @@ public static class ReasoningRecipe
     {
         Directory.CreateDirectory(runDir);
         var file = Path.Combine(runDir, "formats.jsonl");
-        var pool = ExemplarPool.FromTraining(Family, settings.Seed + 1, maxDifficulty: settings.ExemplarMaxSteps);
-        var items = CurriculumRegistry.Get(Family).Generate(settings.Seed, Split.Train, settings.SftExamples);
+        var pool = ExemplarPool.FromTraining(settings.Family, settings.Seed + 1, maxDifficulty: settings.ExemplarMaxSteps);
+        var items = CurriculumRegistry.Get(settings.Family).Generate(settings.Seed, Split.Train, settings.SftExamples);
         WriteChatJsonl(file, FormatExamples(items, pool, settings.Shots, settings.Seed));
         return FineTuning.Run(new FineTuneSettings
         {

@@ -10,7 +10,7 @@ public sealed record SelfImprovementOptions
     public IReadOnlyList<double> Temperatures { get; init; } = [0.7];
     /// <summary>Keep a question only when the majority's vote share reaches this.</summary>
     public double ConfidenceThreshold { get; init; } = 0.5;
-    /// <summary>Distinct majority-agreeing paths kept per question.</summary>
+    /// <summary>Distinct majority-agreeing paths kept per question, the most frequent first.</summary>
     public int MaxPathsPerQuestion { get; init; } = 4;
     /// <summary>Exemplars (the model's own kept paths) in the chain-of-thought exemplar format.</summary>
     public int Shots { get; init; } = 1;
@@ -66,9 +66,13 @@ public static class SelfImprovement
     {
         var vote = SelfConsistency.Vote(answers);
         if (vote.Answer is null || vote.Confidence < options.ConfidenceThreshold) return null;
+        // Most frequent paths first (ties: first seen): when a problem has one right derivation,
+        // the path most samples agree on is the likeliest to be it, and rarer paths that reach the
+        // same answer are more often flawed derivations that got lucky.
         var paths = replies.Where((_, k) => answers[k] == vote.Answer)
             .Select(ReasoningPrompts.ReasoningOf).Where(p => p.Length > 0)
-            .Distinct(StringComparer.Ordinal).Take(options.MaxPathsPerQuestion).ToList();
+            .GroupBy(p => p, StringComparer.Ordinal).OrderByDescending(g => g.Count())
+            .Select(g => g.Key).Take(options.MaxPathsPerQuestion).ToList();
         return new VotedQuestion(question, vote.Answer, vote.Confidence, paths);
     }
 

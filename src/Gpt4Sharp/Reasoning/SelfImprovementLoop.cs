@@ -31,6 +31,20 @@ public sealed record SelfImproveSettings
     public int MaxNewTokens { get; init; } = 160;
     public string Device { get; init; } = "cpu";
     public long Seed { get; init; } = 1;
+
+    /// <summary>
+    /// Every phase of one round at toy scale, about a minute on a 2-core CPU with a small model
+    /// (for smoke tests and pipelines; set <see cref="Model"/>, <see cref="OutDirectory"/> and
+    /// <see cref="Family"/>). The threshold is 0 so the fine-tuning phase always runs; the
+    /// accuracies it prints mean nothing.
+    /// </summary>
+    public static SelfImproveSettings Smoke { get; } = new()
+    {
+        Rounds = 1, Questions = 4, MinSteps = 1,
+        Sampling = new SelfImprovementOptions { Samples = 4, Temperatures = [1.0], ConfidenceThreshold = 0 },
+        FineTune = new TrainConfig { Steps = 3, BatchSize = 4, SequenceLength = 256, LearningRate = 3e-4, WarmupSteps = 1, EvalEvery = 0, EvalBatches = 1, CheckpointEvery = 0, WeightDecay = 0 },
+        EvalItems = 4, EvalMinSteps = 1, EvalSamples = 2, MaxNewTokens = 32,
+    };
 }
 
 /// <summary>One round: how much data the model made for itself and what it scored after training on it (round 0 is the starting model).</summary>

@@ -84,6 +84,24 @@ public class LoopAndCliTests(TinyReasonerFixture tiny) : IClassFixture<TinyReaso
     }
 
     [Fact]
+    public async Task Reason_demo_smoke_preset_runs_every_phase_and_options_override_it()
+    {
+        var command = ReasoningCommands.Create()[0];
+        var outDir = RepoPaths.NewTempDir();
+        Assert.Equal(0, await command.Parse(["demo", "--preset", "smoke", "--items", "3", "--out", outDir]).InvokeAsync());
+        var results = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "results.json")))!;
+        Assert.Equal(4, results["formats"]!.AsArray().Count);
+        Assert.All(results["formats"]!.AsArray(), f => Assert.Equal(3, (int)f!["items"]!));
+        Assert.Equal(ReasoningRecipe.Family, (string)results["formats"]![0]!["family"]!);
+        Assert.Equal(32, (int)results["settings"]!["recipe"]!["model"]!["d_model"]!);
+        var rounds = results["self_improvement"]!.AsArray();
+        Assert.Equal(2, rounds.Count);
+        Assert.True((int)rounds[1]!["examples"]! > 0); // the smoke threshold of 0 always leaves data to fine-tune on
+        Assert.True(Directory.Exists(Path.Combine(outDir, "self-improve", "round-1", "model", "checkpoints")));
+        Assert.Equal(1, await command.Parse(["demo", "--preset", "huge", "--out", outDir]).InvokeAsync());
+    }
+
+    [Fact]
     public async Task Reason_eval_cli_writes_results_and_plot_and_rejects_bad_input()
     {
         var command = ReasoningCommands.Create()[0];

@@ -41,6 +41,8 @@ public class SelfImprovementTests
         Assert.Equal("4", kept.Answer);
         Assert.Equal(0.8, kept.Confidence);
         Assert.Equal(["a", "b"], kept.Paths);
+        string[] later = ["b\nanswer: 4", "c\nanswer: 4", "a\nanswer: 4", "a\nanswer: 4", "c\nanswer: 4"];
+        Assert.Equal(["c", "a"], SelfImprovement.Filter(q, later, later.Select(r => AnswerExtraction.Extract("arithmetic", r)).ToList(), Options)!.Paths); // most frequent first, ties by first seen
         string[] split = ["x\nanswer: 4", "y\nanswer: 5", "z\nanswer: 6"];
         Assert.Null(SelfImprovement.Filter(q, split, split.Select(r => AnswerExtraction.Extract("arithmetic", r)).ToList(), Options));
     }

@@ -1,0 +1,71 @@
+using System.Text.RegularExpressions;
+using Gpt4Sharp.Curriculum;
+using Gpt4Sharp.Curriculum.Arithmetic;
+using Gpt4Sharp.Reasoning;
+
+namespace Gpt4Sharp.Tests.Reasoning;
+
+/// <summary>The reasoning demo's default family and the pretraining text built from it.</summary>
+public partial class DigitChainRecipeTests
+{
+    [GeneratedRegex(@"^(\d+) ([+-]) (\d) = (\d+)$")]
+    private static partial Regex Equation();
+
+    [Fact]
+    public void Every_step_is_a_one_digit_fact_the_question_spells_out_and_the_answer_is_the_last_total()
+    {
+        var family = CurriculumRegistry.Get(ReasoningRecipe.Family);
+        var items = family.Generate(3, Split.Train, 400).Concat(family.Generate(3, Split.Eval, 100)).ToList();
+        foreach (var item in items)
+        {
+            var lines = item.Rationale!.Split('\n');
+            Assert.Equal(item.Difficulty, lines.Length);
+            Assert.InRange(item.Difficulty, 1, DigitChainFamily.MaxSteps);
+            var question = Regex.Matches(item.Prompt, @"[+-] \d").Select(m => m.Value).ToList();
+            long? previous = null;
+            for (int i = 0; i < lines.Length; i++)
+            {
+                var m = Equation().Match(lines[i]);
+                Assert.True(m.Success, lines[i]);
+                long a = long.Parse(m.Groups[1].Value), k = long.Parse(m.Groups[3].Value), r = long.Parse(m.Groups[4].Value);
+                Assert.Equal(m.Groups[2].Value == "+" ? a + k : a - k, r);
+                Assert.InRange(r, 0, DigitChainFamily.MaxTotal);
+                Assert.InRange(k, 1, 9);
+                if (previous is { } p) Assert.Equal(p, a);
+                Assert.Equal(question[i], $"{m.Groups[2].Value} {k}");
+                previous = r;
+            }
+            Assert.Equal(previous.ToString(), item.Answer);
+        }
+        // Both step kinds and the whole range of totals occur.
+        Assert.Contains(items, i => i.Rationale!.Contains(" - "));
+        Assert.Contains(items, i => i.Answer == "19");
+        Assert.Contains(items, i => i.Answer == "0");
+    }
+
+    [Fact]
+    public void Pretraining_text_teaches_worked_and_direct_replies_after_their_instructions()
+    {
+        var settings = new ReasoningModelSettings { CorpusDocuments = 200, Seed = 2 };
+        var docs = ReasoningRecipe.PretrainDocuments(settings).ToList();
+        Assert.Equal(200, docs.Count);
+        var worked = docs.Where(d => d.Contains(ReasoningPrompts.StepByStep)).ToList();
+        var direct = docs.Where(d => d.Contains(ReasoningPrompts.DirectInstruction)).ToList();
+        Assert.True(worked.Count > 50 && direct.Count > 50, $"{worked.Count} worked, {direct.Count} direct");
+        Assert.InRange(worked.Count - direct.Count, 0, 1);
+        Assert.All(worked, d => Assert.Matches(@"^Q: What is [^\n]+\?\nLet's think step by step\.\nA: \d+ [+-] \d = \d+(\n\d+ [+-] \d = \d+)*\nanswer: \d+$", d));
+        Assert.All(direct, d => Assert.Matches(@"^Q: What is [^\n]+\?\nGive only the final answer\.\nA: answer: \d+$", d));
+        Assert.Contains(docs, d => !worked.Contains(d) && !direct.Contains(d)); // the knowledge and dialogue share, as plain documents
+        Assert.Equal(docs, ReasoningRecipe.PretrainDocuments(settings).ToList());
+        // Only training items: none of the held-out questions is in the text.
+        var heldOut = ReasoningEvaluation.HeldOut(ReasoningRecipe.Family, 2, 300, 3).Select(i => $"Q: {i.Prompt}\n").ToList();
+        Assert.DoesNotContain(docs, d => heldOut.Any(d.StartsWith));
+    }
+
+    [Fact]
+    public void Answers_of_the_family_are_read_as_numbers()
+    {
+        Assert.True(AnswerExtraction.IsNumeric(ReasoningRecipe.Family));
+        Assert.Equal("7", AnswerExtraction.Extract(ReasoningRecipe.Family, "3 + 4 = 7\nanswer: 7"));
+    }
+}
