@@ -118,7 +118,14 @@ public static class VlmCommands
     static void PrintEvaluation(VlmEvalResult result)
     {
         var table = new Table().Title("held-out evaluation (exact match)").AddColumns("task", "items", "exact match");
-        foreach (var s in result.Scores) table.AddRow(Markup.Escape(s.Task), s.Items.ToString("N0"), $"{s.Accuracy:P1}");
+        foreach (var s in result.Scores)
+        {
+            table.AddRow(Markup.Escape(s.Task), s.Items.ToString("N0"), $"{s.Accuracy:P1}");
+            // Chart QA mixes question kinds of very different difficulty; show each.
+            if (s.Task.StartsWith("chart", StringComparison.Ordinal))
+                foreach (var (kind, (items, correct)) in s.ByQuestion ?? new Dictionary<string, (int, int)>())
+                    table.AddRow($"[grey]  {Markup.Escape(kind)} ...[/]", items.ToString("N0"), $"[grey]{(items == 0 ? 0 : (double)correct / items):P1}[/]");
+        }
         AnsiConsole.Write(table);
     }
 }

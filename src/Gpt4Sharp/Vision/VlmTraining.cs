@@ -43,6 +43,17 @@ public sealed record VlmTrainSettings
     public int EvalItems { get; init; } = 50;
     public long Seed { get; init; } = 1;
     public string Device { get; init; } = "cpu";
+
+    /// <summary>
+    /// A smoke-test run on top of a <see cref="ClipTrainSettings.Smoke"/> CLIP run (seconds on 2
+    /// cores): a one-layer decoder, a few steps with the encoder fine-tuned, two held-out
+    /// pictures per evaluation task. It exercises every stage; its scores mean nothing.
+    /// </summary>
+    public static VlmTrainSettings Smoke(string clipDirectory, string outDirectory) => new()
+    {
+        ClipDirectory = clipDirectory, OutDirectory = outDirectory, TrainImages = 32, Steps = 10, BatchSize = 8, WarmupSteps = 2,
+        DModel = 32, Layers = 1, Heads = 2, ContextLength = 128, TrainEncoder = true, EvalItems = 2,
+    };
 }
 
 public sealed record VlmTrainResult(string OutDirectory, string CheckpointDirectory, long TrainableParameters, int Steps, int Examples,
