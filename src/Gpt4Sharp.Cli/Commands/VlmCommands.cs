@@ -28,12 +28,13 @@ public static class VlmCommands
         var resampled = Cli.Opt("--resampler-tokens", "Tokens per image with the resampler.", d.ResamplerTokens);
         var trainEncoder = Cli.Opt("--train-encoder", "Fine-tune the CLIP image encoder too (slower; by default it is frozen).", d.TrainEncoder);
         var encoderLr = Cli.Opt("--encoder-lr", "Peak learning rate of the image encoder with --train-encoder.", d.EncoderLearningRate);
+        var init = Cli.Opt<string?>("--init", "A vlm train run of the same shape to continue from (a fresh learning-rate schedule).");
         var evalItems = Cli.Opt("--eval-items", "Held-out pictures per evaluation task after training (0 = skip).", d.EvalItems);
         var seed = Cli.Opt("--seed", "Seed for data and initialisation.", d.Seed);
         var device = Cli.Opt("--device", "cpu, cuda, cuda:N or auto.", d.Device);
         var command = new Command("train", "Trains a projector + decoder on captioning, visual QA, chart QA and two-stage multimodal chain of thought, then evaluates on held-out pictures.")
         {
-            clip, outDir, families, images, steps, batch, lr, dModel, layers, heads, context, projector, resampled, trainEncoder, encoderLr, evalItems, seed, device,
+            clip, outDir, families, images, steps, batch, lr, dModel, layers, heads, context, projector, resampled, trainEncoder, encoderLr, init, evalItems, seed, device,
         };
         command.SetHandler((p, cancel) =>
         {
@@ -45,7 +46,7 @@ public static class VlmCommands
                 TrainImages = p.GetValue(images), Steps = p.GetValue(steps), BatchSize = p.GetValue(batch), LearningRate = p.GetValue(lr),
                 DModel = p.GetValue(dModel), Layers = p.GetValue(layers), Heads = p.GetValue(heads), ContextLength = p.GetValue(context),
                 Projector = p.GetValue(projector)!, ResamplerTokens = p.GetValue(resampled),
-                TrainEncoder = p.GetValue(trainEncoder), EncoderLearningRate = p.GetValue(encoderLr), EvalItems = p.GetValue(evalItems), Seed = p.GetValue(seed), Device = p.GetValue(device)!,
+                TrainEncoder = p.GetValue(trainEncoder), EncoderLearningRate = p.GetValue(encoderLr), InitFrom = p.GetValue(init), EvalItems = p.GetValue(evalItems), Seed = p.GetValue(seed), Device = p.GetValue(device)!,
             };
             var result = VisionDisplay.Run("vlm train", settings.Steps, progress =>
                 VlmTraining.Run(settings, new Callback<(int Step, int Steps, double Loss, double TokensPerSecond)>(c =>

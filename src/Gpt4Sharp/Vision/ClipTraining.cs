@@ -21,7 +21,8 @@ public sealed record ClipTrainSettings
     /// <summary>Picture families whose captions pair with their images.</summary>
     public IReadOnlyList<string> Families { get; init; } = CurriculumImages.Families;
     public int TrainImages { get; init; } = 6000;
-    public int Steps { get; init; } = 600;
+    /// <summary>1,500: at 600 steps the encoder told shapes apart on only 56 % of the training split's one-shape pictures, at 1,200 on 94 %.</summary>
+    public int Steps { get; init; } = 1500;
     public int BatchSize { get; init; } = 64;
     public double LearningRate { get; init; } = 2e-3;
     public int WarmupSteps { get; init; } = 30;

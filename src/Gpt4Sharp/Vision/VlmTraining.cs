@@ -39,6 +39,8 @@ public sealed record VlmTrainSettings
     /// </summary>
     public bool TrainEncoder { get; init; }
     public double EncoderLearningRate { get; init; } = 5e-4;
+    /// <summary>A <c>vlm train</c> run (or checkpoint) of the same shape to start from instead of a fresh decoder: training continues with a new schedule.</summary>
+    public string? InitFrom { get; init; }
     /// <summary>Held-out pictures per evaluation task after training (0 = skip).</summary>
     public int EvalItems { get; init; } = 50;
     public long Seed { get; init; } = 1;
@@ -86,6 +88,16 @@ public static class VlmTraining
         }.Validate();
         using var model = new VisionLanguageModel(config, s.Seed);
         using (no_grad()) model.Vision.load_state_dict(clip.Model.Vision.state_dict());
+        if (s.InitFrom is { } init)
+        {
+            using var start = VlmBundle.Load(init);
+            var (d0, d1) = (start.Model.Config.Decoder, config.Decoder);
+            if ((d0.VocabSize, d0.ContextLength, d0.DModel, d0.Layers, d0.Heads, start.Model.Config.Projector, start.Model.Config.TokensPerImage, start.Model.Config.Vision)
+                != (d1.VocabSize, d1.ContextLength, d1.DModel, d1.Layers, d1.Heads, config.Projector, config.TokensPerImage, config.Vision))
+                throw new UserError($"{init} holds a vision-language model of another shape; give the same --d-model, --layers, --heads, --context and projector as that run.");
+            using (no_grad()) model.load_state_dict(start.Model.state_dict());
+            log?.Invoke($"Starting from the weights of {init}.");
+        }
         foreach (var p in model.Vision.parameters()) p.requires_grad = s.TrainEncoder;
         model.to(device);
 
