@@ -81,17 +81,24 @@ public static class ClipCommands
         var templates = new Option<string[]>("--template") { Description = "Prompt template with {} for the class name (repeatable); default: the task's own.", DefaultValueFactory = _ => [] };
         var count = Cli.Opt("--count", "Held-out pictures for a curriculum task.", 400);
         var seed = Cli.Opt("--seed", "Seed for curriculum pictures.", 1001L);
+        var split = Cli.Opt("--split", "Curriculum split: eval (held-out, the result) or train (a check that training learned the classes).", "eval");
         var show = Cli.Opt("--show", "Print the prediction for the first N images.", 0);
         var device = Cli.Opt("--device", "cpu, cuda, cuda:N or auto.", "cpu");
-        var command = new Command("zeroshot", "Classifies images by cosine similarity to class names put through prompt templates; prints top-1 and top-5 accuracy.") { model, images, templates, count, seed, show, device };
+        var command = new Command("zeroshot", "Classifies images by cosine similarity to class names put through prompt templates; prints top-1 and top-5 accuracy.") { model, images, templates, count, seed, split, show, device };
         command.SetHandler((p, cancel) =>
         {
             Cli.RequireTorch();
             using var clip = ClipBundle.Load(p.GetValue(model)!, TorchRuntime.ParseDevice(p.GetValue(device)!));
             var source = p.GetValue(images)!;
             var given = p.GetValue(templates)!;
+            var curriculumSplit = p.GetValue(split) switch
+            {
+                "eval" => Gpt4Sharp.Curriculum.Split.Eval,
+                "train" => Gpt4Sharp.Curriculum.Split.Train,
+                var other => throw new UserError($"Unknown split '{other}'; use eval or train."),
+            };
             using var set = LabeledImages.CurriculumTasks.Contains(source) && !Directory.Exists(source)
-                ? LabeledImages.FromCurriculum(source, p.GetValue(seed), p.GetValue(count), clip.ImageOptions)
+                ? LabeledImages.FromCurriculum(source, p.GetValue(seed), p.GetValue(count), clip.ImageOptions, curriculumSplit)
                 : LabeledImages.FromFolders(source, clip.ImageOptions);
             using var withTemplates = given.Length > 0 ? set with { Templates = given } : set;
             var result = ZeroShot.Evaluate(clip.Model, clip.Tokenizer, withTemplates);

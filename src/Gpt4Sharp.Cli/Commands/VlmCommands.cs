@@ -12,7 +12,7 @@ public static class VlmCommands
 
     static Command Train()
     {
-        var clip = Cli.Required<string>("--clip", "Run directory from `gpt4sharp clip train` (its image encoder is frozen and its tokenizer reused).");
+        var clip = Cli.Required<string>("--clip", "Run directory from `gpt4sharp clip train` (its image encoder and tokenizer are reused).");
         var d = new VlmTrainSettings { ClipDirectory = "" };
         var outDir = Cli.Opt("--out", "Run directory (tokenizer, checkpoint, results.json).", d.OutDirectory);
         var families = Cli.Opt("--families", "Picture families to train on.", string.Join(",", d.Families));
@@ -26,12 +26,15 @@ public static class VlmCommands
         var context = Cli.Opt("--context", "Decoder context in tokens.", d.ContextLength);
         var projector = Cli.Opt("--projector", "linear (a token per patch) or resampler (a fixed number of tokens per image).", d.Projector);
         var resampled = Cli.Opt("--resampler-tokens", "Tokens per image with the resampler.", d.ResamplerTokens);
+        var trainEncoder = Cli.Opt("--train-encoder", "Fine-tune the CLIP image encoder too (slower; by default it is frozen).", d.TrainEncoder);
+        var encoderLr = Cli.Opt("--encoder-lr", "Peak learning rate of the image encoder with --train-encoder.", d.EncoderLearningRate);
+        var init = Cli.Opt<string?>("--init", "A vlm train run of the same shape to continue from (a fresh learning-rate schedule).");
         var evalItems = Cli.Opt("--eval-items", "Held-out pictures per evaluation task after training (0 = skip).", d.EvalItems);
         var seed = Cli.Opt("--seed", "Seed for data and initialisation.", d.Seed);
         var device = Cli.Opt("--device", "cpu, cuda, cuda:N or auto.", d.Device);
         var command = new Command("train", "Trains a projector + decoder on captioning, visual QA, chart QA and two-stage multimodal chain of thought, then evaluates on held-out pictures.")
         {
-            clip, outDir, families, images, steps, batch, lr, dModel, layers, heads, context, projector, resampled, evalItems, seed, device,
+            clip, outDir, families, images, steps, batch, lr, dModel, layers, heads, context, projector, resampled, trainEncoder, encoderLr, init, evalItems, seed, device,
         };
         command.SetHandler((p, cancel) =>
         {
@@ -42,14 +45,15 @@ public static class VlmCommands
                 Families = p.GetValue(families)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 TrainImages = p.GetValue(images), Steps = p.GetValue(steps), BatchSize = p.GetValue(batch), LearningRate = p.GetValue(lr),
                 DModel = p.GetValue(dModel), Layers = p.GetValue(layers), Heads = p.GetValue(heads), ContextLength = p.GetValue(context),
-                Projector = p.GetValue(projector)!, ResamplerTokens = p.GetValue(resampled), EvalItems = p.GetValue(evalItems), Seed = p.GetValue(seed), Device = p.GetValue(device)!,
+                Projector = p.GetValue(projector)!, ResamplerTokens = p.GetValue(resampled),
+                TrainEncoder = p.GetValue(trainEncoder), EncoderLearningRate = p.GetValue(encoderLr), InitFrom = p.GetValue(init), EvalItems = p.GetValue(evalItems), Seed = p.GetValue(seed), Device = p.GetValue(device)!,
             };
             var result = VisionDisplay.Run("vlm train", settings.Steps, progress =>
                 VlmTraining.Run(settings, new Callback<(int Step, int Steps, double Loss, double TokensPerSecond)>(c =>
                     progress.Report((c.Step, $"step {c.Step}/{c.Steps}  loss {c.Loss:F4}  {c.TokensPerSecond:F0} tok/s"))),
                     line => AnsiConsole.MarkupLineInterpolated($"[grey]{line}[/]"), cancel));
             var table = new Table().Title("VLM training summary").AddColumns("what", "value");
-            table.AddRow("trainable parameters", $"{result.TrainableParameters:N0} (image encoder frozen)");
+            table.AddRow("trainable parameters", $"{result.TrainableParameters:N0} (image encoder {VlmTraining.EncoderState(settings)})");
             table.AddRow("steps", $"{result.Steps:N0} x {settings.BatchSize} from {result.Examples:N0} examples");
             table.AddRow("loss (assistant tokens)", $"{result.FirstLoss:F4} -> {result.FinalLoss:F4}");
             table.AddRow("training time", $"{result.TrainSeconds:F0} s ({result.TokensPerSecond:F0} tokens/s)");
@@ -115,7 +119,14 @@ public static class VlmCommands
     static void PrintEvaluation(VlmEvalResult result)
     {
         var table = new Table().Title("held-out evaluation (exact match)").AddColumns("task", "items", "exact match");
-        foreach (var s in result.Scores) table.AddRow(Markup.Escape(s.Task), s.Items.ToString("N0"), $"{s.Accuracy:P1}");
+        foreach (var s in result.Scores)
+        {
+            table.AddRow(Markup.Escape(s.Task), s.Items.ToString("N0"), $"{s.Accuracy:P1}");
+            // Chart QA mixes question kinds of very different difficulty; show each.
+            if (s.Task.StartsWith("chart", StringComparison.Ordinal))
+                foreach (var (kind, (items, correct)) in s.ByQuestion ?? new Dictionary<string, (int, int)>())
+                    table.AddRow($"[grey]  {Markup.Escape(kind)} ...[/]", items.ToString("N0"), $"[grey]{(items == 0 ? 0 : (double)correct / items):P1}[/]");
+        }
         AnsiConsole.Write(table);
     }
 }

@@ -21,7 +21,8 @@ public sealed record ClipTrainSettings
     /// <summary>Picture families whose captions pair with their images.</summary>
     public IReadOnlyList<string> Families { get; init; } = CurriculumImages.Families;
     public int TrainImages { get; init; } = 6000;
-    public int Steps { get; init; } = 600;
+    /// <summary>1,500: at 600 steps the encoder told shapes apart on only 56 % of the training split's one-shape pictures, at 1,200 on 94 %.</summary>
+    public int Steps { get; init; } = 1500;
     public int BatchSize { get; init; } = 64;
     public double LearningRate { get; init; } = 2e-3;
     public int WarmupSteps { get; init; } = 30;
@@ -33,6 +34,22 @@ public sealed record ClipTrainSettings
     /// <summary>Held-out pictures per zero-shot task in the final evaluation.</summary>
     public int EvalImages { get; init; } = 200;
     public string Device { get; init; } = "cpu";
+
+    /// <summary>
+    /// A smoke-test run (seconds on 2 cores): tiny towers, a few steps, a few held-out pictures.
+    /// It proves that training, saving, zero-shot evaluation and a following
+    /// <see cref="VlmTrainSettings.Smoke"/> run work end to end; its accuracies mean nothing.
+    /// </summary>
+    public static ClipTrainSettings Smoke(string outDirectory) => new()
+    {
+        OutDirectory = outDirectory, TrainImages = 128, Steps = 12, BatchSize = 32, WarmupSteps = 3, TokenizerVocab = 320, EvalImages = 8,
+        Model = new ClipConfig
+        {
+            Vision = new VisionConfig { Width = 32, Layers = 1, Heads = 2 },
+            Text = new TextEncoderConfig { Width = 32, Layers = 1, Heads = 2 },
+            EmbedDim = 32,
+        },
+    };
 }
 
 public sealed record ClipProgress(int Step, int Steps, double Loss, double LearningRate, double ImagesPerSecond, double Temperature, TimeSpan Eta);

@@ -75,15 +75,15 @@ public sealed record LabeledImages(string Name, IReadOnlyList<string> Classes, I
     /// <summary>
     /// A zero-shot task from the curriculum's held-out pictures: "shapes" (one-shape pictures,
     /// 18 classes "COLOUR SHAPE"), "digits" (one-digit numbers, 10 classes), "scenes" (the
-    /// setting, 4 classes).
+    /// setting, 4 classes). <paramref name="split"/> = <see cref="Split.Train"/> draws training
+    /// pictures instead: a check that a model has learned the classes at all, never a result.
     /// </summary>
-    public static LabeledImages FromCurriculum(string task, long seed, int count, ImageOptions options)
+    public static LabeledImages FromCurriculum(string task, long seed, int count, ImageOptions options, Split split = Split.Eval)
     {
         (string Family, Func<CurriculumItem, string?> Label, string[] Classes, string[] Templates) spec = task switch
         {
             "shapes" => ("shapes", i => i.Difficulty == 1 ? $"{Shape(i)["colour"]} {Shape(i)["shape"]}" : null,
-                [.. Palette.Names.SelectMany(c => ShapesFamily.Shapes.Select(s => $"{c} {s}"))],
-                ["a {}.", "one shape: a {}.", "a picture of a {}."]),
+                [.. Palette.Names.SelectMany(c => ShapesFamily.Shapes.Select(s => $"{c} {s}"))], OneShapeTemplates),
             "digits" => ("digits", i => i.Difficulty == 1 ? (string?)i.Extra!["scene"]!["number"]!.ToString() : null,
                 [.. Enumerable.Range(0, 10).Select(d => d.ToString(System.Globalization.CultureInfo.InvariantCulture))],
                 ["the number {}.", "{}"]),
@@ -91,10 +91,21 @@ public sealed record LabeledImages(string Name, IReadOnlyList<string> Classes, I
                 ["a {}.", "the {}.", "a picture of a {}."]),
             _ => throw new UserError($"Unknown zero-shot task '{task}'; choose from {string.Join(", ", CurriculumTasks)} or give a folder of class folders."),
         };
-        using var set = CurriculumImages.Build([spec.Family], Split.Eval, seed, count, options, i => spec.Label(i) is not null, distinct: true);
+        using var set = CurriculumImages.Build([spec.Family], split, seed, count, options, i => spec.Label(i) is not null, distinct: true);
         var labels = set.Items.Select(i => Array.IndexOf(spec.Classes, spec.Label(i)!)).ToArray();
-        return new LabeledImages($"{task} (held-out)", spec.Classes, spec.Templates, set.Pixels.clone(), labels);
+        return new LabeledImages(split == Split.Eval ? $"{task} (held-out)" : $"{task} (training split)", spec.Classes, spec.Templates, set.Pixels.clone(), labels);
     }
+
+    /// <summary>
+    /// Prompt ensembling over the nuisance attribute, as CLIP ensembles "a photo of a {}" over
+    /// photo styles: a one-shape caption always says where the shape is ("One shape: a red
+    /// circle at the top left."), so the class prompt is put at each of the nine positions and
+    /// the nine text embeddings are averaged. Bare prompts ("a red circle.") are unlike any
+    /// training caption; with them a CLIP that tells the shapes apart still named every
+    /// training-split picture a triangle (33.6 % top-1 against 93.6 % with these templates).
+    /// </summary>
+    public static readonly string[] OneShapeTemplates =
+        [.. ShapesFamily.Positions.Select((p, cell) => $"One shape: a {{}} {(cell == 4 ? "in the" : "at the")} {p}.")];
 
     static JsonNode Shape(CurriculumItem item) => item.Extra!["scene"]!["shapes"]![0]!;
 

@@ -6,10 +6,17 @@ using static TorchSharp.torch;
 
 namespace Gpt4Sharp.Vision;
 
-/// <summary>One row of the evaluation table: exact-match accuracy of one task on held-out pictures.</summary>
-public sealed record VlmScore(string Task, int Items, int Correct, IReadOnlyList<(string Question, string Expected, string Got)> Examples)
+/// <summary>
+/// One row of the evaluation table: exact-match accuracy of one task on held-out pictures;
+/// <paramref name="ByQuestion"/> splits it by the kind of question (its first four words).
+/// </summary>
+public sealed record VlmScore(string Task, int Items, int Correct, IReadOnlyList<(string Question, string Expected, string Got)> Examples,
+    IReadOnlyDictionary<string, (int Items, int Correct)>? ByQuestion = null)
 {
     public double Accuracy => Items == 0 ? 0 : (double)Correct / Items;
+
+    /// <summary>The kind of a question for <see cref="ByQuestion"/>: its first four words ("What is the value", "Which bar is the").</summary>
+    public static string QuestionKind(string question) => string.Join(' ', question.Split(' ', StringSplitOptions.RemoveEmptyEntries).Take(4));
 }
 
 public sealed record VlmEvalResult(IReadOnlyList<VlmScore> Scores, double Seconds)
@@ -21,6 +28,8 @@ public sealed record VlmEvalResult(IReadOnlyList<VlmScore> Scores, double Second
         {
             ["task"] = s.Task, ["items"] = s.Items, ["correct"] = s.Correct, ["exact_match"] = s.Accuracy,
             ["examples"] = new JsonArray([.. s.Examples.Select(e => (JsonNode)new JsonObject { ["question"] = e.Question, ["expected"] = e.Expected, ["got"] = e.Got })]),
+            ["by_question"] = new JsonObject((s.ByQuestion ?? new Dictionary<string, (int, int)>()).Select(k =>
+                KeyValuePair.Create(k.Key, (JsonNode?)new JsonObject { ["items"] = k.Value.Items, ["correct"] = k.Value.Correct }))),
         })]),
     };
 }
@@ -47,14 +56,18 @@ public static class VlmEvaluation
         {
             int correct = 0;
             var examples = new List<(string, string, string)>();
+            var byQuestion = new SortedDictionary<string, (int Items, int Correct)>(StringComparer.Ordinal);
             for (int i = 0; i < set.Items.Count && !cancel.IsCancellationRequested; i++)
             {
                 var (q, expected, got, ok) = judge(set.Items[i], set.Pixels[i]);
                 if (ok) correct++;
+                var kind = VlmScore.QuestionKind(q);
+                var (n, c) = byQuestion.GetValueOrDefault(kind);
+                byQuestion[kind] = (n + 1, c + (ok ? 1 : 0));
                 if (examples.Count < 5) examples.Add((q, expected, got));
                 progress?.Report((++done, total));
             }
-            return new VlmScore(task, set.Items.Count, correct, examples);
+            return new VlmScore(task, set.Items.Count, correct, examples, byQuestion);
         }
 
         var captions = vqa["shapes"];

@@ -30,10 +30,32 @@ public sealed record VlmTrainSettings
     public int ContextLength { get; init; } = 160;
     public string Projector { get; init; } = "linear";
     public int ResamplerTokens { get; init; } = 8;
+    /// <summary>
+    /// Fine-tune the CLIP image encoder along with the projector and decoder (its own
+    /// learning rate, <see cref="EncoderLearningRate"/>); by default it stays frozen and its
+    /// patch features are computed once. Contrastive training only has to tell a batch's
+    /// captions apart, which keeps coarse chart features; reading a bar's exact height off
+    /// the grid needs the encoder to learn it.
+    /// </summary>
+    public bool TrainEncoder { get; init; }
+    public double EncoderLearningRate { get; init; } = 5e-4;
+    /// <summary>A <c>vlm train</c> run (or checkpoint) of the same shape to start from instead of a fresh decoder: training continues with a new schedule.</summary>
+    public string? InitFrom { get; init; }
     /// <summary>Held-out pictures per evaluation task after training (0 = skip).</summary>
     public int EvalItems { get; init; } = 50;
     public long Seed { get; init; } = 1;
     public string Device { get; init; } = "cpu";
+
+    /// <summary>
+    /// A smoke-test run on top of a <see cref="ClipTrainSettings.Smoke"/> CLIP run (seconds on 2
+    /// cores): a one-layer decoder, a few steps with the encoder fine-tuned, two held-out
+    /// pictures per evaluation task. It exercises every stage; its scores mean nothing.
+    /// </summary>
+    public static VlmTrainSettings Smoke(string clipDirectory, string outDirectory) => new()
+    {
+        ClipDirectory = clipDirectory, OutDirectory = outDirectory, TrainImages = 32, Steps = 10, BatchSize = 8, WarmupSteps = 2,
+        DModel = 32, Layers = 1, Heads = 2, ContextLength = 128, TrainEncoder = true, EvalItems = 2,
+    };
 }
 
 public sealed record VlmTrainResult(string OutDirectory, string CheckpointDirectory, long TrainableParameters, int Steps, int Examples,
@@ -41,8 +63,9 @@ public sealed record VlmTrainResult(string OutDirectory, string CheckpointDirect
 
 /// <summary>
 /// Trains the projector and decoder on captioning, visual QA, chart QA and the two-stage
-/// MM-CoT examples, with the loss on assistant tokens only. The CLIP image encoder is frozen:
-/// its patch features are computed once up front, which keeps a CPU run to minutes.
+/// MM-CoT examples, with the loss on assistant tokens only. The CLIP image encoder is frozen
+/// by default: its patch features are computed once up front, which keeps a CPU run to
+/// minutes; with <see cref="VlmTrainSettings.TrainEncoder"/> it is fine-tuned too.
 /// </summary>
 public static class VlmTraining
 {
@@ -65,32 +88,51 @@ public static class VlmTraining
         }.Validate();
         using var model = new VisionLanguageModel(config, s.Seed);
         using (no_grad()) model.Vision.load_state_dict(clip.Model.Vision.state_dict());
-        foreach (var p in model.Vision.parameters()) p.requires_grad = false;
+        if (s.InitFrom is { } init)
+        {
+            using var start = VlmBundle.Load(init);
+            var (d0, d1) = (start.Model.Config.Decoder, config.Decoder);
+            if ((d0.VocabSize, d0.ContextLength, d0.DModel, d0.Layers, d0.Heads, start.Model.Config.Projector, start.Model.Config.TokensPerImage, start.Model.Config.Vision)
+                != (d1.VocabSize, d1.ContextLength, d1.DModel, d1.Layers, d1.Heads, config.Projector, config.TokensPerImage, config.Vision))
+                throw new UserError($"{init} holds a vision-language model of another shape; give the same --d-model, --layers, --heads, --context and projector as that run.");
+            using (no_grad()) model.load_state_dict(start.Model.state_dict());
+            log?.Invoke($"Starting from the weights of {init}.");
+        }
+        foreach (var p in model.Vision.parameters()) p.requires_grad = s.TrainEncoder;
         model.to(device);
 
-        log?.Invoke($"Drawing {s.TrainImages} training pictures and encoding them with the frozen CLIP image encoder...");
+        log?.Invoke(s.TrainEncoder ? $"Drawing {s.TrainImages} training pictures (the CLIP image encoder is fine-tuned)..."
+            : $"Drawing {s.TrainImages} training pictures and encoding them with the frozen CLIP image encoder...");
         using var data = CurriculumImages.Build(s.Families, Split.Train, s.Seed, s.TrainImages, clip.ImageOptions);
-        Tensor features;
-        using (no_grad())
-        {
-            model.Vision.eval();
-            features = cat([.. Enumerable.Range(0, (data.Items.Count + 255) / 256)
-                .Select(b => model.PatchFeatures(data.Pixels.narrow(0, b * 256, Math.Min(256, data.Items.Count - b * 256)).to(device)))]);
-        }
-        using var _ = features;
+        // Frozen: patch features once, [N, patches, width]; fine-tuned: the pixels, encoded per batch.
+        Tensor stored;
+        if (s.TrainEncoder) stored = data.Pixels.to(device);
+        else
+            using (no_grad())
+            {
+                model.Vision.eval();
+                stored = cat([.. Enumerable.Range(0, (data.Items.Count + 255) / 256)
+                    .Select(b => model.PatchFeatures(data.Pixels.narrow(0, b * 256, Math.Min(256, data.Items.Count - b * 256)).to(device)))]);
+            }
+        using var _ = stored;
         var examples = data.Items.SelectMany((item, i) => VlmTasks.Examples(item, i))
             .Select(e => (Example: e, Encoding: Encode(tokenizer, config, e)))
             .Where(e => e.Encoding.Ids.Length <= config.Decoder.ContextLength + 1).ToArray();
         if (examples.Length == 0) throw new UserError($"No training example fits the context of {config.Decoder.ContextLength} tokens; raise --context.");
-        var trainable = model.Projector.parameters().Concat(model.Decoder.parameters()).ToList();
+        var encoderParameters = s.TrainEncoder ? model.Vision.parameters().ToList() : [];
+        var headParameters = model.Projector.parameters().Concat(model.Decoder.parameters()).ToList();
+        var trainable = headParameters.Concat(encoderParameters).ToList();
         long trainableCount = trainable.Sum(p => p.numel());
-        log?.Invoke($"{examples.Length:N0} examples (caption, QA, rationale, answer-from-rationale) from {data.Items.Count:N0} pictures; {trainableCount:N0} trainable parameters, image encoder frozen.");
+        log?.Invoke($"{examples.Length:N0} examples (caption, QA, rationale, answer-from-rationale) from {data.Items.Count:N0} pictures; {trainableCount:N0} trainable parameters, image encoder {EncoderState(s)}.");
 
-        var decay = trainable.Where(p => p.dim() >= 2).ToList();
-        var rest = trainable.Except(decay, ReferenceEqualityComparer.Instance).Cast<Parameter>().ToList();
-        using var optimizer = optim.AdamW([
-            new AdamW.ParamGroup(decay, new AdamW.Options { LearningRate = s.LearningRate, weight_decay = 0.1, beta1 = 0.9, beta2 = 0.95 }),
-            new AdamW.ParamGroup(rest, new AdamW.Options { LearningRate = s.LearningRate, weight_decay = 0, beta1 = 0.9, beta2 = 0.95 })]);
+        var decay = headParameters.Where(p => p.dim() >= 2).ToList();
+        var rest = headParameters.Except(decay, ReferenceEqualityComparer.Instance).Cast<Parameter>().ToList();
+        List<AdamW.ParamGroup> groups = [
+            new(decay, new AdamW.Options { LearningRate = s.LearningRate, weight_decay = 0.1, beta1 = 0.9, beta2 = 0.95 }),
+            new(rest, new AdamW.Options { LearningRate = s.LearningRate, weight_decay = 0, beta1 = 0.9, beta2 = 0.95 })];
+        if (s.TrainEncoder)
+            groups.Add(new(encoderParameters, new AdamW.Options { LearningRate = s.EncoderLearningRate, weight_decay = 0, beta1 = 0.9, beta2 = 0.95 }));
+        using var optimizer = optim.AdamW(groups);
         int placeholder = MultimodalChat.Special(tokenizer, SpecialTokens.ImagePatch);
         int pad = tokenizer.SpecialTokenId(SpecialTokens.Pad) ?? 0;
 
@@ -101,13 +143,14 @@ public static class VlmTraining
         long tokens = 0;
         int step = 0;
         model.train();
-        model.Vision.eval();
+        if (!s.TrainEncoder) model.Vision.eval();
         for (; step < s.Steps && !cancel.IsCancellationRequested; step++)
         {
             var batch = batches.Next(s.BatchSize).Select(i => examples[i]).ToArray();
-            double lr = step < s.WarmupSteps ? s.LearningRate * (step + 1) / s.WarmupSteps
-                : s.LearningRate * (0.05 + 0.95 * 0.5 * (1 + Math.Cos(Math.PI * (step - s.WarmupSteps) / Math.Max(1, s.Steps - s.WarmupSteps))));
-            foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+            double scale = step < s.WarmupSteps ? (step + 1.0) / s.WarmupSteps
+                : 0.05 + 0.95 * 0.5 * (1 + Math.Cos(Math.PI * (step - s.WarmupSteps) / Math.Max(1, s.Steps - s.WarmupSteps)));
+            var groupRates = optimizer.ParamGroups.ToList();
+            for (int g = 0; g < groupRates.Count; g++) groupRates[g].LearningRate = scale * (g < 2 ? s.LearningRate : s.EncoderLearningRate);
             using (var scope = NewDisposeScope())
             {
                 int width = batch.Max(b => b.Encoding.Ids.Length) - 1;
@@ -125,7 +168,8 @@ public static class VlmTraining
                     }
                 }
                 var imageIndex = tensor(batch.Select(b => (long)b.Example.Image).ToArray(), device: device);
-                var embeddings = model.Embed(tensor(inputs, [batch.Length, width], device: device), features.index_select(0, imageIndex), placeholder);
+                var features = s.TrainEncoder ? model.PatchFeatures(stored.index_select(0, imageIndex)) : stored.index_select(0, imageIndex);
+                var embeddings = model.Embed(tensor(inputs, [batch.Length, width], device: device), features, placeholder);
                 var loss = GptModel.Loss(model.Decoder.ForwardEmbeddings(embeddings), tensor(targets, [batch.Length, width], device: device));
                 optimizer.zero_grad();
                 loss.backward();
@@ -157,6 +201,9 @@ public static class VlmTraining
         return result;
     }
 
+    /// <summary>"frozen" or "fine-tuned", for logs and results.json.</summary>
+    public static string EncoderState(VlmTrainSettings s) => s.TrainEncoder ? "fine-tuned" : "frozen";
+
     static MultimodalEncoding Encode(ITokenizer tokenizer, VlmConfig config, VlmExample e) =>
         MultimodalChat.Encode(tokenizer, [new MultimodalMessage("user", e.User, [empty(0)]), new MultimodalMessage("assistant", e.Target)], config.TokensPerImage);
 
@@ -165,7 +212,7 @@ public static class VlmTraining
         var json = new JsonObject
         {
             ["command"] = "vlm train",
-            ["clip"] = Path.GetFullPath(s.ClipDirectory), ["projector"] = s.Projector, ["image_encoder"] = "frozen",
+            ["clip"] = Path.GetFullPath(s.ClipDirectory), ["projector"] = s.Projector, ["image_encoder"] = EncoderState(s),
             ["trainable_parameters"] = r.TrainableParameters, ["steps"] = r.Steps, ["examples"] = r.Examples, ["batch_size"] = s.BatchSize,
             ["first_loss"] = r.FirstLoss, ["final_loss"] = r.FinalLoss, ["train_seconds"] = r.TrainSeconds, ["tokens_per_second"] = r.TokensPerSecond,
             ["checkpoint"] = r.CheckpointDirectory,

@@ -128,4 +128,22 @@ public class ClipTests
         Assert.All(set.Labels, l => Assert.InRange(l, 0, 17));
         Assert.Contains("Unknown zero-shot task", Assert.Throws<UserError>(() => LabeledImages.FromCurriculum("planets", 1, 5, new ImageOptions())).Message);
     }
+
+    [Fact]
+    public void ShapePromptsAreTheOneShapeCaptionsAtEveryPosition()
+    {
+        // The zero-shot prompts must read like the training captions, or the text tower embeds them out of distribution.
+        var items = CurriculumImages.ImageFamily("shapes").Generate(3, Gpt4Sharp.Curriculum.Split.Train, 400).Where(i => i.Difficulty == 1).ToList();
+        Assert.NotEmpty(items);
+        foreach (var item in items)
+        {
+            var shape = item.Extra!["scene"]!["shapes"]![0]!;
+            var prompts = LabeledImages.OneShapeTemplates.Select(t => t.Replace("{}", $"{shape["colour"]} {shape["shape"]}"));
+            Assert.Contains(CurriculumImages.Caption(item), prompts);
+        }
+        using var train = LabeledImages.FromCurriculum("shapes", 1, 500, new ImageOptions { Size = 16 }, Gpt4Sharp.Curriculum.Split.Train);
+        using var heldOut = LabeledImages.FromCurriculum("shapes", 1, 500, new ImageOptions { Size = 16 });
+        Assert.Equal(162, train.Labels.Length + heldOut.Labels.Length); // every one-shape scene, in exactly one split
+        Assert.Equal(LabeledImages.OneShapeTemplates, heldOut.Templates);
+    }
 }

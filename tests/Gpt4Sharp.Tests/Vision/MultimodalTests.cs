@@ -122,11 +122,34 @@ public class MultimodalTests
         Assert.True(VlmBundle.IsVlm(run));
         Assert.False(VlmBundle.IsVlm(clipRun));
         using var vlm = VlmBundle.Load(run);
+        using (var clip = ClipBundle.Load(clipRun))
+        {
+            var trained = vlm.Model.Vision.state_dict();
+            Assert.All(clip.Model.Vision.state_dict(), p => Assert.True(p.Value.allclose(trained[p.Key], rtol: 0, atol: 0), $"frozen encoder changed {p.Key}"));
+        }
         var png = Path.Combine(RepoPaths.NewTempDir(), "chart.png");
         var family = CurriculumImages.ImageFamily("charts");
         File.WriteAllBytes(png, family.RenderPng(family.Make(1, Gpt4Sharp.Curriculum.Split.Eval, 0)));
         var (rationale, answer) = VlmGeneration.Ask(vlm.Model, vlm.Images, vlm.Tokenizer, [vlm.Images.LoadImage(png)], "Which label has the highest value?", twoStage: true, maxTokens: 5);
         Assert.NotNull(rationale);
         Assert.NotNull(answer);
+    }
+
+    [Fact]
+    public void SmokePresetsTrainClipThenAVlmWithTheEncoderFineTuned()
+    {
+        var clipRun = RepoPaths.NewTempDir();
+        var clipResult = ClipTraining.Run(ClipTrainSettings.Smoke(clipRun), null, null, CancellationToken.None);
+        Assert.Equal(LabeledImages.CurriculumTasks.Length, clipResult.ZeroShot.Count);
+
+        var run = RepoPaths.NewTempDir();
+        var result = VlmTraining.Run(VlmTrainSettings.Smoke(clipRun, run), null, null, CancellationToken.None);
+        Assert.True(result.Completed);
+        Assert.True(result.FinalLoss < result.FirstLoss, $"loss {result.FirstLoss} -> {result.FinalLoss}");
+        Assert.Equal("fine-tuned", (string?)JsonNode.Parse(File.ReadAllText(Path.Combine(run, "results.json")))!["image_encoder"]);
+        using var clip = ClipBundle.Load(clipRun);
+        using var vlm = VlmBundle.Load(run);
+        var trained = vlm.Model.Vision.state_dict();
+        Assert.Contains(clip.Model.Vision.state_dict(), p => !p.Value.allclose(trained[p.Key]));
     }
 }
