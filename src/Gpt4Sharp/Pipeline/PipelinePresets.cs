@@ -95,7 +95,7 @@ public static class PipelinePresets
             CorpusDocuments = 40_000,
             Train = new TrainConfig { Steps = 400, BatchSize = 16, SequenceLength = 128, LearningRate = 3e-3, WarmupSteps = 30, EvalEvery = 100, CheckpointEvery = 100 },
         },
-        Clip = new ClipTrainSettings { TrainImages = 3000, Steps = 300, EvalImages = 200 },
+        Clip = new ClipTrainSettings { TrainImages = 3000, Steps = 800, EvalImages = 200 },
         Vlm = new VlmTrainSettings { ClipDirectory = "", TrainImages = 1500, Steps = 400, BatchSize = 24, DModel = 96, Layers = 3, Heads = 4, EvalItems = 30 },
         Sft = new FineTuneSettings
         {
