@@ -21,6 +21,11 @@ public sealed record RewardModelSettings : IStageSettings<RewardModelSettings>
     public IReadOnlyList<string> DataFiles { get; init; } = [];
     /// <summary>Pairs drawn from the safety and knowledge curriculum (0 for files only).</summary>
     public int CurriculumPairs { get; init; } = 4000;
+    /// <summary>
+    /// How curriculum fact questions about existing entities are posed: closed book, or after the
+    /// entity's reference sheet so the preference is decidable from the pair (see <see cref="FactPairs"/>).
+    /// </summary>
+    public FactPairs FactPairs { get; init; } = FactPairs.ClosedBook;
     public int Steps { get; init; } = 300;
     /// <summary>Pairs per step (each contributes a chosen and a rejected sequence).</summary>
     public int BatchSize { get; init; } = 16;
@@ -89,7 +94,7 @@ public static class RewardModelTraining
         (settings, var outDir, var device) = start;
 
         var pairs = new List<ComparisonPair>();
-        if (settings.CurriculumPairs > 0) pairs.AddRange(CurriculumComparisons.Build(settings.Seed, settings.CurriculumPairs));
+        if (settings.CurriculumPairs > 0) pairs.AddRange(CurriculumComparisons.Build(settings.Seed, settings.CurriculumPairs, facts: settings.FactPairs));
         foreach (var file in settings.DataFiles) pairs.AddRange(ComparisonJsonl.Read(file));
         var train = pairs.Where(p => p.Split == Split.Train).ToList();
         var heldOut = pairs.Where(p => p.Split == Split.Eval).ToList();
