@@ -14,16 +14,24 @@ namespace Gpt4Sharp.Alignment.RewardModel;
 /// assistant reply + end of turn" in the chat template. Rewards are normalised with the mean
 /// and standard deviation measured over a reference set after training, stored in config.json
 /// with the weights, so a score of 0 means "an average reply".
+/// The raw reward also adds a learned multiple of the reply's log-likelihood under the
+/// backbone's own language-model head (the sum over the reply's tokens, end of turn included).
+/// A scalar head on one hidden state does not learn, from a few thousand pairs, to read out
+/// facts the backbone has memorised; the likelihood term hands that knowledge to the reward
+/// model from step 0 (at scale 1, the ranking of the likelihood baseline) and training keeps,
+/// reweights or overrides it (a needless refusal is likely but must score low).
 /// </summary>
 public sealed class LearnedRewardModel : nn.Module
 {
     public const string MeanKey = "gpt4sharp_reward_mean";
     public const string StdKey = "gpt4sharp_reward_std";
 
-#pragma warning disable IDE1006 // state_dict names: backbone.model.*, score.weight
+#pragma warning disable IDE1006 // state_dict names: backbone.model.*, score.weight, likelihood_scale
     readonly GptModel backbone;
     readonly Linear score;
+    readonly Parameter likelihood_scale;
 #pragma warning restore IDE1006
+    readonly long assistantTag;
 
     public ITokenizer Tokenizer { get; }
     public double Mean { get; set; }
@@ -34,10 +42,14 @@ public sealed class LearnedRewardModel : nn.Module
         this.backbone = backbone;
         Tokenizer = tokenizer;
         score = nn.Linear(backbone.Config.DModel, 1, hasBias: false);
+        likelihood_scale = new Parameter(torch.ones(1));
+        assistantTag = tokenizer.SpecialTokenId(SpecialTokens.Assistant)
+            ?? throw new UserError($"Tokenizer '{tokenizer.Name}' has no {SpecialTokens.Assistant} token; start the reward model from a model fine-tuned with `gpt4sharp sft`.");
         RegisterComponents();
         using var noGrad = torch.no_grad();
         using (var generator = new Generator((ulong)seed)) score.weight!.normal_(0, 1.0 / Math.Sqrt(backbone.Config.DModel + 1), generator);
         score.to(backbone.Device, backbone.DType);
+        likelihood_scale.to(backbone.Device);
     }
 
     public GptConfig Config => backbone.Config;
@@ -57,7 +69,21 @@ public sealed class LearnedRewardModel : nn.Module
         var hidden = backbone.Hidden(tokens);
         var last = (lengths - 1).view(-1, 1, 1).expand(-1, 1, hidden.shape[2]);
         var final = hidden.gather(1, last).squeeze(1);
-        return score.forward(final).squeeze(-1).to(ScalarType.Float32).MoveToOuterDisposeScope();
+        var head = score.forward(final).squeeze(-1).to(ScalarType.Float32);
+        return (head + likelihood_scale * ReplyLogLikelihood(hidden, tokens, lengths)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Sum of log p(token) over each sequence's reply: the tokens after its last assistant tag, up to its length.</summary>
+    Tensor ReplyLogLikelihood(Tensor hidden, Tensor tokens, Tensor lengths)
+    {
+        var logProbs = backbone.Head(hidden)[.., ..^1].to(ScalarType.Float32).log_softmax(-1)
+            .gather(-1, tokens[.., 1..].unsqueeze(-1)).squeeze(-1);
+        // Position t of logProbs predicts token t + 1.
+        var positions = torch.arange(tokens.shape[1] - 1, device: tokens.device).unsqueeze(0);
+        var tag = (tokens == assistantTag).to(ScalarType.Int64) * torch.arange(tokens.shape[1], device: tokens.device).unsqueeze(0);
+        var replyStart = tag.amax([1]).unsqueeze(1);
+        var inReply = ((positions >= replyStart) & (positions < (lengths - 1).unsqueeze(1))).to(ScalarType.Float32);
+        return (logProbs * inReply).sum(1);
     }
 
     /// <summary>

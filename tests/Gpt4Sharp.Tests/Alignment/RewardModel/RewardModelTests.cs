@@ -32,6 +32,32 @@ public class RewardModelTests
     }
 
     [Fact]
+    public void Fact_pairs_with_reference_show_the_sheet_that_decides_them_and_keep_the_split()
+    {
+        var closed = CurriculumComparisons.Build(seed: 3, count: 400);
+        var referenced = CurriculumComparisons.Build(seed: 3, count: 400, facts: FactPairs.WithReference);
+        Assert.Equal(closed.Count, referenced.Count);
+        var withSheet = referenced.Where(p => p.Source == "knowledge/question+reference").ToList();
+        Assert.Equal(closed.Count(p => p.Source == "knowledge/question"), withSheet.Count);
+        Assert.DoesNotContain(referenced, p => p.Source == "knowledge/question");
+        Assert.All(withSheet, p =>
+        {
+            // The reference sheet states the chosen reply word for word, and not the rejected one.
+            Assert.StartsWith("Passage: ", p.Prompt);
+            Assert.Contains(p.Chosen, p.Prompt);
+            Assert.DoesNotContain(p.Rejected, p.Prompt);
+        });
+        // Only the fact questions change: every other pair, and every pair's side of the split, is as before.
+        for (int i = 0; i < closed.Count; i++)
+        {
+            Assert.Equal(closed[i].Split, referenced[i].Split);
+            Assert.Equal((closed[i].Chosen, closed[i].Rejected), (referenced[i].Chosen, referenced[i].Rejected));
+            if (closed[i].Source != "knowledge/question") Assert.Equal(closed[i], referenced[i]);
+            else Assert.EndsWith(closed[i].Prompt, referenced[i].Prompt);
+        }
+    }
+
+    [Fact]
     public void Comparison_jsonl_reads_pairs_and_names_bad_lines()
     {
         var file = Path.Combine(RepoPaths.NewTempDir(), "pairs.jsonl");
@@ -109,6 +135,26 @@ public class RewardModelTests
     }
 
     static double[] Losses(string runDir) => [.. CheckpointStore.Inspect(runDir).State.LossHistory.Select(p => p.Loss)];
+
+    [Fact]
+    public void The_raw_reward_adds_the_reply_log_likelihood_and_not_the_prompts()
+    {
+        using var rm = LearnedRewardModel.FromLanguageModel(TinyRun.Create(), TorchSharp.torch.CPU, seed: 5);
+        using (TorchSharp.torch.no_grad()) rm.named_parameters().Single(p => p.name == "score.weight").parameter.zero_();
+        using var model = ModelBundle.Load(TinyRun.Create()).Model; // the same weights (seed 7), read independently
+        double ReplyLogLikelihood(int[] ids)
+        {
+            var logProbs = model.Forward(TorchSharp.torch.tensor(ids.Select(i => (long)i).ToArray(), [1, ids.Length]))
+                .log_softmax(-1).data<float>().ToArray();
+            int vocab = model.Config.VocabSize;
+            int tag = Array.LastIndexOf(ids, rm.Tokenizer.SpecialTokenId(Gpt4Sharp.Text.SpecialTokens.Assistant)!.Value);
+            return Enumerable.Range(tag + 1, ids.Length - tag - 1).Sum(t => (double)logProbs[(t - 1) * vocab + ids[t]]);
+        }
+        var sequences = new[] { rm.Encode("a long prompt about towns and rivers", "yes"), rm.Encode("hi", "no, I do not think so") };
+        var (tokens, lengths) = rm.Batch(sequences);
+        var raw = rm.RawScores(tokens, lengths).data<float>().ToArray();
+        for (int i = 0; i < sequences.Length; i++) Assert.Equal(ReplyLogLikelihood(sequences[i]), raw[i], 3);
+    }
 
     [Fact]
     public void A_language_model_directory_is_not_a_reward_model()
