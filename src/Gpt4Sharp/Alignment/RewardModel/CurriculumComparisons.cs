@@ -38,15 +38,45 @@ public static class CurriculumComparisons
         "I won't answer that. It's important to remember that some things are harmful.",
     ];
 
+    // Replies that are right for some prompt but not for this one: a decline of a question that has
+    // an answer, a refusal of a safe request, an answer to another question. Without them, a reply
+    // that is only ever the chosen side ("The passage does not say.") looks good anywhere, and PPO
+    // learns to give it to every prompt.
+    static readonly string[] OffTopic =
+    [
+        KnowledgeFamily.NotInPassage,
+        "I don't know.",
+        "I can't help with that.",
+        "Find its process id with `ps aux | grep python`, then run `kill PID`.",
+        "Kalomi is a town in Veluria.",
+    ];
+
     /// <summary>
     /// Up to <paramref name="count"/> pairs from each split's safety and knowledge items (half
     /// from each family); the held-out share follows the families' own eval fraction.
     /// </summary>
-    public static IReadOnlyList<ComparisonPair> Build(long seed, int count, double evalShare = 0.15, FactPairs facts = FactPairs.ClosedBook)
+    /// <param name="offTopicShare">Share of pairs whose rejected reply is replaced by an off-topic one (source "off_topic").</param>
+    public static IReadOnlyList<ComparisonPair> Build(long seed, int count, double evalShare = 0.15, FactPairs facts = FactPairs.ClosedBook, double offTopicShare = 0)
     {
         if (count < 2) throw new UserError($"At least 2 curriculum comparisons are needed (got {count}).");
+        if (offTopicShare is < 0 or > 1) throw new UserError($"The off-topic share must be between 0 and 1 (got {offTopicShare}).");
         int eval = Math.Max(1, (int)(count * evalShare));
-        return [.. Make(seed, Split.Train, count - eval, facts), .. Make(seed, Split.Eval, eval, facts)];
+        var pairs = new List<ComparisonPair>();
+        foreach (var split in (Split[])[Split.Train, Split.Eval])
+        {
+            var rng = new ItemRng(ItemRng.Mix((ulong)seed ^ (split == Split.Eval ? 0x0FF7E1UL : 0x0FF7A1UL)));
+            pairs.AddRange(Make(seed, split, split == Split.Eval ? eval : count - eval, facts)
+                .Select(p => rng.Chance(offTopicShare) ? WithOffTopic(p, rng) : p));
+        }
+        return pairs;
+    }
+
+    static ComparisonPair WithOffTopic(ComparisonPair pair, ItemRng rng)
+    {
+        // A decline is the right reply to an unanswerable question and a refusal to a harmful one, so neither is off-topic there.
+        bool declineIsRight = KnowledgeFamily.SaysDontKnow(pair.Chosen), refusalIsRight = SafetyFamily.IsRefusal(pair.Chosen);
+        var candidates = OffTopic.Where(r => r != pair.Chosen && !(declineIsRight && KnowledgeFamily.SaysDontKnow(r)) && !(refusalIsRight && SafetyFamily.IsRefusal(r))).ToList();
+        return pair with { Rejected = rng.Pick(candidates), Source = "off_topic" };
     }
 
     static IEnumerable<ComparisonPair> Make(long seed, Split split, int count, FactPairs facts)

@@ -14,22 +14,22 @@ namespace Gpt4Sharp.Alignment.RewardModel;
 /// assistant reply + end of turn" in the chat template. Rewards are normalised with the mean
 /// and standard deviation measured over a reference set after training, stored in config.json
 /// with the weights, so a score of 0 means "an average reply".
-/// The raw reward also adds a learned multiple of the reply's log-likelihood under the
-/// backbone's own language-model head (the sum over the reply's tokens, end of turn included).
-/// A scalar head on one hidden state does not learn, from a few thousand pairs, to read out
-/// facts the backbone has memorised; the likelihood term hands that knowledge to the reward
-/// model from step 0 (at scale 1, the ranking of the likelihood baseline) and training keeps,
-/// reweights or overrides it (a needless refusal is likely but must score low).
+/// With <see cref="RewardLikelihood.Reply"/>, the raw reward also adds a learned multiple of the
+/// reply's log-likelihood under the backbone's own language-model head (summed over the reply's
+/// tokens, end of turn included). A scalar head on one hidden state does not learn, from a few
+/// thousand pairs, to read out facts the backbone has memorised; the likelihood term hands that
+/// knowledge to the reward model from step 0 (at scale 1, the ranking of the likelihood baseline).
 /// </summary>
 public sealed class LearnedRewardModel : nn.Module
 {
     public const string MeanKey = "gpt4sharp_reward_mean";
     public const string StdKey = "gpt4sharp_reward_std";
+    public const string LikelihoodKey = "gpt4sharp_reward_likelihood";
 
 #pragma warning disable IDE1006 // state_dict names: backbone.model.*, score.weight, likelihood_scale
     readonly GptModel backbone;
     readonly Linear score;
-    readonly Parameter likelihood_scale;
+    readonly Parameter? likelihood_scale;
 #pragma warning restore IDE1006
     readonly long assistantTag;
 
@@ -37,20 +37,24 @@ public sealed class LearnedRewardModel : nn.Module
     public double Mean { get; set; }
     public double Std { get; set; } = 1.0;
 
-    public LearnedRewardModel(GptModel backbone, ITokenizer tokenizer, long seed = 1) : base(nameof(LearnedRewardModel))
+    public LearnedRewardModel(GptModel backbone, ITokenizer tokenizer, long seed = 1, RewardLikelihood likelihood = RewardLikelihood.None) : base(nameof(LearnedRewardModel))
     {
         this.backbone = backbone;
         Tokenizer = tokenizer;
+        Likelihood = likelihood;
         score = nn.Linear(backbone.Config.DModel, 1, hasBias: false);
-        likelihood_scale = new Parameter(torch.ones(1));
+        if (likelihood == RewardLikelihood.Reply) likelihood_scale = new Parameter(torch.ones(1));
         assistantTag = tokenizer.SpecialTokenId(SpecialTokens.Assistant)
             ?? throw new UserError($"Tokenizer '{tokenizer.Name}' has no {SpecialTokens.Assistant} token; start the reward model from a model fine-tuned with `gpt4sharp sft`.");
         RegisterComponents();
         using var noGrad = torch.no_grad();
         using (var generator = new Generator((ulong)seed)) score.weight!.normal_(0, 1.0 / Math.Sqrt(backbone.Config.DModel + 1), generator);
         score.to(backbone.Device, backbone.DType);
-        likelihood_scale.to(backbone.Device);
+        likelihood_scale?.to(backbone.Device);
     }
+
+    /// <summary>Whether the raw reward adds the reply's log-likelihood (saved in config.json).</summary>
+    public RewardLikelihood Likelihood { get; }
 
     public GptConfig Config => backbone.Config;
     public Device Device => backbone.Device;
@@ -70,7 +74,8 @@ public sealed class LearnedRewardModel : nn.Module
         var last = (lengths - 1).view(-1, 1, 1).expand(-1, 1, hidden.shape[2]);
         var final = hidden.gather(1, last).squeeze(1);
         var head = score.forward(final).squeeze(-1).to(ScalarType.Float32);
-        return (head + likelihood_scale * ReplyLogLikelihood(hidden, tokens, lengths)).MoveToOuterDisposeScope();
+        if (likelihood_scale is not null) head = head + likelihood_scale * ReplyLogLikelihood(hidden, tokens, lengths);
+        return head.MoveToOuterDisposeScope();
     }
 
     /// <summary>Sum of log p(token) over each sequence's reply: the tokens after its last assistant tag, up to its length.</summary>
@@ -138,14 +143,15 @@ public sealed class LearnedRewardModel : nn.Module
         json["num_labels"] = 1;
         json[MeanKey] = Mean;
         json[StdKey] = Std;
+        json[LikelihoodKey] = Likelihood.ToString();
         return json;
     }
 
     /// <summary>A fresh reward model on the weights of a run or checkpoint directory from `sft` (or `pretrain`).</summary>
-    public static LearnedRewardModel FromLanguageModel(string modelPath, Device device, long seed, Action<string>? warn = null)
+    public static LearnedRewardModel FromLanguageModel(string modelPath, Device device, long seed, Action<string>? warn = null, RewardLikelihood likelihood = RewardLikelihood.None)
     {
         var bundle = ModelBundle.Load(modelPath, device, warn);
-        return new LearnedRewardModel(bundle.Model, bundle.Tokenizer, seed);
+        return new LearnedRewardModel(bundle.Model, bundle.Tokenizer, seed, likelihood);
     }
 
     /// <summary>Loads a trained reward model from a run directory of `rm train` (or one of its checkpoints).</summary>
@@ -157,7 +163,9 @@ public sealed class LearnedRewardModel : nn.Module
         var json = CheckpointStore.ReadConfigNode(dir);
         if (json[MeanKey] is null || json[StdKey] is null)
             throw new UserError($"{dir} is a language model, not a reward model; train one with `gpt4sharp rm train --model {path}`.");
-        var model = new LearnedRewardModel(new GptModel(GptConfig.FromHuggingFace(json)), LoadTokenizer(dir, json));
+        // Reward models saved before the likelihood option have no key: head only.
+        var likelihood = Enum.TryParse<RewardLikelihood>(json[LikelihoodKey]?.GetValue<string>(), out var l) ? l : RewardLikelihood.None;
+        var model = new LearnedRewardModel(new GptModel(GptConfig.FromHuggingFace(json)), LoadTokenizer(dir, json), likelihood: likelihood);
         CheckpointStore.Load(dir, model);
         if (device is not null) model.to(device);
         model.Mean = json[MeanKey]!.GetValue<double>();
@@ -177,4 +185,13 @@ public sealed class LearnedRewardModel : nn.Module
             throw new UserError($"The reward model at {checkpointDir} has no tokenizer in {tokenizerDir}; copy the tokenizer of the model it was trained from there.");
         return Tokenizers.Load(tokenizerDir);
     }
+}
+
+/// <summary>What the learned reward model adds to its scalar head.</summary>
+public enum RewardLikelihood
+{
+    /// <summary>The head alone.</summary>
+    None,
+    /// <summary>The head plus a learned multiple (starting at 1) of the reply's summed log-likelihood under the backbone's language-model head.</summary>
+    Reply,
 }

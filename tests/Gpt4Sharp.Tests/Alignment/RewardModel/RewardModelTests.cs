@@ -139,7 +139,7 @@ public class RewardModelTests
     [Fact]
     public void The_raw_reward_adds_the_reply_log_likelihood_and_not_the_prompts()
     {
-        using var rm = LearnedRewardModel.FromLanguageModel(TinyRun.Create(), TorchSharp.torch.CPU, seed: 5);
+        using var rm = LearnedRewardModel.FromLanguageModel(TinyRun.Create(), TorchSharp.torch.CPU, seed: 5, likelihood: RewardLikelihood.Reply);
         using (TorchSharp.torch.no_grad()) rm.named_parameters().Single(p => p.name == "score.weight").parameter.zero_();
         using var model = ModelBundle.Load(TinyRun.Create()).Model; // the same weights (seed 7), read independently
         double ReplyLogLikelihood(int[] ids)
