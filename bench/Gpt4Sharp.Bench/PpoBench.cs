@@ -63,7 +63,7 @@ public static class PpoBench
         var rm = RewardModelTraining.Run(new RewardModelSettings
         {
             BaseModel = sft.OutDirectory, OutDirectory = Path.Combine(root, "rm"), CurriculumPairs = Int("rm_pairs", 3000), FactPairs = Int("fact_reference", 0) != 0 ? FactPairs.WithReference : FactPairs.ClosedBook,
-            OffTopicShare = Int("off_topic_pct", 25) / 100.0, Likelihood = Int("rm_likelihood", 0) != 0 ? RewardLikelihood.Reply : RewardLikelihood.None, Steps = Int("rm", 200), BatchSize = Int("batch", 16),
+            OffTopicShare = Int("off_topic_pct", 25) / 100.0, Likelihood = (RewardLikelihood)Int("rm_likelihood", 0), Steps = Int("rm", 200), BatchSize = Int("batch", 16),
             LearningRate = Int("rm_lr_e5", 30) * 1e-5, EvalEvery = 50, Device = "cpu",
         }, log: Log);
         Console.WriteLine($"rm: held-out pair accuracy {rm.InitialHeldOutAccuracy:P1} -> {rm.HeldOutAccuracy:P1} on {rm.HeldOutPairs} pairs, {clock.Elapsed.TotalSeconds:F0} s");

@@ -31,7 +31,7 @@ public sealed class LearnedRewardModel : nn.Module
     readonly Linear score;
     readonly Parameter? likelihood_scale;
 #pragma warning restore IDE1006
-    readonly long assistantTag;
+    readonly long assistantTag, userTag, endOfTurn;
 
     public ITokenizer Tokenizer { get; }
     public double Mean { get; set; }
@@ -43,9 +43,11 @@ public sealed class LearnedRewardModel : nn.Module
         Tokenizer = tokenizer;
         Likelihood = likelihood;
         score = nn.Linear(backbone.Config.DModel, 1, hasBias: false);
-        if (likelihood == RewardLikelihood.Reply) likelihood_scale = new Parameter(torch.ones(1));
+        if (likelihood != RewardLikelihood.None) likelihood_scale = new Parameter(torch.ones(1));
         assistantTag = tokenizer.SpecialTokenId(SpecialTokens.Assistant)
             ?? throw new UserError($"Tokenizer '{tokenizer.Name}' has no {SpecialTokens.Assistant} token; start the reward model from a model fine-tuned with `gpt4sharp sft`.");
+        userTag = tokenizer.SpecialTokenId(SpecialTokens.User) ?? -1;
+        endOfTurn = tokenizer.SpecialTokenId(SpecialTokens.EndOfTurn) ?? -1;
         RegisterComponents();
         using var noGrad = torch.no_grad();
         using (var generator = new Generator((ulong)seed)) score.weight!.normal_(0, 1.0 / Math.Sqrt(backbone.Config.DModel + 1), generator);
@@ -74,8 +76,36 @@ public sealed class LearnedRewardModel : nn.Module
         var last = (lengths - 1).view(-1, 1, 1).expand(-1, 1, hidden.shape[2]);
         var final = hidden.gather(1, last).squeeze(1);
         var head = score.forward(final).squeeze(-1).to(ScalarType.Float32);
-        if (likelihood_scale is not null) head = head + likelihood_scale * ReplyLogLikelihood(hidden, tokens, lengths);
+        if (likelihood_scale is not null)
+        {
+            var likelihood = ReplyLogLikelihood(hidden, tokens, lengths);
+            if (Likelihood == RewardLikelihood.PointwiseMutualInformation)
+            {
+                var (bare, bareLengths) = WithoutPrompt(tokens, lengths);
+                likelihood = likelihood - ReplyLogLikelihood(backbone.Hidden(bare), bare, bareLengths);
+            }
+            head = head + likelihood_scale * likelihood;
+        }
         return head.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The same sequences with the user's words taken out (the chat tags kept), right-padded again.</summary>
+    (Tensor Tokens, Tensor Lengths) WithoutPrompt(Tensor tokens, Tensor lengths)
+    {
+        var rows = tokens.cpu().data<long>().ToArray();
+        var lens = lengths.cpu().data<long>().ToArray();
+        int width = (int)tokens.shape[1];
+        var bare = new List<int[]>(lens.Length);
+        for (int i = 0; i < lens.Length; i++)
+        {
+            var ids = rows.AsSpan(i * width, (int)lens[i]).ToArray();
+            int reply = Array.LastIndexOf(ids, assistantTag);
+            int promptEnd = reply > 0 ? Array.LastIndexOf(ids, endOfTurn, reply - 1) : -1;
+            int user = Array.IndexOf(ids, userTag);
+            if (promptEnd < 0) { bare.Add([.. ids.Select(t => (int)t)]); continue; }
+            bare.Add([.. ids[..(user + 1)].Concat(ids[promptEnd..]).Select(t => (int)t)]);
+        }
+        return Batch(bare);
     }
 
     /// <summary>Sum of log p(token) over each sequence's reply: the tokens after its last assistant tag, up to its length.</summary>
@@ -194,4 +224,10 @@ public enum RewardLikelihood
     None,
     /// <summary>The head plus a learned multiple (starting at 1) of the reply's summed log-likelihood under the backbone's language-model head.</summary>
     Reply,
+    /// <summary>
+    /// As <see cref="Reply"/>, minus the reply's log-likelihood with the user's words taken out:
+    /// how much the prompt raises the reply's likelihood (pointwise mutual information). A reply
+    /// that is likely anywhere (a stock refusal) or unlikely anywhere (a long new answer) gains nothing from it.
+    /// </summary>
+    PointwiseMutualInformation,
 }

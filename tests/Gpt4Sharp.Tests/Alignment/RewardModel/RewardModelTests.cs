@@ -136,10 +136,12 @@ public class RewardModelTests
 
     static double[] Losses(string runDir) => [.. CheckpointStore.Inspect(runDir).State.LossHistory.Select(p => p.Loss)];
 
-    [Fact]
-    public void The_raw_reward_adds_the_reply_log_likelihood_and_not_the_prompts()
+    [Theory]
+    [InlineData(RewardLikelihood.Reply)]
+    [InlineData(RewardLikelihood.PointwiseMutualInformation)]
+    public void The_raw_reward_adds_the_reply_log_likelihood_and_not_the_prompts(RewardLikelihood kind)
     {
-        using var rm = LearnedRewardModel.FromLanguageModel(TinyRun.Create(), TorchSharp.torch.CPU, seed: 5, likelihood: RewardLikelihood.Reply);
+        using var rm = LearnedRewardModel.FromLanguageModel(TinyRun.Create(), TorchSharp.torch.CPU, seed: 5, likelihood: kind);
         using (TorchSharp.torch.no_grad()) rm.named_parameters().Single(p => p.name == "score.weight").parameter.zero_();
         using var model = ModelBundle.Load(TinyRun.Create()).Model; // the same weights (seed 7), read independently
         double ReplyLogLikelihood(int[] ids)
@@ -150,10 +152,32 @@ public class RewardModelTests
             int tag = Array.LastIndexOf(ids, rm.Tokenizer.SpecialTokenId(Gpt4Sharp.Text.SpecialTokens.Assistant)!.Value);
             return Enumerable.Range(tag + 1, ids.Length - tag - 1).Sum(t => (double)logProbs[(t - 1) * vocab + ids[t]]);
         }
-        var sequences = new[] { rm.Encode("a long prompt about towns and rivers", "yes"), rm.Encode("hi", "no, I do not think so") };
+        var pairs = new[] { ("a long prompt about towns and rivers", "yes"), ("hi", "no, I do not think so") };
+        var sequences = pairs.Select(p => rm.Encode(p.Item1, p.Item2)).ToArray();
         var (tokens, lengths) = rm.Batch(sequences);
         var raw = rm.RawScores(tokens, lengths).data<float>().ToArray();
-        for (int i = 0; i < sequences.Length; i++) Assert.Equal(ReplyLogLikelihood(sequences[i]), raw[i], 3);
+        for (int i = 0; i < sequences.Length; i++)
+        {
+            // Pointwise mutual information: the same reply after an empty user turn is the baseline.
+            double expected = ReplyLogLikelihood(sequences[i]) - (kind == RewardLikelihood.PointwiseMutualInformation ? ReplyLogLikelihood(rm.Encode("", pairs[i].Item2)) : 0);
+            Assert.Equal(expected, raw[i], 3);
+        }
+    }
+
+    [Fact]
+    public void Off_topic_pairs_reject_a_reply_that_is_wrong_for_this_prompt_only()
+    {
+        var pairs = CurriculumComparisons.Build(seed: 3, count: 400, offTopicShare: 0.5);
+        var offTopic = pairs.Where(p => p.Source == "off_topic").ToList();
+        Assert.InRange(offTopic.Count, 150, 250);
+        Assert.Contains(offTopic, p => p.Split == Split.Eval);
+        Assert.All(offTopic, p =>
+        {
+            Assert.NotEqual(p.Chosen, p.Rejected);
+            if (SafetyFamily.IsRefusal(p.Chosen)) Assert.False(SafetyFamily.IsRefusal(p.Rejected));
+            if (KnowledgeFamily.SaysDontKnow(p.Chosen)) Assert.False(KnowledgeFamily.SaysDontKnow(p.Rejected));
+        });
+        Assert.Throws<UserError>(() => CurriculumComparisons.Build(seed: 3, count: 400, offTopicShare: 1.5));
     }
 
     [Fact]
