@@ -152,7 +152,6 @@ public static class RlhfCommands
 
     static void Log(string line) => AnsiConsole.MarkupLineInterpolated($"[grey]{line}[/]");
 
-    /// <summary>A progress bar on a terminal; a line every few seconds when output is redirected.</summary>
     static RewardLikelihood ParseLikelihood(string value) => value switch
     {
         "none" => RewardLikelihood.None,
@@ -168,6 +167,7 @@ public static class RlhfCommands
         _ => throw new UserError($"--fact-pairs is '{value}'; use closed-book or with-reference."),
     };
 
+    /// <summary>A progress bar on a terminal; a line every few seconds when output is redirected.</summary>
     static class StepDisplay
     {
         public static TResult Run<TProgress, TResult>(string title, int total, Func<TProgress, int> step, Func<TProgress, string> describe, Func<IProgress<TProgress>, TResult> work)
