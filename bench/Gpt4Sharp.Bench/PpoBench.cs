@@ -16,7 +16,9 @@ namespace Gpt4Sharp.Bench;
 /// SFT model and of the PPO policy, and the reward model's held-out pair accuracy. The SFT
 /// mixture is deliberately light on safety demonstrations (as GPT-4's report describes, the
 /// refusal behaviour is mostly taught by RLHF), so there is something for PPO to fix.
-/// Usage: ppo [key=value ...] with keys pretrain, sft, rm, ppo (steps), d, layers, batch, prompts (per PPO step), tokens (longest reply), probe (held-out safety prompts; half as many passages), redteam (held-out red-team requests, four conversations each), lr_e6 (PPO learning rate in 1e-6 units), kl_horizon (rollouts over which the adaptive KL controller moves β by up to 20 %), rbrm (1: add the rule-based reward model's reward to the learned one, as the recipe does; 0: learned reward only), out.
+/// Usage: ppo [key=value ...] with keys pretrain, sft, rm, ppo (steps), d, layers, batch, prompts (per PPO step), tokens (longest reply), probe (held-out safety prompts; half as many passages), redteam (held-out red-team requests, four conversations each), lr_e6 (PPO learning rate in 1e-6 units), kl_horizon (rollouts over which the adaptive KL controller moves β by up to 20 %), rbrm (1: add the rule-based reward model's reward to the learned one, as the recipe does; 0: learned reward only), out,
+/// pretrained (reuse the pretraining run in this directory), safety_pct (safety items' share of the SFT mixture), families (PPO practice families joined by '+'), pool (practice items per family),
+/// rm_pairs, rm_lr_e5, fact_reference (1: fact questions with the entity's reference sheet), off_topic_pct (share of off-topic rejected replies), rm_likelihood (0 none, 1 reply, 2 pmi).
 /// </summary>
 public static class PpoBench
 {
@@ -31,21 +33,30 @@ public static class PpoBench
         void Log(string line) => Console.WriteLine($"  {line}");
 
         var clock = Stopwatch.StartNew();
-        var pretrain = Pretraining.Run(new PretrainSettings
+        // pretrained=DIR reuses an earlier bench's pretraining run, so SFT, reward-model and PPO settings can be compared on the same base.
+        string pretrainDir;
+        if (opts.TryGetValue("pretrained", out var reuse)) pretrainDir = Path.GetFullPath(reuse);
+        else
         {
-            OutDirectory = Path.Combine(root, "pretrain"), TokenizerVocabSize = 1024, CorpusDocuments = 30_000, Device = "cpu", MeasureMfu = false, SamplePrompts = [],
-            Model = new GptConfig { ContextLength = 192, DModel = Int("d", 128), Layers = Int("layers", 4), Heads = 4, KvHeads = 4 },
-            Train = new TrainConfig { Steps = Int("pretrain", 600), BatchSize = Int("batch", 16), SequenceLength = 128, LearningRate = 3e-3, WarmupSteps = 30, EvalEvery = Int("pretrain", 600), CheckpointEvery = 0 },
-        }, resume: false, new TrainLines("pretrain"), Log);
-        Console.WriteLine($"pretrain: {pretrain.Parameters:N0} parameters, validation loss {pretrain.FinalValidationLoss:F3}, {clock.Elapsed.TotalSeconds:F0} s");
+            var pretrain = Pretraining.Run(new PretrainSettings
+            {
+                OutDirectory = Path.Combine(root, "pretrain"), TokenizerVocabSize = 1024, CorpusDocuments = 30_000, Device = "cpu", MeasureMfu = false, SamplePrompts = [],
+                Model = new GptConfig { ContextLength = 192, DModel = Int("d", 128), Layers = Int("layers", 4), Heads = 4, KvHeads = 4 },
+                Train = new TrainConfig { Steps = Int("pretrain", 600), BatchSize = Int("batch", 16), SequenceLength = 128, LearningRate = 3e-3, WarmupSteps = 30, EvalEvery = Int("pretrain", 600), CheckpointEvery = 0 },
+            }, resume: false, new TrainLines("pretrain"), Log);
+            Console.WriteLine($"pretrain: {pretrain.Parameters:N0} parameters, validation loss {pretrain.FinalValidationLoss:F3}, {clock.Elapsed.TotalSeconds:F0} s");
+            pretrainDir = pretrain.OutDirectory;
+        }
 
         clock.Restart();
         var chats = Path.Combine(root, "sft.jsonl");
-        var mixture = new Mixture { Seed = 1, Count = 6000, Weights = new() { ["knowledge"] = 3, ["arithmetic"] = 2, ["dialogue"] = 1, ["safety"] = 0.3 } };
+        // safety_pct=P gives safety items P % of the SFT mixture (half of them refusals of harmful requests); without it the weight is 0.3 (about 5 %).
+        double safetyWeight = opts.ContainsKey("safety_pct") ? 6.0 * Int("safety_pct", 5) / (100 - Int("safety_pct", 5)) : 0.3;
+        var mixture = new Mixture { Seed = 1, Count = 6000, Weights = new() { ["knowledge"] = 3, ["arithmetic"] = 2, ["dialogue"] = 1, ["safety"] = safetyWeight } };
         File.WriteAllLines(chats, mixture.Validated().ChatExamples().Select(e => JsonSerializer.Serialize(new { messages = e.Messages.Select(m => new { role = m.Role, content = m.Content }) })));
         var sft = FineTuning.Run(new FineTuneSettings
         {
-            BaseModel = pretrain.OutDirectory, OutDirectory = Path.Combine(root, "sft"), DataFile = chats, Device = "cpu", SamplePrompts = [],
+            BaseModel = pretrainDir, OutDirectory = Path.Combine(root, "sft"), DataFile = chats, Device = "cpu", SamplePrompts = [],
             Train = new TrainConfig { Steps = Int("sft", 300), BatchSize = Int("batch", 16), SequenceLength = 192, LearningRate = 1e-3, WarmupSteps = 20, EvalEvery = Int("sft", 300), CheckpointEvery = 0 },
         }, resume: false, new TrainLines("sft"), Log);
         Console.WriteLine($"sft: assistant validation loss {sft.InitialValidationLoss:F3} -> {sft.FinalValidationLoss:F3}, {clock.Elapsed.TotalSeconds:F0} s");
@@ -53,8 +64,9 @@ public static class PpoBench
         clock.Restart();
         var rm = RewardModelTraining.Run(new RewardModelSettings
         {
-            BaseModel = sft.OutDirectory, OutDirectory = Path.Combine(root, "rm"), CurriculumPairs = 3000, Steps = Int("rm", 200), BatchSize = Int("batch", 16),
-            LearningRate = 3e-4, EvalEvery = 50, Device = "cpu",
+            BaseModel = sft.OutDirectory, OutDirectory = Path.Combine(root, "rm"), CurriculumPairs = Int("rm_pairs", 3000), FactPairs = Int("fact_reference", 0) != 0 ? FactPairs.WithReference : FactPairs.ClosedBook,
+            OffTopicShare = Int("off_topic_pct", 25) / 100.0, Likelihood = (RewardLikelihood)Int("rm_likelihood", 0), Steps = Int("rm", 200), BatchSize = Int("batch", 16),
+            LearningRate = Int("rm_lr_e5", 30) * 1e-5, EvalEvery = 50, Device = "cpu",
         }, log: Log);
         Console.WriteLine($"rm: held-out pair accuracy {rm.InitialHeldOutAccuracy:P1} -> {rm.HeldOutAccuracy:P1} on {rm.HeldOutPairs} pairs, {clock.Elapsed.TotalSeconds:F0} s");
         foreach (var s in rm.BySource) Console.WriteLine($"  {s.Source,-32} {s.Accuracy,7:P1} of {s.Pairs,-4} (backbone likelihood baseline {s.LikelihoodAccuracy:P1})");
@@ -65,7 +77,8 @@ public static class PpoBench
         {
             PolicyModel = sft.OutDirectory, OutDirectory = Path.Combine(root, "ppo"), RewardModels = [rm.OutDirectory], RuleBasedReward = ruleBased, Steps = Int("ppo", 30),
             PromptsPerStep = Int("prompts", 8), SamplesPerPrompt = 4, MaxNewTokens = Int("tokens", 48), LearningRate = Int("lr_e6", 100) * 1e-6, ProbeSafetyPrompts = Int("probe", 200), ProbePassagePrompts = Int("probe", 200) / 2, ProbeRedTeamRequests = Int("redteam", 40), Device = "cpu",
-            KlHorizon = Int("kl_horizon", (int)new PpoSettings().KlHorizon),
+            KlHorizon = Int("kl_horizon", (int)new PpoSettings().KlHorizon), PromptsPerFamily = Int("pool", new PpoSettings().PromptsPerFamily),
+            Families = opts.TryGetValue("families", out var families) ? families.Split('+') : new PpoSettings().Families,
         };
         using var rewards = PpoRewards.Load(ppoSettings);
         var ppo = PpoTrainer.Run(ppoSettings, rewards, new Progress(), Log);

@@ -19,6 +19,9 @@ public static class RlhfCommands
         var data = Cli.Opt<string[]>("--data", "Comparison JSONL files ({\"prompt\", \"chosen\", \"rejected\"} per line), e.g. from the hallucination pipeline.", []);
         data.AllowMultipleArgumentsPerToken = true;
         var pairs = Cli.Opt("--curriculum-pairs", "Comparison pairs built from the safety and knowledge curriculum (0 for files only).", d.CurriculumPairs);
+        var facts = Cli.Opt("--fact-pairs", "Curriculum fact questions: closed-book (the backbone must know the fact) or with-reference (the entity's reference sheet is in the prompt).", "closed-book");
+        var offTopic = Cli.Opt("--off-topic-share", "Share of curriculum pairs whose rejected reply is off-topic (a decline of an answerable question, a refusal of a safe one, another question's answer).", d.OffTopicShare);
+        var likelihood = Cli.Opt("--likelihood", "What the reward adds to its head: none, reply (the reply's log-likelihood under the backbone) or pmi (that minus its likelihood without the prompt).", "none");
         var steps = Cli.Opt("--steps", "Optimiser steps.", d.Steps);
         var batch = Cli.Opt("--batch-size", "Pairs per step.", d.BatchSize);
         var lr = Cli.Opt("--lr", "Peak learning rate.", d.LearningRate);
@@ -29,7 +32,7 @@ public static class RlhfCommands
         var resume = Cli.Opt("--resume", "Continue the run in --out from its newest valid checkpoint, with the settings saved there.", false);
         var train = new Command("train", "Train a reward model (scalar head, Bradley-Terry loss) on comparison pairs; reports held-out pair accuracy.")
         {
-            model, outDir, data, pairs, steps, batch, lr, evalEvery, checkpointEvery, seed, device, resume,
+            model, outDir, data, pairs, facts, offTopic, likelihood, steps, batch, lr, evalEvery, checkpointEvery, seed, device, resume,
         };
         train.SetHandler((p, cancel) =>
         {
@@ -37,6 +40,8 @@ public static class RlhfCommands
             var settings = d with
             {
                 BaseModel = p.GetValue(model)!, OutDirectory = p.GetValue(outDir)!, DataFiles = p.GetValue(data) ?? [], CurriculumPairs = p.GetValue(pairs),
+                FactPairs = ParseFactPairs(p.GetValue(facts)!), OffTopicShare = p.GetValue(offTopic),
+                Likelihood = ParseLikelihood(p.GetValue(likelihood)!),
                 Steps = p.GetValue(steps), BatchSize = p.GetValue(batch), LearningRate = p.GetValue(lr), EvalEvery = p.GetValue(evalEvery),
                 CheckpointEvery = p.GetValue(checkpointEvery), Seed = p.GetValue(seed), Device = p.GetValue(device)!,
             };
@@ -146,6 +151,21 @@ public static class RlhfCommands
     }
 
     static void Log(string line) => AnsiConsole.MarkupLineInterpolated($"[grey]{line}[/]");
+
+    static RewardLikelihood ParseLikelihood(string value) => value switch
+    {
+        "none" => RewardLikelihood.None,
+        "reply" => RewardLikelihood.Reply,
+        "pmi" => RewardLikelihood.PointwiseMutualInformation,
+        _ => throw new UserError($"--likelihood is '{value}'; use none, reply or pmi."),
+    };
+
+    static FactPairs ParseFactPairs(string value) => value switch
+    {
+        "closed-book" => FactPairs.ClosedBook,
+        "with-reference" => FactPairs.WithReference,
+        _ => throw new UserError($"--fact-pairs is '{value}'; use closed-book or with-reference."),
+    };
 
     /// <summary>A progress bar on a terminal; a line every few seconds when output is redirected.</summary>
     static class StepDisplay

@@ -14,31 +14,49 @@ namespace Gpt4Sharp.Alignment.RewardModel;
 /// assistant reply + end of turn" in the chat template. Rewards are normalised with the mean
 /// and standard deviation measured over a reference set after training, stored in config.json
 /// with the weights, so a score of 0 means "an average reply".
+/// With <see cref="RewardLikelihood.Reply"/>, the raw reward also adds a learned multiple of the
+/// reply's log-likelihood under the backbone's own language-model head (summed over the reply's
+/// tokens, end of turn included). A scalar head on one hidden state does not learn, from a few
+/// thousand pairs, to read out facts the backbone has memorised; the likelihood term hands that
+/// knowledge to the reward model from step 0 (at scale 1, the ranking of the likelihood baseline).
 /// </summary>
 public sealed class LearnedRewardModel : nn.Module
 {
     public const string MeanKey = "gpt4sharp_reward_mean";
     public const string StdKey = "gpt4sharp_reward_std";
+    public const string LikelihoodKey = "gpt4sharp_reward_likelihood";
 
-#pragma warning disable IDE1006 // state_dict names: backbone.model.*, score.weight
+#pragma warning disable IDE1006 // state_dict names: backbone.model.*, score.weight, likelihood_scale
     readonly GptModel backbone;
     readonly Linear score;
+    readonly Parameter? likelihood_scale;
 #pragma warning restore IDE1006
+    readonly long assistantTag, userTag, endOfTurn;
 
     public ITokenizer Tokenizer { get; }
     public double Mean { get; set; }
     public double Std { get; set; } = 1.0;
 
-    public LearnedRewardModel(GptModel backbone, ITokenizer tokenizer, long seed = 1) : base(nameof(LearnedRewardModel))
+    public LearnedRewardModel(GptModel backbone, ITokenizer tokenizer, long seed = 1, RewardLikelihood likelihood = RewardLikelihood.None) : base(nameof(LearnedRewardModel))
     {
         this.backbone = backbone;
         Tokenizer = tokenizer;
+        Likelihood = likelihood;
         score = nn.Linear(backbone.Config.DModel, 1, hasBias: false);
+        if (likelihood != RewardLikelihood.None) likelihood_scale = new Parameter(torch.ones(1));
+        assistantTag = tokenizer.SpecialTokenId(SpecialTokens.Assistant)
+            ?? throw new UserError($"Tokenizer '{tokenizer.Name}' has no {SpecialTokens.Assistant} token; start the reward model from a model fine-tuned with `gpt4sharp sft`.");
+        userTag = tokenizer.SpecialTokenId(SpecialTokens.User) ?? -1;
+        endOfTurn = tokenizer.SpecialTokenId(SpecialTokens.EndOfTurn) ?? -1;
         RegisterComponents();
         using var noGrad = torch.no_grad();
         using (var generator = new Generator((ulong)seed)) score.weight!.normal_(0, 1.0 / Math.Sqrt(backbone.Config.DModel + 1), generator);
         score.to(backbone.Device, backbone.DType);
+        likelihood_scale?.to(backbone.Device);
     }
+
+    /// <summary>Whether the raw reward adds the reply's log-likelihood (saved in config.json).</summary>
+    public RewardLikelihood Likelihood { get; }
 
     public GptConfig Config => backbone.Config;
     public Device Device => backbone.Device;
@@ -57,7 +75,50 @@ public sealed class LearnedRewardModel : nn.Module
         var hidden = backbone.Hidden(tokens);
         var last = (lengths - 1).view(-1, 1, 1).expand(-1, 1, hidden.shape[2]);
         var final = hidden.gather(1, last).squeeze(1);
-        return score.forward(final).squeeze(-1).to(ScalarType.Float32).MoveToOuterDisposeScope();
+        var head = score.forward(final).squeeze(-1).to(ScalarType.Float32);
+        if (likelihood_scale is not null)
+        {
+            var likelihood = ReplyLogLikelihood(hidden, tokens, lengths);
+            if (Likelihood == RewardLikelihood.PointwiseMutualInformation)
+            {
+                var (bare, bareLengths) = WithoutPrompt(tokens, lengths);
+                likelihood = likelihood - ReplyLogLikelihood(backbone.Hidden(bare), bare, bareLengths);
+            }
+            head = head + likelihood_scale * likelihood;
+        }
+        return head.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The same sequences with the user's words taken out (the chat tags kept), right-padded again.</summary>
+    (Tensor Tokens, Tensor Lengths) WithoutPrompt(Tensor tokens, Tensor lengths)
+    {
+        var rows = tokens.cpu().data<long>().ToArray();
+        var lens = lengths.cpu().data<long>().ToArray();
+        int width = (int)tokens.shape[1];
+        var bare = new List<int[]>(lens.Length);
+        for (int i = 0; i < lens.Length; i++)
+        {
+            var ids = rows.AsSpan(i * width, (int)lens[i]).ToArray();
+            int reply = Array.LastIndexOf(ids, assistantTag);
+            int promptEnd = reply > 0 ? Array.LastIndexOf(ids, endOfTurn, reply - 1) : -1;
+            int user = Array.IndexOf(ids, userTag);
+            if (promptEnd < 0) { bare.Add([.. ids.Select(t => (int)t)]); continue; }
+            bare.Add([.. ids[..(user + 1)].Concat(ids[promptEnd..]).Select(t => (int)t)]);
+        }
+        return Batch(bare);
+    }
+
+    /// <summary>Sum of log p(token) over each sequence's reply: the tokens after its last assistant tag, up to its length.</summary>
+    Tensor ReplyLogLikelihood(Tensor hidden, Tensor tokens, Tensor lengths)
+    {
+        var logProbs = backbone.Head(hidden)[.., ..^1].to(ScalarType.Float32).log_softmax(-1)
+            .gather(-1, tokens[.., 1..].unsqueeze(-1)).squeeze(-1);
+        // Position t of logProbs predicts token t + 1.
+        var positions = torch.arange(tokens.shape[1] - 1, device: tokens.device).unsqueeze(0);
+        var tag = (tokens == assistantTag).to(ScalarType.Int64) * torch.arange(tokens.shape[1], device: tokens.device).unsqueeze(0);
+        var replyStart = tag.amax([1]).unsqueeze(1);
+        var inReply = ((positions >= replyStart) & (positions < (lengths - 1).unsqueeze(1))).to(ScalarType.Float32);
+        return (logProbs * inReply).sum(1);
     }
 
     /// <summary>
@@ -112,14 +173,15 @@ public sealed class LearnedRewardModel : nn.Module
         json["num_labels"] = 1;
         json[MeanKey] = Mean;
         json[StdKey] = Std;
+        json[LikelihoodKey] = Likelihood.ToString();
         return json;
     }
 
     /// <summary>A fresh reward model on the weights of a run or checkpoint directory from `sft` (or `pretrain`).</summary>
-    public static LearnedRewardModel FromLanguageModel(string modelPath, Device device, long seed, Action<string>? warn = null)
+    public static LearnedRewardModel FromLanguageModel(string modelPath, Device device, long seed, Action<string>? warn = null, RewardLikelihood likelihood = RewardLikelihood.None)
     {
         var bundle = ModelBundle.Load(modelPath, device, warn);
-        return new LearnedRewardModel(bundle.Model, bundle.Tokenizer, seed);
+        return new LearnedRewardModel(bundle.Model, bundle.Tokenizer, seed, likelihood);
     }
 
     /// <summary>Loads a trained reward model from a run directory of `rm train` (or one of its checkpoints).</summary>
@@ -131,7 +193,9 @@ public sealed class LearnedRewardModel : nn.Module
         var json = CheckpointStore.ReadConfigNode(dir);
         if (json[MeanKey] is null || json[StdKey] is null)
             throw new UserError($"{dir} is a language model, not a reward model; train one with `gpt4sharp rm train --model {path}`.");
-        var model = new LearnedRewardModel(new GptModel(GptConfig.FromHuggingFace(json)), LoadTokenizer(dir, json));
+        // Reward models saved before the likelihood option have no key: head only.
+        var likelihood = Enum.TryParse<RewardLikelihood>(json[LikelihoodKey]?.GetValue<string>(), out var l) ? l : RewardLikelihood.None;
+        var model = new LearnedRewardModel(new GptModel(GptConfig.FromHuggingFace(json)), LoadTokenizer(dir, json), likelihood: likelihood);
         CheckpointStore.Load(dir, model);
         if (device is not null) model.to(device);
         model.Mean = json[MeanKey]!.GetValue<double>();
@@ -151,4 +215,19 @@ public sealed class LearnedRewardModel : nn.Module
             throw new UserError($"The reward model at {checkpointDir} has no tokenizer in {tokenizerDir}; copy the tokenizer of the model it was trained from there.");
         return Tokenizers.Load(tokenizerDir);
     }
+}
+
+/// <summary>What the learned reward model adds to its scalar head.</summary>
+public enum RewardLikelihood
+{
+    /// <summary>The head alone.</summary>
+    None,
+    /// <summary>The head plus a learned multiple (starting at 1) of the reply's summed log-likelihood under the backbone's language-model head.</summary>
+    Reply,
+    /// <summary>
+    /// As <see cref="Reply"/>, minus the reply's log-likelihood with the user's words taken out:
+    /// how much the prompt raises the reply's likelihood (pointwise mutual information). A reply
+    /// that is likely anywhere (a stock refusal) or unlikely anywhere (a long new answer) gains nothing from it.
+    /// </summary>
+    PointwiseMutualInformation,
 }

@@ -21,6 +21,15 @@ public sealed record RewardModelSettings : IStageSettings<RewardModelSettings>
     public IReadOnlyList<string> DataFiles { get; init; } = [];
     /// <summary>Pairs drawn from the safety and knowledge curriculum (0 for files only).</summary>
     public int CurriculumPairs { get; init; } = 4000;
+    /// <summary>
+    /// How curriculum fact questions about existing entities are posed: closed book, or after the
+    /// entity's reference sheet so the preference is decidable from the pair (see <see cref="FactPairs"/>).
+    /// </summary>
+    public FactPairs FactPairs { get; init; } = FactPairs.ClosedBook;
+    /// <summary>Share of curriculum pairs whose rejected reply is an off-topic one (a decline of an answerable question, a refusal of a safe one, another question's answer).</summary>
+    public double OffTopicShare { get; init; } = 0.25;
+    /// <summary>Add the reply's log-likelihood under the backbone to the head's score (see <see cref="RewardLikelihood"/>).</summary>
+    public RewardLikelihood Likelihood { get; init; } = RewardLikelihood.None;
     public int Steps { get; init; } = 300;
     /// <summary>Pairs per step (each contributes a chosen and a rejected sequence).</summary>
     public int BatchSize { get; init; } = 16;
@@ -42,6 +51,7 @@ public sealed record RewardModelSettings : IStageSettings<RewardModelSettings>
         Require(LearningRate > 0, $"learning rate must be positive (got {LearningRate})");
         Require(CurriculumPairs >= 0, $"curriculum pairs must be 0 or more (got {CurriculumPairs})");
         Require(CurriculumPairs > 0 || DataFiles.Count > 0, "there is no data: give --data files or a positive --curriculum-pairs");
+        Require(OffTopicShare is >= 0 and <= 1, $"the off-topic share must be between 0 and 1 (got {OffTopicShare})");
         Require(ReferenceReplies >= 2, $"the normalisation needs at least 2 reference replies (got {ReferenceReplies})");
         Require(EvalEvery >= 0 && CheckpointEvery >= 0, $"eval and checkpoint intervals must be 0 or more (got {EvalEvery} and {CheckpointEvery})");
         return this;
@@ -89,14 +99,14 @@ public static class RewardModelTraining
         (settings, var outDir, var device) = start;
 
         var pairs = new List<ComparisonPair>();
-        if (settings.CurriculumPairs > 0) pairs.AddRange(CurriculumComparisons.Build(settings.Seed, settings.CurriculumPairs));
+        if (settings.CurriculumPairs > 0) pairs.AddRange(CurriculumComparisons.Build(settings.Seed, settings.CurriculumPairs, facts: settings.FactPairs, offTopicShare: settings.OffTopicShare));
         foreach (var file in settings.DataFiles) pairs.AddRange(ComparisonJsonl.Read(file));
         var train = pairs.Where(p => p.Split == Split.Train).ToList();
         var heldOut = pairs.Where(p => p.Split == Split.Eval).ToList();
         if (train.Count == 0 || heldOut.Count == 0)
             throw new UserError($"The comparisons give {train.Count} training and {heldOut.Count} held-out pairs; both need at least one, so add more pairs.");
 
-        using var rm = LearnedRewardModel.FromLanguageModel(settings.BaseModel, device, settings.Seed, log);
+        using var rm = LearnedRewardModel.FromLanguageModel(settings.BaseModel, device, settings.Seed, log, settings.Likelihood);
         ModelBundle.CopyTokenizer(rm.Tokenizer, outDir);
         var encodedTrain = train.Select(p => (rm.Encode(p.Prompt, p.Chosen), rm.Encode(p.Prompt, p.Rejected))).ToList();
         var encodedHeldOut = heldOut.Select(p => (rm.Encode(p.Prompt, p.Chosen), rm.Encode(p.Prompt, p.Rejected))).ToList();

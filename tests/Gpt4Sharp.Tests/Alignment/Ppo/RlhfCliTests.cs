@@ -25,6 +25,7 @@ public class RlhfCliTests
         Assert.Equal(0, await root.Parse(["ppo", "--model", sft, "--out", ppo, "--resume"]).InvokeAsync());
         Assert.Equal(0, await root.Parse(["rm", "train", "--model", sft, "--out", rm, "--resume"]).InvokeAsync());
         Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--out", Path.Combine(dir, "nothing"), "--resume"]).InvokeAsync()); // nothing to resume
+        Assert.Equal(1, await root.Parse(["rm", "train", "--model", sft, "--out", Path.Combine(dir, "rm2"), "--fact-pairs", "open-book"]).InvokeAsync()); // unknown fact-pair kind
         Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rbrm", "false", "--out", Path.Combine(dir, "ppo2")]).InvokeAsync()); // no reward at all
         Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rubric", Path.Combine(dir, "missing.json"), "--out", Path.Combine(dir, "ppo4")]).InvokeAsync()); // unreadable rubric
         Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", sft, "--out", Path.Combine(dir, "ppo3")]).InvokeAsync()); // a language model is not a reward model

@@ -32,6 +32,32 @@ public class RewardModelTests
     }
 
     [Fact]
+    public void Fact_pairs_with_reference_show_the_sheet_that_decides_them_and_keep_the_split()
+    {
+        var closed = CurriculumComparisons.Build(seed: 3, count: 400);
+        var referenced = CurriculumComparisons.Build(seed: 3, count: 400, facts: FactPairs.WithReference);
+        Assert.Equal(closed.Count, referenced.Count);
+        var withSheet = referenced.Where(p => p.Source == "knowledge/question+reference").ToList();
+        Assert.Equal(closed.Count(p => p.Source == "knowledge/question"), withSheet.Count);
+        Assert.DoesNotContain(referenced, p => p.Source == "knowledge/question");
+        Assert.All(withSheet, p =>
+        {
+            // The reference sheet states the chosen reply word for word, and not the rejected one.
+            Assert.StartsWith("Passage: ", p.Prompt);
+            Assert.Contains(p.Chosen, p.Prompt);
+            Assert.DoesNotContain(p.Rejected, p.Prompt);
+        });
+        // Only the fact questions change: every other pair, and every pair's side of the split, is as before.
+        for (int i = 0; i < closed.Count; i++)
+        {
+            Assert.Equal(closed[i].Split, referenced[i].Split);
+            Assert.Equal((closed[i].Chosen, closed[i].Rejected), (referenced[i].Chosen, referenced[i].Rejected));
+            if (closed[i].Source != "knowledge/question") Assert.Equal(closed[i], referenced[i]);
+            else Assert.EndsWith(closed[i].Prompt, referenced[i].Prompt);
+        }
+    }
+
+    [Fact]
     public void Comparison_jsonl_reads_pairs_and_names_bad_lines()
     {
         var file = Path.Combine(RepoPaths.NewTempDir(), "pairs.jsonl");
@@ -109,6 +135,50 @@ public class RewardModelTests
     }
 
     static double[] Losses(string runDir) => [.. CheckpointStore.Inspect(runDir).State.LossHistory.Select(p => p.Loss)];
+
+    [Theory]
+    [InlineData(RewardLikelihood.Reply)]
+    [InlineData(RewardLikelihood.PointwiseMutualInformation)]
+    public void The_raw_reward_adds_the_reply_log_likelihood_and_not_the_prompts(RewardLikelihood kind)
+    {
+        using var rm = LearnedRewardModel.FromLanguageModel(TinyRun.Create(), TorchSharp.torch.CPU, seed: 5, likelihood: kind);
+        using (TorchSharp.torch.no_grad()) rm.named_parameters().Single(p => p.name == "score.weight").parameter.zero_();
+        using var model = ModelBundle.Load(TinyRun.Create()).Model; // the same weights (seed 7), read independently
+        double ReplyLogLikelihood(int[] ids)
+        {
+            var logProbs = model.Forward(TorchSharp.torch.tensor(ids.Select(i => (long)i).ToArray(), [1, ids.Length]))
+                .log_softmax(-1).data<float>().ToArray();
+            int vocab = model.Config.VocabSize;
+            int tag = Array.LastIndexOf(ids, rm.Tokenizer.SpecialTokenId(Gpt4Sharp.Text.SpecialTokens.Assistant)!.Value);
+            return Enumerable.Range(tag + 1, ids.Length - tag - 1).Sum(t => (double)logProbs[(t - 1) * vocab + ids[t]]);
+        }
+        var pairs = new[] { ("a long prompt about towns and rivers", "yes"), ("hi", "no, I do not think so") };
+        var sequences = pairs.Select(p => rm.Encode(p.Item1, p.Item2)).ToArray();
+        var (tokens, lengths) = rm.Batch(sequences);
+        var raw = rm.RawScores(tokens, lengths).data<float>().ToArray();
+        for (int i = 0; i < sequences.Length; i++)
+        {
+            // Pointwise mutual information: the same reply after an empty user turn is the baseline.
+            double expected = ReplyLogLikelihood(sequences[i]) - (kind == RewardLikelihood.PointwiseMutualInformation ? ReplyLogLikelihood(rm.Encode("", pairs[i].Item2)) : 0);
+            Assert.Equal(expected, raw[i], 3);
+        }
+    }
+
+    [Fact]
+    public void Off_topic_pairs_reject_a_reply_that_is_wrong_for_this_prompt_only()
+    {
+        var pairs = CurriculumComparisons.Build(seed: 3, count: 400, offTopicShare: 0.5);
+        var offTopic = pairs.Where(p => p.Source == "off_topic").ToList();
+        Assert.InRange(offTopic.Count, 150, 250);
+        Assert.Contains(offTopic, p => p.Split == Split.Eval);
+        Assert.All(offTopic, p =>
+        {
+            Assert.NotEqual(p.Chosen, p.Rejected);
+            if (SafetyFamily.IsRefusal(p.Chosen)) Assert.False(SafetyFamily.IsRefusal(p.Rejected));
+            if (KnowledgeFamily.SaysDontKnow(p.Chosen)) Assert.False(KnowledgeFamily.SaysDontKnow(p.Rejected));
+        });
+        Assert.Throws<UserError>(() => CurriculumComparisons.Build(seed: 3, count: 400, offTopicShare: 1.5));
+    }
 
     [Fact]
     public void A_language_model_directory_is_not_a_reward_model()
