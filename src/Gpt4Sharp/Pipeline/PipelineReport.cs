@@ -31,7 +31,7 @@ public static class PipelineReport
     {
         report.Section("Stages", "Each step's wall time on this machine and, for the training steps that count it, the training compute (FLOPs per token × tokens).")
             .Table(["stage", "step", "what it does", "seconds", "training compute (FLOPs)"],
-                steps.Select(s => (IReadOnlyList<object?>)[StageName(s.Stage), s.Name, s.Title, s.Seconds, D(s.Metrics["compute_flops"])]))
+                steps.Select(s => (IReadOnlyList<object?>)[StageName(s.Stage), s.Name, s.Title, Math.Round(s.Seconds), D(s.Metrics["compute_flops"])]))
             .KeyValues(("total", $"{steps.Sum(s => s.Seconds):F0} s"));
     }
 
