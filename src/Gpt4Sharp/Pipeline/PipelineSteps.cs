@@ -65,13 +65,12 @@ static class PipelineSteps
         var settings = c.Settings.Pretrain with { OutDirectory = c.Directory, Device = c.Settings.Device };
         var r = Pretraining.Run(settings, Resumable(c), c.Observer.Training("pretrain", settings.Train.Steps), c.Observer.Log, c.Cancel);
         if (!r.Completed) throw new OperationCanceledException();
-        var config = CheckpointStore.ReadConfig<Model.GptConfig>(r.CheckpointDirectory);
         return new JsonObject
         {
             ["parameters"] = r.Parameters, ["steps"] = r.Steps, ["tokens"] = r.TokensSeen,
             ["initial_validation_loss"] = r.InitialValidationLoss, ["final_validation_loss"] = r.FinalValidationLoss,
             ["tokens_per_second"] = r.TokensPerSecond, ["mfu"] = r.Mfu,
-            ["compute_flops"] = config.TrainingFlopsPerToken(settings.Train.SequenceLength) * (double)r.TokensSeen,
+            ["compute_flops"] = TrainingCompute(r.CheckpointDirectory, settings.Train.SequenceLength),
             ["loss_curve"] = LossCurve(r.CheckpointDirectory),
             ["samples"] = JsonSerializer.SerializeToNode(r.Samples, Results.Json),
         };
@@ -120,13 +119,11 @@ static class PipelineSteps
         var settings = c.Settings.Sft with { BaseModel = c.StepDirectory("02-pretrain"), OutDirectory = c.Directory, Device = c.Settings.Device };
         var r = FineTuning.Run(settings, Resumable(c), c.Observer.Training("sft", settings.Train.Steps), c.Observer.Log, c.Cancel);
         if (!r.Completed) throw new OperationCanceledException();
-        var config = CheckpointStore.ReadConfig<Model.GptConfig>(r.CheckpointDirectory);
-        var train = CheckpointStore.ReadTrainerState(r.CheckpointDirectory);
         return new JsonObject
         {
             ["steps"] = r.Steps, ["conversations"] = r.TrainExamples,
             ["initial_validation_loss"] = r.InitialValidationLoss, ["final_validation_loss"] = r.FinalValidationLoss,
-            ["compute_flops"] = config.TrainingFlopsPerToken(settings.Train.SequenceLength) * (double)train.TokensSeen,
+            ["compute_flops"] = TrainingCompute(r.CheckpointDirectory, settings.Train.SequenceLength),
             ["loss_curve"] = LossCurve(r.CheckpointDirectory),
             ["samples"] = JsonSerializer.SerializeToNode(r.Samples, Results.Json),
         };
@@ -281,6 +278,11 @@ static class PipelineSteps
     {
         if (c.Resuming && System.IO.Directory.Exists(c.Directory)) System.IO.Directory.Delete(c.Directory, recursive: true);
     }
+
+    /// <summary>Training FLOPs of a decoder run: FLOPs per token at its sequence length × the tokens its checkpoint has seen.</summary>
+    static double TrainingCompute(string checkpointDirectory, int sequenceLength) =>
+        CheckpointStore.ReadConfig<Model.GptConfig>(checkpointDirectory).TrainingFlopsPerToken(sequenceLength)
+        * (double)CheckpointStore.ReadTrainerState(checkpointDirectory).TokensSeen;
 
     /// <summary>Training and validation loss by step from a checkpoint's trainer state.</summary>
     static JsonObject LossCurve(string checkpointDirectory)
