@@ -197,11 +197,35 @@ public sealed class PipelinePresetTests
         Assert.Contains("does not exist", Assert.Throws<UserError>(() => PipelineSettings.Load(Path.Combine(dir, "missing.json"))).Message);
     }
 
-    sealed class SilentObserver : IPipelineObserver
+    [Fact]
+    public void CtrlCStopsMidStageWithACheckpointAndTheRerunContinuesFromIt()
     {
-        public void StepStarting(PipelineStep step, bool resuming) { }
+        var dir = RepoPaths.NewTempDir();
+        using var first = new CancellationTokenSource();
+        // Ctrl-C while pretraining is at step 5 of 20 (its periodic checkpoint comes only at step 10).
+        var stopped = PipelineRunner.Run(PipelinePresets.Tiny(), dir, new SilentObserver(pretrainStep: s => { if (s >= 5) first.Cancel(); }), first.Token);
+        Assert.False(stopped.Completed);
+        Assert.Equal(["01-scaling"], stopped.Steps.Select(s => s.Name));
+        Assert.False(File.Exists(Path.Combine(dir, "02-pretrain", PipelineStep.RecordFile)));
+        Assert.NotEmpty(new CheckpointStore(Path.Combine(dir, "02-pretrain")).List());
+
+        using var second = new CancellationTokenSource();
+        long firstStepSeen = 0;
+        bool resumed = false;
+        var observer = new SilentObserver(
+            pretrainStep: s => { if (firstStepSeen == 0) firstStepSeen = s; second.Cancel(); },
+            starting: (step, resuming) => resumed |= step.Name == "02-pretrain" && resuming);
+        Assert.False(PipelineRunner.Run(PipelinePresets.Tiny(), dir, observer, second.Token).Completed);
+        Assert.True(resumed, "the rerun did not continue the interrupted step");
+        Assert.True(firstStepSeen > 5, $"the rerun started pretraining again at step {firstStepSeen}");
+    }
+
+    sealed class SilentObserver(Action<long>? pretrainStep = null, Action<PipelineStep, bool>? starting = null) : IPipelineObserver
+    {
+        public void StepStarting(PipelineStep step, bool resuming) => starting?.Invoke(step, resuming);
         public void StepFinished(PipelineStep step, StepRecord record, bool skipped) { }
-        public IProgress<Gpt4Sharp.Training.TrainProgress> Training(string phase, int steps) => new Progress<Gpt4Sharp.Training.TrainProgress>();
+        public IProgress<Gpt4Sharp.Training.TrainProgress> Training(string phase, int steps) =>
+            new Gpt4Sharp.Runtime.InlineProgress<Gpt4Sharp.Training.TrainProgress>(p => { if (phase == "pretrain") pretrainStep?.Invoke(p.Step); });
         public IProgress<(int Done, int Total)> Items(string phase, int total) => new Progress<(int Done, int Total)>();
         public void Log(string line) { }
     }
