@@ -1,4 +1,5 @@
 using Gpt4Sharp.Evaluation.Memory;
+using Gpt4Sharp.Runtime;
 using TorchSharp;
 
 namespace Gpt4Sharp.Bench;
@@ -19,7 +20,7 @@ public static class ChatTurnsMemoryEval
         };
         torch.set_num_threads(1); // a model this small runs faster on one thread of a busy machine
         var recent = new Queue<float>();
-        var r = MultiTurnMemory.Run(settings, new OnThread(p =>
+        var r = MultiTurnMemory.Run(settings, new InlineProgress<(int Step, float Loss)>(p =>
         {
             recent.Enqueue(p.Loss);
             if (recent.Count > 100) recent.Dequeue();
@@ -34,10 +35,5 @@ public static class ChatTurnsMemoryEval
         Console.WriteLine($"| {"memory cleared before each segment",-34} | {r.CorrectWithoutMemory,7} | {100 * r.WithoutMemory,7:F1}% |");
         Console.WriteLine($"| {"chance (guess among slot values)",-34} | {"",7} | {100 * r.Chance,7:F1}% |");
         return 0;
-    }
-
-    sealed class OnThread(Action<(int Step, float Loss)> report) : IProgress<(int Step, float Loss)>
-    {
-        public void Report((int Step, float Loss) value) => report(value);
     }
 }

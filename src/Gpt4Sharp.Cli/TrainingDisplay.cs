@@ -1,3 +1,4 @@
+using Gpt4Sharp.Runtime;
 using Gpt4Sharp.Training;
 using Spectre.Console;
 
@@ -14,7 +15,7 @@ public static class TrainingDisplay
         if (!AnsiConsole.Profile.Capabilities.Interactive)
         {
             var lastLine = DateTime.MinValue;
-            return train(new Callback<TrainProgress>(p =>
+            return train(new InlineProgress<TrainProgress>(p =>
             {
                 if (p.ValidationLoss is null && p.Step != p.Steps && DateTime.UtcNow - lastLine < TimeSpan.FromSeconds(5)) return;
                 lastLine = DateTime.UtcNow;
@@ -29,7 +30,7 @@ public static class TrainingDisplay
             {
                 var task = ctx.AddTask(title, maxValue: totalSteps);
                 task.Value = startStep;
-                result = train(new Callback<TrainProgress>(p =>
+                result = train(new InlineProgress<TrainProgress>(p =>
                 {
                     task.Value = p.Step;
                     task.Description = Markup.Escape(Describe(p));

@@ -55,7 +55,7 @@ public static class ClipCommands
             };
             settings.Model.Validate();
             var result = VisionDisplay.Run("clip train", settings.Steps, progress =>
-                ClipTraining.Run(settings, new Callback<ClipProgress>(c => progress.Report((c.Step,
+                ClipTraining.Run(settings, new InlineProgress<ClipProgress>(c => progress.Report((c.Step,
                     $"step {c.Step}/{c.Steps}  loss {c.Loss:F4}  lr {c.LearningRate:0.###e0}  {c.ImagesPerSecond:F0} img/s  T {c.Temperature:F3}  ETA {c.Eta:hh\\:mm\\:ss}"))),
                     line => AnsiConsole.MarkupLineInterpolated($"[grey]{line}[/]"), cancel));
             var table = new Table().Title("CLIP training summary").AddColumns("what", "value");
@@ -121,7 +121,7 @@ static class VisionDisplay
         if (!AnsiConsole.Profile.Capabilities.Interactive)
         {
             var last = DateTime.MinValue;
-            return work(new Callback<(int Step, string Line)>(p =>
+            return work(new InlineProgress<(int Step, string Line)>(p =>
             {
                 if (p.Step != total && DateTime.UtcNow - last < TimeSpan.FromSeconds(5)) return;
                 last = DateTime.UtcNow;
@@ -134,7 +134,7 @@ static class VisionDisplay
             .Start(ctx =>
             {
                 var task = ctx.AddTask(title, maxValue: total);
-                result = work(new Callback<(int Step, string Line)>(p =>
+                result = work(new InlineProgress<(int Step, string Line)>(p =>
                 {
                     task.Value = p.Step;
                     task.Description = Markup.Escape(p.Line);

@@ -1,3 +1,4 @@
+using Gpt4Sharp.Runtime;
 using System.CommandLine;
 using Gpt4Sharp.Data;
 using Gpt4Sharp.Text;
@@ -23,7 +24,7 @@ public static class DataCommands
             ShardSummary summary = null!;
             AnsiConsole.Status().Start("encoding...", ctx =>
             {
-                var progress = new Callback<ShardProgress>(s => ctx.Status($"encoding: {s.Documents:N0} documents, {s.TrainTokens + s.ValidationTokens:N0} tokens"));
+                var progress = new InlineProgress<ShardProgress>(s => ctx.Status($"encoding: {s.Documents:N0} documents, {s.TrainTokens + s.ValidationTokens:N0} tokens"));
                 summary = TokenShardWriter.Prepare(documents, tok, p.GetValue(output)!, p.GetValue(validation), p.GetValue(seed), progress);
             });
             var table = new Table().AddColumns("split", "documents", "tokens", "file");

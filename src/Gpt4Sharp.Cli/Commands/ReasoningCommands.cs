@@ -269,7 +269,7 @@ public static class ReasoningCommands
         public IProgress<TrainProgress> Training(string phase, int steps)
         {
             var task = ctx.AddTask(Markup.Escape(phase), maxValue: steps);
-            return new Callback<TrainProgress>(p =>
+            return new InlineProgress<TrainProgress>(p =>
             {
                 task.Value = p.Step;
                 task.Description = Markup.Escape($"{phase}: loss {p.Loss:F3}, {p.TokensPerSecond:F0} tok/s" + (p.ValidationLoss is { } v ? $", val {v:F3}" : ""));
@@ -279,7 +279,7 @@ public static class ReasoningCommands
         public IProgress<(int Done, int Total)> Items(string phase, int total)
         {
             var task = ctx.AddTask(Markup.Escape(phase), maxValue: Math.Max(1, total));
-            return new Callback<(int Done, int Total)>(p => task.Value = p.Done);
+            return new InlineProgress<(int Done, int Total)>(p => task.Value = p.Done);
         }
 
         public void Log(string line) => AnsiConsole.MarkupLineInterpolated($"[grey]{line}[/]");

@@ -1,3 +1,4 @@
+using Gpt4Sharp.Runtime;
 using System.CommandLine;
 using System.Globalization;
 using Gpt4Sharp.Alignment.Ppo;
@@ -175,7 +176,7 @@ public static class RlhfCommands
             if (!AnsiConsole.Profile.Capabilities.Interactive)
             {
                 var last = DateTime.MinValue;
-                return work(new Callback<TProgress>(x =>
+                return work(new InlineProgress<TProgress>(x =>
                 {
                     if (step(x) != total && DateTime.UtcNow - last < TimeSpan.FromSeconds(5)) return;
                     last = DateTime.UtcNow;
@@ -188,7 +189,7 @@ public static class RlhfCommands
                 .Start(ctx =>
                 {
                     var task = ctx.AddTask(title, maxValue: total);
-                    result = work(new Callback<TProgress>(x =>
+                    result = work(new InlineProgress<TProgress>(x =>
                     {
                         task.Value = step(x);
                         task.Description = Markup.Escape(describe(x));

@@ -107,7 +107,7 @@ public static class SafetyCommands
                 .Start(ctx =>
                 {
                     var task = ctx.AddTask("training detector", maxValue: Math.Max(1, config.Steps));
-                    loss = detector.Train(trainSet, new Callback<DetectorProgress>(s => { task.Value = s.Step; task.Description = $"training detector (loss {s.Loss:F3})"; }), cancel);
+                    loss = detector.Train(trainSet, new InlineProgress<DetectorProgress>(s => { task.Value = s.Step; task.Description = $"training detector (loss {s.Loss:F3})"; }), cancel);
                 });
             var seconds = clock.Elapsed.TotalSeconds;
             var scores = detector.Evaluate(evalSet);
@@ -244,6 +244,6 @@ public static class SafetyCommands
             .Start(ctx =>
             {
                 var task = ctx.AddTask(what, maxValue: Math.Max(1, total));
-                work(new Callback<int>(done => task.Value = done));
+                work(new InlineProgress<int>(done => task.Value = done));
             });
 }

@@ -1,3 +1,4 @@
+using Gpt4Sharp.Runtime;
 using System.CommandLine;
 using Gpt4Sharp.Scaling;
 using Gpt4Sharp.Training;
@@ -83,7 +84,7 @@ public static class ScalingCommands
         public IProgress<TrainProgress>? RunStarting(SweepRunPlan plan)
         {
             AnsiConsole.MarkupLineInterpolated($"[bold]{plan.Name}[/]: {plan.Parameters:N0} parameters, {plan.Tokens:N0} tokens, {plan.Steps:N0} steps, {plan.Compute:G3} FLOPs");
-            return new Callback<TrainProgress>(p =>
+            return new InlineProgress<TrainProgress>(p =>
             {
                 if (p.Step == p.Steps || p.Step % Math.Max(1, p.Steps / 4) == 0)
                     AnsiConsole.MarkupLineInterpolated($"[grey]  step {p.Step}/{p.Steps}  loss {p.Loss:F4}  {p.TokensPerSecond:F0} tok/s  ETA {p.Eta:mm\\:ss}{(p.ValidationLoss is { } v ? $"  val {v:F4}" : "")}[/]");

@@ -1,3 +1,4 @@
+using Gpt4Sharp.Runtime;
 using System.CommandLine;
 using System.Diagnostics;
 using Gpt4Sharp.Data;
@@ -36,7 +37,7 @@ public static class TokenizerCommands
                 {
                     var preTokenize = ctx.AddTask("pre-tokenizing");
                     var merge = ctx.AddTask("merging");
-                    var progress = new Callback<BpeTrainingProgress>(p =>
+                    var progress = new InlineProgress<BpeTrainingProgress>(p =>
                     {
                         var task = p.Stage == "merging" ? merge : preTokenize;
                         task.MaxValue = Math.Max(1, p.Total);

@@ -49,7 +49,7 @@ public static class VlmCommands
                 TrainEncoder = p.GetValue(trainEncoder), EncoderLearningRate = p.GetValue(encoderLr), InitFrom = p.GetValue(init), EvalItems = p.GetValue(evalItems), Seed = p.GetValue(seed), Device = p.GetValue(device)!,
             };
             var result = VisionDisplay.Run("vlm train", settings.Steps, progress =>
-                VlmTraining.Run(settings, new Callback<(int Step, int Steps, double Loss, double TokensPerSecond)>(c =>
+                VlmTraining.Run(settings, new InlineProgress<(int Step, int Steps, double Loss, double TokensPerSecond)>(c =>
                     progress.Report((c.Step, $"step {c.Step}/{c.Steps}  loss {c.Loss:F4}  {c.TokensPerSecond:F0} tok/s"))),
                     line => AnsiConsole.MarkupLineInterpolated($"[grey]{line}[/]"), cancel));
             var table = new Table().Title("VLM training summary").AddColumns("what", "value");
@@ -83,7 +83,7 @@ public static class VlmCommands
             AnsiConsole.Progress().Start(ctx =>
             {
                 var task = ctx.AddTask("evaluating", maxValue: n * 7);
-                result = VlmEvaluation.Run(vlm.Model, vlm.Tokenizer, n, p.GetValue(seed), new Callback<(int Done, int Total)>(c => task.Value = c.Done), cancel);
+                result = VlmEvaluation.Run(vlm.Model, vlm.Tokenizer, n, p.GetValue(seed), new InlineProgress<(int Done, int Total)>(c => task.Value = c.Done), cancel);
             });
             PrintEvaluation(result);
             var path = p.GetValue(output) ?? Path.Combine(Directory.Exists(p.GetValue(model)) ? p.GetValue(model)! : vlm.Directory, "eval.json");

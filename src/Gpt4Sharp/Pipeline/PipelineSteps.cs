@@ -10,6 +10,7 @@ using Gpt4Sharp.Curriculum;
 using Gpt4Sharp.Evaluation.Memory;
 using Gpt4Sharp.Reasoning;
 using Gpt4Sharp.Reporting;
+using Gpt4Sharp.Runtime;
 using Gpt4Sharp.Scaling;
 using Gpt4Sharp.Stages;
 using Gpt4Sharp.Training;
@@ -81,7 +82,7 @@ static class PipelineSteps
         StartFresh(c);
         var settings = c.Settings.Clip with { OutDirectory = c.Directory, Device = c.Settings.Device };
         var progress = c.Observer.Items("CLIP training steps", settings.Steps);
-        var r = ClipTraining.Run(settings, new Reporter<ClipProgress>(p => progress.Report((p.Step, p.Steps))), c.Observer.Log, c.Cancel);
+        var r = ClipTraining.Run(settings, new InlineProgress<ClipProgress>(p => progress.Report((p.Step, p.Steps))), c.Observer.Log, c.Cancel);
         if (!r.Completed) throw new OperationCanceledException();
         return new JsonObject
         {
@@ -99,7 +100,7 @@ static class PipelineSteps
         StartFresh(c);
         var settings = c.Settings.Vlm with { ClipDirectory = c.StepDirectory("03-clip"), OutDirectory = c.Directory, Device = c.Settings.Device };
         var progress = c.Observer.Items("VLM training steps", settings.Steps);
-        var r = VlmTraining.Run(settings, new Reporter<(int Step, int Steps, double Loss, double TokensPerSecond)>(p => progress.Report((p.Step, p.Steps))),
+        var r = VlmTraining.Run(settings, new InlineProgress<(int Step, int Steps, double Loss, double TokensPerSecond)>(p => progress.Report((p.Step, p.Steps))),
             c.Observer.Log, c.Cancel);
         if (!r.Completed) throw new OperationCanceledException();
         return new JsonObject
@@ -154,15 +155,15 @@ static class PipelineSteps
         using var detector = new HallucinationDetector(s.Detector);
         var progress = c.Observer.Items("hallucination detector steps", s.Detector.Steps);
         detector.Train(SyntheticHallucinations.Build(s.Detector.Seed, Split.Train, s.TrainExamples),
-            new Reporter<DetectorProgress>(p => progress.Report((p.Step, p.Steps))), c.Cancel);
+            new InlineProgress<DetectorProgress>(p => progress.Report((p.Step, p.Steps))), c.Cancel);
         var scores = detector.Evaluate(SyntheticHallucinations.Build(s.Detector.Seed, Split.Eval, s.EvalExamples));
         detector.Save(Path.Combine(c.Directory, "detector"));
         c.Observer.Log($"Detector token F1 on held-out synthetic hallucinations: {scores.F1:F3}.");
 
-        using var bundle = ModelBundle.Load(c.StepDirectory("05-sft"), Runtime.TorchRuntime.ParseDevice(c.Settings.Device));
+        using var bundle = ModelBundle.Load(c.StepDirectory("05-sft"), TorchRuntime.ParseDevice(c.Settings.Device));
         var questions = c.Observer.Items("detect-and-rewrite questions", s.PipelineQuestions);
         var result = new HallucinationPipeline(detector).Run(ChatResponders.Greedy(bundle, s.MaxNewTokens), s.Seed, s.PipelineQuestions,
-            new Reporter<int>(done => questions.Report((done, s.PipelineQuestions))), c.Cancel);
+            new InlineProgress<int>(done => questions.Report((done, s.PipelineQuestions))), c.Cancel);
         Alignment.Hallucination.ComparisonPair.WriteJsonl(Path.Combine(c.Directory, PairsFile), result.Pairs);
         var metrics = new JsonObject
         {
@@ -186,7 +187,7 @@ static class PipelineSteps
             DataFiles = anyPairs ? [.. c.Settings.RewardModel.DataFiles, pairs] : c.Settings.RewardModel.DataFiles,
         };
         var progress = c.Observer.Items("reward model steps", settings.Steps);
-        var r = RewardModelTraining.Run(settings, Resumable(c), new Reporter<RewardModelProgress>(p => progress.Report((p.Step, p.Steps))), c.Observer.Log, c.Cancel);
+        var r = RewardModelTraining.Run(settings, Resumable(c), new InlineProgress<RewardModelProgress>(p => progress.Report((p.Step, p.Steps))), c.Observer.Log, c.Cancel);
         if (!r.Completed) throw new OperationCanceledException();
         return new JsonObject
         {
@@ -207,7 +208,7 @@ static class PipelineSteps
         };
         using var scorers = PpoRewards.Load(settings, c.Observer.Log);
         var progress = c.Observer.Items("PPO steps", settings.Steps);
-        var r = PpoTrainer.Run(settings, scorers, new Reporter<PpoStepMetrics>(m => progress.Report((m.Step, m.Steps))), c.Observer.Log, c.Cancel, resume);
+        var r = PpoTrainer.Run(settings, scorers, new InlineProgress<PpoStepMetrics>(m => progress.Report((m.Step, m.Steps))), c.Observer.Log, c.Cancel, resume);
         if (!r.Completed) throw new OperationCanceledException();
         return new JsonObject
         {
@@ -240,7 +241,7 @@ static class PipelineSteps
         StartFresh(c);
         System.IO.Directory.CreateDirectory(c.Directory);
         var progress = c.Observer.Items("memory model steps", c.Settings.Memory.Steps);
-        var r = MultiTurnMemory.Run(c.Settings.Memory, new Reporter<(int Step, float Loss)>(p => progress.Report((p.Step, c.Settings.Memory.Steps))), c.Observer.Log);
+        var r = MultiTurnMemory.Run(c.Settings.Memory, new InlineProgress<(int Step, float Loss)>(p => progress.Report((p.Step, c.Settings.Memory.Steps))), c.Observer.Log);
         var metrics = (JsonObject)JsonSerializer.SerializeToNode(r, Results.Json)!;
         metrics["with_memory"] = r.WithMemory;
         metrics["without_memory"] = r.WithoutMemory;
@@ -293,12 +294,6 @@ static class PipelineSteps
             ["train"] = new JsonArray([.. state.LossHistory.Select(p => (JsonNode)new JsonArray(p.Step, p.Loss))]),
             ["validation"] = new JsonArray([.. state.ValLossHistory.Select(p => (JsonNode)new JsonArray(p.Step, p.Loss))]),
         };
-    }
-
-    /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to the thread pool and reorder lines).</summary>
-    sealed class Reporter<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
     }
 
     sealed class SweepObserver(IPipelineObserver observer) : ISweepObserver

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -8,7 +9,6 @@ using Gpt4Sharp.Checkpoints;
 using Gpt4Sharp.Curriculum;
 using Gpt4Sharp.Evaluation.Code;
 using Gpt4Sharp.Evaluation.Sandbox;
-using Gpt4Sharp.Generation;
 using Gpt4Sharp.Reasoning;
 using Gpt4Sharp.Reporting;
 using Gpt4Sharp.Runtime;
@@ -55,32 +55,15 @@ static class StageEvaluation
         };
     }
 
-    /// <summary>
-    /// n completions of each held-out problem of each tier, sampled in one batch per problem; each
-    /// distinct program runs once in the sandbox (small models repeat themselves) and its verdict
-    /// counts for every sample that wrote it.
-    /// </summary>
+    /// <summary>n completions of each held-out problem of each tier, run in the sandbox and scored by pass@k and tier.</summary>
     static CodeEvalSummary Code(ModelBundle bundle, EvaluationSettings s, IProgress<(int Done, int Total)> progress, CancellationToken cancel)
     {
         var problems = s.CodeTiers.SelectMany(tier => CodePassRate.Problems(tier, s.CodeProblemsPerTier, s.Seed)).ToList();
-        var stop = bundle.Tokenizer.SpecialTokenId(SpecialTokens.EndOfText) is { } eot ? new[] { eot } : [];
-        var samples = new List<CodeSample>();
-        for (int i = 0; i < problems.Count; i++)
-        {
-            var options = new SamplingOptions
-            {
-                MaxNewTokens = s.CodeMaxNewTokens, Temperature = s.CodeTemperature, Seed = s.Seed + i, StopTokens = stop, Stop = CodeGeneration.StopSequences,
-            };
-            var completions = ParallelSampler.Sample(bundle.Model, bundle.Tokenizer, bundle.Tokenizer.Encode(problems[i].Prompt), s.CodeSamples, options, cancel);
-            samples.AddRange(completions.Select(c => new CodeSample(problems[i].TaskId, c.Text, new JsonObject())));
-            progress.Report((i + 1, problems.Count));
-        }
-        var distinct = samples.DistinctBy(x => (x.TaskId, x.Completion)).ToList();
         var sandbox = new PythonSandbox();
-        var (verdicts, summary) = CodeHarness.EvaluateAsync(problems, distinct, [1], sandbox, workers: 2, cancellationToken: cancel).GetAwaiter().GetResult();
-        var byProgram = distinct.Zip(verdicts).ToDictionary(x => (x.First.TaskId, x.First.Completion), x => x.Second);
-        return CodeHarness.Summarize(problems, samples, [.. samples.Select(x => byProgram[(x.TaskId, x.Completion)])],
-            s.CodeK.Where(k => k <= s.CodeSamples), sandbox.Isolation, summary.Seconds);
+        var clock = Stopwatch.StartNew();
+        var (samples, results) = CodePassRate.SampleAndRunAsync(bundle.Model, bundle.Tokenizer, problems, s.CodeSamples, s.CodeTemperature, s.CodeMaxNewTokens,
+            s.Seed, sandbox, workers: 2, progress, cancel).GetAwaiter().GetResult();
+        return CodeHarness.Summarize(problems, samples, results, s.CodeK.Where(k => k <= s.CodeSamples), sandbox.Isolation, clock.Elapsed.TotalSeconds);
     }
 
     sealed record ReasoningScores(int Items, double Direct, double Cot, double Voted);
@@ -104,9 +87,10 @@ static class StageEvaluation
             ? File.Exists(path) ? File.ReadAllText(path) : throw new UserError($"The Chinese text file {path} does not exist; give an existing file or leave it unset for the built-in text.")
             : BuiltInChinese(s.Seed);
         var rows = new JsonArray();
-        foreach (var (label, tokenizer) in new[] { ("pipeline BPE", pretrainDirectory), ("cl100k_base (GPT-4)", "cl100k_base"), ("o200k_base (GPT-4o)", "o200k_base") })
+        var pipelineTokenizer = Path.Combine(pretrainDirectory, ModelBundle.TokenizerDirectory);
+        foreach (var (label, tokenizer) in new[] { ("pipeline BPE", pipelineTokenizer), ("cl100k_base (GPT-4)", "cl100k_base"), ("o200k_base (GPT-4o)", "o200k_base") })
         {
-            var count = TokenCount.Measure(Tokenizers.Load(tokenizer == pretrainDirectory ? Path.Combine(pretrainDirectory, ModelBundle.TokenizerDirectory) : tokenizer), text);
+            var count = TokenCount.Measure(Tokenizers.Load(tokenizer), text);
             rows.Add(new JsonObject
             {
                 ["tokenizer"] = label, ["tokens"] = count.Tokens, ["han_characters"] = count.HanCharacters,

@@ -1,3 +1,4 @@
+using Gpt4Sharp.Runtime;
 using Gpt4Sharp.Training;
 
 namespace Gpt4Sharp.Reasoning;
@@ -24,17 +25,11 @@ public sealed class LineObserver(Action<string> write, double everySeconds = 5) 
     IProgress<T> Throttled<T>(Func<T, bool> always, Func<T, string> describe)
     {
         var last = DateTime.MinValue;
-        return new Reporter<T>(p =>
+        return new InlineProgress<T>(p =>
         {
             if (!always(p) && (DateTime.UtcNow - last).TotalSeconds < everySeconds) return;
             last = DateTime.UtcNow;
             write(describe(p));
         });
-    }
-
-    /// <summary>Reports synchronously (Progress&lt;T&gt; posts to the thread pool and would reorder lines).</summary>
-    sealed class Reporter<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
     }
 }

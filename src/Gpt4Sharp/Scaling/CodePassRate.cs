@@ -42,6 +42,21 @@ public static class CodePassRate
     public static async Task<CodeTierScore> MeasureAsync(GptModel model, ITokenizer tokenizer, IReadOnlyList<CodeProblem> problems,
         int samplesPerProblem, double temperature, int maxNewTokens, long seed, PythonSandbox sandbox, int workers, CancellationToken cancel = default)
     {
+        var (samples, results) = await SampleAndRunAsync(model, tokenizer, problems, samplesPerProblem, temperature, maxNewTokens, seed, sandbox, workers, cancel: cancel);
+        var passes = problems.Select(p => samples.Zip(results).Count(x => x.First.TaskId == p.TaskId && x.Second.Passed)).ToList();
+        return Score(passes, samplesPerProblem);
+    }
+
+    /// <summary>
+    /// <paramref name="samplesPerProblem"/> completions of each problem, sampled in one batch per
+    /// problem (seed + problem index), and every sample's sandbox verdict. Small models repeat
+    /// themselves, so each distinct (problem, completion) runs once and its verdict counts for
+    /// every sample that wrote it.
+    /// </summary>
+    public static async Task<(IReadOnlyList<CodeSample> Samples, IReadOnlyList<SandboxResult> Results)> SampleAndRunAsync(
+        GptModel model, ITokenizer tokenizer, IReadOnlyList<CodeProblem> problems, int samplesPerProblem, double temperature, int maxNewTokens,
+        long seed, PythonSandbox sandbox, int workers, IProgress<(int Done, int Total)>? progress = null, CancellationToken cancel = default)
+    {
         var stop = tokenizer.SpecialTokenId(SpecialTokens.EndOfText) is { } eot ? new[] { eot } : [];
         var samples = new List<CodeSample>();
         for (int i = 0; i < problems.Count; i++)
@@ -55,14 +70,13 @@ public static class CodePassRate
             // it, and a prompt cut before the newline ends on the token that opens a docstring.
             var completions = ParallelSampler.Sample(model, tokenizer, tokenizer.Encode(problem.Prompt), samplesPerProblem, options, cancel);
             samples.AddRange(completions.Select(c => new CodeSample(problem.TaskId, c.Text, new System.Text.Json.Nodes.JsonObject())));
+            progress?.Report((i + 1, problems.Count));
         }
 
-        // Small models repeat themselves: run each distinct (problem, completion) once.
         var distinct = samples.DistinctBy(s => (s.TaskId, s.Completion)).ToList();
         var (results, _) = await CodeHarness.EvaluateAsync(problems, distinct, [1], sandbox, workers, cancellationToken: cancel);
-        var passed = distinct.Zip(results).ToDictionary(x => (x.First.TaskId, x.First.Completion), x => x.Second.Passed);
-        var passes = problems.Select(p => samples.Count(s => s.TaskId == p.TaskId && passed[(s.TaskId, s.Completion)])).ToList();
-        return Score(passes, samplesPerProblem);
+        var verdict = distinct.Zip(results).ToDictionary(x => (x.First.TaskId, x.First.Completion), x => x.Second);
+        return (samples, samples.Select(s => verdict[(s.TaskId, s.Completion)]).ToList());
     }
 
     /// <summary>
