@@ -34,6 +34,80 @@ public sealed partial class WebChatTests(ServerFixture fixture)
         Assert.Equal(HttpStatusCode.NotFound, (await anonymous.GetAsync("/chat/secrets.txt")).StatusCode);
     }
 
+    // Stands in for a slow connection: the chat endpoint's stream reaches the page one server-sent event
+    // per 100 ms, so the Stop button is pressed while the answer is still arriving. The request itself is
+    // real and aborting it reaches the server; the stream errors the way fetch does when aborted.
+    const string SlowChatStream = """
+        () => {
+          const realFetch = window.fetch;
+          window.slowChat = true;
+          window.fetch = async (url, init) => {
+            const response = await realFetch(url, init);
+            if (!window.slowChat || !String(url).endsWith("/v1/chat/completions") || !response.ok) return response;
+            const source = response.body.getReader();
+            const decoder = new TextDecoder(), encoder = new TextEncoder();
+            let events = [];
+            return new Response(new ReadableStream({
+              start(controller) {
+                init.signal.addEventListener("abort", () => controller.error(new DOMException("stopped", "AbortError")));
+              },
+              async pull(controller) {
+                while (events.length === 0) {
+                  const { value, done } = await source.read();
+                  if (done) { controller.close(); return; }
+                  events = decoder.decode(value, { stream: true }).split(/(?<=\n\n)/).filter(e => e.length > 0);
+                }
+                await new Promise(resolve => setTimeout(resolve, 100));
+                if (!init.signal.aborted) controller.enqueue(encoder.encode(events.shift()));
+              },
+            }), { status: response.status, headers: response.headers });
+          };
+        }
+        """;
+
+    [RequiresChromiumFact]
+    public async Task Stop_ends_the_answer_mid_stream_and_the_partial_answer_stays_in_the_conversation()
+    {
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await LaunchAsync(playwright);
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync(fixture.Server.Address.ToString());
+        await page.EvaluateAsync(SlowChatStream);
+        await page.FillAsync("#key", ServerFixture.Key);
+        await page.FillAsync("#temperature", "1");
+        await page.FillAsync("#max-tokens", "60"); // at 100 ms per event, six seconds of answer
+
+        await page.FillAsync("#input", "Tell me a long story");
+        await page.ClickAsync("#send");
+        var answer = page.Locator(".message.assistant").First;
+        await Assertions.Expect(answer).Not.ToHaveAttributeAsync("data-chunks", "0", new() { Timeout = 20_000 });
+        await page.ClickAsync("#stop");
+        await Assertions.Expect(answer).ToHaveAttributeAsync("data-done", "true", new() { Timeout = 5_000 });
+        Assert.Equal("stopped", await answer.Locator(".usage").InnerTextAsync());
+        Assert.InRange(int.Parse((await answer.GetAttributeAsync("data-chunks"))!), 1, 30);
+        Assert.True(await page.IsEnabledAsync("#send"));
+        Assert.False(await page.IsEnabledAsync("#stop"));
+
+        // The next turn carries the stopped answer as the assistant's turn, and the server still answers.
+        await page.EvaluateAsync("() => { window.slowChat = false; }");
+        await page.FillAsync("#input", "And then?");
+        var request = await page.RunAndWaitForRequestAsync(() => page.ClickAsync("#send"), r => r.Url.EndsWith("/v1/chat/completions"));
+        var messages = System.Text.Json.Nodes.JsonNode.Parse(request.PostData!)!["messages"]!.AsArray();
+        Assert.Equal(["user", "assistant", "user"], messages.Select(m => m!["role"]!.GetValue<string>()));
+        Assert.False(string.IsNullOrEmpty(messages[1]!["content"]!.GetValue<string>()));
+        var next = page.Locator(".message.assistant").Nth(1);
+        await Assertions.Expect(next).ToHaveAttributeAsync("data-done", "true", new() { Timeout = 20_000 });
+        Assert.DoesNotContain("error", await next.GetAttributeAsync("class") ?? "");
+        Assert.Matches(@"^prompt \d+ tokens", await next.Locator(".usage").InnerTextAsync());
+    }
+
+    static Task<IBrowser> LaunchAsync(IPlaywright playwright) => playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+    {
+        ExecutablePath = RequiresChromiumFactAttribute.Chromium,
+        Headless = true,
+        Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+
     [GeneratedRegex(@"\((\d+) cached\)")]
     private static partial Regex CachedTokens();
 
@@ -41,12 +115,7 @@ public sealed partial class WebChatTests(ServerFixture fixture)
     public async Task A_browser_chats_two_turns_with_streamed_answers_usage_and_cost()
     {
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = RequiresChromiumFactAttribute.Chromium,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
+        await using var browser = await LaunchAsync(playwright);
         var page = await browser.NewPageAsync();
         var consoleErrors = new List<string>();
         page.Console += (_, message) => { if (message.Type == "error" && !message.Text.Contains("401")) consoleErrors.Add(message.Text); };
