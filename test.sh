@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 source ./scripts/ensure-packages.sh
+source ./scripts/runtime-env.sh
 ensure_packages python3 bwrap:bubblewrap chromium
 dotnet build Gpt4Sharp.slnx -c Release -nologo -v q
 dotnet test Gpt4Sharp.slnx -c Release --no-build -nologo -v q --logger "console;verbosity=normal" "$@"
