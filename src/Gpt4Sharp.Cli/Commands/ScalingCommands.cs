@@ -52,7 +52,7 @@ public static class ScalingCommands
         var seed = Cli.Opt("--seed", "Seed for data, initialisation and sampling.", d.Seed);
         var device = Cli.Opt("--device", "cpu, cuda, cuda:N or auto.", d.Device);
 
-        var command = new Command("scaling", "Trains a sweep of small models with one recipe, fits L(C) = a·C^(−b) + c and a code-metric law on the compute-efficient frontier, predicts a run with 30x more compute before training it, then reports the errors.")
+        var command = new Command("scaling", "Trains a sweep of small models with one recipe (several seeds per size), fits L(C) = a·C^(−b) + c and a code-metric law on the compute-efficient frontier and Chinchilla's L(N, D) on every curve point, picks the headline by a backtest, predicts a run with 30x more compute before training it, then reports the errors.")
         {
             outDir, widths, target, layers, heads, ratio, minRatio, vocab, docs, codeShare, batch, seqLen, lr, warmup, averageFraction, fitSeeds, evalBatches, curvePoints, span,
             tier, reference, problems, samples, temperature, seed, device,

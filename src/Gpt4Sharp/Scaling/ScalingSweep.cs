@@ -17,9 +17,10 @@ namespace Gpt4Sharp.Scaling;
 /// compute (the compute the largest fitted width needs for <see cref="TokensPerParameter"/>
 /// tokens per parameter) with a learning rate that is constant after a fixed warmup, so each
 /// learning curve, measured at log-spaced steps, is a series of honest shorter runs; the laws
-/// are fitted on the compute-efficient frontier of those curves (Kaplan et al. 2020). The
-/// held-out run is one larger model trained with the same recipe for
-/// <see cref="MinComputeRatio"/> times the compute of the largest fitted run.
+/// are fitted on the compute-efficient frontier of those curves (Kaplan et al. 2020), each
+/// width's curve being the mean over <see cref="FitSeeds"/> seeds. The held-out run is one
+/// larger model trained with the same recipe for <see cref="MinComputeRatio"/> times the compute
+/// of the largest fitted run.
 /// </summary>
 public sealed record ScalingSettings
 {
