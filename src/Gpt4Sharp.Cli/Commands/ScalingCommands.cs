@@ -40,6 +40,7 @@ public static class ScalingCommands
         var lr = Cli.Opt("--lr", "Peak learning rate.", d.LearningRate);
         var warmup = Cli.Opt("--warmup", "Warmup steps (the same for every run); the learning rate is constant after it.", d.WarmupSteps);
         var averageFraction = Cli.Opt("--average-fraction", "Measure an EMA of the weights whose window is this share of the steps so far (0 = raw weights).", d.AverageFraction);
+        var fitSeeds = Cli.Opt("--fit-seeds", "Seeds per fitted width; the laws are fitted on each width's mean curve (the held-out run trains once).", d.FitSeeds);
         var evalBatches = Cli.Opt("--eval-batches", "Validation batches for every loss measurement.", d.EvalBatches);
         var curvePoints = Cli.Opt("--curve-points", "Log-spaced measurements along each run's learning curve.", d.CurvePoints);
         var span = Cli.Opt("--frontier-span", "Fit the laws on the frontier from the fitted compute divided by this up to the fitted compute.", d.FrontierSpan);
@@ -51,9 +52,9 @@ public static class ScalingCommands
         var seed = Cli.Opt("--seed", "Seed for data, initialisation and sampling.", d.Seed);
         var device = Cli.Opt("--device", "cpu, cuda, cuda:N or auto.", d.Device);
 
-        var command = new Command("scaling", "Trains a sweep of small models with one recipe, fits L(C) = a·C^(−b) + c and a code-metric law on the compute-efficient frontier, predicts a run with 30x more compute before training it, then reports the errors.")
+        var command = new Command("scaling", "Trains a sweep of small models with one recipe (several seeds per size), fits L(C) = a·C^(−b) + c and a code-metric law on the compute-efficient frontier and Chinchilla's L(N, D) on every curve point, picks the headline by a backtest, predicts a run with 30x more compute before training it, then reports the errors.")
         {
-            outDir, widths, target, layers, heads, ratio, minRatio, vocab, docs, codeShare, batch, seqLen, lr, warmup, averageFraction, evalBatches, curvePoints, span,
+            outDir, widths, target, layers, heads, ratio, minRatio, vocab, docs, codeShare, batch, seqLen, lr, warmup, averageFraction, fitSeeds, evalBatches, curvePoints, span,
             tier, reference, problems, samples, temperature, seed, device,
         };
         command.SetHandler(async (p, cancel) =>
@@ -64,7 +65,7 @@ public static class ScalingCommands
                 OutDirectory = p.GetValue(outDir)!, FittedWidths = p.GetValue(widths)!, TargetWidth = p.GetValue(target), Layers = p.GetValue(layers),
                 Heads = p.GetValue(heads), TokensPerParameter = p.GetValue(ratio), MinComputeRatio = p.GetValue(minRatio), VocabSize = p.GetValue(vocab),
                 CorpusDocuments = p.GetValue(docs), CodeShare = p.GetValue(codeShare), BatchSize = p.GetValue(batch), SequenceLength = p.GetValue(seqLen),
-                LearningRate = p.GetValue(lr), WarmupSteps = p.GetValue(warmup), AverageFraction = p.GetValue(averageFraction), EvalBatches = p.GetValue(evalBatches), CurvePoints = p.GetValue(curvePoints),
+                LearningRate = p.GetValue(lr), WarmupSteps = p.GetValue(warmup), AverageFraction = p.GetValue(averageFraction), FitSeeds = p.GetValue(fitSeeds), EvalBatches = p.GetValue(evalBatches), CurvePoints = p.GetValue(curvePoints),
                 FrontierSpan = p.GetValue(span), CodeTier = p.GetValue(tier)!, ReferenceProblems = p.GetValue(reference), CodeProblems = p.GetValue(problems),
                 SamplesPerProblem = p.GetValue(samples), Temperature = p.GetValue(temperature), Seed = p.GetValue(seed), Device = p.GetValue(device)!,
             };
@@ -116,6 +117,10 @@ public static class ScalingCommands
         rows.AddRange(r.LossBySpan.Select(p => ($"sensitivity: {p.Metric}", p)));
         foreach (var (name, p) in rows)
             errors.AddRow(Markup.Escape(name), Markup.Escape(p.Fit.Law.ToString()), p.Predicted.ToString("F4"), p.Actual?.ToString("F4") ?? "—", p.RelativeError is { } e ? e.ToString("P2") : "—");
+        foreach (var (name, p) in new[] { ($"{ScalingSweep.ParametricPredictor}: {ScalingSweep.LossMetric}", r.LossParametric), ($"backtest inside the fitted runs: {ScalingSweep.ParametricPredictor}", r.ParametricBacktest) })
+            if (p is not null)
+                errors.AddRow(Markup.Escape(name), Markup.Escape(p.Fit.Law.ToString()), p.Predicted.ToString("F4"), p.Actual?.ToString("F4") ?? "—", p.RelativeError is { } e ? e.ToString("P2") : "—");
         AnsiConsole.Write(errors);
+        AnsiConsole.MarkupLineInterpolated($"Headline loss prediction ({r.HeadlinePredictor}, chosen by the backtests before the held-out run trained): [bold]{r.HeadlineLossPredicted:F4}[/] vs {r.Loss.Actual:F4}, error [bold]{r.HeadlineLossError:P2}[/].");
     }
 }

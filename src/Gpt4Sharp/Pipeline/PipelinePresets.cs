@@ -87,7 +87,7 @@ public static class PipelinePresets
         // A tenth of `gpt4sharp scaling`'s defaults in compute: the held-out run has 10x (not 30x) the compute of each fitted run.
         Scaling = new ScalingSettings
         {
-            FittedWidths = [8, 12, 16, 20], TargetWidth = 48, TokensPerParameter = 10, MinComputeRatio = 10, CorpusDocuments = 20_000,
+            FittedWidths = [8, 12, 16, 20], TargetWidth = 48, TokensPerParameter = 10, MinComputeRatio = 10, CorpusDocuments = 20_000, FitSeeds = 1,
             ReferenceProblems = 32, CodeProblems = 8, SamplesPerProblem = 4,
         },
         Pretrain = new PretrainSettings

@@ -18,6 +18,11 @@ public static class ScalingReport
             code = Describe(result.Code),
             loss_backtest = result.LossBacktest is { } b ? Describe(b) : null,
             loss_by_frontier_span = result.LossBySpan.Select(Describe),
+            loss_parametric = result.LossParametric is { } lp ? DescribeParametric(lp) : null,
+            loss_parametric_backtest = result.ParametricBacktest is { } pb ? DescribeParametric(pb) : null,
+            headline_predictor = result.HeadlinePredictor,
+            headline_loss_predicted = result.HeadlineLossPredicted,
+            headline_loss_relative_error = result.HeadlineLossError,
             runs = result.Points.Select(p => new
             {
                 name = p.Plan.Name, width = p.Plan.Width, parameters = p.Plan.Parameters, tokens = p.TokensSeen, steps = p.Plan.Steps,
@@ -32,7 +37,10 @@ public static class ScalingReport
             .Section("Predictions", $"Laws y = a·C^(−b) + c fitted on the compute-efficient frontier of the {result.Points.Count - 1} smaller runs' learning curves, evaluated at the held-out run's compute ({result.ComputeRatio:F1}x the largest fitted) before it trained. The backtest row applies the same method inside the fitted runs alone.")
             .Table(["metric", "fit", "rmse on fit", "predicted", "actual", "relative error"],
                 new[] { result.Loss, result.Code }.Concat(result.LossBacktest is { } back ? [back with { Metric = $"backtest: {back.Metric} at the fitted compute" }] : [])
-                    .Concat(result.LossBySpan.Select(p => p with { Metric = $"sensitivity: {p.Metric}" })).Select(p => (IReadOnlyList<object?>)[p.Metric, p.Fit.Law.ToString(), p.Fit.RootMeanSquareError, p.Predicted, p.Actual, p.RelativeError]))
+                    .Concat(result.LossBySpan.Select(p => p with { Metric = $"sensitivity: {p.Metric}" })).Select(p => (IReadOnlyList<object?>)[p.Metric, p.Fit.Law.ToString(), p.Fit.RootMeanSquareError, p.Predicted, p.Actual, p.RelativeError])
+                    .Concat(new[] { ($"{ScalingSweep.ParametricPredictor}: {ScalingSweep.LossMetric}", result.LossParametric), ($"backtest: {ScalingSweep.ParametricPredictor}", result.ParametricBacktest) }
+                        .Where(r => r.Item2 is not null).Select(r => (IReadOnlyList<object?>)[r.Item1, r.Item2!.Fit.Law.ToString(), r.Item2.Fit.RootMeanSquareError, r.Item2.Predicted, r.Item2.Actual, r.Item2.RelativeError])))
+            .Paragraph($"Headline loss predictor, chosen before the held-out run trained by the smaller backtest error: {result.HeadlinePredictor} (predicted {result.HeadlineLossPredicted:F4}, error {result.HeadlineLossError:P2}).")
             .KeyValues(("compute", result.ComputeDefinition), ("code metric", result.CodeMetricRule), ("sweep time", $"{result.Seconds:F0} s"))
             .Section("Runs")
             .Table(["run", "parameters", "tokens", "compute (FLOPs)", "final val loss", "reference NLL", "−mean log pass rate", "pass rate", "held out"],
@@ -43,6 +51,12 @@ public static class ScalingReport
             .Chart(LearningCurves(result));
         return report.Save(directory);
     }
+
+    static object DescribeParametric(ParametricPrediction p) => new
+    {
+        metric = p.Metric, e = p.Fit.Law.E, a = p.Fit.Law.A, alpha = p.Fit.Law.Alpha, b = p.Fit.Law.B, beta = p.Fit.Law.Beta, fit_rmse = p.Fit.RootMeanSquareError,
+        fit_points = p.Fit.Points, parameters = p.Parameters, tokens = p.Tokens, predicted = p.Predicted, actual = p.Actual, relative_error = p.RelativeError,
+    };
 
     static object Describe(Prediction p) => new
     {

@@ -17,9 +17,10 @@ namespace Gpt4Sharp.Scaling;
 /// compute (the compute the largest fitted width needs for <see cref="TokensPerParameter"/>
 /// tokens per parameter) with a learning rate that is constant after a fixed warmup, so each
 /// learning curve, measured at log-spaced steps, is a series of honest shorter runs; the laws
-/// are fitted on the compute-efficient frontier of those curves (Kaplan et al. 2020). The
-/// held-out run is one larger model trained with the same recipe for
-/// <see cref="MinComputeRatio"/> times the compute of the largest fitted run.
+/// are fitted on the compute-efficient frontier of those curves (Kaplan et al. 2020), each
+/// width's curve being the mean over <see cref="FitSeeds"/> seeds. The held-out run is one
+/// larger model trained with the same recipe for <see cref="MinComputeRatio"/> times the compute
+/// of the largest fitted run.
 /// </summary>
 public sealed record ScalingSettings
 {
@@ -61,6 +62,14 @@ public sealed record ScalingSettings
     /// it off.
     /// </summary>
     public double AverageFraction { get; init; } = 0.1;
+    /// <summary>
+    /// Seeds (initialisation and data order) per fitted width; the laws are fitted on the mean of
+    /// each width's curves. With one seed, the frontier law's 30x prediction moved from 0.29 to 0.55
+    /// between seeds whose final losses differ by ±3 %: the fit's variance, not its rmse, dominates
+    /// its error, and averaging seeds is the direct way to cut it. The held-out run trains once,
+    /// with <see cref="Seed"/>.
+    /// </summary>
+    public int FitSeeds { get; init; } = 3;
     /// <summary>Validation batches for every loss measurement (the same held-out tokens for every run and step).</summary>
     public int EvalBatches { get; init; } = 64;
     /// <summary>Log-spaced measurements (validation loss and code likelihood) along each run.</summary>
@@ -91,7 +100,7 @@ public sealed record ScalingSettings
     {
         OutDirectory = outDirectory, FittedWidths = [4, 6, 8], TargetWidth = 16, TokensPerParameter = 2, MinComputeRatio = 3,
         VocabSize = 300, CorpusDocuments = 400, BatchSize = 2, SequenceLength = 32, WarmupSteps = 2, EvalBatches = 2, CurvePoints = 6,
-        FrontierSpan = 4, FrontierPoints = 6, ReferenceProblems = 4, CodeProblems = 2, SamplesPerProblem = 2, MaxNewTokens = 8, SandboxWorkers = 1,
+        FrontierSpan = 4, FrontierPoints = 6, FitSeeds = 1, ReferenceProblems = 4, CodeProblems = 2, SamplesPerProblem = 2, MaxNewTokens = 8, SandboxWorkers = 1,
     };
 
     public ScalingSettings Validate()
@@ -101,6 +110,7 @@ public sealed record ScalingSettings
         Require(Heads >= 1 && FittedWidths.Concat([TargetWidth]).All(w => w > 0 && w % (2 * Heads) == 0),
             $"every width must be a positive multiple of twice the head count {Heads} (rotary embeddings need an even head width)");
         Require(FittedWidths.Distinct().Count() == FittedWidths.Count, "the fitted widths must differ");
+        Require(FitSeeds >= 1, $"fit seeds must be at least 1 (got {FitSeeds})");
         Require(TargetWidth > FittedWidths.Max(), $"the target width {TargetWidth} must be larger than every fitted width");
         Require(Layers >= 1, $"layers must be positive (got {Layers})");
         Require(TokensPerParameter > 0, $"tokens per parameter must be positive (got {TokensPerParameter})");
@@ -147,8 +157,11 @@ public sealed record ScalingSettings
     }
 }
 
-/// <summary>One planned run of the sweep.</summary>
-public sealed record SweepRunPlan(string Name, int Width, long Parameters, long Tokens, int Steps, double Compute, bool HeldOut);
+/// <summary>One planned run of the sweep. <see cref="Seed"/> seeds its initialisation, data order and sampling.</summary>
+public sealed record SweepRunPlan(string Name, int Width, long Parameters, long Tokens, int Steps, double Compute, bool HeldOut)
+{
+    public long Seed { get; init; }
+}
 
 /// <summary>What one run measured. <see cref="Curve"/> holds the log-spaced measurements along the run; the last one is the final.</summary>
 public sealed record SweepPoint(SweepRunPlan Plan, long TokensSeen, double Compute, double FinalLoss, CodeTierScore Code, double TrainSeconds)
@@ -167,6 +180,16 @@ public sealed record Prediction(string Metric, PowerLawFitResult Fit, double Com
 }
 
 /// <summary>
+/// The loss of the held-out run predicted by the parametric law L(N, D) of <see cref="ParametricLawFit"/>,
+/// fitted on every measurement of the fitted runs' (seed-averaged) curves in the frontier's compute window.
+/// </summary>
+public sealed record ParametricPrediction(string Metric, ParametricFitResult Fit, double Parameters, double Tokens, double Predicted)
+{
+    public double? Actual { get; init; }
+    public double? RelativeError => Actual is { } a ? Math.Abs(Predicted - a) / Math.Abs(a) : null;
+}
+
+/// <summary>
 /// The sweep's outcome. <see cref="Code"/> predicts the continuous code metric (reference-solution
 /// likelihood); the sampled pass rates are in each point's <see cref="SweepPoint.Code"/>.
 /// <see cref="LossBacktest"/> checks the method inside the fitted data alone: a law fitted on the
@@ -178,10 +201,27 @@ public sealed record ScalingResult(
     public Prediction? LossBacktest { get; init; }
     /// <summary>The loss predicted with each of <see cref="ScalingSweep.SensitivitySpans"/> (all made before the held-out run trained).</summary>
     public IReadOnlyList<Prediction> LossBySpan { get; init; } = [];
+    /// <summary>The second loss predictor: Chinchilla's L(N, D) at the held-out run's parameters and tokens.</summary>
+    public ParametricPrediction? LossParametric { get; init; }
+    /// <summary>The parametric predictor's backtest, the same as <see cref="LossBacktest"/>'s (data up to a quarter of the fitted compute, predicting the frontier at it).</summary>
+    public ParametricPrediction? ParametricBacktest { get; init; }
+    /// <summary>Which loss predictor is the headline (<see cref="ScalingSweep.FrontierPredictor"/> or <see cref="ScalingSweep.ParametricPredictor"/>), chosen by the backtests before the held-out run trained.</summary>
+    public string HeadlinePredictor { get; init; } = ScalingSweep.FrontierPredictor;
+    /// <summary>The headline loss prediction and its error.</summary>
+    public double HeadlineLossPredicted => HeadlinePredictor == ScalingSweep.ParametricPredictor && LossParametric is { } p ? p.Predicted : Loss.Predicted;
+    public double? HeadlineLossError => HeadlinePredictor == ScalingSweep.ParametricPredictor && LossParametric is { } p ? p.RelativeError : Loss.RelativeError;
 }
 
 /// <summary>What <see cref="ScalingSweep.Predict"/> derives from the fitted runs.</summary>
-public sealed record SweepPredictions(Prediction Loss, Prediction Code, Prediction Backtest, IReadOnlyList<Prediction> LossBySpan);
+public sealed record SweepPredictions(Prediction Loss, Prediction Code, Prediction Backtest, IReadOnlyList<Prediction> LossBySpan)
+{
+    /// <summary>Chinchilla's L(N, D) at the held-out run (null when <see cref="ScalingSweep.Predict"/> was not given the held-out plan).</summary>
+    public ParametricPrediction? Parametric { get; init; }
+    /// <summary>L(N, D) fitted on the backtest's data, predicting the same frontier point as <see cref="Backtest"/>.</summary>
+    public ParametricPrediction? ParametricBacktest { get; init; }
+    /// <summary>The predictor with the smaller backtest error; the frontier law on a tie or without a parametric prediction.</summary>
+    public string Headline { get; init; } = ScalingSweep.FrontierPredictor;
+}
 
 /// <summary>Callbacks that let a front end show the sweep as it runs.</summary>
 public interface ISweepObserver
@@ -199,6 +239,7 @@ public static class ScalingSweep
     public const string ComputeDefinition = "C = training FLOPs per token (6·N + 12·L·T·d, GptConfig.TrainingFlopsPerToken at the training sequence length T) × tokens trained";
     public const string CodeMetricRule = "mean over held-out problems of −log P(reference solution | prompt) in nats (an upper bound on −log pass rate at temperature 1); pass rates of sampled programs are reported beside it";
     public const string LossMetric = "validation loss";
+    public const string FrontierPredictor = "frontier L(C)", ParametricPredictor = "parametric L(N, D)";
 
     /// <summary>
     /// The runs in training order: the fitted sizes, each trained for the compute the largest of
@@ -211,7 +252,10 @@ public static class ScalingSweep
         long tokensPerStep = (long)settings.BatchSize * settings.SequenceLength;
         var largest = settings.ModelFor(settings.FittedWidths.Max(), vocabSize).Validate();
         double fittedCompute = settings.TokensPerParameter * largest.ParameterCount * largest.TrainingFlopsPerToken(settings.SequenceLength);
-        var fitted = settings.FittedWidths.Order().Select(w => PlanOne(settings, w, vocabSize, fittedCompute, Math.Round, heldOut: false)).ToList();
+        var firstSeed = settings.FittedWidths.Order().Select(w => PlanOne(settings, w, vocabSize, fittedCompute, Math.Round, heldOut: false)).ToList();
+        // Extra seeds of every fitted width train after the first seed of all widths, as the same plans with another seed.
+        var fitted = firstSeed.Concat(Enumerable.Range(1, settings.FitSeeds - 1)
+            .SelectMany(k => firstSeed.Select(p => p with { Name = $"{p.Name}-seed{k + 1}", Seed = settings.Seed + k }))).ToList();
         var target = PlanOne(settings, settings.TargetWidth, vocabSize, settings.MinComputeRatio * fitted.Max(p => p.Compute), Math.Ceiling, heldOut: true);
         var plans = fitted.Append(target).ToList();
         if (plans.FirstOrDefault(p => p.Steps <= 2 * settings.WarmupSteps) is { } short_)
@@ -225,7 +269,7 @@ public static class ScalingSweep
         double perStep = model.TrainingFlopsPerToken(s.SequenceLength) * s.BatchSize * s.SequenceLength;
         int steps = (int)Math.Max(1, round(compute / perStep));
         long tokens = (long)steps * s.BatchSize * s.SequenceLength;
-        return new SweepRunPlan($"{(heldOut ? "target" : "fit")}-d{width}", width, model.ParameterCount, tokens, steps, steps * perStep, heldOut);
+        return new SweepRunPlan($"{(heldOut ? "target" : "fit")}-d{width}", width, model.ParameterCount, tokens, steps, steps * perStep, heldOut) { Seed = s.Seed };
     }
 
     public static async Task<ScalingResult> RunAsync(ScalingSettings settings, ISweepObserver? observer = null, CancellationToken cancel = default)
@@ -254,8 +298,13 @@ public static class ScalingSweep
         {
             if (plan.HeldOut)
             {
-                predicted = Predict(settings, points, plan.Compute);
-                observer.Log($"Loss predicted with other frontier spans: {string.Join(", ", predicted.LossBySpan.Select(p => $"{p.Metric[(LossMetric.Length + 2)..]} -> {p.Predicted:F4}"))}; backtest (span {settings.FrontierSpan:G3} a quarter lower, predicting the fitted compute): {predicted.Backtest.Predicted:F4} vs {predicted.Backtest.Actual:F4}.");
+                predicted = Predict(settings, points, plan);
+                observer.Log($"Loss predicted with other frontier spans: {string.Join(", ", predicted.LossBySpan.Select(p => $"{p.Metric[(LossMetric.Length + 2)..]} -> {p.Predicted:F4}"))}.");
+                observer.Log($"Backtests (data up to a quarter of the fitted compute, predicting the frontier at it, {predicted.Backtest.Actual:F4}): {FrontierPredictor} {predicted.Backtest.Predicted:F4} ({predicted.Backtest.RelativeError:P1} error)"
+                    + (predicted.ParametricBacktest is { } pb ? $", {ParametricPredictor} {pb.Predicted:F4} ({pb.RelativeError:P1})." : $"; too few curve points for {ParametricPredictor}."));
+                if (predicted.Parametric is { } pp)
+                    observer.Log($"{ParametricPredictor}: fit {pp.Fit.Law} on {pp.Fit.Points} curve points (rmse {pp.Fit.RootMeanSquareError:G3}) -> predicted {pp.Predicted:F4} for N = {pp.Parameters:N0}, D = {pp.Tokens:N0}.");
+                observer.Log($"Headline loss predictor (smaller backtest error): {predicted.Headline} -> {(predicted.Headline == ParametricPredictor ? predicted.Parametric!.Predicted : predicted.Loss.Predicted):F4}.");
                 observer.Predicted(predicted.Loss, predicted.Code);
             }
             var point = await TrainAndMeasure(settings, plan, dataDir, tokenizer, problems, sampled, sandbox, observer, cancel);
@@ -269,6 +318,9 @@ public static class ScalingSweep
         {
             LossBacktest = predicted.Backtest,
             LossBySpan = [.. predicted.LossBySpan.Select(p => p with { Actual = target.FinalLoss })],
+            LossParametric = predicted.Parametric is { } parametric ? parametric with { Actual = target.FinalLoss } : null,
+            ParametricBacktest = predicted.ParametricBacktest,
+            HeadlinePredictor = predicted.Headline,
         };
     }
 
@@ -279,9 +331,51 @@ public static class ScalingSweep
     /// Everything predicted from the fitted runs alone, before the held-out run trains: both laws at
     /// the held-out compute; the same loss method one step down (a law fitted on the same span a
     /// quarter lower, predicting the frontier at the fitted compute), checkable without the held-out
-    /// run; and the loss prediction for each of <see cref="SensitivitySpans"/>.
+    /// run; and the loss prediction for each of <see cref="SensitivitySpans"/>. Runs of one width
+    /// with different seeds count as one curve, their mean.
     /// </summary>
-    public static SweepPredictions Predict(ScalingSettings settings, IReadOnlyList<SweepPoint> fitted, double compute)
+    public static SweepPredictions Predict(ScalingSettings settings, IReadOnlyList<SweepPoint> fitted, double compute) =>
+        PredictFrom(settings, MeanBySize(fitted), compute);
+
+    /// <summary>
+    /// <see cref="Predict(ScalingSettings, IReadOnlyList{SweepPoint}, double)"/> plus the parametric
+    /// predictor for <paramref name="heldOut"/> (Chinchilla's L(N, D) fitted on the same window of
+    /// the curves), its backtest on the same data as the frontier law's, and the headline: whichever
+    /// backtest error is smaller. Only fitted runs are read, so this can run before the held-out run.
+    /// </summary>
+    public static SweepPredictions Predict(ScalingSettings settings, IReadOnlyList<SweepPoint> fitted, SweepRunPlan heldOut)
+    {
+        var sizes = MeanBySize(fitted);
+        var frontier = PredictFrom(settings, sizes, heldOut.Compute);
+        double top = sizes.Max(p => p.Compute);
+        // Each curve point is a run of that many tokens: the schedule is constant after warmup.
+        List<LossObservation> Observations(double to) => [.. sizes.SelectMany(p => p.Curve
+            .Where(c => c.Compute >= to / settings.FrontierSpan * (1 - 5e-3) && c.Compute <= to * (1 + 5e-3))
+            .Select(c => new LossObservation(p.Plan.Parameters, (double)c.Step * p.Plan.Tokens / p.Plan.Steps, c.Loss)))];
+        List<LossObservation> observations = Observations(top), backObservations = Observations(top / 4);
+        // A sweep with too few curve points in the window (the tiny test sweeps) keeps the frontier law alone.
+        if (!ParametricLawFit.HasEnoughData(observations) || !ParametricLawFit.HasEnoughData(backObservations)) return frontier;
+        var fit = ParametricLawFit.Fit(observations);
+        var parametric = new ParametricPrediction(LossMetric, fit, heldOut.Parameters, heldOut.Tokens, fit.Law.At(heldOut.Parameters, heldOut.Tokens));
+        // The backtest's frontier at the fitted compute is the best fitted size there, each at its final token count.
+        var backFit = ParametricLawFit.Fit(backObservations);
+        var best = sizes.MinBy(p => backFit.Law.At(p.Plan.Parameters, p.Plan.Tokens))!.Plan;
+        var backtest = new ParametricPrediction(LossMetric, backFit, best.Parameters, best.Tokens, backFit.Law.At(best.Parameters, best.Tokens)) { Actual = frontier.Backtest.Actual };
+        string headline = backtest.RelativeError < frontier.Backtest.RelativeError ? ParametricPredictor : FrontierPredictor;
+        return frontier with { Parametric = parametric, ParametricBacktest = backtest, Headline = headline };
+    }
+
+    /// <summary>One point per fitted width: the mean over its seeds of every curve measurement and of the final values.</summary>
+    static IReadOnlyList<SweepPoint> MeanBySize(IReadOnlyList<SweepPoint> fitted) =>
+        [.. fitted.GroupBy(p => p.Plan.Width).Select(g =>
+        {
+            var first = g.First();
+            if (g.Count() == 1) return first;
+            var curve = first.Curve.Select((c, i) => c with { Loss = g.Average(p => p.Curve[i].Loss), CodeNll = g.Average(p => p.Curve[i].CodeNll) }).ToList();
+            return first with { Curve = curve, FinalLoss = curve[^1].Loss, FinalCodeNll = curve[^1].CodeNll };
+        })];
+
+    static SweepPredictions PredictFrom(ScalingSettings settings, IReadOnlyList<SweepPoint> fitted, double compute)
     {
         double top = fitted.Max(p => p.Compute);
         List<(string, IReadOnlyList<(double, double)>)> Curves(Func<CurvePoint, double> value) =>
@@ -320,6 +414,7 @@ public static class ScalingSweep
     static async Task<SweepPoint> TrainAndMeasure(ScalingSettings settings, SweepRunPlan plan, string dataDir, ITokenizer tokenizer,
         IReadOnlyList<CodeProblem> referenceProblems, IReadOnlyList<CodeProblem> sampled, PythonSandbox sandbox, ISweepObserver observer, CancellationToken cancel)
     {
+        settings = settings with { Seed = plan.Seed };
         var config = settings.ModelFor(plan.Width, tokenizer.VocabSize).Validate();
         TorchRuntime.Seed(settings.Seed);
         using var model = new GptModel(config, settings.Seed);

@@ -35,6 +35,21 @@ public class ScalingSweepTests
     }
 
     [Fact]
+    public void ExtraFitSeedsRepeatEveryFittedPlanWithItsOwnSeed()
+    {
+        var settings = Micro(RepoPaths.NewTempDir()) with { FitSeeds = 2, Seed = 5 };
+        var plans = ScalingSweep.Plan(settings, 300);
+        var fitted = plans.Where(p => !p.HeldOut).ToList();
+        Assert.Equal(6, fitted.Count);
+        Assert.Equal(fitted.Take(3).Select(p => p with { Name = "", Seed = 0 }), fitted.Skip(3).Select(p => p with { Name = "", Seed = 0 }));
+        Assert.Equal([5L, 5, 5, 6, 6, 6], fitted.Select(p => p.Seed));
+        Assert.Equal("fit-d4-seed2", fitted[3].Name);
+        // The held-out run trains once, with the sweep's seed, at the ratio over one fitted run.
+        Assert.Equal(5, plans[^1].Seed);
+        Assert.InRange(plans[^1].Compute / fitted.Max(p => p.Compute), 3, 3 * (1 + 1.0 / plans[^1].Steps));
+    }
+
+    [Fact]
     public async Task ASweepThatWouldRepeatDataIsRefusedBeforeTraining()
     {
         var observer = new Recorder();
@@ -61,6 +76,11 @@ public class ScalingSweepTests
         Assert.All(result.Points, p => Assert.True(p.Curve.Count >= 2 && p.Curve[^1].Loss == p.FinalLoss && p.FinalCodeNll > 0));
         Assert.Equal(result.Points[^1].FinalCodeNll, result.Code.Actual);
         Assert.True(result.Loss.Frontier.Count >= 3);
+        // The parametric predictor was made too, for the held-out run's size and tokens, and one predictor leads.
+        Assert.Equal(result.Points[^1].Plan.Parameters, result.LossParametric!.Parameters);
+        Assert.Equal(result.Points[^1].FinalLoss, result.LossParametric.Actual);
+        Assert.NotNull(result.ParametricBacktest!.RelativeError);
+        Assert.Contains(result.HeadlinePredictor, new[] { ScalingSweep.FrontierPredictor, ScalingSweep.ParametricPredictor });
         // Nothing of the held-out run reaches the fit: every frontier point comes from a fitted run.
         Assert.All(result.Loss.Frontier.Concat(result.Code.Frontier), f => Assert.StartsWith("fit-", f.Run));
 
@@ -70,6 +90,8 @@ public class ScalingSweepTests
         var json = Results.Read(dir);
         Assert.Equal(4, json["runs"]!.AsArray().Count);
         Assert.Equal(result.Loss.Predicted, json["loss"]!["predicted"]!.GetValue<double>());
+        Assert.Equal(result.LossParametric.Predicted, json["loss_parametric"]!["predicted"]!.GetValue<double>());
+        Assert.Equal(result.HeadlineLossPredicted, json["headline_loss_predicted"]!.GetValue<double>());
     }
 
     sealed class Recorder : ISweepObserver
