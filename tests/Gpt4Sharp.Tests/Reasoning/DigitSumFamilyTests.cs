@@ -78,8 +78,8 @@ public partial class DigitSumFamilyTests
             int total = order[0];
             for (int i = 1; i < order.Count; i++)
             {
-                var rest = order.Skip(i + 1).ToList();
-                lines.Add($"{total} + {order[i]} = {total + order[i]}" + (rest.Count > 0 ? $"; left {string.Join(" + ", rest)}" : ""));
+                var remaining = order.Skip(i + 1).ToList();
+                lines.Add($"{total} + {order[i]} = {total + order[i]}" + (remaining.Count > 0 ? $"; left {string.Join(" + ", remaining)}" : ""));
                 total += order[i];
             }
             Assert.Equal(terms.Sum(), Derivation(item.Prompt, string.Join('\n', lines)));
