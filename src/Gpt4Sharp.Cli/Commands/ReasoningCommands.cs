@@ -97,12 +97,13 @@ public static class ReasoningCommands
         var lr = Cli.Opt("--lr", "Fine-tuning peak learning rate.", d.FineTune.LearningRate);
         var evalItems = Cli.Opt("--eval-items", "Held-out items measured after each round.", d.EvalItems);
         var evalSamples = Cli.Opt("--eval-samples", "Paths per held-out item for a voted accuracy too (1 = greedy only).", d.EvalSamples);
+        var siMaxTokens = Cli.Opt("--max-tokens", "Longest sampled reply in tokens.", d.MaxNewTokens);
         var outDir = Cli.Opt("--out", "Directory for rounds, results.json and accuracy_per_round.png.", d.OutDirectory);
         var seed = Cli.Opt("--seed", "Seed for questions, sampling and training.", d.Seed);
         var device = Cli.Opt("--device", "cpu, cuda, cuda:N or auto.", "auto");
         var command = new Command("self-improve", "Stage 4: improve a model from its own majority-voted reasoning paths on unlabelled questions (Huang et al. 2022).")
         {
-            model, rounds, family, questions, minSteps, samples, temperatures, threshold, maxPaths, combined, generated, steps, lr, evalItems, evalSamples, outDir, seed, device,
+            model, rounds, family, questions, minSteps, samples, temperatures, threshold, maxPaths, combined, generated, steps, lr, evalItems, evalSamples, siMaxTokens, outDir, seed, device,
         };
         command.SetHandler((p, cancel) =>
         {
@@ -113,7 +114,7 @@ public static class ReasoningCommands
                 MinSteps = p.GetValue(minSteps), EvalMinSteps = p.GetValue(minSteps), CombinedQuestions = p.GetValue(combined), GeneratedQuestions = p.GetValue(generated),
                 Sampling = d.Sampling with { Samples = p.GetValue(samples), Temperatures = ParseTemperatures(p.GetValue(temperatures)!), ConfidenceThreshold = p.GetValue(threshold), MaxPathsPerQuestion = p.GetValue(maxPaths), Seed = p.GetValue(seed) },
                 FineTune = d.FineTune with { Steps = p.GetValue(steps), LearningRate = p.GetValue(lr) },
-                EvalItems = p.GetValue(evalItems), EvalSamples = p.GetValue(evalSamples), Device = p.GetValue(device)!, Seed = p.GetValue(seed),
+                EvalItems = p.GetValue(evalItems), EvalSamples = p.GetValue(evalSamples), MaxNewTokens = p.GetValue(siMaxTokens), Device = p.GetValue(device)!, Seed = p.GetValue(seed),
             };
             SelfImproveResult result = null!;
             WithObserver(observer => result = SelfImprovementLoop.Run(settings, observer, cancel));
@@ -147,7 +148,7 @@ public static class ReasoningCommands
         var threshold = Cli.Opt("--threshold", "Self-improvement keeps a question when the majority's vote share reaches this.", d.SelfImprove.Sampling.ConfidenceThreshold);
         var demoMaxPaths = Cli.Opt("--max-paths", "Self-improvement keeps this many distinct majority-agreeing paths per question, the most frequent first.", d.SelfImprove.Sampling.MaxPathsPerQuestion);
         var maxTokens = Cli.Opt("--max-tokens", "Longest reply in tokens.", d.MaxNewTokens);
-        var demoFamily = Cli.Opt("--family", "Curriculum family to learn and measure (digit-chains: one-digit steps; arithmetic: the harder general family).", d.Recipe.Family);
+        var demoFamily = Cli.Opt("--family", "Curriculum family to learn and measure (ten-chains: one-digit steps, several derivations; digit-chains: one derivation; arithmetic: the harder general family).", d.Recipe.Family);
         var command = new Command("demo", "Train a small reasoner, compare prompt formats, plot self-consistency and run one self-improvement round on held-out problems.")
         {
             preset, outDir, pretrainSteps, sftSteps, items, samples, temperatures, questions, seed, width, layers, vocab, corpus, sftExamples, sftBatch,

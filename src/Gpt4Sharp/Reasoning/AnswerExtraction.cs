@@ -10,7 +10,7 @@ namespace Gpt4Sharp.Reasoning;
 /// <list type="bullet">
 /// <item>every family: the value of the reply's "answer: X" line (the curriculum's
 /// <see cref="AnswerText.Final"/>; lines that disagree count as no answer);</item>
-/// <item>numeric families (arithmetic, digit-chains): the first number in that value, written canonically
+/// <item>numeric families (arithmetic, digit-chains, digit-sums, rotated-chains, ten-chains): the first number in that value, written canonically
 /// ("1,200." and "1200.0" both become "1200"); with no answer line, the last number in the
 /// reply (the fallback Wang et al. use for free-form arithmetic reasoning);</item>
 /// <item>other families: the normalised value (<see cref="AnswerText.Normalize"/>); no line, no answer.</item>
@@ -19,7 +19,7 @@ namespace Gpt4Sharp.Reasoning;
 /// </summary>
 public static partial class AnswerExtraction
 {
-    static readonly HashSet<string> NumericFamilies = ["arithmetic", "digit-chains"];
+    static readonly HashSet<string> NumericFamilies = ["arithmetic", "digit-chains", "digit-sums", "rotated-chains", "ten-chains"];
 
     [GeneratedRegex(@"-?\d[\d,]*(?:\.\d+)?")]
     private static partial Regex Number();

@@ -39,8 +39,12 @@ public sealed record ReasoningModelSettings
 /// </summary>
 public static class ReasoningRecipe
 {
-    /// <summary>The default reasoning family: one-digit chains, whose single steps a small model learns within minutes.</summary>
-    public const string Family = "digit-chains";
+    /// <summary>
+    /// The default reasoning family: one-digit chains whose steps that cross ten may be worked
+    /// directly or through ten, so a problem has several correct derivations (self-consistency
+    /// needs that), while single steps stay facts a small model learns within minutes.
+    /// </summary>
+    public const string Family = "ten-chains";
 
     /// <summary>Mostly the reasoning family (all step counts), some world knowledge and dialogue for ordinary text.</summary>
     public static Mixture PretrainMixture(long seed, int count, string family = Family) => new()

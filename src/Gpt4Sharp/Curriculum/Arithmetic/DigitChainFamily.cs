@@ -10,14 +10,20 @@ namespace Gpt4Sharp.Curriculum.Arithmetic;
 /// go means composing several of them at once, which a written chain of steps avoids. The
 /// rationale has one equation per step (as <see cref="ArithmeticFamily"/>'s chains) and the
 /// reply ends with "answer: N".
+/// With <paramref name="throughTen"/> (the "ten-chains" family) the questions are the same but a
+/// step that crosses ten is worked, at random, either in one fact ("8 + 5 = 13") or through ten
+/// ("8 + 5 = 8 + 2 + 3 = 13", "13 - 5 = 13 - 3 - 2 = 8"), so one problem has several correct
+/// derivations that differ exactly at its hardest steps: the situation self-consistency needs.
 /// </summary>
-public sealed class DigitChainFamily : CurriculumFamily
+public sealed class DigitChainFamily(bool throughTen = false) : CurriculumFamily
 {
     public const int MaxSteps = 6;
     public const int MaxTotal = 19;
 
-    public override string Name => "digit-chains";
-    public override string Description => "One-digit addition/subtraction chains, 1-6 steps, running total 0-19, one equation per step, final 'answer: N'.";
+    public override string Name => throughTen ? "ten-chains" : "digit-chains";
+    public override string Description => throughTen
+        ? "The digit-chains questions, with each step that crosses ten worked either directly or through ten (8 + 5 = 8 + 2 + 3 = 13), at random; final 'answer: N'."
+        : "One-digit addition/subtraction chains, 1-6 steps, running total 0-19, one equation per step, final 'answer: N'.";
 
     protected override CurriculumItem Propose(ItemRng rng)
     {
@@ -34,7 +40,12 @@ public sealed class DigitChainFamily : CurriculumFamily
             var sign = add ? '+' : '-';
             expr.Append(' ').Append(sign).Append(' ').Append(k);
             if (i > 0) rationale.Append('\n');
-            rationale.Append(CultureInfo.InvariantCulture, $"{current} {sign} {k} = {next}");
+            rationale.Append(CultureInfo.InvariantCulture, $"{current} {sign} {k} = ");
+            // Through ten: first to 10 ("+ 2" from 8, "- 3" from 13), then the rest of k.
+            int toTen = add ? 10 - current : current - 10;
+            if (throughTen && toTen > 0 && toTen < k && rng.Chance(0.5))
+                rationale.Append(CultureInfo.InvariantCulture, $"{current} {sign} {toTen} {sign} {k - toTen} = ");
+            rationale.Append(next.ToString(CultureInfo.InvariantCulture));
             current = next;
         }
         var answer = current.ToString(CultureInfo.InvariantCulture);
