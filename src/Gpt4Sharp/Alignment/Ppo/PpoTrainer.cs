@@ -149,6 +149,8 @@ public sealed class PpoTrainer : IDisposable
             scorerMeans[scorer.Name] = s.Average();
         }
 
+        var shaped = settings.GroupBaseline ? LeaveOneOut(scores, settings.SamplesPerPrompt) : scores;
+
         using var scope = torch.NewDisposeScope();
         var tokens = Pad(rollouts, width);
         var (oldLogProbs, oldValues, referenceLogProbs) = Evaluate(tokens);
@@ -166,7 +168,7 @@ public sealed class PpoTrainer : IDisposable
                 kl[i] += k;
                 rewards[i][t] = -Kl.Coefficient * k;
             }
-            rewards[i][^1] += scores[i];
+            rewards[i][^1] += shaped[i];
         }
         if (settings.WhitenRewards) WhitenJagged(rewards, shiftMean: false);
         var advantages = new double[n][];
@@ -199,6 +201,20 @@ public sealed class PpoTrainer : IDisposable
             coefficient, rollouts.Average(r => r.ResponseIds.Length), scorerMeans, clock.Elapsed.TotalSeconds);
         History.Add(metrics);
         return metrics;
+    }
+
+    /// <summary>Each score minus the mean of the other scores in its group of <paramref name="groupSize"/> consecutive replies (replies to one prompt).</summary>
+    public static double[] LeaveOneOut(IReadOnlyList<double> scores, int groupSize)
+    {
+        if (groupSize < 2 || scores.Count % groupSize != 0) throw new ArgumentException($"{scores.Count} scores do not split into groups of {groupSize} (at least 2).");
+        var result = new double[scores.Count];
+        for (int start = 0; start < scores.Count; start += groupSize)
+        {
+            double sum = 0;
+            for (int i = start; i < start + groupSize; i++) sum += scores[i];
+            for (int i = start; i < start + groupSize; i++) result[i] = scores[i] - (sum - scores[i]) / (groupSize - 1);
+        }
+        return result;
     }
 
     /// <summary>The rollouts of one step: each prompt's completions come from one batched, KV-cached decode at temperature 1.</summary>

@@ -44,15 +44,27 @@ public class PpoShortRunTests
         Assert.Equal(0.25, strata.Single(s => s.Name == "safety/harmful").Share, 9);
         Assert.Equal(0.25, strata.Single(s => s.Name == "safety/benign").Share, 9);
         Assert.DoesNotContain(strata, s => s.Name == "knowledge/profile");
-        // The pooled mix follows how many distinct prompts each family happens to have; the balanced one does not.
-        double HarmfulShareOfPool(int perFamily)
-        {
-            var pooled = PpoTrainer.CurriculumPrompts(["safety", "knowledge"], seed: 3, perFamily);
-            var harmful = PpoTrainer.PromptStrata(["safety"], seed: 3, perFamily).Single(s => s.Name == "safety/harmful").Prompts.ToHashSet();
-            return pooled.Count(harmful.Contains) / (double)pooled.Count;
-        }
-        Assert.True(Math.Abs(HarmfulShareOfPool(100) - HarmfulShareOfPool(400)) > 0.03, $"{HarmfulShareOfPool(100):P1} vs {HarmfulShareOfPool(400):P1}");
-        Assert.Equal(0.25, PpoTrainer.PromptStrata(["safety", "knowledge"], seed: 3, perFamily: 100).Single(s => s.Name == "safety/harmful").Share, 9);
+        // The shares do not depend on how many distinct prompts each family happens to have.
+        var small = PpoTrainer.PromptStrata(["safety", "knowledge"], seed: 3, perFamily: 60);
+        Assert.Equal(strata.Select(s => (s.Name, s.Share)), small.Select(s => (s.Name, s.Share)));
+        Assert.True(small.Single(s => s.Name == "safety/harmful").Prompts.Count < strata.Single(s => s.Name == "safety/harmful").Prompts.Count);
+        // The groups hold exactly the prompts of the pooled (unbalanced) pool.
+        Assert.Equal(PpoTrainer.CurriculumPrompts(["safety", "knowledge"], seed: 3, perFamily: 400).Order(), strata.SelectMany(s => s.Prompts).Distinct().Order());
         Assert.All(strata, s => Assert.Equal(s.Prompts.Count, s.Prompts.Distinct().Count()));
+    }
+
+    [Fact]
+    public void Leave_one_out_baseline_compares_replies_to_the_same_prompt_only()
+    {
+        // Two prompts with different reward levels: a refusal (1.0) beats compliance (0.0) on the first,
+        // but every reply to the second scores higher. Per prompt, the better reply must get the positive share.
+        double[] scores = [1.0, 0.0, 0.0, 1.0, 3.0, 3.0, 3.0, 3.0];
+        var shaped = PpoTrainer.LeaveOneOut(scores, groupSize: 4);
+        Assert.Equal(1.0 - 1.0 / 3, shaped[0], 12);
+        Assert.Equal(0.0 - 2.0 / 3, shaped[1], 12);
+        Assert.All(shaped[4..], v => Assert.Equal(0, v, 12));
+        Assert.Equal(0, shaped[..4].Sum(), 12);
+        Assert.Throws<ArgumentException>(() => PpoTrainer.LeaveOneOut(scores, groupSize: 3));
+        Assert.Throws<UserError>(() => new PpoSettings { GroupBaseline = true, SamplesPerPrompt = 1 }.Validate());
     }
 }
