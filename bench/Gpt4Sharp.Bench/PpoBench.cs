@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Gpt4Sharp.Alignment.Ppo;
 using Gpt4Sharp.Alignment.RewardModel;
+using Gpt4Sharp.Checkpoints;
 using Gpt4Sharp.Curriculum;
 using Gpt4Sharp.Model;
 using Gpt4Sharp.Stages;
@@ -16,9 +17,9 @@ namespace Gpt4Sharp.Bench;
 /// SFT model and of the PPO policy, and the reward model's held-out pair accuracy. The SFT
 /// mixture is deliberately light on safety demonstrations (as GPT-4's report describes, the
 /// refusal behaviour is mostly taught by RLHF), so there is something for PPO to fix.
-/// Usage: ppo [key=value ...] with keys pretrain, sft, rm, ppo (steps), d, layers, batch, prompts (per PPO step), tokens (longest reply), probe (held-out safety prompts; half as many passages), redteam (held-out red-team requests, four conversations each), lr_e6 (PPO learning rate in 1e-6 units), kl_horizon (rollouts over which the adaptive KL controller moves β by up to 20 %), rbrm (1: add the rule-based reward model's reward to the learned one, as the recipe does; 0: learned reward only), out,
+/// Usage: ppo [key=value ...] with keys pretrain, sft, rm, ppo (steps), d, layers, batch, prompts (per PPO step), tokens (longest reply), probe (held-out safety prompts; half as many passages), redteam (held-out red-team requests, four conversations each), lr_e6 (PPO learning rate in 1e-6 units), kl_horizon (rollouts over which the adaptive KL controller moves β by up to 20 %; 0, the default, a tenth of the run's rollouts), kl_coef_e3 (initial β in 1e-3 units), balance (1: practice prompts drawn family by family and kind by kind; 0: from the pooled prompts), group_baseline (1: each reply's score minus the mean of the other replies to its prompt), rbrm (1: add the rule-based reward model's reward to the learned one, as the recipe does; 0: learned reward only), out,
 /// pretrained (reuse the pretraining run in this directory), safety_pct (safety items' share of the SFT mixture), families (PPO practice families joined by '+'), pool (practice items per family),
-/// rm_pairs, rm_lr_e5, fact_reference (1: fact questions with the entity's reference sheet), off_topic_pct (share of off-topic rejected replies), rm_likelihood (0 none, 1 reply, 2 pmi).
+/// sft_model and rm_model (reuse an earlier run's fine-tuned model and reward model: only PPO runs), rm_pairs, rm_lr_e5, fact_reference (1: fact questions with the entity's reference sheet), off_topic_pct (share of off-topic rejected replies), rm_likelihood (0 none, 1 reply, 2 pmi).
 /// </summary>
 public static class PpoBench
 {
@@ -33,9 +34,12 @@ public static class PpoBench
         void Log(string line) => Console.WriteLine($"  {line}");
 
         var clock = Stopwatch.StartNew();
+        // sft_model=DIR (and rm_model=DIR) reuse an earlier run's fine-tuned model (and reward model), so PPO settings can be compared on the same start.
+        string? sftReuse = opts.GetValueOrDefault("sft_model"), rmReuse = opts.GetValueOrDefault("rm_model");
         // pretrained=DIR reuses an earlier bench's pretraining run, so SFT, reward-model and PPO settings can be compared on the same base.
         string pretrainDir;
-        if (opts.TryGetValue("pretrained", out var reuse)) pretrainDir = Path.GetFullPath(reuse);
+        if (sftReuse is not null) pretrainDir = "";
+        else if (opts.TryGetValue("pretrained", out var reuse)) pretrainDir = Path.GetFullPath(reuse);
         else
         {
             var pretrain = Pretraining.Run(new PretrainSettings
@@ -48,36 +52,49 @@ public static class PpoBench
             pretrainDir = pretrain.OutDirectory;
         }
 
-        clock.Restart();
-        var chats = Path.Combine(root, "sft.jsonl");
-        // safety_pct=P gives safety items P % of the SFT mixture (half of them refusals of harmful requests); without it the weight is 0.3 (about 5 %).
-        double safetyWeight = opts.ContainsKey("safety_pct") ? 6.0 * Int("safety_pct", 5) / (100 - Int("safety_pct", 5)) : 0.3;
-        var mixture = new Mixture { Seed = 1, Count = 6000, Weights = new() { ["knowledge"] = 3, ["arithmetic"] = 2, ["dialogue"] = 1, ["safety"] = safetyWeight } };
-        File.WriteAllLines(chats, mixture.Validated().ChatExamples().Select(e => JsonSerializer.Serialize(new { messages = e.Messages.Select(m => new { role = m.Role, content = m.Content }) })));
-        var sft = FineTuning.Run(new FineTuneSettings
+        string sftDir;
+        if (sftReuse is not null) sftDir = Path.GetFullPath(sftReuse);
+        else
         {
-            BaseModel = pretrainDir, OutDirectory = Path.Combine(root, "sft"), DataFile = chats, Device = "cpu", SamplePrompts = [],
-            Train = new TrainConfig { Steps = Int("sft", 300), BatchSize = Int("batch", 16), SequenceLength = 192, LearningRate = 1e-3, WarmupSteps = 20, EvalEvery = Int("sft", 300), CheckpointEvery = 0 },
-        }, resume: false, new TrainLines("sft"), Log);
-        Console.WriteLine($"sft: assistant validation loss {sft.InitialValidationLoss:F3} -> {sft.FinalValidationLoss:F3}, {clock.Elapsed.TotalSeconds:F0} s");
+            clock.Restart();
+            var chats = Path.Combine(root, "sft.jsonl");
+            // safety_pct=P gives safety items P % of the SFT mixture (half of them refusals of harmful requests); without it the weight is 0.3 (about 5 %).
+            double safetyWeight = opts.ContainsKey("safety_pct") ? 6.0 * Int("safety_pct", 5) / (100 - Int("safety_pct", 5)) : 0.3;
+            var mixture = new Mixture { Seed = 1, Count = 6000, Weights = new() { ["knowledge"] = 3, ["arithmetic"] = 2, ["dialogue"] = 1, ["safety"] = safetyWeight } };
+            File.WriteAllLines(chats, mixture.Validated().ChatExamples().Select(e => JsonSerializer.Serialize(new { messages = e.Messages.Select(m => new { role = m.Role, content = m.Content }) })));
+            var sft = FineTuning.Run(new FineTuneSettings
+            {
+                BaseModel = pretrainDir, OutDirectory = Path.Combine(root, "sft"), DataFile = chats, Device = "cpu", SamplePrompts = [],
+                Train = new TrainConfig { Steps = Int("sft", 300), BatchSize = Int("batch", 16), SequenceLength = 192, LearningRate = 1e-3, WarmupSteps = 20, EvalEvery = Int("sft", 300), CheckpointEvery = 0 },
+            }, resume: false, new TrainLines("sft"), Log);
+            Console.WriteLine($"sft: assistant validation loss {sft.InitialValidationLoss:F3} -> {sft.FinalValidationLoss:F3}, {clock.Elapsed.TotalSeconds:F0} s");
+            sftDir = sft.OutDirectory;
+        }
 
-        clock.Restart();
-        var rm = RewardModelTraining.Run(new RewardModelSettings
+        string rmDir;
+        double? rmAccuracy = null;
+        if (rmReuse is not null) rmDir = Path.GetFullPath(rmReuse);
+        else
         {
-            BaseModel = sft.OutDirectory, OutDirectory = Path.Combine(root, "rm"), CurriculumPairs = Int("rm_pairs", 3000), FactPairs = Int("fact_reference", 0) != 0 ? FactPairs.WithReference : FactPairs.ClosedBook,
-            OffTopicShare = Int("off_topic_pct", 25) / 100.0, Likelihood = (RewardLikelihood)Int("rm_likelihood", 0), Steps = Int("rm", 200), BatchSize = Int("batch", 16),
-            LearningRate = Int("rm_lr_e5", 30) * 1e-5, EvalEvery = 50, Device = "cpu",
-        }, log: Log);
-        Console.WriteLine($"rm: held-out pair accuracy {rm.InitialHeldOutAccuracy:P1} -> {rm.HeldOutAccuracy:P1} on {rm.HeldOutPairs} pairs, {clock.Elapsed.TotalSeconds:F0} s");
-        foreach (var s in rm.BySource) Console.WriteLine($"  {s.Source,-32} {s.Accuracy,7:P1} of {s.Pairs,-4} (backbone likelihood baseline {s.LikelihoodAccuracy:P1})");
+            clock.Restart();
+            var rm = RewardModelTraining.Run(new RewardModelSettings
+            {
+                BaseModel = sftDir, OutDirectory = Path.Combine(root, "rm"), CurriculumPairs = Int("rm_pairs", 3000), FactPairs = Int("fact_reference", 0) != 0 ? FactPairs.WithReference : FactPairs.ClosedBook,
+                OffTopicShare = Int("off_topic_pct", 25) / 100.0, Likelihood = (RewardLikelihood)Int("rm_likelihood", 0), Steps = Int("rm", 200), BatchSize = Int("batch", 16),
+                LearningRate = Int("rm_lr_e5", 30) * 1e-5, EvalEvery = 50, Device = "cpu",
+            }, log: Log);
+            Console.WriteLine($"rm: held-out pair accuracy {rm.InitialHeldOutAccuracy:P1} -> {rm.HeldOutAccuracy:P1} on {rm.HeldOutPairs} pairs, {clock.Elapsed.TotalSeconds:F0} s");
+            foreach (var s in rm.BySource) Console.WriteLine($"  {s.Source,-32} {s.Accuracy,7:P1} of {s.Pairs,-4} (backbone likelihood baseline {s.LikelihoodAccuracy:P1})");
+            (rmDir, rmAccuracy) = (rm.OutDirectory, rm.HeldOutAccuracy);
+        }
 
         clock.Restart();
         bool ruleBased = Int("rbrm", 1) != 0;
         var ppoSettings = new PpoSettings
         {
-            PolicyModel = sft.OutDirectory, OutDirectory = Path.Combine(root, "ppo"), RewardModels = [rm.OutDirectory], RuleBasedReward = ruleBased, Steps = Int("ppo", 30),
+            PolicyModel = sftDir, OutDirectory = Path.Combine(root, "ppo"), RewardModels = [rmDir], RuleBasedReward = ruleBased, Steps = Int("ppo", 30),
             PromptsPerStep = Int("prompts", 8), SamplesPerPrompt = 4, MaxNewTokens = Int("tokens", 48), LearningRate = Int("lr_e6", 100) * 1e-6, ProbeSafetyPrompts = Int("probe", 200), ProbePassagePrompts = Int("probe", 200) / 2, ProbeRedTeamRequests = Int("redteam", 40), Device = "cpu",
-            KlHorizon = Int("kl_horizon", (int)new PpoSettings().KlHorizon), PromptsPerFamily = Int("pool", new PpoSettings().PromptsPerFamily),
+            KlHorizon = Int("kl_horizon", (int)new PpoSettings().KlHorizon), BalancePrompts = Int("balance", 1) != 0, GroupBaseline = Int("group_baseline", 1) != 0, InitialKlCoefficient = Int("kl_coef_e3", 100) * 1e-3, PromptsPerFamily = Int("pool", new PpoSettings().PromptsPerFamily),
             Families = opts.TryGetValue("families", out var families) ? families.Split('+') : new PpoSettings().Families,
         };
         using var rewards = PpoRewards.Load(ppoSettings);
@@ -94,7 +111,22 @@ public static class PpoBench
             Console.WriteLine($"{"red team: harmful compliance",-30} {b.RedTeamHarmfulCompliance,8:P1} {a.RedTeamHarmfulCompliance,8:P1}   ({b.RedTeamHarmful} conversations; ratio {b.RedTeamHarmfulCompliance / Math.Max(a.RedTeamHarmfulCompliance, 1e-9):F1}x)");
             Console.WriteLine($"{"red team: over-refusal",-30} {b.RedTeamOverRefusal,8:P1} {a.RedTeamOverRefusal,8:P1}   ({b.RedTeamBenign} conversations; {100 * (a.RedTeamOverRefusal - b.RedTeamOverRefusal):+0.0;-0.0} points)");
         }
-        Console.WriteLine($"reward model held-out accuracy: {rm.HeldOutAccuracy:P1}");
+        // The same plain rates on training-split prompts (the ones PPO practises on): settings are chosen on these, not on the held-out rates above.
+        var trainSizes = new ProbeSizes(ppoSettings.ProbeSafetyPrompts, ppoSettings.ProbePassagePrompts, 0);
+        if (!trainSizes.IsEmpty)
+        {
+            AlignmentRates TrainRates(string dir)
+            {
+                using var bundle = ModelBundle.Load(dir, "cpu");
+                return AlignmentProbe.Measure(bundle.Model, bundle.Tokenizer, ppoSettings.Seed, trainSizes, ppoSettings.MaxNewTokens, ppoSettings.SystemPrompt, split: Split.Train);
+            }
+            var (tb, ta) = (TrainRates(sftDir), TrainRates(ppo.OutDirectory));
+            Console.WriteLine($"{"training-split rate",-30} {"SFT",8} {"PPO",8}");
+            Console.WriteLine($"{"harmful compliance",-30} {tb.HarmfulCompliance,8:P1} {ta.HarmfulCompliance,8:P1}   ({tb.HarmfulPrompts} prompts)");
+            Console.WriteLine($"{"over-refusal",-30} {tb.OverRefusal,8:P1} {ta.OverRefusal,8:P1}   ({tb.BenignPrompts} prompts)");
+            Console.WriteLine($"{"closed-domain hallucination",-30} {tb.ClosedDomainHallucination,8:P1} {ta.ClosedDomainHallucination,8:P1}   ({tb.PassagePrompts} prompts)");
+        }
+        if (rmAccuracy is { } accuracy) Console.WriteLine($"reward model held-out accuracy: {accuracy:P1}");
         Console.WriteLine($"total: {total.Elapsed.TotalMinutes:F1} min; PPO report: {Path.Combine(ppo.OutDirectory, "report.html")}");
         return 0;
     }

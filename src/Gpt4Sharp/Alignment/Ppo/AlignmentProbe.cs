@@ -37,8 +37,10 @@ public sealed record ProbeSizes(int SafetyPrompts, int PassagePrompts, int RedTe
 public static class AlignmentProbe
 {
     public static AlignmentRates Measure(GptModel model, ITokenizer tokenizer, long seed, ProbeSizes sizes, int maxNewTokens = 64,
-        string systemPrompt = PpoSettings.DefaultSystemPrompt, RuleBasedRewardModel? rbrm = null, CancellationToken cancel = default)
+        string systemPrompt = PpoSettings.DefaultSystemPrompt, RuleBasedRewardModel? rbrm = null, CancellationToken cancel = default, Split split = Split.Eval)
     {
+        // Split.Train measures on practice prompts, for choosing settings without looking at held-out items; the red team exists for the eval split only.
+        if (split == Split.Train && sizes.RedTeamRequests > 0) throw new ArgumentException("The red-team suite is built from held-out requests only; ask for 0 red-team requests on the training split.");
         var safety = CurriculumRegistry.Get("safety");
         var knowledge = CurriculumRegistry.Get("knowledge");
         var end = tokenizer.SpecialTokenId(SpecialTokens.EndOfTurn)
@@ -49,14 +51,14 @@ public static class AlignmentProbe
         string Reply(string prompt) => Respond(ChatResponders.User(prompt));
 
         int harmful = 0, complied = 0, benign = 0, refused = 0;
-        foreach (var item in safety.Generate(seed, Split.Eval, sizes.SafetyPrompts))
+        foreach (var item in safety.Generate(seed, split, sizes.SafetyPrompts))
         {
             bool refusal = SafetyFamily.IsRefusal(Reply(item.Prompt));
             if (item.Kind == "harmful") { harmful++; if (!refusal) complied++; }
             else { benign++; if (refusal) refused++; }
         }
         int passages = 0, hallucinated = 0;
-        foreach (var item in knowledge.Generate(seed, Split.Eval, sizes.PassagePrompts * 20).Where(i => i.Kind.StartsWith("passage", StringComparison.Ordinal)).Take(sizes.PassagePrompts))
+        foreach (var item in knowledge.Generate(seed, split, sizes.PassagePrompts * 20).Where(i => i.Kind.StartsWith("passage", StringComparison.Ordinal)).Take(sizes.PassagePrompts))
         {
             var reply = Reply(item.Prompt);
             passages++;

@@ -17,6 +17,9 @@ using static TorchSharp.torch;
 
 namespace Gpt4Sharp.Alignment.Ppo;
 
+/// <summary>A group of practice prompts (one family's items of one kind) and its share of each step's draws.</summary>
+public sealed record PromptStratum(string Name, double Share, IReadOnlyList<string> Prompts);
+
 /// <summary>One sampled reply: the prompt it answers and the token ids of both.</summary>
 sealed record Rollout(string Prompt, int[] PromptIds, int[] ResponseIds, string Response);
 
@@ -37,7 +40,7 @@ public sealed class PpoTrainer : IDisposable
     readonly GptModel reference;
     readonly AdamW optimizer;
     readonly Parameter[] parameters;
-    readonly IReadOnlyList<string> prompts;
+    readonly IReadOnlyList<PromptStratum> strata;
     readonly int endOfTurn;
 
     public AdaptiveKlController Kl { get; }
@@ -60,16 +63,53 @@ public sealed class PpoTrainer : IDisposable
         actorCritic = new PolicyWithValue(policy);
         parameters = actorCritic.parameters().ToArray();
         optimizer = torch.optim.AdamW(parameters, settings.LearningRate, weight_decay: 0.0);
-        Kl = new AdaptiveKlController(settings.InitialKlCoefficient, settings.KlTarget, settings.KlHorizon);
-        this.prompts = prompts ?? CurriculumPrompts(settings.Families, settings.Seed, settings.PromptsPerFamily);
-        if (this.prompts.Count == 0) throw new UserError("There are no prompts to practise on; give other --families.");
+        Kl = new AdaptiveKlController(settings.InitialKlCoefficient, settings.KlTarget, settings.EffectiveKlHorizon);
+        strata = prompts is not null ? [new PromptStratum("given", 1.0, prompts)]
+            : settings.BalancePrompts ? PromptStrata(settings.Families, settings.Seed, settings.PromptsPerFamily)
+            : [new PromptStratum("pooled", 1.0, CurriculumPrompts(settings.Families, settings.Seed, settings.PromptsPerFamily))];
+        strata = strata.Where(s => s.Prompts.Count > 0).ToList();
+        if (strata.Count == 0) throw new UserError("There are no prompts to practise on; give other --families.");
     }
+
+    /// <summary>The practice prompts in the groups a step draws from, with each group's share of the draws.</summary>
+    public IReadOnlyList<PromptStratum> Strata => strata;
 
     /// <summary>Training-split prompts of the given families (knowledge profiles left out: they are recitation, not behaviour).</summary>
     public static IReadOnlyList<string> CurriculumPrompts(IReadOnlyList<string> families, long seed, int perFamily) =>
-        families.SelectMany(name => CurriculumRegistry.Get(name).Generate(seed, Split.Train, perFamily))
-            .Where(item => item.Kind != "profile" && item.History is null && item.Image is null)
-            .Select(item => item.Prompt).Distinct().ToList();
+        families.SelectMany(name => PracticeItems(name, seed, perFamily)).Select(item => item.Prompt).Distinct().ToList();
+
+    /// <summary>
+    /// Training-split prompts grouped by family and item kind; every family gets the same share of
+    /// the draws, split evenly between its kinds (see <see cref="PpoSettings.BalancePrompts"/>).
+    /// </summary>
+    public static IReadOnlyList<PromptStratum> PromptStrata(IReadOnlyList<string> families, long seed, int perFamily)
+    {
+        var result = new List<PromptStratum>();
+        var names = families.Distinct().ToList();
+        foreach (var name in names)
+        {
+            var kinds = PracticeItems(name, seed, perFamily).GroupBy(item => item.Kind).OrderBy(g => g.Key, StringComparer.Ordinal).ToList();
+            foreach (var kind in kinds)
+                result.Add(new PromptStratum($"{name}/{kind.Key}", 1.0 / names.Count / kinds.Count, kind.Select(item => item.Prompt).Distinct().ToList()));
+        }
+        return result;
+    }
+
+    static IEnumerable<CurriculumItem> PracticeItems(string family, long seed, int count) =>
+        CurriculumRegistry.Get(family).Generate(seed, Split.Train, count).Where(item => item.Kind != "profile" && item.History is null && item.Image is null);
+
+    string DrawPrompt(Random random)
+    {
+        if (strata.Count == 1) return strata[0].Prompts[random.Next(strata[0].Prompts.Count)];
+        double u = random.NextDouble() * strata.Sum(s => s.Share);
+        var stratum = strata[^1];
+        foreach (var s in strata)
+        {
+            if (u < s.Share) { stratum = s; break; }
+            u -= s.Share;
+        }
+        return stratum.Prompts[random.Next(stratum.Prompts.Count)];
+    }
 
     /// <summary>The chat-template ids of a system + user turn ending in the assistant tag, cut from the left to at most <paramref name="maxLength"/>.</summary>
     public static int[] PromptIds(ITokenizer tokenizer, string prompt, string systemPrompt, int maxLength) =>
@@ -109,6 +149,8 @@ public sealed class PpoTrainer : IDisposable
             scorerMeans[scorer.Name] = s.Average();
         }
 
+        var shaped = settings.GroupBaseline ? LeaveOneOut(scores, settings.SamplesPerPrompt) : scores;
+
         using var scope = torch.NewDisposeScope();
         var tokens = Pad(rollouts, width);
         var (oldLogProbs, oldValues, referenceLogProbs) = Evaluate(tokens);
@@ -126,7 +168,7 @@ public sealed class PpoTrainer : IDisposable
                 kl[i] += k;
                 rewards[i][t] = -Kl.Coefficient * k;
             }
-            rewards[i][^1] += scores[i];
+            rewards[i][^1] += shaped[i];
         }
         if (settings.WhitenRewards) WhitenJagged(rewards, shiftMean: false);
         var advantages = new double[n][];
@@ -161,6 +203,20 @@ public sealed class PpoTrainer : IDisposable
         return metrics;
     }
 
+    /// <summary>Each score minus the mean of the other scores in its group of <paramref name="groupSize"/> consecutive replies (replies to one prompt).</summary>
+    public static double[] LeaveOneOut(IReadOnlyList<double> scores, int groupSize)
+    {
+        if (groupSize < 2 || scores.Count % groupSize != 0) throw new ArgumentException($"{scores.Count} scores do not split into groups of {groupSize} (at least 2).");
+        var result = new double[scores.Count];
+        for (int start = 0; start < scores.Count; start += groupSize)
+        {
+            double sum = 0;
+            for (int i = start; i < start + groupSize; i++) sum += scores[i];
+            for (int i = start; i < start + groupSize; i++) result[i] = scores[i] - (sum - scores[i]) / (groupSize - 1);
+        }
+        return result;
+    }
+
     /// <summary>The rollouts of one step: each prompt's completions come from one batched, KV-cached decode at temperature 1.</summary>
     List<Rollout> Sample(int step, Random random, CancellationToken cancel)
     {
@@ -169,7 +225,7 @@ public sealed class PpoTrainer : IDisposable
         if (maxPrompt < 2) throw new UserError($"The model's context of {Policy.Config.ContextLength} tokens leaves no room for prompts with --max-new-tokens {settings.MaxNewTokens}; lower it.");
         for (int k = 0; k < settings.PromptsPerStep; k++)
         {
-            var prompt = prompts[random.Next(prompts.Count)];
+            var prompt = DrawPrompt(random);
             var ids = PromptIds(tokenizer, prompt, settings.SystemPrompt, maxPrompt);
             var options = new SamplingOptions { MaxNewTokens = settings.MaxNewTokens, Temperature = 1.0, StopTokens = [endOfTurn], Seed = settings.Seed + 7919L * (step * settings.PromptsPerStep + k) };
             foreach (var sample in ParallelSampler.Sample(Policy, tokenizer, ids, settings.SamplesPerPrompt, options, cancel))
@@ -363,7 +419,7 @@ public sealed class PpoTrainer : IDisposable
         // The reference is the fine-tuned model, so "before" is the same measurement on a fresh or a resumed run.
         var before = Probe(reference.Model);
         if (before is not null) log($"Before PPO: {PpoReport.Describe(before)}.");
-        log($"PPO on {policy.Model.ParameterCount:N0} parameters with rewards {string.Join(" + ", scorers.Select(s => s.Name))} − β·KL; {trainer.prompts.Count:N0} practice prompts.");
+        log($"PPO on {policy.Model.ParameterCount:N0} parameters with rewards {string.Join(" + ", scorers.Select(s => s.Name))} − β·KL; {trainer.strata.Sum(st => st.Prompts.Count):N0} practice prompts in {trainer.strata.Count} group(s) ({string.Join(", ", trainer.strata.Select(st => $"{st.Name} {st.Share:P0}"))}); KL horizon {settings.EffectiveKlHorizon:N0} rollouts.");
         var store = new CheckpointStore(outDir);
         var run = start.Describe("ppo");
         run.Write(outDir);

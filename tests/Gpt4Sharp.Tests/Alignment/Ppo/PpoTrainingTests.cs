@@ -21,7 +21,7 @@ public class PpoTrainingTests
     static PpoSettings Settings => new()
     {
         Steps = 12, PromptsPerStep = 2, SamplesPerPrompt = 16, MaxNewTokens = 8, Epochs = 2, MinibatchSize = 16,
-        LearningRate = 3e-3, InitialKlCoefficient = 0.05, KlTarget = 4, KlHorizon = 100, Seed = 5,
+        LearningRate = 3e-3, InitialKlCoefficient = 0.05, KlTarget = 4, KlHorizon = 100, Seed = 5, GroupBaseline = false,
     };
 
     [Fact]
@@ -43,6 +43,26 @@ public class PpoTrainingTests
         Assert.True(h[^1].Kl > 0.05, $"final KL {h[^1].Kl}");
         for (int i = 0; i + 1 < h.Count; i++)
             Assert.Equal(h[i].Kl > Settings.KlTarget, h[i + 1].KlCoefficient > h[i].KlCoefficient);
+    }
+
+    /// <summary>A reward level that depends on the prompt only, as a learned reward model's level does.</summary>
+    sealed class PromptLevel : IRewardScorer
+    {
+        public string Name => "level";
+        public IReadOnlyList<double> Score(IReadOnlyList<(string Prompt, string Response)> pairs) => pairs.Select(p => p.Prompt == "hi" ? 3.0 : -3.0).ToList();
+    }
+
+    [Fact]
+    public void With_the_per_prompt_baseline_ppo_learns_the_within_prompt_preference_under_prompt_dependent_levels()
+    {
+        using var policy = new GptModel(Tiny, seed: 11);
+        using var reference = new GptModel(Tiny, seed: 11);
+        IRewardScorer[] scorers = [new PromptLevel(), new CharacterShare(char.IsAsciiLetterLower, "lowercase")];
+        using var ppo = new PpoTrainer(policy, reference, new ByteTokenizer(), scorers, Settings with { GroupBaseline = true, Steps = 20 }, prompts: ["hi", "tell me"]);
+        for (int i = 0; i < 20; i++) ppo.Step();
+        var h = ppo.History;
+        double early = h.Take(3).Average(m => m.ScorerMeans["lowercase"]), late = h.TakeLast(3).Average(m => m.ScorerMeans["lowercase"]);
+        Assert.True(late > early + 0.1, $"lowercase share {early:F3} -> {late:F3}");
     }
 
     [Fact]
