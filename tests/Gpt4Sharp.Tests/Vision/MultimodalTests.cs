@@ -98,6 +98,43 @@ public class MultimodalTests
     }
 
     [Fact]
+    public void ChartValueAndTrendRationalesEndTheirReadingAtTheNamedBarWithItsHeightInThePicture()
+    {
+        // Stage 1 must not need a look-up of the named colour in its own reading: the reading
+        // stops at that bar, and the value it states is the bar's height in the drawn chart.
+        var family = (Gpt4Sharp.Curriculum.Images.ChartFamily)CurriculumImages.ImageFamily("charts");
+        int valueQuestions = 0, trendQuestions = 0;
+        foreach (var item in family.Generate(5, Gpt4Sharp.Curriculum.Split.Train, 40))
+        {
+            using var bitmap = family.Render(item);
+            var colours = item.Extra!["scene"]!["colours"]!.AsArray().Select(c => (string)c!).ToArray();
+            int Height(int bar) => Enumerable.Range(0, family.Size).Count(y =>
+                bitmap.GetPixel(Gpt4Sharp.Curriculum.Images.ChartFamily.SlotCentre(bar, colours.Length), y) == Gpt4Sharp.Curriculum.Images.Palette.Of(colours[bar]))
+                / Gpt4Sharp.Curriculum.Images.ChartFamily.PixelsPerUnit;
+            foreach (var example in VlmTasks.Examples(item, 0).Where(e => e.Task == VlmTask.Rationale))
+            {
+                var named = Enumerable.Range(0, colours.Length).Where(i => example.Question.Contains($" {colours[i]} bar", StringComparison.Ordinal)).ToArray();
+                if (named.Length == 0) continue;
+                var reading = example.Target[..example.Target.IndexOf(". ", StringComparison.Ordinal)];
+                var read = reading.Split(", ");
+                Assert.Equal(named.Max() + 1, read.Length);
+                Assert.Equal($"{colours[named.Max()]} {Height(named.Max())}", read[^1]);
+                if (named.Length == 1)
+                {
+                    valueQuestions++;
+                    Assert.Equal(Height(named[0]).ToString(System.Globalization.CultureInfo.InvariantCulture), example.Answer);
+                }
+                else
+                {
+                    trendQuestions++;
+                    Assert.Equal(Height(named[1]) > Height(named[0]) ? "up" : "down", example.Answer);
+                }
+            }
+        }
+        Assert.True(valueQuestions == 40 && trendQuestions > 20, $"{valueQuestions} value and {trendQuestions} trend questions");
+    }
+
+    [Fact]
     public void TrainsEvaluatesAndAnswersEndToEnd()
     {
         var clipRun = RepoPaths.NewTempDir();
