@@ -103,11 +103,12 @@ public class MultimodalTests
         // Stage 1 must not need a look-up of the named colour in its own reading: the reading
         // stops at that bar, and the value it states is the bar's height in the drawn chart.
         var family = (Gpt4Sharp.Curriculum.Images.ChartFamily)CurriculumImages.ImageFamily("charts");
-        int valueQuestions = 0, trendQuestions = 0;
+        int valueQuestions = 0, trendQuestions = 0, bars = 0;
         foreach (var item in family.Generate(5, Gpt4Sharp.Curriculum.Split.Train, 40))
         {
             using var bitmap = family.Render(item);
             var colours = item.Extra!["scene"]!["colours"]!.AsArray().Select(c => (string)c!).ToArray();
+            bars += colours.Length;
             int Height(int bar) => Enumerable.Range(0, family.Size).Count(y =>
                 bitmap.GetPixel(Gpt4Sharp.Curriculum.Images.ChartFamily.SlotCentre(bar, colours.Length), y) == Gpt4Sharp.Curriculum.Images.Palette.Of(colours[bar]))
                 / Gpt4Sharp.Curriculum.Images.ChartFamily.PixelsPerUnit;
@@ -131,7 +132,23 @@ public class MultimodalTests
                 }
             }
         }
-        Assert.True(valueQuestions == 40 && trendQuestions > 20, $"{valueQuestions} value and {trendQuestions} trend questions");
+        // Every bar's value is asked once per chart (the item's own question plus practice).
+        Assert.True(valueQuestions == bars && trendQuestions > 40, $"{valueQuestions} value questions for {bars} bars, {trendQuestions} trend questions");
+    }
+
+    [Fact]
+    public void PracticeQuestionsLeaveTheHeldOutChartsAndTheirQuestionsAsTheyWere()
+    {
+        // The first held-out charts of the evaluation seed (1001) and their own questions, as
+        // drawn before the practice questions were added: the task measured stays the same.
+        using var charts = CurriculumImages.Build(["charts"], Gpt4Sharp.Curriculum.Split.Eval, 1001, 5, new ImageOptions { Size = 48 }, distinct: true);
+        Assert.Equal(
+            ["What is the value of the red bar?", "Does the value go up or down from the blue bar to the red bar?",
+             "Does the value go up or down from the green bar to the yellow bar?", "What is the value of the yellow bar?", "Which bar is the highest?"],
+            charts.Items.Select(i => i.Prompt));
+        Assert.Equal(["5", "down", "down", "8", "yellow"], charts.Items.Select(i => i.Answer));
+        Assert.Equal("[9,1,4,8]", charts.Items[3].Extra!["scene"]!["values"]!.ToJsonString());
+        Assert.All(charts.Items, i => Assert.Contains(CurriculumImages.QuestionAnswers(i), qa => qa.Question == i.Prompt && qa.Answer == i.Answer));
     }
 
     [Fact]

@@ -18,7 +18,9 @@ namespace Gpt4Sharp.Curriculum.Images;
 /// reading at the (last) bar the question names, so the value needed is the one just read:
 /// the decoder never has to look a colour up in its own reading and copy the number beside
 /// it (a small decoder read the bars right but copied the wrong value back, 27 % on the value
-/// question when every rationale read all bars).
+/// question when every rationale read all bars). Each chart also stores, for training only,
+/// the value question of every other bar and the trend question of every other neighbouring
+/// pair (never picked as the item's own question, so the questions asked stay as they were).
 /// </summary>
 public sealed class ChartFamily : ImageFamily
 {
@@ -47,22 +49,29 @@ public sealed class ChartFamily : ImageFamily
         var lo = Array.IndexOf(values, values.Min());
         var pick = rng.Next(n);
         var step = rng.Next(n - 1);
-        var (from, to) = (values[step], values[step + 1]);
+        (string, string, string) ValueOf(int bar) =>
+            ($"What is the value of the {colours[bar]} bar?", Str(values[bar]), $"{ReadUpTo(bar)}. So {colours[bar]} {values[bar]}.");
+        (string, string, string)? TrendAt(int s)
+        {
+            if (values[s] == values[s + 1]) return null;
+            var trend = values[s + 1] > values[s] ? "up" : "down";
+            return ($"Does the value go up or down from the {colours[s]} bar to the {colours[s + 1]} bar?", trend,
+                $"{ReadUpTo(s + 1)}. So {colours[s]} {values[s]}, {colours[s + 1]} {values[s + 1]}: {trend}.");
+        }
         var qa = new List<(string, string, string)>
         {
-            ($"What is the value of the {colours[pick]} bar?", Str(values[pick]), $"{ReadUpTo(pick)}. So {colours[pick]} {values[pick]}."),
+            ValueOf(pick),
             ("Which bar is the highest?", colours[hi], $"{reading}. The highest is {values[hi]}: {colours[hi]}."),
             ("What is the difference between the highest and the lowest bar?", Str(values[hi] - values[lo]),
                 $"{reading}. {values[hi]} - {values[lo]} = {values[hi] - values[lo]}."),
         };
-        if (from != to)
-        {
-            var trend = to > from ? "up" : "down";
-            qa.Add(($"Does the value go up or down from the {colours[step]} bar to the {colours[step + 1]} bar?", trend,
-                $"{ReadUpTo(step + 1)}. So {colours[step]} {from}, {colours[step + 1]} {to}: {trend}."));
-        }
+        if (TrendAt(step) is { } asked) qa.Add(asked);
+        // Training practice: the value of every other bar and the trend of every other
+        // neighbouring pair, so each chart teaches finding a named bar several times over.
+        var practice = Enumerable.Range(0, n).Where(i => i != pick).Select(ValueOf)
+            .Concat(Enumerable.Range(0, n - 1).Where(s => s != step).Select(TrendAt).OfType<(string, string, string)>()).ToList();
         var caption = $"A bar chart of {n} bars: {reading}.";
-        return Item(rng, "bar_chart", n - 2, scene, caption, qa);
+        return Item(rng, "bar_chart", n - 2, scene, caption, qa, practice);
     }
 
     static string Str(int v) => v.ToString(CultureInfo.InvariantCulture);
