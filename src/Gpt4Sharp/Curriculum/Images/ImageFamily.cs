@@ -33,13 +33,9 @@ public abstract class ImageFamily : CurriculumFamily, IImageFamily
         return bitmap;
     }
 
-    /// <summary>
-    /// Builds the item: the primary question is picked from the pairs; all pairs and the
-    /// caption go to extra. <paramref name="practice"/> pairs are stored after them for
-    /// training but never picked, so adding some leaves every item's own question as it was.
-    /// </summary>
+    /// <summary>Builds the item: the primary question is picked from the pairs; all pairs and the caption go to extra.</summary>
     protected CurriculumItem Item(ItemRng rng, string kind, int difficulty, JsonObject scene, string caption,
-        IReadOnlyList<(string Q, string A, string Why)> qa, IReadOnlyList<(string Q, string A, string Why)>? practice = null)
+        IReadOnlyList<(string Q, string A, string Why)> qa)
     {
         var (q, a, why) = qa[rng.Next(qa.Count)];
         return new CurriculumItem
@@ -50,7 +46,7 @@ public abstract class ImageFamily : CurriculumFamily, IImageFamily
             Extra = new JsonObject
             {
                 ["caption"] = caption,
-                ["qa"] = new JsonArray(qa.Concat(practice ?? []).Select(p => (JsonNode)new JsonObject { ["question"] = p.Q, ["answer"] = p.A, ["rationale"] = p.Why }).ToArray()),
+                ["qa"] = new JsonArray(qa.Select(p => (JsonNode)new JsonObject { ["question"] = p.Q, ["answer"] = p.A, ["rationale"] = p.Why }).ToArray()),
                 ["width"] = Size, ["height"] = Size,
                 ["scene"] = scene,
             },
