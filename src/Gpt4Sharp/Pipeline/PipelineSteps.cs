@@ -55,6 +55,8 @@ static class PipelineSteps
         {
             ["compute_ratio"] = result.ComputeRatio,
             ["loss_relative_error"] = result.Loss.RelativeError,
+            ["headline_loss_predictor"] = result.HeadlinePredictor,
+            ["headline_loss_relative_error"] = result.HeadlineLossError,
             ["code_relative_error"] = result.Code.RelativeError,
             ["compute_flops"] = result.Points.Sum(p => p.Compute),
             ["result"] = JsonSerializer.SerializeToNode(result, Results.Json),

@@ -43,8 +43,9 @@ public class TrainerTests
         using var halves = new Trainer(b, Fast with { BatchSize = 4, GradientAccumulation = 2, WarmupSteps = 0 }, data);
         var (lossFull, normFull) = full.TrainStep();
         var (lossHalves, normHalves) = halves.TrainStep();
-        Assert.Equal(lossFull, lossHalves, 4);
-        Assert.Equal(normFull, normHalves, 4);
+        // A tolerance, not rounding to 4 places: two sums 5e-7 apart can round to different places.
+        Assert.Equal(lossFull, lossHalves, tolerance: 1e-4);
+        Assert.Equal(normFull, normHalves, tolerance: 1e-4);
         using var scope = torch.NewDisposeScope();
         var diff = a.parameters().Zip(b.parameters()).Max(p => (p.First - p.Second).abs().max().item<float>());
         Assert.True(diff < 1e-5, $"weights differ by {diff}");
