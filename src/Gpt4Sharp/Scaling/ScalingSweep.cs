@@ -221,6 +221,8 @@ public sealed record SweepPredictions(Prediction Loss, Prediction Code, Predicti
     public ParametricPrediction? ParametricBacktest { get; init; }
     /// <summary>The predictor with the smaller backtest error; the frontier law on a tie or without a parametric prediction.</summary>
     public string Headline { get; init; } = ScalingSweep.FrontierPredictor;
+    /// <summary>The headline predictor's loss prediction.</summary>
+    public double HeadlinePredicted => Headline == ScalingSweep.ParametricPredictor && Parametric is { } p ? p.Predicted : Loss.Predicted;
 }
 
 /// <summary>Callbacks that let a front end show the sweep as it runs.</summary>
@@ -304,7 +306,7 @@ public static class ScalingSweep
                     + (predicted.ParametricBacktest is { } pb ? $", {ParametricPredictor} {pb.Predicted:F4} ({pb.RelativeError:P1})." : $"; too few curve points for {ParametricPredictor}."));
                 if (predicted.Parametric is { } pp)
                     observer.Log($"{ParametricPredictor}: fit {pp.Fit.Law} on {pp.Fit.Points} curve points (rmse {pp.Fit.RootMeanSquareError:G3}) -> predicted {pp.Predicted:F4} for N = {pp.Parameters:N0}, D = {pp.Tokens:N0}.");
-                observer.Log($"Headline loss predictor (smaller backtest error): {predicted.Headline} -> {(predicted.Headline == ParametricPredictor ? predicted.Parametric!.Predicted : predicted.Loss.Predicted):F4}.");
+                observer.Log($"Headline loss predictor (smaller backtest error): {predicted.Headline} -> {predicted.HeadlinePredicted:F4}.");
                 observer.Predicted(predicted.Loss, predicted.Code);
             }
             var point = await TrainAndMeasure(settings, plan, dataDir, tokenizer, problems, sampled, sandbox, observer, cancel);
