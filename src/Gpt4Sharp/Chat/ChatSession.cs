@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Gpt4Sharp.Generation;
+using Gpt4Sharp.Inference;
 using Gpt4Sharp.Model;
 using Gpt4Sharp.Runs;
 using Gpt4Sharp.Text;
@@ -31,8 +32,9 @@ public sealed record ChatSessionOptions
 
 /// <summary>
 /// A multi-turn conversation that keeps the model's state between turns, so each turn only
-/// processes its new tokens. Dense and sparse models keep one <see cref="KvCache"/>; when the
-/// next turn would not fit the context (prompt plus room for the answer), the oldest whole
+/// processes its new tokens. Text-only dense fp32 models on the CPU keep their keys and values in a
+/// <see cref="CpuDecoder"/> sequence (the fast batch-1 path <see cref="TextGenerator"/> uses too);
+/// other dense and sparse models keep one <see cref="KvCache"/>. When the next turn would not fit the context (prompt plus room for the answer), the oldest whole
 /// turns leave the window (the system prompt stays) and what remains is encoded once — a
 /// documented sliding window, never an exception. Recurrent models keep a
 /// <see cref="SegmentMemory"/> of the last MemoryLength positions and never fill up.
@@ -53,6 +55,7 @@ public sealed class ChatSession : IDisposable
     readonly Dictionary<int, IReadOnlyList<ChatImage>> pictures = [];
     readonly ImageSpanEncoder? images;
     readonly List<TurnUsage> usage = [];
+    readonly CpuDecoder.DecodeSequence? sequence;
     readonly KvCache? cache;
     readonly SegmentMemory? memory;
     readonly int endOfTurn;
@@ -78,6 +81,7 @@ public sealed class ChatSession : IDisposable
             ?? throw new UserError($"Tokenizer '{tokenizer.Name}' has no {SpecialTokens.EndOfTurn} token; chat needs a tokenizer trained with 'gpt4sharp tokenizer train'.");
         stopIds = SpecialTokens.All.Select(tokenizer.SpecialTokenId).OfType<int>().ToHashSet();
         if (model.Config.Attention == AttentionKind.Recurrent) memory = model.NewMemory();
+        else if (images is null && CpuDecoder.Supports(model, out _)) sequence = new CpuDecoder(model).NewSequence();
         else cache = model.NewCache();
         model.eval();
         if (Options.SystemPrompt is { Length: > 0 } system) messages.Add(new ChatMessage("system", system));
@@ -95,7 +99,10 @@ public sealed class ChatSession : IDisposable
     /// <summary>Logits [1, vocab] after the last token the model processed (null before the first turn); the session owns them.</summary>
     public Tensor? LastLogits => lastLogits;
     /// <summary>Positions the model currently remembers (cache length or memory length).</summary>
-    public int CachedTokens => cache?.Length ?? memory!.Length;
+    public int CachedTokens => sequence?.Length ?? cache?.Length ?? memory!.Length;
+
+    /// <summary>True when the model's state has the context's size (KV cache or decoder sequence); a recurrent memory never fills.</summary>
+    bool Windowed => memory is null;
 
     bool HasSystem => messages.Count > 0 && messages[0].Role == "system";
     int FirstTurn => HasSystem ? 1 : 0;
@@ -128,7 +135,7 @@ public sealed class ChatSession : IDisposable
         {
             Forget();
             (newIds, newPixels) = WindowIds(addGenerationPrompt: true);
-            if (cache is not null && newIds.Length + Reserve > context)
+            if (Windowed && newIds.Length + Reserve > context)
             {
                 SlideWindow();
                 slid = true;
@@ -139,7 +146,7 @@ public sealed class ChatSession : IDisposable
         {
             var head = fed.Count == 0 && HasSystem ? ChatTemplate.Encode(tokenizer, [messages[0]]).Ids : [];
             newIds = [.. pending, .. head, .. userIds];
-            if (cache is not null && cache.Length + newIds.Length + Reserve > context)
+            if (Windowed && CachedTokens + newIds.Length + Reserve > context)
             {
                 SlideWindow();
                 slid = true;
@@ -170,7 +177,7 @@ public sealed class ChatSession : IDisposable
             answer.Append(chars);
             yield return new GeneratedToken(next, new string(chars));
             if (produced + 1 == sampling.MaxNewTokens) { pending.Add(next); break; }
-            if (cache is not null && cache.Length + 1 > context) { end = TurnEnd.ContextFull; pending.Add(next); break; }
+            if (Windowed && CachedTokens + 1 > context) { end = TurnEnd.ContextFull; pending.Add(next); break; }
             Feed([next], []);
             await Task.Yield(); // let a streaming consumer write between tokens
         }
@@ -261,7 +268,7 @@ public sealed class ChatSession : IDisposable
         {
             var (ids, pixels) = session.WindowIds(addGenerationPrompt: false);
             // A window that no longer fits (e.g. saved from a larger model) slides now rather than on the next turn.
-            if (session.cache is not null && ids.Length + session.Reserve > model.Config.ContextLength)
+            if (session.Windowed && ids.Length + session.Reserve > model.Config.ContextLength)
             {
                 session.SlideWindow(extra: 0);
                 (ids, pixels) = session.WindowIds(addGenerationPrompt: false);
@@ -274,6 +281,7 @@ public sealed class ChatSession : IDisposable
     public void Dispose()
     {
         lastLogits?.Dispose();
+        sequence?.Dispose();
         cache?.Dispose();
         memory?.Dispose();
         DisposePictures();
@@ -291,6 +299,7 @@ public sealed class ChatSession : IDisposable
     void Forget()
     {
         cache?.Truncate(0);
+        sequence?.Clear();
         memory?.Clear();
         fed.Clear();
         pending.Clear();
@@ -332,20 +341,23 @@ public sealed class ChatSession : IDisposable
         if (ids.Length == 0) return;
         using var scope = torch.NewDisposeScope();
         using var inference = torch.inference_mode();
-        Tensor logits;
-        if (pixels.Count > 0)
-            logits = model.ForwardEmbeddings(images!.Embed(ids, pixels), cache);
+        Tensor last;
+        if (sequence is not null)
+            last = torch.tensor(sequence.Append(ids).ToArray()).unsqueeze(0);
+        else if (pixels.Count > 0)
+            last = model.ForwardEmbeddings(images!.Embed(ids, pixels), cache).select(1, -1);
         else if (cache is not null)
-            logits = model.Forward(Ids(ids), cache);
+            last = model.Forward(Ids(ids), cache).select(1, -1);
         else
         {
-            logits = null!;
+            Tensor logits = null!;
             // A recurrent model takes the tokens segment by segment; the memory carries the rest.
             for (int start = 0; start < ids.Length; start += model.Config.ContextLength)
                 logits = model.ForwardSegment(Ids(ids[start..Math.Min(ids.Length, start + model.Config.ContextLength)]), memory!);
+            last = logits.select(1, -1);
         }
         lastLogits?.Dispose();
-        lastLogits = logits.select(1, -1).MoveToOuterDisposeScope();
+        lastLogits = last.MoveToOuterDisposeScope();
         fed.AddRange(ids);
     }
 

@@ -125,7 +125,11 @@ public sealed class TextGenerator(GptModel model, ITokenizer tokenizer, DecodeWe
             return model.Forward(ids, cache).select(1, -1);
         }
 
-        public void Dispose() => cache?.Dispose();
+        public void Dispose()
+        {
+            sequence?.Dispose();
+            cache?.Dispose();
+        }
     }
 
     /// <summary>

@@ -76,14 +76,24 @@ public sealed class CpuDecoder
     /// <summary>A new, empty sequence with room for <paramref name="capacity"/> positions (default: the model's context).</summary>
     public DecodeSequence NewSequence(int? capacity = null) => new(this, capacity ?? config.ContextLength);
 
-    /// <summary>One sequence's keys and values and its working buffers; not thread-safe.</summary>
-    public sealed unsafe class DecodeSequence
+    /// <summary>
+    /// One sequence's keys and values and its working buffers; not thread-safe. A sequence holds
+    /// native memory only once a batched <see cref="Append"/> has continued it (a chat's later
+    /// turns), so disposing matters for those.
+    /// </summary>
+    public sealed unsafe class DecodeSequence : IDisposable
     {
         readonly CpuDecoder decoder;
         readonly GptConfig config;
-        // Per layer [kvHeads, headDim, capacity] (keys already rotated): position is the fastest axis, so
-        // attention over n positions is headDim long vector operations rather than n short ones.
+        // Per layer [kvHeads, headDim, stride] (keys already rotated): position is the fastest axis, so
+        // attention over n positions is headDim long vector operations rather than n short ones. The
+        // stride starts small and doubles up to Capacity, so a long-context chat does not hold the
+        // whole context's keys and values from its first turn.
         readonly float[][] keys, values;
+        int stride;
+        // The module's KV cache kept in step with the rows above, made by the first batched append to a
+        // started sequence: later batched appends then run against it without copying the history in again.
+        KvCache? mirror;
         readonly float[] cos, sin;       // [capacity, headDim] RoPE table, the model's own
         readonly float[] x, normed, qkv, attended, projected, gateUp, scores, logits;
 
@@ -94,7 +104,8 @@ public sealed class CpuDecoder
             if (capacity < 1 || capacity > config.ContextLength)
                 throw new ArgumentOutOfRangeException(nameof(capacity), $"capacity must be 1..{config.ContextLength}");
             Capacity = capacity;
-            int kvSize = config.KvHeads * capacity * config.HeadDim;
+            stride = Math.Min(capacity, InitialStride);
+            int kvSize = config.KvHeads * config.HeadDim * stride;
             keys = Enumerable.Range(0, config.Layers).Select(_ => new float[kvSize]).ToArray();
             values = Enumerable.Range(0, config.Layers).Select(_ => new float[kvSize]).ToArray();
             using (var rotary = new Rotary(config.HeadDim, config.RopeTheta, 0, capacity, CPU, ScalarType.Float32))
@@ -103,6 +114,8 @@ public sealed class CpuDecoder
             (x, normed, qkv, attended, projected) = (new float[d], new float[d], new float[heads + 2 * kv], new float[heads], new float[d]);
             (gateUp, scores, logits) = (new float[2 * config.FfnWidth], new float[capacity], new float[config.VocabSize]);
         }
+
+        const int InitialStride = 512;
 
         /// <summary>Positions stored so far (the next token's position).</summary>
         public int Length { get; private set; }
@@ -114,31 +127,105 @@ public sealed class CpuDecoder
         /// </summary>
         public ReadOnlySpan<float> Prefill(ReadOnlySpan<int> tokens)
         {
-            if (Length != 0) throw new InvalidOperationException("Prefill starts a sequence; continue it with Step.");
+            if (Length != 0) throw new InvalidOperationException("Prefill starts a sequence; continue it with Step or Append.");
             if (tokens.Length == 0 || tokens.Length > Capacity)
                 throw new UserError($"The prompt is {tokens.Length} tokens but the sequence holds 1..{Capacity}; shorten it.");
+            return ForwardBatch(tokens);
+        }
+
+        /// <summary>
+        /// Feeds <paramref name="tokens"/> after what the sequence holds (a chat turn's new tokens):
+        /// one token is a decoding step; several go through the model in one batched pass against
+        /// the stored keys and values. Returns the logits after the last one (valid until the next call).
+        /// </summary>
+        public ReadOnlySpan<float> Append(ReadOnlySpan<int> tokens)
+        {
+            if (tokens.Length == 0) throw new ArgumentException("Append needs at least one token.", nameof(tokens));
+            if (Length + tokens.Length > Capacity)
+                throw new UserError($"The sequence holds {Capacity} positions; {Length} are used and {tokens.Length} more do not fit.");
+            return tokens.Length == 1 && Length > 0 ? Step(tokens[0]) : ForwardBatch(tokens);
+        }
+
+        /// <summary>Forgets every position, so the sequence can start again.</summary>
+        public void Clear()
+        {
+            Length = 0;
+            mirror?.Truncate(0);
+        }
+
+        public void Dispose()
+        {
+            mirror?.Dispose();
+            mirror = null;
+        }
+
+        /// <summary>
+        /// <see cref="GptModel.Forward"/> over <paramref name="tokens"/> with a KV cache seeded from
+        /// the stored positions, whose new keys and values are then copied in here.
+        /// </summary>
+        ReadOnlySpan<float> ForwardBatch(ReadOnlySpan<int> tokens)
+        {
+            int n = tokens.Length;
+            Reserve(Length + n);
             using var scope = torch.NewDisposeScope();
             using var inference = torch.inference_mode();
-            using var cache = decoder.model.NewCache(batch: 1, capacity: tokens.Length);
+            if (mirror is null && Length > 0) mirror = SeededMirror();
+            using var prompt = mirror is null ? decoder.model.NewCache(batch: 1, capacity: n) : null;
+            var cache = mirror ?? prompt!;
             var ids = torch.tensor(tokens.ToArray().Select(t => (long)t).ToArray(), dtype: ScalarType.Int64).unsqueeze(0);
             var last = decoder.model.Forward(ids, cache).select(1, -1).to(ScalarType.Float32).contiguous();
             for (int layer = 0; layer < config.Layers; layer++)
             {
                 var (k, v) = cache.Stored(layer);
-                CopyPositions(k, keys[layer], tokens.Length);
-                CopyPositions(v, values[layer], tokens.Length);
+                CopyPositions(k.narrow(2, Length, n), keys[layer], n);
+                CopyPositions(v.narrow(2, Length, n), values[layer], n);
             }
-            Length = tokens.Length;
+            Length += n;
             last.data<float>().CopyTo(logits, 0, 0);
             return logits;
         }
 
-        /// <summary>[1, kvHeads, n, headDim] into this sequence's [kvHeads, headDim, capacity] layout.</summary>
+        /// <summary>A module cache of this sequence's capacity holding the stored positions.</summary>
+        KvCache SeededMirror()
+        {
+            var cache = decoder.model.NewCache(batch: 1, capacity: Capacity);
+            for (int layer = 0; layer < config.Layers; layer++)
+                cache.Append(layer, StoredPositions(keys[layer]), StoredPositions(values[layer]));
+            cache.Advance(Length);
+            return cache;
+        }
+
+        /// <summary>This sequence's [kvHeads, headDim, stride] rows as the module's [1, kvHeads, Length, headDim].</summary>
+        Tensor StoredPositions(float[] rows) =>
+            torch.tensor(rows, [config.KvHeads, config.HeadDim, stride]).narrow(2, 0, Length).transpose(1, 2).unsqueeze(0);
+
+        /// <summary>Widens the key and value rows so that <paramref name="positions"/> fit (doubling, at most Capacity).</summary>
+        void Reserve(int positions)
+        {
+            if (positions <= stride) return;
+            int wider = Math.Min(Capacity, Math.Max(positions, 2 * stride));
+            for (int layer = 0; layer < config.Layers; layer++)
+            {
+                keys[layer] = Widen(keys[layer], wider);
+                values[layer] = Widen(values[layer], wider);
+            }
+            stride = wider;
+        }
+
+        float[] Widen(float[] rows, int wider)
+        {
+            var widened = new float[config.KvHeads * config.HeadDim * wider];
+            for (int row = 0; row < config.KvHeads * config.HeadDim; row++)
+                Array.Copy(rows, row * stride, widened, row * wider, Length);
+            return widened;
+        }
+
+        /// <summary>[1, kvHeads, n, headDim] into this sequence's [kvHeads, headDim, stride] layout after the stored positions.</summary>
         void CopyPositions(Tensor stored, float[] target, int n)
         {
             var flat = stored.squeeze(0).transpose(1, 2).contiguous().data<float>().ToArray(); // [kvHeads, headDim, n]
             for (int row = 0; row < config.KvHeads * config.HeadDim; row++)
-                Array.Copy(flat, row * n, target, row * Capacity, n);
+                Array.Copy(flat, row * n, target, row * stride + Length, n);
         }
 
         /// <summary>Feeds one token at the next position; returns the next-token logits (valid until the next call).</summary>
@@ -146,11 +233,13 @@ public sealed class CpuDecoder
         {
             if (Length >= Capacity)
                 throw new UserError($"The sequence holds {Capacity} positions and is full; start a new one or use a larger context.");
+            Reserve(Length + 1);
             if ((uint)token >= (uint)config.VocabSize) throw new ArgumentOutOfRangeException(nameof(token), $"token {token} is outside the vocabulary of {config.VocabSize}");
             int d = config.DModel;
             fixed (byte* table = decoder.embedding.bytes)
                 new ReadOnlySpan<float>((float*)table + (long)token * d, d).CopyTo(x);
             for (int i = 0; i < decoder.layers.Length; i++) LayerStep(i, decoder.layers[i]);
+            mirror?.Advance(1);
             RmsNorm(x, decoder.finalNorm, normed);
             fixed (float* n = normed, l = logits) decoder.head.Multiply(n, l, decoder.Threads);
             Length++;
@@ -170,9 +259,10 @@ public sealed class CpuDecoder
             Rotate(k, pos);
             for (int row = 0; row < kv; row++)
             {
-                keys[index][row * Capacity + pos] = k[row];
-                values[index][row * Capacity + pos] = v[row];
+                keys[index][row * stride + pos] = k[row];
+                values[index][row * stride + pos] = v[row];
             }
+            mirror?.Write(index, pos, k, v);
             Attend(index, q, pos + 1);
             fixed (float* a = attended, o = projected) layer.O.Multiply(a, o, decoder.Threads);
             TensorPrimitives.Add(x, projected, x);
@@ -223,13 +313,13 @@ public sealed class CpuDecoder
             var weights = scores.AsSpan(0, n);
             for (int h = 0; h < config.Heads; h++)
             {
-                int kvBase = h / group * hd * Capacity;
+                int kvBase = h / group * hd * stride;
                 weights.Clear();
                 for (int j = 0; j < hd; j++)
-                    TensorPrimitives.MultiplyAdd(keys[layer].AsSpan(kvBase + j * Capacity, n), q[h * hd + j] * scale, weights, weights);
+                    TensorPrimitives.MultiplyAdd(keys[layer].AsSpan(kvBase + j * stride, n), q[h * hd + j] * scale, weights, weights);
                 TensorPrimitives.SoftMax(weights, weights);
                 for (int j = 0; j < hd; j++)
-                    attended[h * hd + j] = TensorPrimitives.Dot(weights, values[layer].AsSpan(kvBase + j * Capacity, n));
+                    attended[h * hd + j] = TensorPrimitives.Dot(weights, values[layer].AsSpan(kvBase + j * stride, n));
             }
         }
     }

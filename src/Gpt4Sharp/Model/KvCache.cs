@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -42,6 +43,24 @@ public sealed class KvCache : IDisposable
 
     /// <summary>A layer's stored keys and values [batch, kvHeads, Length, headDim] (views; keys already rotated).</summary>
     internal (Tensor Keys, Tensor Values) Stored(int layer) => (keys[layer].narrow(2, 0, Length), values[layer].narrow(2, 0, Length));
+
+    /// <summary>
+    /// Stores one position of a layer from head-major rows [kvHeads·headDim] (keys already rotated):
+    /// how the CPU decoder keeps a module cache in step with its own steps. CPU caches of batch 1 only;
+    /// call <see cref="Advance"/> once every layer is written.
+    /// </summary>
+    internal void Write(int layer, int position, ReadOnlySpan<float> k, ReadOnlySpan<float> v)
+    {
+        int kvHeads = (int)keys[layer].shape[1], headDim = (int)keys[layer].shape[3];
+        var keyData = MemoryMarshal.Cast<byte, float>(keys[layer].bytes);
+        var valueData = MemoryMarshal.Cast<byte, float>(values[layer].bytes);
+        for (int h = 0; h < kvHeads; h++)
+        {
+            int at = (h * Capacity + position) * headDim;
+            k.Slice(h * headDim, headDim).CopyTo(keyData.Slice(at, headDim));
+            v.Slice(h * headDim, headDim).CopyTo(valueData.Slice(at, headDim));
+        }
+    }
 
     /// <summary>Called by the model once all layers have appended <paramref name="tokens"/> positions.</summary>
     internal void Advance(int tokens) => Length += tokens;

@@ -3,6 +3,7 @@ using Gpt4Sharp.Generation;
 using Gpt4Sharp.Model;
 using Gpt4Sharp.Tests.Support;
 using Gpt4Sharp.Text;
+using TorchSharp;
 
 namespace Gpt4Sharp.Tests.Chat;
 
@@ -33,6 +34,24 @@ public class ChatSessionTests
         int userTokens = ChatTemplate.Encode(Tokenizer, [new ChatMessage("user", Script[^1])], addGenerationPrompt: true).Ids.Length;
         Assert.InRange(last.NewTokens, userTokens + 1, userTokens + 2);
         Assert.Equal(ChatTemplate.Encode(Tokenizer, cached.Messages.SkipLast(1).ToList(), addGenerationPrompt: true).Ids.Length, last.PromptTokens);
+    }
+
+    [Fact]
+    public async Task A_dense_cpu_session_holds_the_logits_of_one_forward_over_the_whole_conversation()
+    {
+        // A dense fp32 model on the CPU keeps its state in CpuDecoder's sequence; this pins it to the module path's full forward.
+        using var model = new GptModel(Tiny, seed: 12);
+        using var session = new ChatSession(model, Tokenizer, Greedy);
+        foreach (var line in Script[..3]) await session.AskAsync(line);
+        var answer = Tokenizer.Encode(session.Messages[^1].Content); // one token per character
+        var fedAnswer = session.Usage[^1].End == TurnEnd.Length ? answer[..^1] : answer; // a length-cut answer's last token waits for the next turn
+        int[] ids = [.. ChatTemplate.Encode(Tokenizer, session.Messages.SkipLast(1).ToList(), addGenerationPrompt: true).Ids, .. fedAnswer];
+        Assert.Equal(ids.Length, session.CachedTokens);
+
+        using var scope = torch.NewDisposeScope();
+        using var inference = torch.inference_mode();
+        var full = model.Forward(torch.tensor(ids.Select(i => (long)i).ToArray()).unsqueeze(0))[0, -1];
+        Assert.True(session.LastLogits!.squeeze(0).allclose(full, atol: 1e-4));
     }
 
     [Fact]

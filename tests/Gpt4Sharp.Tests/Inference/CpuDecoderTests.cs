@@ -96,6 +96,46 @@ public class CpuDecoderTests
     }
 
     [Fact]
+    public void Appending_in_pieces_and_clearing_give_the_logits_of_one_prefill()
+    {
+        using var model = new GptModel(Grouped, seed: 8);
+        model.eval();
+        var decoder = new CpuDecoder(model);
+        int[] conversation = [3, 14, 15, 92, 65, 35, 8, 9, 7, 9, 3, 2];
+        var whole = decoder.NewSequence().Prefill(conversation).ToArray();
+
+        using var pieces = decoder.NewSequence();
+        pieces.Append(conversation[..5]);   // a prefill
+        pieces.Append(conversation[5..6]);  // one decoding step
+        var appended = pieces.Append(conversation[6..]).ToArray(); // a batched pass against the stored keys and values
+        Assert.Equal(conversation.Length, pieces.Length);
+        Assert.True(whole.Zip(appended).Max(p => Math.Abs(p.First - p.Second)) < 1e-4);
+
+        pieces.Clear();
+        Assert.Equal(0, pieces.Length);
+        var again = pieces.Append(conversation).ToArray();
+        Assert.True(whole.Zip(again).Max(p => Math.Abs(p.First - p.Second)) < 1e-6);
+        Assert.Contains("do not fit", Assert.Throws<UserError>(() => pieces.Append(new int[Grouped.ContextLength])).Message);
+    }
+
+    [Fact]
+    public void A_sequence_that_outgrows_its_first_rows_keeps_the_module_paths_logits()
+    {
+        // The key and value rows start at 512 positions and widen on demand; 700 positions cross that.
+        using var model = new GptModel(Grouped with { ContextLength = 1024 }, seed: 9);
+        model.eval();
+        var conversation = Enumerable.Range(0, 700).Select(i => (i * 37 + 11) % Grouped.VocabSize).ToArray();
+        using var sequence = new CpuDecoder(model).NewSequence();
+        sequence.Append(conversation[..300]);
+        sequence.Append(conversation[300..310]);                            // a batched append seeds the module-cache mirror
+        foreach (int token in conversation[310..520]) sequence.Step(token); // steps widen the rows and keep the mirror in step
+        var ours = sequence.Append(conversation[520..]).ToArray();          // a batched append against the mirror
+        using var cache = model.NewCache();
+        var theirs = ModuleLogits(model, cache, conversation);
+        Assert.True(ours.Zip(theirs).Max(p => Math.Abs(p.First - p.Second)) < 1e-4);
+    }
+
+    [Fact]
     public void Unsupported_models_and_a_full_sequence_are_refused_clearly()
     {
         using var sparse = new GptModel(Grouped with { Attention = AttentionKind.SparseStrided, SparseBlock = 8 });
