@@ -87,6 +87,7 @@ public static class ReasoningCommands
         var family = Cli.Opt("--family", "Curriculum family whose training questions (labels dropped) to learn from.", d.Family);
         var questions = Cli.Opt("--questions", "Unlabelled questions per round.", d.Questions);
         var minSteps = Cli.Opt("--min-steps", "Smallest step count of a training question and of an evaluation item.", d.MinSteps);
+        var firstQuestion = Cli.Opt("--first-question", "Index in the family's training stream of the first unlabelled question (the default is past every item the recipe's pretraining and SFT read).", d.FirstQuestion);
         var samples = Cli.Opt("--samples", "Reasoning paths m sampled per question.", d.Sampling.Samples);
         var temperatures = Cli.Opt("--temperatures", "Sampling temperatures, comma-separated.", "0.7");
         var threshold = Cli.Opt("--threshold", "Keep a question when the majority's vote share reaches this.", d.Sampling.ConfidenceThreshold);
@@ -103,7 +104,7 @@ public static class ReasoningCommands
         var device = Cli.Opt("--device", "cpu, cuda, cuda:N or auto.", "auto");
         var command = new Command("self-improve", "Stage 4: improve a model from its own majority-voted reasoning paths on unlabelled questions (Huang et al. 2022).")
         {
-            model, rounds, family, questions, minSteps, samples, temperatures, threshold, maxPaths, combined, generated, steps, lr, evalItems, evalSamples, siMaxTokens, outDir, seed, device,
+            model, rounds, family, questions, minSteps, firstQuestion, samples, temperatures, threshold, maxPaths, combined, generated, steps, lr, evalItems, evalSamples, siMaxTokens, outDir, seed, device,
         };
         command.SetHandler((p, cancel) =>
         {
@@ -111,7 +112,7 @@ public static class ReasoningCommands
             var settings = d with
             {
                 Model = p.GetValue(model)!, OutDirectory = p.GetValue(outDir)!, Family = p.GetValue(family)!, Rounds = p.GetValue(rounds), Questions = p.GetValue(questions),
-                MinSteps = p.GetValue(minSteps), EvalMinSteps = p.GetValue(minSteps), CombinedQuestions = p.GetValue(combined), GeneratedQuestions = p.GetValue(generated),
+                MinSteps = p.GetValue(minSteps), FirstQuestion = p.GetValue(firstQuestion), EvalMinSteps = p.GetValue(minSteps), CombinedQuestions = p.GetValue(combined), GeneratedQuestions = p.GetValue(generated),
                 Sampling = d.Sampling with { Samples = p.GetValue(samples), Temperatures = ParseTemperatures(p.GetValue(temperatures)!), ConfidenceThreshold = p.GetValue(threshold), MaxPathsPerQuestion = p.GetValue(maxPaths), Seed = p.GetValue(seed) },
                 FineTune = d.FineTune with { Steps = p.GetValue(steps), LearningRate = p.GetValue(lr) },
                 EvalItems = p.GetValue(evalItems), EvalSamples = p.GetValue(evalSamples), MaxNewTokens = p.GetValue(siMaxTokens), Device = p.GetValue(device)!, Seed = p.GetValue(seed),
@@ -141,6 +142,7 @@ public static class ReasoningCommands
         var layers = Cli.Opt("--layers", "Transformer blocks.", d.Recipe.Model.Layers);
         var vocab = Cli.Opt("--vocab", "BPE vocabulary size.", d.Recipe.VocabSize);
         var corpus = Cli.Opt("--corpus", "Pretraining documents from the reasoning-rich mixture.", d.Recipe.CorpusDocuments);
+        var labelled = Cli.Opt("--labelled-fraction", "Share of the family's pretraining items that come with a solution; the rest are bare questions.", d.Recipe.LabelledFraction);
         var sftExamples = Cli.Opt("--sft-examples", "Fine-tuning conversations (training items in the four formats).", d.Recipe.SftExamples);
         var sftBatch = Cli.Opt("--sft-batch", "Conversations per fine-tuning step (also for the self-improvement round).", d.Recipe.Sft.BatchSize);
         var siSamples = Cli.Opt("--si-samples", "Paths per question in the self-improvement round.", d.SelfImprove.Sampling.Samples);
@@ -151,7 +153,7 @@ public static class ReasoningCommands
         var demoFamily = Cli.Opt("--family", "Curriculum family to learn and measure (ten-chains: one-digit steps, several derivations; digit-chains: one derivation; arithmetic: the harder general family).", d.Recipe.Family);
         var command = new Command("demo", "Train a small reasoner, compare prompt formats, plot self-consistency and run one self-improvement round on held-out problems.")
         {
-            preset, outDir, pretrainSteps, sftSteps, items, samples, temperatures, questions, seed, width, layers, vocab, corpus, sftExamples, sftBatch,
+            preset, outDir, pretrainSteps, sftSteps, items, samples, temperatures, questions, seed, width, layers, vocab, corpus, labelled, sftExamples, sftBatch,
             siSamples, siSteps, threshold, demoMaxPaths, maxTokens, demoFamily,
         };
         command.SetHandler((p, cancel) =>
@@ -171,7 +173,7 @@ public static class ReasoningCommands
                 Recipe = b.Recipe with
                 {
                     Family = Get(demoFamily, b.Recipe.Family), Seed = Get(seed, b.Recipe.Seed), VocabSize = Get(vocab, b.Recipe.VocabSize),
-                    CorpusDocuments = Get(corpus, b.Recipe.CorpusDocuments), SftExamples = Get(sftExamples, b.Recipe.SftExamples),
+                    CorpusDocuments = Get(corpus, b.Recipe.CorpusDocuments), LabelledFraction = Get(labelled, b.Recipe.LabelledFraction), SftExamples = Get(sftExamples, b.Recipe.SftExamples),
                     Model = model with { Layers = Get(layers, model.Layers) },
                     Pretrain = b.Recipe.Pretrain with { Steps = Get(pretrainSteps, b.Recipe.Pretrain.Steps) },
                     Sft = b.Recipe.Sft with { Steps = Get(sftSteps, b.Recipe.Sft.Steps), BatchSize = batch },

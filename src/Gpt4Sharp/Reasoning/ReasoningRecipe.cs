@@ -19,6 +19,12 @@ public sealed record ReasoningModelSettings
     public int VocabSize { get; init; } = 512;
     /// <summary>Pretraining documents drawn from <see cref="ReasoningRecipe.PretrainMixture"/>.</summary>
     public int CorpusDocuments { get; init; } = 40_000;
+    /// <summary>
+    /// Share of the family's pretraining items that come with a solution (worked and direct in
+    /// turn); the others are the question alone, unlabelled text. Below 1 it is the regime of
+    /// Huang et al. 2022, where questions are plentiful and solved examples are few.
+    /// </summary>
+    public double LabelledFraction { get; init; } = 1.0;
     public TrainConfig Pretrain { get; init; } = new() { Steps = 1000, BatchSize = 16, SequenceLength = 128, LearningRate = 3e-3, WarmupSteps = 40, EvalEvery = 250, CheckpointEvery = 0 };
     /// <summary>Fine-tuning conversations, one training item of the family each, spread over the four prompt formats.</summary>
     public int SftExamples { get; init; } = 8_000;
@@ -55,16 +61,25 @@ public static class ReasoningRecipe
     };
 
     /// <summary>
-    /// The pretraining text: reasoning-family items alternate between a worked solution and a
-    /// direct answer, each after the instruction that asks for it, so both reply styles (and the
-    /// words that select them) are learned from the start; other items are plain documents.
+    /// The pretraining text: labelled reasoning-family items alternate between a worked solution
+    /// and a direct answer, each after the instruction that asks for it, so both reply styles (and
+    /// the words that select them) are learned from the start; unlabelled ones (see
+    /// <see cref="ReasoningModelSettings.LabelledFraction"/>) are the bare question; other items
+    /// are plain documents.
     /// </summary>
     public static IEnumerable<string> PretrainDocuments(ReasoningModelSettings settings)
     {
+        if (!(settings.LabelledFraction is >= 0 and <= 1))
+            throw new UserError($"The labelled fraction must be between 0 and 1 (got {settings.LabelledFraction}).");
         int n = 0;
+        long familyItems = 0;
         foreach (var (_, item) in PretrainMixture(settings.Seed, settings.CorpusDocuments, settings.Family).Items())
         {
             if (item.Family != settings.Family) { yield return Mixture.ToDocument(item); continue; }
+            // Labelled items spread evenly through the stream: item k is labelled when the running
+            // count of labels, floor(k * fraction), steps up at it.
+            long k = familyItems++;
+            if (Math.Floor((k + 1) * settings.LabelledFraction) == Math.Floor(k * settings.LabelledFraction)) { yield return $"Q: {item.Prompt}"; continue; }
             bool worked = n++ % 2 == 0;
             var instruction = worked ? ReasoningPrompts.StepByStep : ReasoningPrompts.DirectInstruction;
             var reply = worked ? ReasoningPrompts.PathReply(item.Rationale ?? "", item.Answer) : ReasoningPrompts.DirectReply(item.Answer);

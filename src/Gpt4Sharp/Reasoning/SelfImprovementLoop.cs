@@ -19,6 +19,14 @@ public sealed record SelfImproveSettings
     /// <summary>Unlabelled training-split questions per round, of at least <see cref="MinSteps"/> steps.</summary>
     public int Questions { get; init; } = 200;
     public int MinSteps { get; init; } = 3;
+    /// <summary>
+    /// Index in the family's training stream where round 1's questions start (later rounds take
+    /// the following slices). The default lies beyond every index the reasoning recipe and the
+    /// SFT mixtures read, so the questions are new to the model rather than ones whose solutions
+    /// it was fine-tuned on, which would only rehearse what the labels already taught.
+    /// </summary>
+    public long FirstQuestion { get; init; } = FreshQuestionsStart;
+    public const long FreshQuestionsStart = 1L << 32;
     /// <summary>Extra questions made by joining two questions, and written by the model, per round.</summary>
     public int CombinedQuestions { get; init; }
     public int GeneratedQuestions { get; init; }
@@ -134,11 +142,11 @@ public static class SelfImprovementLoop
         return new SelfImproveRound(round, modelDir, asked, voted.Count, data.Count, byFormat, 0, null, 0);
     }
 
-    /// <summary>Training-split items of the family with enough steps; a fresh slice of the stream each round.</summary>
-    static IEnumerable<CurriculumItem> TrainingQuestions(SelfImproveSettings settings, int round)
+    /// <summary>Training-split items of the family with enough steps, from <see cref="SelfImproveSettings.FirstQuestion"/> on; a fresh slice of the stream each round.</summary>
+    public static IEnumerable<CurriculumItem> TrainingQuestions(SelfImproveSettings settings, int round)
     {
         var source = CurriculumRegistry.Get(settings.Family);
-        long start = (round - 1) * (long)settings.Questions * 64;
+        long start = settings.FirstQuestion + (round - 1) * (long)settings.Questions * 64;
         int found = 0;
         for (long i = start; found < settings.Questions && i < start + settings.Questions * 64L; i++)
         {

@@ -63,6 +63,31 @@ public partial class DigitChainRecipeTests
     }
 
     [Fact]
+    public void A_labelled_fraction_below_one_turns_the_other_family_items_into_bare_questions()
+    {
+        var full = new ReasoningModelSettings { CorpusDocuments = 400, Seed = 2 };
+        var scarce = full with { LabelledFraction = 0.25 };
+        var all = ReasoningRecipe.PretrainDocuments(full).ToList();
+        var docs = ReasoningRecipe.PretrainDocuments(scarce).ToList();
+        Assert.Equal(all.Count, docs.Count);
+        // Family documents are the ones the full corpus gives an instruction; the rest must be untouched.
+        var familyAt = Enumerable.Range(0, all.Count).Where(i => all[i].Contains(ReasoningPrompts.StepByStep) || all[i].Contains(ReasoningPrompts.DirectInstruction)).ToList();
+        Assert.Equal(Enumerable.Range(0, all.Count).Except(familyAt).Select(i => all[i]), Enumerable.Range(0, all.Count).Except(familyAt).Select(i => docs[i]));
+        var family = familyAt.Select(i => docs[i]).ToList();
+        var labelled = family.Where(d => d.Contains("\nA: ")).ToList();
+        var bare = family.Where(d => !d.Contains('\n')).ToList();
+        Assert.Equal(family.Count, labelled.Count + bare.Count);
+        Assert.InRange(labelled.Count, family.Count / 4, family.Count / 4 + 1);
+        Assert.All(bare, d => Assert.Matches(@"^Q: What is [^\n]+\?$", d));
+        // The same questions in the same places, and worked and direct replies still alternate among the labelled ones.
+        Assert.All(familyAt, i => Assert.Equal(all[i].Split('\n')[0], docs[i].Split('\n')[0]));
+        Assert.InRange(labelled.Count(d => d.Contains(ReasoningPrompts.StepByStep)) - labelled.Count(d => d.Contains(ReasoningPrompts.DirectInstruction)), 0, 1);
+        var heldOut = ReasoningEvaluation.HeldOut(ReasoningRecipe.Family, 2, 300, 3).Select(i => $"Q: {i.Prompt}").ToHashSet();
+        Assert.DoesNotContain(bare, heldOut.Contains);
+        Assert.Throws<UserError>(() => ReasoningRecipe.PretrainDocuments(full with { LabelledFraction = 1.5 }).ToList());
+    }
+
+    [Fact]
     public void Answers_of_the_family_are_read_as_numbers()
     {
         Assert.True(AnswerExtraction.IsNumeric(ReasoningRecipe.Family));

@@ -109,4 +109,23 @@ public class SelfImprovementTests
         Assert.All(made, q => Assert.EndsWith("?", q.Text));
         Assert.Equal(made.Count, made.Select(q => q.Text).Distinct().Count());
     }
+
+    [Fact]
+    public void Round_questions_are_new_items_not_the_ones_the_recipe_fine_tuned_or_pretrained_on()
+    {
+        var recipe = new ReasoningModelSettings();
+        var settings = new SelfImproveSettings { Family = recipe.Family, Questions = 300, MinSteps = 3, Seed = recipe.Seed };
+        var round1 = SelfImprovementLoop.TrainingQuestions(settings, 1).ToList();
+        var round2 = SelfImprovementLoop.TrainingQuestions(settings, 2).ToList();
+        Assert.Equal(300, round1.Count);
+        Assert.All(round1.Concat(round2), i => { Assert.Equal(Split.Train, i.Split); Assert.True(i.Difficulty >= 3); });
+        Assert.Empty(round1.Select(i => i.Id).Intersect(round2.Select(i => i.Id)));
+        // The fine-tuning items (solutions given) and the pretraining stream are other indices of the same stream.
+        var sftIds = CurriculumRegistry.Get(recipe.Family).Generate(recipe.Seed, Split.Train, recipe.SftExamples).Select(i => i.Id).ToHashSet();
+        Assert.DoesNotContain(round1, i => sftIds.Contains(i.Id));
+        long pretrainEnd = (long)recipe.CorpusDocuments * 256; // Mixture draws item k from indices k * 256 + attempt
+        Assert.All(round1, i => Assert.True(long.Parse(i.Id.Split(':')[^1], CultureInfo.InvariantCulture) >= pretrainEnd, i.Id));
+        // Starting at index 0 (the old behaviour) the questions were the fine-tuning items themselves.
+        Assert.Contains(SelfImprovementLoop.TrainingQuestions(settings with { FirstQuestion = 0 }, 1), i => sftIds.Contains(i.Id));
+    }
 }
