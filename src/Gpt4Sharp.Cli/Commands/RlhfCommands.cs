@@ -22,7 +22,8 @@ public static class RlhfCommands
         var pairs = Cli.Opt("--curriculum-pairs", "Comparison pairs built from the safety and knowledge curriculum (0 for files only).", d.CurriculumPairs);
         var facts = Cli.Opt("--fact-pairs", "Curriculum fact questions: closed-book (the backbone must know the fact) or with-reference (the entity's reference sheet is in the prompt).", "closed-book");
         var offTopic = Cli.Opt("--off-topic-share", "Share of curriculum pairs whose rejected reply is off-topic (a decline of an answerable question, a refusal of a safe one, another question's answer).", d.OffTopicShare);
-        var likelihood = Cli.Opt("--likelihood", "What the reward adds to its head: none, reply (the reply's log-likelihood under the backbone) or pmi (that minus its likelihood without the prompt).", "none");
+        var likelihood = Cli.Opt("--likelihood", "What the reward adds to its head: none, reply (the reply's log-likelihood under the backbone), pmi (that minus its likelihood without the prompt) or reference (the reply's log-likelihood under a frozen copy of the starting model).", "none");
+        var devShare = Cli.Opt("--dev-share", "Share of the training pairs set aside as a dev set (accuracy reported per source), for choosing settings without the held-out pairs.", d.DevShare);
         var steps = Cli.Opt("--steps", "Optimiser steps.", d.Steps);
         var batch = Cli.Opt("--batch-size", "Pairs per step.", d.BatchSize);
         var lr = Cli.Opt("--lr", "Peak learning rate.", d.LearningRate);
@@ -33,7 +34,7 @@ public static class RlhfCommands
         var resume = Cli.Opt("--resume", "Continue the run in --out from its newest valid checkpoint, with the settings saved there.", false);
         var train = new Command("train", "Train a reward model (scalar head, Bradley-Terry loss) on comparison pairs; reports held-out pair accuracy.")
         {
-            model, outDir, data, pairs, facts, offTopic, likelihood, steps, batch, lr, evalEvery, checkpointEvery, seed, device, resume,
+            model, outDir, data, pairs, facts, offTopic, likelihood, devShare, steps, batch, lr, evalEvery, checkpointEvery, seed, device, resume,
         };
         train.SetHandler((p, cancel) =>
         {
@@ -42,7 +43,7 @@ public static class RlhfCommands
             {
                 BaseModel = p.GetValue(model)!, OutDirectory = p.GetValue(outDir)!, DataFiles = p.GetValue(data) ?? [], CurriculumPairs = p.GetValue(pairs),
                 FactPairs = ParseFactPairs(p.GetValue(facts)!), OffTopicShare = p.GetValue(offTopic),
-                Likelihood = ParseLikelihood(p.GetValue(likelihood)!),
+                Likelihood = ParseLikelihood(p.GetValue(likelihood)!), DevShare = p.GetValue(devShare),
                 Steps = p.GetValue(steps), BatchSize = p.GetValue(batch), LearningRate = p.GetValue(lr), EvalEvery = p.GetValue(evalEvery),
                 CheckpointEvery = p.GetValue(checkpointEvery), Seed = p.GetValue(seed), Device = p.GetValue(device)!,
             };
@@ -54,6 +55,12 @@ public static class RlhfCommands
             table.AddRow("held-out accuracy", $"{r.InitialHeldOutAccuracy:P1} -> {r.HeldOutAccuracy:P1}");
             foreach (var s in r.BySource)
                 table.AddRow($"  {Markup.Escape(s.Source)}", $"{s.Accuracy:P1} of {s.Pairs}" + (double.IsNaN(s.LikelihoodAccuracy) ? "" : $" (backbone likelihood {s.LikelihoodAccuracy:P1})"));
+            if (r.DevPairs > 0)
+            {
+                table.AddRow("dev accuracy (from training pairs)", $"{r.DevAccuracy:P1} of {r.DevPairs}");
+                foreach (var s in r.DevBySource)
+                    table.AddRow($"  dev {Markup.Escape(s.Source)}", $"{s.Accuracy:P1} of {s.Pairs}" + (double.IsNaN(s.LikelihoodAccuracy) ? "" : $" (backbone likelihood {s.LikelihoodAccuracy:P1})"));
+            }
             table.AddRow("final loss", $"{r.FinalLoss:F4}");
             table.AddRow("reward normalisation", $"mean {r.RewardMean:F4}, std {r.RewardStd:F4}");
             table.AddRow("training time", $"{r.TrainSeconds:F0} s");
@@ -161,7 +168,8 @@ public static class RlhfCommands
         "none" => RewardLikelihood.None,
         "reply" => RewardLikelihood.Reply,
         "pmi" => RewardLikelihood.PointwiseMutualInformation,
-        _ => throw new UserError($"--likelihood is '{value}'; use none, reply or pmi."),
+        "reference" => RewardLikelihood.Reference,
+        _ => throw new UserError($"--likelihood is '{value}'; use none, reply, pmi or reference."),
     };
 
     static FactPairs ParseFactPairs(string value) => value switch

@@ -19,6 +19,9 @@ namespace Gpt4Sharp.Alignment.RewardModel;
 /// tokens, end of turn included). A scalar head on one hidden state does not learn, from a few
 /// thousand pairs, to read out facts the backbone has memorised; the likelihood term hands that
 /// knowledge to the reward model from step 0 (at scale 1, the ranking of the likelihood baseline).
+/// With <see cref="RewardLikelihood.Reference"/>, that likelihood comes from a frozen copy of the
+/// starting model, kept inside the reward model (saved as reference.*), so reward training cannot
+/// wash out what the backbone knew.
 /// </summary>
 public sealed class LearnedRewardModel : nn.Module
 {
@@ -26,8 +29,9 @@ public sealed class LearnedRewardModel : nn.Module
     public const string StdKey = "gpt4sharp_reward_std";
     public const string LikelihoodKey = "gpt4sharp_reward_likelihood";
 
-#pragma warning disable IDE1006 // state_dict names: backbone.model.*, score.weight, likelihood_scale
+#pragma warning disable IDE1006 // state_dict names: backbone.model.*, score.weight, likelihood_scale, reference.model.*
     readonly GptModel backbone;
+    readonly GptModel? reference;
     readonly Linear score;
     readonly Parameter? likelihood_scale;
 #pragma warning restore IDE1006
@@ -37,9 +41,15 @@ public sealed class LearnedRewardModel : nn.Module
     public double Mean { get; set; }
     public double Std { get; set; } = 1.0;
 
-    public LearnedRewardModel(GptModel backbone, ITokenizer tokenizer, long seed = 1, RewardLikelihood likelihood = RewardLikelihood.None) : base(nameof(LearnedRewardModel))
+    /// <param name="reference">The frozen language model whose likelihood <see cref="RewardLikelihood.Reference"/> adds (required for it, ignored otherwise).</param>
+    public LearnedRewardModel(GptModel backbone, ITokenizer tokenizer, long seed = 1, RewardLikelihood likelihood = RewardLikelihood.None, GptModel? reference = null) : base(nameof(LearnedRewardModel))
     {
         this.backbone = backbone;
+        if (likelihood == RewardLikelihood.Reference)
+        {
+            this.reference = reference ?? throw new ArgumentException("The reference likelihood needs a frozen reference model.", nameof(reference));
+            foreach (var p in reference.parameters()) p.requires_grad = false;
+        }
         Tokenizer = tokenizer;
         Likelihood = likelihood;
         score = nn.Linear(backbone.Config.DModel, 1, hasBias: false);
@@ -54,6 +64,9 @@ public sealed class LearnedRewardModel : nn.Module
         score.to(backbone.Device, backbone.DType);
         likelihood_scale?.to(backbone.Device);
     }
+
+    /// <summary>The parameters reward training updates (the frozen reference's are left out).</summary>
+    public IEnumerable<Parameter> TrainableParameters() => parameters().Where(p => p.requires_grad);
 
     /// <summary>Whether the raw reward adds the reply's log-likelihood (saved in config.json).</summary>
     public RewardLikelihood Likelihood { get; }
@@ -76,13 +89,23 @@ public sealed class LearnedRewardModel : nn.Module
         var last = (lengths - 1).view(-1, 1, 1).expand(-1, 1, hidden.shape[2]);
         var final = hidden.gather(1, last).squeeze(1);
         var head = score.forward(final).squeeze(-1).to(ScalarType.Float32);
-        if (likelihood_scale is not null)
+        if (likelihood_scale is not null && reference is not null)
         {
-            var likelihood = ReplyLogLikelihood(hidden, tokens, lengths);
+            Tensor frozen;
+            using (torch.no_grad())
+            {
+                reference.eval();
+                frozen = ReplyLogLikelihood(reference, reference.Hidden(tokens), tokens, lengths);
+            }
+            head = head + likelihood_scale * frozen;
+        }
+        else if (likelihood_scale is not null)
+        {
+            var likelihood = ReplyLogLikelihood(backbone, hidden, tokens, lengths);
             if (Likelihood == RewardLikelihood.PointwiseMutualInformation)
             {
                 var (bare, bareLengths) = WithoutPrompt(tokens, lengths);
-                likelihood = likelihood - ReplyLogLikelihood(backbone.Hidden(bare), bare, bareLengths);
+                likelihood = likelihood - ReplyLogLikelihood(backbone, backbone.Hidden(bare), bare, bareLengths);
             }
             head = head + likelihood_scale * likelihood;
         }
@@ -109,9 +132,9 @@ public sealed class LearnedRewardModel : nn.Module
     }
 
     /// <summary>Sum of log p(token) over each sequence's reply: the tokens after its last assistant tag, up to its length.</summary>
-    Tensor ReplyLogLikelihood(Tensor hidden, Tensor tokens, Tensor lengths)
+    Tensor ReplyLogLikelihood(GptModel model, Tensor hidden, Tensor tokens, Tensor lengths)
     {
-        var logProbs = backbone.Head(hidden)[.., ..^1].to(ScalarType.Float32).log_softmax(-1)
+        var logProbs = model.Head(hidden)[.., ..^1].to(ScalarType.Float32).log_softmax(-1)
             .gather(-1, tokens[.., 1..].unsqueeze(-1)).squeeze(-1);
         // Position t of logProbs predicts token t + 1.
         var positions = torch.arange(tokens.shape[1] - 1, device: tokens.device).unsqueeze(0);
@@ -181,7 +204,8 @@ public sealed class LearnedRewardModel : nn.Module
     public static LearnedRewardModel FromLanguageModel(string modelPath, Device device, long seed, Action<string>? warn = null, RewardLikelihood likelihood = RewardLikelihood.None)
     {
         var bundle = ModelBundle.Load(modelPath, device, warn);
-        return new LearnedRewardModel(bundle.Model, bundle.Tokenizer, seed, likelihood);
+        var reference = likelihood == RewardLikelihood.Reference ? ModelBundle.Load(modelPath, device, warn).Model : null;
+        return new LearnedRewardModel(bundle.Model, bundle.Tokenizer, seed, likelihood, reference);
     }
 
     /// <summary>Loads a trained reward model from a run directory of `rm train` (or one of its checkpoints).</summary>
@@ -195,7 +219,9 @@ public sealed class LearnedRewardModel : nn.Module
             throw new UserError($"{dir} is a language model, not a reward model; train one with `gpt4sharp rm train --model {path}`.");
         // Reward models saved before the likelihood option have no key: head only.
         var likelihood = Enum.TryParse<RewardLikelihood>(json[LikelihoodKey]?.GetValue<string>(), out var l) ? l : RewardLikelihood.None;
-        var model = new LearnedRewardModel(new GptModel(GptConfig.FromHuggingFace(json)), LoadTokenizer(dir, json), likelihood: likelihood);
+        var config = GptConfig.FromHuggingFace(json);
+        var model = new LearnedRewardModel(new GptModel(config), LoadTokenizer(dir, json), likelihood: likelihood,
+            reference: likelihood == RewardLikelihood.Reference ? new GptModel(config) : null);
         CheckpointStore.Load(dir, model);
         if (device is not null) model.to(device);
         model.Mean = json[MeanKey]!.GetValue<double>();
@@ -230,4 +256,10 @@ public enum RewardLikelihood
     /// that is likely anywhere (a stock refusal) or unlikely anywhere (a long new answer) gains nothing from it.
     /// </summary>
     PointwiseMutualInformation,
+    /// <summary>
+    /// The head plus a learned multiple (starting at 1) of the reply's summed log-likelihood under a
+    /// frozen copy of the starting model. Unlike <see cref="Reply"/>, reward training does not move the
+    /// likelihood, so what the fine-tuned model knows (closed-book facts) stays in the reward.
+    /// </summary>
+    Reference,
 }

@@ -30,6 +30,12 @@ public sealed record RewardModelSettings : IStageSettings<RewardModelSettings>
     public double OffTopicShare { get; init; } = 0.25;
     /// <summary>Add the reply's log-likelihood under the backbone to the head's score (see <see cref="RewardLikelihood"/>).</summary>
     public RewardLikelihood Likelihood { get; init; } = RewardLikelihood.None;
+    /// <summary>
+    /// Share of the training pairs set aside (by a hash of the prompt, so both replies to a prompt stay
+    /// together) as a dev set whose accuracy is reported per source: settings are chosen on it, never
+    /// on the held-out pairs. 0 trains on every training pair.
+    /// </summary>
+    public double DevShare { get; init; }
     public int Steps { get; init; } = 300;
     /// <summary>Pairs per step (each contributes a chosen and a rejected sequence).</summary>
     public int BatchSize { get; init; } = 16;
@@ -51,6 +57,7 @@ public sealed record RewardModelSettings : IStageSettings<RewardModelSettings>
         Require(LearningRate > 0, $"learning rate must be positive (got {LearningRate})");
         Require(CurriculumPairs >= 0, $"curriculum pairs must be 0 or more (got {CurriculumPairs})");
         Require(CurriculumPairs > 0 || DataFiles.Count > 0, "there is no data: give --data files or a positive --curriculum-pairs");
+        Require(DevShare is >= 0 and < 1, $"the dev share must be at least 0 and below 1 (got {DevShare})");
         Require(OffTopicShare is >= 0 and <= 1, $"the off-topic share must be between 0 and 1 (got {OffTopicShare})");
         Require(ReferenceReplies >= 2, $"the normalisation needs at least 2 reference replies (got {ReferenceReplies})");
         Require(EvalEvery >= 0 && CheckpointEvery >= 0, $"eval and checkpoint intervals must be 0 or more (got {EvalEvery} and {CheckpointEvery})");
@@ -73,7 +80,15 @@ public sealed record SourceAccuracy(string Source, int Pairs, double Accuracy, d
 public sealed record RewardModelResult(
     string OutDirectory, string CheckpointDirectory, int TrainPairs, int HeldOutPairs,
     double InitialHeldOutAccuracy, double HeldOutAccuracy, IReadOnlyList<SourceAccuracy> BySource,
-    double FinalLoss, double RewardMean, double RewardStd, double TrainSeconds, bool Completed);
+    double FinalLoss, double RewardMean, double RewardStd, double TrainSeconds, bool Completed)
+{
+    /// <summary>Pairs carved from the training pairs by <see cref="RewardModelSettings.DevShare"/> (0 when none).</summary>
+    public int DevPairs { get; init; }
+    /// <summary>Accuracy on the dev pairs after training (NaN when there are none).</summary>
+    public double DevAccuracy { get; init; } = double.NaN;
+    /// <summary>Dev accuracy per source, with the backbone-likelihood baseline as in <see cref="BySource"/>.</summary>
+    public IReadOnlyList<SourceAccuracy> DevBySource { get; init; } = [];
+}
 
 /// <summary>
 /// Trains a <see cref="LearnedRewardModel"/> on comparison pairs with the pairwise Bradley–Terry loss
@@ -101,7 +116,8 @@ public static class RewardModelTraining
         var pairs = new List<ComparisonPair>();
         if (settings.CurriculumPairs > 0) pairs.AddRange(CurriculumComparisons.Build(settings.Seed, settings.CurriculumPairs, facts: settings.FactPairs, offTopicShare: settings.OffTopicShare));
         foreach (var file in settings.DataFiles) pairs.AddRange(ComparisonJsonl.Read(file));
-        var train = pairs.Where(p => p.Split == Split.Train).ToList();
+        var train = pairs.Where(p => p.Split == Split.Train && !IsDev(p, settings.DevShare)).ToList();
+        var dev = pairs.Where(p => p.Split == Split.Train && IsDev(p, settings.DevShare)).ToList();
         var heldOut = pairs.Where(p => p.Split == Split.Eval).ToList();
         if (train.Count == 0 || heldOut.Count == 0)
             throw new UserError($"The comparisons give {train.Count} training and {heldOut.Count} held-out pairs; both need at least one, so add more pairs.");
@@ -110,9 +126,12 @@ public static class RewardModelTraining
         ModelBundle.CopyTokenizer(rm.Tokenizer, outDir);
         var encodedTrain = train.Select(p => (rm.Encode(p.Prompt, p.Chosen), rm.Encode(p.Prompt, p.Rejected))).ToList();
         var encodedHeldOut = heldOut.Select(p => (rm.Encode(p.Prompt, p.Chosen), rm.Encode(p.Prompt, p.Rejected))).ToList();
-        log($"Reward model on {rm.Config.ParameterCount:N0} parameters: {train.Count:N0} training pairs, {heldOut.Count:N0} held out.");
+        var encodedDev = dev.Select(p => (rm.Encode(p.Prompt, p.Chosen), rm.Encode(p.Prompt, p.Rejected))).ToList();
+        log($"Reward model on {rm.Config.ParameterCount:N0} parameters: {train.Count:N0} training pairs, {dev.Count:N0} dev, {heldOut.Count:N0} held out.");
+        // The dev baseline is measured before training; a resumed run measures it on the resumed model, so it is only a guide there.
+        var devLikelihoodCorrect = LikelihoodCorrect(rm, encodedDev);
 
-        var parameters = rm.parameters().ToArray();
+        var parameters = rm.TrainableParameters().ToArray();
         using var optimizer = torch.optim.AdamW(parameters, settings.LearningRate, weight_decay: 0.0);
         var store = new CheckpointStore(outDir);
         var state = new TrainerState { Seed = settings.Seed, Extra = [] };
@@ -182,18 +201,28 @@ public static class RewardModelTraining
         }
         if (!completed) heldOutAccuracy = Accuracy(rm, encodedHeldOut);
 
-        var correct = Correct(rm, encodedHeldOut);
-        var bySource = Enumerable.Range(0, heldOut.Count).GroupBy(i => heldOut[i].Source)
-            .Select(g => new SourceAccuracy(g.Key, g.Count(), g.Average(i => correct[i] ? 1.0 : 0.0),
-                likelihoodCorrect.Count == heldOut.Count ? g.Average(i => likelihoodCorrect[i] ? 1.0 : 0.0) : double.NaN))
-            .OrderBy(s => s.Source, StringComparer.Ordinal).ToList();
+        var bySource = BySource(heldOut, Correct(rm, encodedHeldOut), likelihoodCorrect);
+        var devCorrect = Correct(rm, encodedDev);
+        var devBySource = BySource(dev, devCorrect, devLikelihoodCorrect);
         Save();
         log($"Reward normalisation over {Math.Min(settings.ReferenceReplies, 2 * train.Count)} training replies: mean {rm.Mean:F4}, std {rm.Std:F4}.");
         var result = new RewardModelResult(outDir, checkpoint, train.Count, heldOut.Count, initial, heldOutAccuracy, bySource,
-            loss, rm.Mean, rm.Std, state.TrainSeconds, completed);
+            loss, rm.Mean, rm.Std, state.TrainSeconds, completed)
+        {
+            DevPairs = dev.Count, DevAccuracy = dev.Count == 0 ? double.NaN : devCorrect.Average(c => c ? 1.0 : 0.0), DevBySource = devBySource,
+        };
         WriteReport(outDir, settings, result, state);
         return result;
     }
+
+    static bool IsDev(ComparisonPair pair, double devShare) =>
+        devShare > 0 && SplitRule.Bucket("rm-dev", pair.Prompt) < devShare * SplitRule.Buckets;
+
+    static List<SourceAccuracy> BySource(IReadOnlyList<ComparisonPair> pairs, IReadOnlyList<bool> correct, IReadOnlyList<bool> likelihoodCorrect) =>
+        Enumerable.Range(0, pairs.Count).GroupBy(i => pairs[i].Source)
+            .Select(g => new SourceAccuracy(g.Key, g.Count(), g.Average(i => correct[i] ? 1.0 : 0.0),
+                likelihoodCorrect.Count == pairs.Count ? g.Average(i => likelihoodCorrect[i] ? 1.0 : 0.0) : double.NaN))
+            .OrderBy(s => s.Source, StringComparer.Ordinal).ToList();
 
     /// <summary>Training pairs in a fresh seeded shuffle each pass; System.Random is fine here, the order only needs to be seeded, not portable.</summary>
     sealed class PairOrder(int count, long seed)
@@ -226,6 +255,11 @@ public static class RewardModelTraining
             .Table(["source", "pairs", "accuracy", "likelihood baseline"],
             result.BySource.Select(s => (IReadOnlyList<object?>)[s.Source, s.Pairs, s.Accuracy.ToString("P1", System.Globalization.CultureInfo.InvariantCulture),
                 double.IsNaN(s.LikelihoodAccuracy) ? "-" : s.LikelihoodAccuracy.ToString("P1", System.Globalization.CultureInfo.InvariantCulture)]));
+        if (result.DevPairs > 0)
+            report.Section("Dev accuracy by source", $"{result.DevPairs} pairs set aside from the training pairs (dev share {settings.DevShare}); settings are chosen on these.")
+                .Table(["source", "pairs", "accuracy", "likelihood baseline"],
+                result.DevBySource.Select(s => (IReadOnlyList<object?>)[s.Source, s.Pairs, s.Accuracy.ToString("P1", System.Globalization.CultureInfo.InvariantCulture),
+                    double.IsNaN(s.LikelihoodAccuracy) ? "-" : s.LikelihoodAccuracy.ToString("P1", System.Globalization.CultureInfo.InvariantCulture)]));
         if (state.LossHistory.Count > 0)
             report.Section("Training").Chart(new Chart("Bradley-Terry loss", ChartKind.Line, "step", "−log σ(r_chosen − r_rejected)",
                 [new ChartSeries("train", [.. state.LossHistory.Select(p => (double)p.Step)], [.. state.LossHistory.Select(p => p.Loss)])]));

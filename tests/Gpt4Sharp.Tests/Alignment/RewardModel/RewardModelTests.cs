@@ -139,6 +139,7 @@ public class RewardModelTests
     [Theory]
     [InlineData(RewardLikelihood.Reply)]
     [InlineData(RewardLikelihood.PointwiseMutualInformation)]
+    [InlineData(RewardLikelihood.Reference)]
     public void The_raw_reward_adds_the_reply_log_likelihood_and_not_the_prompts(RewardLikelihood kind)
     {
         using var rm = LearnedRewardModel.FromLanguageModel(TinyRun.Create(), TorchSharp.torch.CPU, seed: 5, likelihood: kind);
@@ -162,6 +163,33 @@ public class RewardModelTests
             double expected = ReplyLogLikelihood(sequences[i]) - (kind == RewardLikelihood.PointwiseMutualInformation ? ReplyLogLikelihood(rm.Encode("", pairs[i].Item2)) : 0);
             Assert.Equal(expected, raw[i], 3);
         }
+    }
+
+    [Fact]
+    public void The_reference_likelihood_stays_frozen_through_training_and_loads_back()
+    {
+        var (file, model) = (AgreementPairs(), TinyRun.Create());
+        var outDir = Path.Combine(RepoPaths.NewTempDir(), "rm");
+        var result = RewardModelTraining.Run(new RewardModelSettings
+        {
+            BaseModel = model, OutDirectory = outDir, DataFiles = [file], CurriculumPairs = 0, Likelihood = RewardLikelihood.Reference, DevShare = 0.2,
+            Steps = 12, BatchSize = 8, LearningRate = 3e-3, WarmupSteps = 2, EvalEvery = 0, CheckpointEvery = 0, ReferenceReplies = 32, Device = "cpu",
+        });
+        // The dev pairs come out of the training pairs (whole prompts), and their accuracy is reported per source.
+        Assert.True(result.DevPairs > 0 && result.TrainPairs + result.DevPairs + result.HeldOutPairs == 300, $"{result.TrainPairs} + {result.DevPairs} + {result.HeldOutPairs}");
+        Assert.InRange(result.DevAccuracy, 0, 1);
+        Assert.Equal(result.DevPairs, Assert.Single(result.DevBySource).Pairs);
+
+        using var rm = LearnedRewardModel.Load(outDir);
+        Assert.Equal(RewardLikelihood.Reference, rm.Likelihood);
+        using var start = ModelBundle.Load(model).Model;
+        var startWeights = start.state_dict();
+        var saved = rm.state_dict();
+        // The reference half is the starting model, bit for bit; the backbone moved; the reference is not trained.
+        Assert.All(startWeights, kv => Assert.True(kv.Value.allclose(saved["reference." + kv.Key], 0, 0), kv.Key));
+        Assert.Contains(startWeights, kv => !kv.Value.allclose(saved["backbone." + kv.Key], 0, 0));
+        var trainable = rm.TrainableParameters().ToHashSet();
+        Assert.DoesNotContain(rm.named_parameters(), p => p.name.StartsWith("reference.", StringComparison.Ordinal) && trainable.Contains(p.parameter));
     }
 
     [Fact]
