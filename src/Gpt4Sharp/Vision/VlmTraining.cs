@@ -45,7 +45,7 @@ public sealed record VlmTrainSettings
     /// charts that are not among the training pictures; 0 = none. Only chart questions that name a
     /// bar give practice, so other families are unaffected.
     /// </summary>
-    public int LookupPractice { get; init; } = 24;
+    public int LookupPractice { get; init; }
     /// <summary>Training-split charts the practice rows are drawn from (at most one per practice row the run uses).</summary>
     public int LookupPracticeCharts { get; init; } = 20_000;
     /// <summary>A <c>vlm train</c> run (or checkpoint) of the same shape to start from instead of a fresh decoder: training continues with a new schedule.</summary>
