@@ -66,8 +66,8 @@ public static class VlmTasks
     /// <summary>
     /// Text-only practice for a chart's questions that name a bar (its value; the trend between
     /// two bars): the stage-1 prompt without the picture, and its rationale with the reading (the
-    /// first sentence, "purple9, orange1, blue4, yellow8.") given, so the loss falls on the
-    /// step that finds the named bars in the reading and copies their values ("So yellow8.").
+    /// first sentence, "purple 9, orange 1, blue 4, yellow 8.") given, so the loss falls on the
+    /// step that finds the named bars in the reading and copies their values ("So yellow 8.").
     /// That lookup is an induction-style text pattern; with pictures it is one token of each
     /// rationale, here it costs no image encoding. Other families (and charts without such questions) give none.
     /// </summary>

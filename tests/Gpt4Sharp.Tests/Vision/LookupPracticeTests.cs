@@ -22,9 +22,8 @@ public class LookupPracticeTests
         int questionsNamingABar = 0, practice = 0;
         foreach (var item in Charts(60))
         {
-            var scene = item.Extra!["scene"]!;
-            var values = scene["values"]!.AsArray().Select(v => (int)v!).ToArray();
-            var reading = string.Join(", ", scene["colours"]!.AsArray().Select((c, i) => $"{c}{values[i]}")) + ".";   // "purple9, orange1, blue4, yellow8."
+            var caption = CurriculumImages.Caption(item);
+            var reading = caption[(caption.IndexOf(": ", StringComparison.Ordinal) + 2)..];   // "purple 9, orange 1, blue 4, yellow 8."
             questionsNamingABar += CurriculumImages.QuestionAnswers(item).Count(qa => qa.Question.StartsWith("What is the value", StringComparison.Ordinal)
                 || qa.Question.StartsWith("Does the value go up or down", StringComparison.Ordinal));
             foreach (var e in VlmTasks.LookupPractice(item))

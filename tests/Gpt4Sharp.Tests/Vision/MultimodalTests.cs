@@ -100,7 +100,7 @@ public class MultimodalTests
     [Fact]
     public void ChartValueAndTrendRationalesStateTheNamedBarsWithTheirHeightsInThePicture()
     {
-        // Stage 1's reading and the "colourVALUE" it repeats for a named bar must agree with
+        // Stage 1's reading and the "colour value" it repeats for a named bar must agree with
         // the drawn chart, and the answer must follow from them.
         var family = (Gpt4Sharp.Curriculum.Images.ChartFamily)CurriculumImages.ImageFamily("charts");
         int valueQuestions = 0, trendQuestions = 0;
@@ -116,8 +116,8 @@ public class MultimodalTests
                 var named = Enumerable.Range(0, colours.Length).Where(i => example.Question.Contains($" {colours[i]} bar", StringComparison.Ordinal)).ToArray();
                 if (named.Length == 0) continue;
                 var stop = example.Target.IndexOf(". ", StringComparison.Ordinal);
-                Assert.Equal(Enumerable.Range(0, colours.Length).Select(i => $"{colours[i]}{Height(i)}"), example.Target[..stop].Split(", "));
-                var repeated = string.Join(", ", named.Select(i => $"{colours[i]}{Height(i)}"));
+                Assert.Equal(Enumerable.Range(0, colours.Length).Select(i => $"{colours[i]} {Height(i)}"), example.Target[..stop].Split(", "));
+                var repeated = string.Join(", ", named.Select(i => $"{colours[i]} {Height(i)}"));
                 Assert.StartsWith($"So {repeated}", example.Target[(stop + 2)..]);
                 if (named.Length == 1)
                 {

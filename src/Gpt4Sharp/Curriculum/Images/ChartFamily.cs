@@ -14,13 +14,10 @@ namespace Gpt4Sharp.Curriculum.Images;
 /// a bar, the highest bar, highest minus lowest, and the trend (up or down) between
 /// neighbouring bars. Every rationale first reads all bars off the scale, left to right, and
 /// ends with the result, so the second stage of the chain of thought only has to take it over.
-/// Where a bar named in the question is needed again it is repeated as in the reading, so
-/// finding its value is a copy from the reading (an induction-style lookup) rather than a new
-/// look at the picture. Rationales write a bar as "yellow8" (<see cref="Said"/>), not "yellow
-/// 8" as the caption does: the tokenizer's pre-split (cl100k's) cuts " 8" into " " and "8", so
-/// with a space the digit sits two tokens after its colour and the lookup has to match the
-/// token before the current one; written together, the digit is the very next token after the
-/// colour, the one-step pattern (find the earlier copy of this token, take the token after it).
+/// Where a bar named in the question is needed again it is repeated as "colour value", the
+/// pattern of the reading, so finding its value is a copy from the reading (the
+/// previous-token/induction pattern a small decoder learns first) rather than a new look at
+/// the picture.
 /// </summary>
 public sealed class ChartFamily : ImageFamily
 {
@@ -44,7 +41,6 @@ public sealed class ChartFamily : ImageFamily
             ["values"] = new JsonArray(values.Select(v => (JsonNode)v).ToArray()),
         };
         var reading = string.Join(", ", colours.Select((c, i) => $"{c} {values[i]}"));
-        var said = string.Join(", ", colours.Select((c, i) => Said(c, values[i])));
         var hi = Array.IndexOf(values, values.Max());
         var lo = Array.IndexOf(values, values.Min());
         var pick = rng.Next(n);
@@ -52,25 +48,22 @@ public sealed class ChartFamily : ImageFamily
         var (from, to) = (values[step], values[step + 1]);
         var qa = new List<(string, string, string)>
         {
-            ($"What is the value of the {colours[pick]} bar?", Str(values[pick]), $"{said}. So {Said(colours[pick], values[pick])}."),
-            ("Which bar is the highest?", colours[hi], $"{said}. The highest is {values[hi]}: {colours[hi]}."),
+            ($"What is the value of the {colours[pick]} bar?", Str(values[pick]), $"{reading}. So {colours[pick]} {values[pick]}."),
+            ("Which bar is the highest?", colours[hi], $"{reading}. The highest is {values[hi]}: {colours[hi]}."),
             ("What is the difference between the highest and the lowest bar?", Str(values[hi] - values[lo]),
-                $"{said}. {values[hi]} - {values[lo]} = {values[hi] - values[lo]}."),
+                $"{reading}. {values[hi]} - {values[lo]} = {values[hi] - values[lo]}."),
         };
         if (from != to)
         {
             var trend = to > from ? "up" : "down";
             qa.Add(($"Does the value go up or down from the {colours[step]} bar to the {colours[step + 1]} bar?", trend,
-                $"{said}. So {Said(colours[step], from)}, {Said(colours[step + 1], to)}: {trend}."));
+                $"{reading}. So {colours[step]} {from}, {colours[step + 1]} {to}: {trend}."));
         }
         var caption = $"A bar chart of {n} bars: {reading}.";
         return Item(rng, "bar_chart", n - 2, scene, caption, qa);
     }
 
     static string Str(int v) => v.ToString(CultureInfo.InvariantCulture);
-
-    /// <summary>A bar as rationales write it: the colour with its value right after it ("yellow8"), so the value is the colour's next token.</summary>
-    public static string Said(string colour, int value) => colour + Str(value);
 
     /// <summary>Horizontal centre of slot i of n.</summary>
     public static int SlotCentre(int i, int n) => Left + (Right - Left) * (2 * i + 1) / (2 * n);
