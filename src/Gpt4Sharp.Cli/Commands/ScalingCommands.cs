@@ -40,14 +40,17 @@ public static class ScalingCommands
         var codeShare = Cli.Opt("--code-share", "Share of code documents in the corpus.", d.CodeShare);
         var batch = Cli.Opt("--batch-size", "Sequences per step.", d.BatchSize);
         var seqLen = Cli.Opt("--seq-len", "Tokens per training sequence.", d.SequenceLength);
-        var lr = Cli.Opt("--lr", "Peak learning rate.", d.LearningRate);
+        var lr = Cli.Opt("--lr", "Peak learning rate at the base width (--lr-base-width).", d.LearningRate);
+        var lrBase = Cli.Opt("--lr-base-width", "Width at which the peak learning rate is --lr.", d.LearningRateBaseWidth);
+        var lrExponent = Cli.Opt("--lr-width-exponent", "Width w trains with --lr·(base width / w)^this (1 = µP's rule for Adam, 0 = one rate for every width).", d.LearningRateWidthExponent);
         var warmup = Cli.Opt("--warmup", "Warmup steps (the same for every run).", d.WarmupSteps);
         var minLr = Cli.Opt("--min-lr-ratio", "Each run's learning rate decays by a cosine to this share of the peak at its last step (1 = constant).", d.MinLearningRateRatio);
         var averageFraction = Cli.Opt("--average-fraction", "Measure an EMA of the weights whose window is this share of the steps so far (0 = raw weights).", d.AverageFraction);
         var fitSeeds = Cli.Opt("--fit-seeds", "Seeds per fitted run; the laws see each run's mean over its seeds (the held-out run trains once).", d.FitSeeds);
         var evalBatches = Cli.Opt("--eval-batches", "Validation batches for every loss measurement.", d.EvalBatches);
         var curvePoints = Cli.Opt("--curve-points", "Log-spaced measurements along each run's learning curve (for the chart; the laws use the final one).", d.CurvePoints);
-        var span = Cli.Opt("--frontier-span", "The compute budgets span from the fitted compute divided by this up to the fitted compute.", d.FrontierSpan);
+        var budgetSpan = Cli.Opt("--budget-span", "The IsoFLOP grid's compute budgets span from the fitted compute divided by this up to the fitted compute.", d.BudgetSpan);
+        var span = Cli.Opt("--frontier-span", "Fit the laws on the budgets from the fitted compute divided by this up to the fitted compute.", d.FrontierSpan);
         var tier = Cli.Opt("--tier", "Code tier of the task metric: easy, medium or hard.", d.CodeTier);
         var reference = Cli.Opt("--reference-problems", "Held-out code problems whose reference solutions' likelihood is the continuous code metric.", d.ReferenceProblems);
         var problems = Cli.Opt("--problems", "Held-out code problems sampled for the pass rate at the end of each run.", d.CodeProblems);
@@ -58,7 +61,7 @@ public static class ScalingCommands
 
         var command = new Command("scaling", "Trains an IsoFLOP grid of small models with one recipe (each run's learning rate decays over its own length), fits L(C) = a·C^(−b) + c and a code-metric law on the compute-efficient frontier of the final values and Chinchilla's L(N, D) on every run, picks the headline by a backtest, predicts a run with 30x more compute before training it, then reports the errors.")
         {
-            outDir, widths, target, layers, heads, ratio, budgets, minTpp, maxTpp, minRatio, vocab, docs, codeShare, batch, seqLen, lr, warmup, minLr, averageFraction, fitSeeds, evalBatches, curvePoints, span,
+            outDir, widths, target, layers, heads, ratio, budgets, minTpp, maxTpp, minRatio, vocab, docs, codeShare, batch, seqLen, lr, lrBase, lrExponent, warmup, minLr, averageFraction, fitSeeds, evalBatches, curvePoints, budgetSpan, span,
             tier, reference, problems, samples, temperature, seed, device,
         };
         command.SetHandler(async (p, cancel) =>
@@ -70,8 +73,8 @@ public static class ScalingCommands
                 Heads = p.GetValue(heads), TokensPerParameter = p.GetValue(ratio), FrontierPoints = p.GetValue(budgets),
                 MinTokensPerParameter = p.GetValue(minTpp), MaxTokensPerParameter = p.GetValue(maxTpp), MinLearningRateRatio = p.GetValue(minLr), MinComputeRatio = p.GetValue(minRatio), VocabSize = p.GetValue(vocab),
                 CorpusDocuments = p.GetValue(docs), CodeShare = p.GetValue(codeShare), BatchSize = p.GetValue(batch), SequenceLength = p.GetValue(seqLen),
-                LearningRate = p.GetValue(lr), WarmupSteps = p.GetValue(warmup), AverageFraction = p.GetValue(averageFraction), FitSeeds = p.GetValue(fitSeeds), EvalBatches = p.GetValue(evalBatches), CurvePoints = p.GetValue(curvePoints),
-                FrontierSpan = p.GetValue(span), CodeTier = p.GetValue(tier)!, ReferenceProblems = p.GetValue(reference), CodeProblems = p.GetValue(problems),
+                LearningRate = p.GetValue(lr), LearningRateBaseWidth = p.GetValue(lrBase), LearningRateWidthExponent = p.GetValue(lrExponent), WarmupSteps = p.GetValue(warmup), AverageFraction = p.GetValue(averageFraction), FitSeeds = p.GetValue(fitSeeds), EvalBatches = p.GetValue(evalBatches), CurvePoints = p.GetValue(curvePoints),
+                BudgetSpan = p.GetValue(budgetSpan), FrontierSpan = p.GetValue(span), CodeTier = p.GetValue(tier)!, ReferenceProblems = p.GetValue(reference), CodeProblems = p.GetValue(problems),
                 SamplesPerProblem = p.GetValue(samples), Temperature = p.GetValue(temperature), Seed = p.GetValue(seed), Device = p.GetValue(device)!,
             };
             var result = await ScalingSweep.RunAsync(settings, new ConsoleObserver(), cancel);

@@ -15,7 +15,7 @@ namespace Gpt4Sharp.Scaling;
 /// A compute sweep with one shared recipe: every model has the same depth, head count, data,
 /// batch, learning-rate schedule and seed; only the width changes. The fitted runs form an IsoFLOP
 /// grid (Hoffmann et al. 2022, approach 2): <see cref="FrontierPoints"/> compute budgets spanning
-/// <see cref="FrontierSpan"/>x up to the fitted compute (what the largest fitted width needs for
+/// <see cref="BudgetSpan"/>x up to the fitted compute (what the largest fitted width needs for
 /// <see cref="TokensPerParameter"/> tokens per parameter), and at each budget every fitted width
 /// whose tokens per parameter there fall inside [<see cref="MinTokensPerParameter"/>,
 /// <see cref="MaxTokensPerParameter"/>]. Each run decays its learning rate over its own length, and
@@ -25,8 +25,8 @@ namespace Gpt4Sharp.Scaling;
 public sealed record ScalingSettings
 {
     public string OutDirectory { get; init; } = "runs/scaling";
-    /// <summary>Model widths of the runs the laws are fitted on.</summary>
-    public IReadOnlyList<int> FittedWidths { get; init; } = [16, 24, 32, 40];
+    /// <summary>Model widths of the runs the laws are fitted on; each trains at the budgets where its tokens per parameter fall inside the window.</summary>
+    public IReadOnlyList<int> FittedWidths { get; init; } = [8, 12, 16, 20, 24, 32, 40];
     /// <summary>
     /// Width of the held-out run that is predicted, then trained. The default 96 (259k parameters)
     /// follows Chinchilla's N_opt ∝ C^0.5 from the fitted runs' best size at their compute (widths
@@ -51,7 +51,17 @@ public sealed record ScalingSettings
     public double CodeShare { get; init; } = 0.8;
     public int BatchSize { get; init; } = 4;
     public int SequenceLength { get; init; } = 128;
+    /// <summary>Peak learning rate at <see cref="LearningRateBaseWidth"/>; other widths scale it by <see cref="LearningRateWidthExponent"/>.</summary>
     public double LearningRate { get; init; } = 8e-3;
+    /// <summary>The width at which the peak rate is <see cref="LearningRate"/>.</summary>
+    public int LearningRateBaseWidth { get; init; } = 32;
+    /// <summary>
+    /// A width w trains with peak rate LearningRate·(base width / w)^this: 1 is µP's rule for Adam
+    /// (Yang et al. 2022: hidden-matrix updates must shrink as 1/width for the optimum to stay put),
+    /// here applied to every parameter group because the trainer has one rate; 0 gives every width
+    /// the same rate.
+    /// </summary>
+    public double LearningRateWidthExponent { get; init; }
     /// <summary>Linear warmup steps, the same count for every run.</summary>
     public int WarmupSteps { get; init; } = 50;
     /// <summary>
@@ -77,14 +87,15 @@ public sealed record ScalingSettings
     public int EvalBatches { get; init; } = 128;
     /// <summary>Log-spaced measurements (validation loss and code likelihood) along each run, for the learning-curve chart; the laws use the last.</summary>
     public int CurvePoints { get; init; } = 6;
+    /// <summary>The IsoFLOP grid's compute budgets span from the fitted compute divided by this to the fitted compute.</summary>
+    public double BudgetSpan { get; init; } = 27;
+    /// <summary>Log-spaced compute budgets of the IsoFLOP grid.</summary>
+    public int FrontierPoints { get; init; } = 7;
     /// <summary>
-    /// The fitted compute budgets span from the fitted compute divided by this to the fitted
-    /// compute. A wide lever arm pins the law's exponent that a narrow one leaves free: the previous
-    /// method's 30x predictions from a 3x span were 12–30 % off, those from a 30x span 4.5 % on average.
+    /// The laws are fitted on the budgets from the fitted compute divided by this up to the fitted
+    /// compute (the sensitivity rows show the other spans).
     /// </summary>
     public double FrontierSpan { get; init; } = 27;
-    /// <summary>Log-spaced compute budgets of the IsoFLOP grid (the frontier points the laws are fitted on).</summary>
-    public int FrontierPoints { get; init; } = 7;
     /// <summary>A fitted width trains at a budget only if it sees at least this many tokens per parameter there (larger models would stop in their first transient).</summary>
     public double MinTokensPerParameter { get; init; } = 4;
     /// <summary>... and at most this many (smaller models would be far from the budget's optimal size and cost many steps).</summary>
@@ -106,7 +117,7 @@ public sealed record ScalingSettings
     {
         OutDirectory = outDirectory, FittedWidths = [4, 6, 8], TargetWidth = 16, TokensPerParameter = 2, MinComputeRatio = 3,
         VocabSize = 300, CorpusDocuments = 400, BatchSize = 2, SequenceLength = 32, WarmupSteps = 2, EvalBatches = 2, CurvePoints = 3,
-        FrontierSpan = 27, FrontierPoints = 4, MinTokensPerParameter = 0.2, MaxTokensPerParameter = 100, FitSeeds = 1, ReferenceProblems = 4, CodeProblems = 2, SamplesPerProblem = 2, MaxNewTokens = 8, SandboxWorkers = 1,
+        BudgetSpan = 27, FrontierPoints = 4, FrontierSpan = 27, MinTokensPerParameter = 0.2, MaxTokensPerParameter = 100, FitSeeds = 1, ReferenceProblems = 4, CodeProblems = 2, SamplesPerProblem = 2, MaxNewTokens = 8, SandboxWorkers = 1,
     };
 
     public ScalingSettings Validate()
@@ -124,11 +135,16 @@ public sealed record ScalingSettings
         Require(AverageFraction >= 0, $"the weight-average fraction must be 0 (off) or positive (got {AverageFraction})");
         Require(WarmupSteps >= 0, $"warmup steps must be 0 or more (got {WarmupSteps})");
         Require(CurvePoints >= 1 && FrontierPoints >= 3, "a run needs at least 1 curve point and the grid at least 3 compute budgets");
-        Require(Enumerable.Range(0, FrontierPoints).Count(k => Math.Pow(FrontierSpan, (double)k / (FrontierPoints - 1)) >= ScalingSweep.BacktestFactor * (1 - 1e-9)) >= 3,
-            $"the backtest needs at least 3 compute budgets at or below 1/{ScalingSweep.BacktestFactor:G} of the fitted compute; widen --frontier-span (got {FrontierSpan:G3}) or add --budgets (got {FrontierPoints})");
+        Require(FrontierSpan > 1, $"the frontier span must exceed 1 (got {FrontierSpan})");
+        Require(BudgetSpan > 1, $"the budget span must exceed 1 (got {BudgetSpan})");
+        // How far below the fitted compute each budget lies, as a ratio.
+        var below = Enumerable.Range(0, FrontierPoints).Select(k => Math.Pow(BudgetSpan, (double)k / (FrontierPoints - 1))).ToList();
+        Require(below.Count(r => r <= FrontierSpan * (1 + 1e-9)) >= 3, $"the laws need at least 3 compute budgets within the frontier span; widen --frontier-span (got {FrontierSpan:G3}) or add --budgets (got {FrontierPoints})");
+        Require(below.Count(r => r >= ScalingSweep.BacktestFactor * (1 - 1e-9) && r <= ScalingSweep.BacktestFactor * FrontierSpan * (1 + 1e-9)) >= 3,
+            $"the backtest needs at least 3 compute budgets between 1/{ScalingSweep.BacktestFactor:G} and 1/{ScalingSweep.BacktestFactor * FrontierSpan:G3} of the fitted compute; widen --budget-span (got {BudgetSpan:G3}) or add --budgets (got {FrontierPoints})");
+        Require(LearningRateBaseWidth > 0 && LearningRateWidthExponent >= 0, $"the learning-rate base width must be positive and the width exponent 0 or more (got {LearningRateBaseWidth} and {LearningRateWidthExponent})");
         Require(MinLearningRateRatio is >= 0 and <= 1, $"the final learning-rate ratio must be in [0, 1] (got {MinLearningRateRatio})");
         Require(MinTokensPerParameter > 0 && MaxTokensPerParameter > MinTokensPerParameter, $"the tokens-per-parameter window must be positive and non-empty (got {MinTokensPerParameter} to {MaxTokensPerParameter})");
-        Require(FrontierSpan > 1, $"the frontier span must exceed 1 (got {FrontierSpan})");
         Require(CodeShare is > 0 and <= 1, $"code share must be in (0, 1] (got {CodeShare})");
         Require(SamplesPerProblem >= 1 && CodeProblems >= 1 && ReferenceProblems >= 1, "code problems and samples per problem must be positive");
         return this;
@@ -142,10 +158,17 @@ public sealed record ScalingSettings
         FfnHidden = (8 * width / 3 + 7) / 8 * 8,
     };
 
-    /// <summary>The shared optimisation recipe for a run of <paramref name="steps"/> steps: fixed warmup, then a cosine decay over the run's own length.</summary>
-    public TrainConfig TrainFor(int steps) => new()
+    /// <summary>The peak learning rate of a model of this width.</summary>
+    public double LearningRateFor(int width) => LearningRate * Math.Pow((double)LearningRateBaseWidth / width, LearningRateWidthExponent);
+
+    /// <summary>
+    /// The shared optimisation recipe for a run of <paramref name="steps"/> steps of a model of
+    /// <paramref name="width"/> (the base width when omitted): fixed warmup, then a cosine decay over
+    /// the run's own length.
+    /// </summary>
+    public TrainConfig TrainFor(int steps, int? width = null) => new()
     {
-        Steps = steps, BatchSize = BatchSize, SequenceLength = SequenceLength, LearningRate = LearningRate, MinLearningRateRatio = MinLearningRateRatio,
+        Steps = steps, BatchSize = BatchSize, SequenceLength = SequenceLength, LearningRate = LearningRateFor(width ?? LearningRateBaseWidth), MinLearningRateRatio = MinLearningRateRatio,
         WarmupSteps = WarmupSteps, EvalEvery = 0, EvalBatches = EvalBatches, CheckpointEvery = 1, Seed = Seed,
     };
 
@@ -208,7 +231,7 @@ public sealed record ParametricPrediction(string Metric, ParametricFitResult Fit
 /// The sweep's outcome. <see cref="Code"/> predicts the continuous code metric (reference-solution
 /// likelihood); the sampled pass rates are in each point's <see cref="SweepPoint.Code"/>.
 /// <see cref="LossBacktest"/> checks the method inside the fitted data alone: a law fitted on the
-/// budgets up to a third of the fitted compute, predicting the frontier at the fitted compute.
+/// same span of budgets a third lower, predicting the frontier at the fitted compute.
 /// </summary>
 public sealed record ScalingResult(
     string ComputeDefinition, IReadOnlyList<SweepPoint> Points, Prediction Loss, Prediction Code, double ComputeRatio, string CodeMetricRule, double Seconds)
@@ -218,7 +241,7 @@ public sealed record ScalingResult(
     public IReadOnlyList<Prediction> LossBySpan { get; init; } = [];
     /// <summary>The second loss predictor: Chinchilla's L(N, D) at the held-out run's parameters and tokens.</summary>
     public ParametricPrediction? LossParametric { get; init; }
-    /// <summary>The parametric predictor's backtest, the same as <see cref="LossBacktest"/>'s (budgets up to a third of the fitted compute, predicting the frontier at it).</summary>
+    /// <summary>The parametric predictor's backtest, the same as <see cref="LossBacktest"/>'s (the same span of budgets a third lower, predicting the frontier at the fitted compute).</summary>
     public ParametricPrediction? ParametricBacktest { get; init; }
     /// <summary>Which loss predictor is the headline (<see cref="ScalingSweep.FrontierPredictor"/> or <see cref="ScalingSweep.ParametricPredictor"/>), chosen by the backtests before the held-out run trained.</summary>
     public string HeadlinePredictor { get; init; } = ScalingSweep.FrontierPredictor;
@@ -289,7 +312,7 @@ public static class ScalingSweep
         var largest = settings.ModelFor(settings.FittedWidths.Max(), vocabSize).Validate();
         double fittedCompute = settings.TokensPerParameter * largest.ParameterCount * largest.TrainingFlopsPerToken(settings.SequenceLength);
         int n = settings.FrontierPoints;
-        return [.. Enumerable.Range(0, n).Select(k => fittedCompute / Math.Pow(settings.FrontierSpan, (double)(n - 1 - k) / (n - 1)))];
+        return [.. Enumerable.Range(0, n).Select(k => fittedCompute / Math.Pow(settings.BudgetSpan, (double)(n - 1 - k) / (n - 1)))];
     }
 
     static SweepRunPlan PlanOne(ScalingSettings s, int width, int vocabSize, double compute, Func<double, double> round, bool heldOut)
@@ -330,7 +353,7 @@ public static class ScalingSweep
             {
                 predicted = Predict(settings, points, plan);
                 observer.Log($"Loss predicted with other frontier spans: {string.Join(", ", predicted.LossBySpan.Select(p => $"{p.Metric[(LossMetric.Length + 2)..]} -> {p.Predicted:F4}"))}.");
-                observer.Log($"Backtests (budgets up to a third of the fitted compute, predicting the frontier at it, {predicted.Backtest.Actual:F4}): {FrontierPredictor} {predicted.Backtest.Predicted:F4} ({predicted.Backtest.RelativeError:P1} error)"
+                observer.Log($"Backtests (the same span of budgets a third lower, predicting the frontier at the fitted compute, {predicted.Backtest.Actual:F4}): {FrontierPredictor} {predicted.Backtest.Predicted:F4} ({predicted.Backtest.RelativeError:P1} error)"
                     + (predicted.ParametricBacktest is { } pb ? $", {ParametricPredictor} {pb.Predicted:F4} ({pb.RelativeError:P1})." : $"; too few curve points for {ParametricPredictor}."));
                 if (predicted.Parametric is { } pp)
                     observer.Log($"{ParametricPredictor}: fit {pp.Fit.Law} on {pp.Fit.Points} curve points (rmse {pp.Fit.RootMeanSquareError:G3}) -> predicted {pp.Predicted:F4} for N = {pp.Parameters:N0}, D = {pp.Tokens:N0}.");
@@ -357,13 +380,13 @@ public static class ScalingSweep
     /// <summary>Frontier spans whose loss predictions are reported beside the chosen one, to show how much the choice matters.</summary>
     public static readonly IReadOnlyList<double> SensitivitySpans = [3, 9, 27];
 
-    /// <summary>The backtest fits the budgets up to the fitted compute divided by this and predicts the frontier at the fitted compute.</summary>
+    /// <summary>The backtest fits the same span of budgets this factor lower and predicts the frontier at the fitted compute.</summary>
     public const double BacktestFactor = 3;
 
     /// <summary>
     /// Everything predicted from the fitted runs alone, before the held-out run trains: both laws at
     /// the held-out compute, fitted on the IsoFLOP frontier of the budgets within the frontier span;
-    /// the same loss method one step down (budgets up to a third of the fitted compute, predicting the
+    /// the same loss method one step down (the same span of budgets a third lower, predicting the
     /// frontier at the fitted compute), checkable without the held-out run; and the loss prediction
     /// for each of <see cref="SensitivitySpans"/> that holds three budgets. Runs of one width and
     /// budget with different seeds count as one run, their mean.
@@ -384,7 +407,7 @@ public static class ScalingSweep
         double top = runs.Max(p => p.Plan.Budget);
         List<LossObservation> Observations(double from, double to) =>
             [.. Within(runs, from, to).Select(p => new LossObservation(p.Plan.Parameters, p.Plan.Tokens, p.FinalLoss))];
-        List<LossObservation> observations = Observations(top / settings.FrontierSpan, top), backObservations = Observations(0, top / BacktestFactor);
+        List<LossObservation> observations = Observations(top / settings.FrontierSpan, top), backObservations = Observations(top / BacktestFactor / settings.FrontierSpan, top / BacktestFactor);
         // A sweep with too few sizes or token counts (the tiny test sweeps) keeps the frontier law alone.
         if (!ParametricLawFit.HasEnoughData(observations) || !ParametricLawFit.HasEnoughData(backObservations)) return frontier;
         var fit = ParametricLawFit.Fit(observations);
@@ -424,7 +447,7 @@ public static class ScalingSweep
         }
         var loss = One(LossMetric, p => p.FinalLoss, top / settings.FrontierSpan, top, compute);
         var code = One($"reference-solution NLL ({settings.CodeTier} code, nats)", p => p.FinalCodeNll, top / settings.FrontierSpan, top, compute);
-        var backtest = One(LossMetric, p => p.FinalLoss, 0, top / BacktestFactor, top) with { Actual = Frontier(p => p.FinalLoss, top, top)[^1].Value };
+        var backtest = One(LossMetric, p => p.FinalLoss, top / BacktestFactor / settings.FrontierSpan, top / BacktestFactor, top) with { Actual = Frontier(p => p.FinalLoss, top, top)[^1].Value };
         var bySpan = SensitivitySpans.Where(span => Frontier(p => p.FinalLoss, top / span, top).Count >= 3)
             .Select(span => One($"{LossMetric}, frontier span {span:G3}", p => p.FinalLoss, top / span, top, compute)).ToList();
         return new SweepPredictions(loss, code, backtest, bySpan);
@@ -456,7 +479,7 @@ public static class ScalingSweep
         using var model = new GptModel(config, settings.Seed);
         model.to(TorchRuntime.ParseDevice(settings.Device));
         using var data = new ShardData(dataDir, tokenizer, settings.Seed);
-        var train = settings.TrainFor(plan.Steps);
+        var train = settings.TrainFor(plan.Steps, plan.Width);
         using var trainer = new Trainer(model, train, data);
         var measureAt = settings.CurveSteps(plan.Steps).ToHashSet();
         double flopsPerStep = config.TrainingFlopsPerToken(settings.SequenceLength) * train.TokensPerStep;

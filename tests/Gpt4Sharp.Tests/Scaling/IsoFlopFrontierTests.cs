@@ -52,7 +52,7 @@ public class IsoFlopFrontierTests
     {
         // Three sizes at each of five budgets over 81x; the best size of each budget lies on one law, the others above it.
         var law = new PowerLaw(30, 0.2, 0.8);
-        var settings = new ScalingSettings { FrontierSpan = 81, FrontierPoints = 5 };
+        var settings = new ScalingSettings { BudgetSpan = 81, FrontierPoints = 5, FrontierSpan = 81 };
         var fitted = Enumerable.Range(0, 5).SelectMany(k =>
         {
             double budget = 1e8 * Math.Pow(3, k);

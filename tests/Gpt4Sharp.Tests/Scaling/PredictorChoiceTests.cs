@@ -5,7 +5,7 @@ namespace Gpt4Sharp.Tests.Scaling;
 /// <summary>The two loss predictors, the headline chosen by their backtests, and seed averaging — on a synthetic IsoFLOP grid.</summary>
 public class PredictorChoiceTests
 {
-    static readonly ScalingSettings Settings = new() { FrontierSpan = 27, FrontierPoints = 7 };
+    static readonly ScalingSettings Settings = new() { BudgetSpan = 27, FrontierPoints = 7, FrontierSpan = 27 };
 
     /// <summary>Seven budgets over 27x (compute 6·N·D); at each, four sizes around 20 tokens per parameter, each finished with loss <paramref name="loss"/>(N, D).</summary>
     static List<SweepPoint> Runs(Func<double, double, double> loss, long seed = 0)

@@ -22,7 +22,7 @@ public class ScalingSweepTests
     {
         var settings = Micro(RepoPaths.NewTempDir()) with
         {
-            FittedWidths = [8, 16, 24, 32], TargetWidth = 64, TokensPerParameter = 20, MinComputeRatio = 30, FrontierSpan = 27, FrontierPoints = 4,
+            FittedWidths = [8, 16, 24, 32], TargetWidth = 64, TokensPerParameter = 20, MinComputeRatio = 30, BudgetSpan = 27, FrontierPoints = 4, FrontierSpan = 27,
             MinTokensPerParameter = 5, MaxTokensPerParameter = 60,
         };
         var plans = ScalingSweep.Plan(settings, 300);
@@ -66,6 +66,18 @@ public class ScalingSweepTests
         // A ratio of 1 is the constant rate of the earlier recipe.
         var constant = (settings with { MinLearningRateRatio = 1 }).TrainFor(1000);
         Assert.Equal(8e-3, constant.LearningRateAt(999), 1e-12);
+    }
+
+    [Fact]
+    public void TheLearningRateScalesInverselyWithWidthUnderTheMuPRule()
+    {
+        var settings = new ScalingSettings { LearningRate = 8e-3, LearningRateBaseWidth = 32, LearningRateWidthExponent = 1 };
+        Assert.Equal(8e-3, settings.LearningRateFor(32), 1e-15);
+        Assert.Equal(3.2e-2, settings.LearningRateFor(8), 1e-15);
+        Assert.Equal(8e-3 / 3, settings.TrainFor(1000, 96).LearningRate, 1e-15);
+        // The base width's rate when no width is given, and one rate for all widths with exponent 0.
+        Assert.Equal(8e-3, settings.TrainFor(1000).LearningRate, 1e-15);
+        Assert.Equal(8e-3, (settings with { LearningRateWidthExponent = 0 }).TrainFor(1000, 96).LearningRate, 1e-15);
     }
 
     [Fact]
