@@ -40,7 +40,7 @@ public static class ScalingReport
                     .Concat(result.LossBySpan.Select(p => p with { Metric = $"sensitivity: {p.Metric}" })).Select(p => (IReadOnlyList<object?>)[p.Metric, p.Fit.Law.ToString(), p.Fit.RootMeanSquareError, p.Predicted, p.Actual, p.RelativeError])
                     .Concat(new[] { ($"{ScalingSweep.ParametricPredictor}: {ScalingSweep.LossMetric}", result.LossParametric), ($"backtest: {ScalingSweep.ParametricPredictor}", result.ParametricBacktest) }
                         .Where(r => r.Item2 is not null).Select(r => (IReadOnlyList<object?>)[r.Item1, r.Item2!.Fit.Law.ToString(), r.Item2.Fit.RootMeanSquareError, r.Item2.Predicted, r.Item2.Actual, r.Item2.RelativeError])))
-            .Paragraph($"Headline loss predictor, chosen before the held-out run trained by the smaller backtest error: {result.HeadlinePredictor} (predicted {result.HeadlineLossPredicted:F4}, error {result.HeadlineLossError:P2}).")
+            .Paragraph($"Headline loss predictor, fixed before the held-out run trained: {result.HeadlinePredictor} (predicted {result.HeadlineLossPredicted:F4}, error {result.HeadlineLossError:P2}).")
             .KeyValues(("compute", result.ComputeDefinition), ("code metric", result.CodeMetricRule), ("sweep time", $"{result.Seconds:F0} s"))
             .Section("Runs")
             .Table(["run", "parameters", "tokens", "compute (FLOPs)", "final val loss", "reference NLL", "−mean log pass rate", "pass rate", "held out"],

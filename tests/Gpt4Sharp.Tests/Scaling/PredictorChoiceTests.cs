@@ -5,7 +5,7 @@ namespace Gpt4Sharp.Tests.Scaling;
 /// <summary>The two loss predictors, the headline chosen by their backtests, and seed averaging — on a synthetic IsoFLOP grid.</summary>
 public class PredictorChoiceTests
 {
-    static readonly ScalingSettings Settings = new() { BudgetSpan = 27, FrontierPoints = 7, FrontierSpan = 27 };
+    static readonly ScalingSettings Settings = new() { BudgetSpan = 27, FrontierPoints = 7, FrontierSpan = 27, HeadlineByBacktest = true };
 
     /// <summary>Seven budgets over 27x (compute 6·N·D); at each, four sizes around 20 tokens per parameter, each finished with loss <paramref name="loss"/>(N, D).</summary>
     static List<SweepPoint> Runs(Func<double, double, double> loss, long seed = 0)
@@ -44,8 +44,11 @@ public class PredictorChoiceTests
         // The frontier backtest is therefore worse and the parametric law leads.
         Assert.True(p.Backtest.RelativeError > p.ParametricBacktest.RelativeError);
         Assert.Equal(ScalingSweep.ParametricPredictor, p.Headline);
-        // The frontier-law prediction is still made and kept beside it.
+        // The frontier-law prediction is still made and kept beside it, and it is the headline unless the backtests choose.
         Assert.Equal(p.Loss.Predicted, ScalingSweep.Predict(Settings, fitted, target.Compute).Loss.Predicted);
+        var byDefault = ScalingSweep.Predict(Settings with { HeadlineByBacktest = false }, fitted, target);
+        Assert.Equal(ScalingSweep.FrontierPredictor, byDefault.Headline);
+        Assert.Equal(p.Loss.Predicted, byDefault.HeadlinePredicted);
     }
 
     [Fact]
