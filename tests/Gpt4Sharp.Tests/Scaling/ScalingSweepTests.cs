@@ -45,6 +45,20 @@ public class ScalingSweepTests
     }
 
     [Fact]
+    public void TheDefaultGridHasSevenBudgetsOverTwentySevenXAndAHeldOutRunAtThirtyX()
+    {
+        var plans = ScalingSweep.Plan(new ScalingSettings(), 384);
+        var fitted = plans.Where(p => !p.HeldOut).ToList();
+        Assert.Equal(24, fitted.Count);
+        Assert.Equal([3, 3, 4, 3, 4, 4, 3], fitted.GroupBy(p => p.Budget).Select(g => g.Count()));
+        Assert.Equal(["fit-d24-b7", "fit-d32-b7", "fit-d40-b7"], fitted.TakeLast(3).Select(p => p.Name));
+        Assert.Equal("target-d96", plans[^1].Name);
+        Assert.InRange(plans[^1].Compute / fitted.Max(p => p.Compute), 30, 30.01);
+        // The pipeline's smaller preset plans a valid grid too.
+        Assert.NotEmpty(ScalingSweep.Plan(Gpt4Sharp.Pipeline.PipelinePresets.Default().Scaling, 384));
+    }
+
+    [Fact]
     public void ABudgetWithoutAnyWidthInTheWindowIsRefused()
     {
         var settings = Micro(RepoPaths.NewTempDir()) with { MinTokensPerParameter = 1000, MaxTokensPerParameter = 2000 };
