@@ -30,20 +30,28 @@ public static class ScalingCommands
         var target = Cli.Opt("--target-width", "Width of the held-out run that is predicted before it trains.", d.TargetWidth);
         var layers = Cli.Opt("--layers", "Decoder layers (the same for every size).", d.Layers);
         var heads = Cli.Opt("--heads", "Attention heads at every width.", d.Heads);
-        var ratio = Cli.Opt("--tokens-per-param", "Fitted compute: every fitted run gets the FLOPs the largest fitted width needs for this many tokens per parameter.", d.TokensPerParameter);
+        var ratio = Cli.Opt("--tokens-per-param", "Fitted compute (the largest budget): the FLOPs the largest fitted width needs for this many tokens per parameter.", d.TokensPerParameter);
+        var budgets = Cli.Opt("--budgets", "Log-spaced compute budgets of the IsoFLOP grid, up to the fitted compute.", d.FrontierPoints);
+        var minTpp = Cli.Opt("--min-tokens-per-param", "A width trains at a budget only if it sees at least this many tokens per parameter there.", d.MinTokensPerParameter);
+        var maxTpp = Cli.Opt("--max-tokens-per-param", "... and at most this many.", d.MaxTokensPerParameter);
         var minRatio = Cli.Opt("--min-compute-ratio", "Compute of the held-out run relative to the largest fitted run.", d.MinComputeRatio);
         var vocab = Cli.Opt("--vocab", "BPE vocabulary shared by every run.", d.VocabSize);
         var docs = Cli.Opt("--corpus-docs", "Curriculum documents in the shared corpus.", d.CorpusDocuments);
         var codeShare = Cli.Opt("--code-share", "Share of code documents in the corpus.", d.CodeShare);
         var batch = Cli.Opt("--batch-size", "Sequences per step.", d.BatchSize);
         var seqLen = Cli.Opt("--seq-len", "Tokens per training sequence.", d.SequenceLength);
-        var lr = Cli.Opt("--lr", "Peak learning rate.", d.LearningRate);
-        var warmup = Cli.Opt("--warmup", "Warmup steps (the same for every run); the learning rate is constant after it.", d.WarmupSteps);
+        var lr = Cli.Opt("--lr", "Peak learning rate at the base width (--lr-base-width).", d.LearningRate);
+        var lrBase = Cli.Opt("--lr-base-width", "Width at which the peak learning rate is --lr.", d.LearningRateBaseWidth);
+        var lrExponent = Cli.Opt("--lr-width-exponent", "Width w trains with --lr·(base width / w)^this (1 = µP's rule for Adam, 0 = one rate for every width).", d.LearningRateWidthExponent);
+        var warmup = Cli.Opt("--warmup", "Warmup steps (the same for every run).", d.WarmupSteps);
+        var minLr = Cli.Opt("--min-lr-ratio", "Each run's learning rate decays by a cosine to this share of the peak at its last step (1 = constant).", d.MinLearningRateRatio);
         var averageFraction = Cli.Opt("--average-fraction", "Measure an EMA of the weights whose window is this share of the steps so far (0 = raw weights).", d.AverageFraction);
-        var fitSeeds = Cli.Opt("--fit-seeds", "Seeds per fitted width; the laws are fitted on each width's mean curve (the held-out run trains once).", d.FitSeeds);
+        var headlineByBacktest = Cli.Opt("--headline-by-backtest", "Let the backtests choose the headline loss predictor (default: the frontier law L(C)).", d.HeadlineByBacktest);
+        var fitSeeds = Cli.Opt("--fit-seeds", "Seeds per fitted run; the laws see each run's mean over its seeds (the held-out run trains once).", d.FitSeeds);
         var evalBatches = Cli.Opt("--eval-batches", "Validation batches for every loss measurement.", d.EvalBatches);
-        var curvePoints = Cli.Opt("--curve-points", "Log-spaced measurements along each run's learning curve.", d.CurvePoints);
-        var span = Cli.Opt("--frontier-span", "Fit the laws on the frontier from the fitted compute divided by this up to the fitted compute.", d.FrontierSpan);
+        var curvePoints = Cli.Opt("--curve-points", "Log-spaced measurements along each run's learning curve (for the chart; the laws use the final one).", d.CurvePoints);
+        var budgetSpan = Cli.Opt("--budget-span", "The IsoFLOP grid's compute budgets span from the fitted compute divided by this up to the fitted compute.", d.BudgetSpan);
+        var span = Cli.Opt("--frontier-span", "Fit the laws on the budgets from the fitted compute divided by this up to the fitted compute.", d.FrontierSpan);
         var tier = Cli.Opt("--tier", "Code tier of the task metric: easy, medium or hard.", d.CodeTier);
         var reference = Cli.Opt("--reference-problems", "Held-out code problems whose reference solutions' likelihood is the continuous code metric.", d.ReferenceProblems);
         var problems = Cli.Opt("--problems", "Held-out code problems sampled for the pass rate at the end of each run.", d.CodeProblems);
@@ -52,9 +60,9 @@ public static class ScalingCommands
         var seed = Cli.Opt("--seed", "Seed for data, initialisation and sampling.", d.Seed);
         var device = Cli.Opt("--device", "cpu, cuda, cuda:N or auto.", d.Device);
 
-        var command = new Command("scaling", "Trains a sweep of small models with one recipe (several seeds per size), fits L(C) = a·C^(−b) + c and a code-metric law on the compute-efficient frontier and Chinchilla's L(N, D) on every curve point, picks the headline by a backtest, predicts a run with 30x more compute before training it, then reports the errors.")
+        var command = new Command("scaling", "Trains an IsoFLOP grid of small models with one recipe (each run's learning rate decays over its own length), fits L(C) = a·C^(−b) + c and a code-metric law on the compute-efficient frontier of the final values and Chinchilla's L(N, D) on every run, prints backtests, predicts a run with 30x more compute before training it, then reports the errors.")
         {
-            outDir, widths, target, layers, heads, ratio, minRatio, vocab, docs, codeShare, batch, seqLen, lr, warmup, averageFraction, fitSeeds, evalBatches, curvePoints, span,
+            outDir, widths, target, layers, heads, ratio, budgets, minTpp, maxTpp, minRatio, vocab, docs, codeShare, batch, seqLen, lr, lrBase, lrExponent, warmup, minLr, averageFraction, headlineByBacktest, fitSeeds, evalBatches, curvePoints, budgetSpan, span,
             tier, reference, problems, samples, temperature, seed, device,
         };
         command.SetHandler(async (p, cancel) =>
@@ -63,10 +71,11 @@ public static class ScalingCommands
             var settings = d with
             {
                 OutDirectory = p.GetValue(outDir)!, FittedWidths = p.GetValue(widths)!, TargetWidth = p.GetValue(target), Layers = p.GetValue(layers),
-                Heads = p.GetValue(heads), TokensPerParameter = p.GetValue(ratio), MinComputeRatio = p.GetValue(minRatio), VocabSize = p.GetValue(vocab),
+                Heads = p.GetValue(heads), TokensPerParameter = p.GetValue(ratio), FrontierPoints = p.GetValue(budgets),
+                MinTokensPerParameter = p.GetValue(minTpp), MaxTokensPerParameter = p.GetValue(maxTpp), MinLearningRateRatio = p.GetValue(minLr), MinComputeRatio = p.GetValue(minRatio), VocabSize = p.GetValue(vocab),
                 CorpusDocuments = p.GetValue(docs), CodeShare = p.GetValue(codeShare), BatchSize = p.GetValue(batch), SequenceLength = p.GetValue(seqLen),
-                LearningRate = p.GetValue(lr), WarmupSteps = p.GetValue(warmup), AverageFraction = p.GetValue(averageFraction), FitSeeds = p.GetValue(fitSeeds), EvalBatches = p.GetValue(evalBatches), CurvePoints = p.GetValue(curvePoints),
-                FrontierSpan = p.GetValue(span), CodeTier = p.GetValue(tier)!, ReferenceProblems = p.GetValue(reference), CodeProblems = p.GetValue(problems),
+                LearningRate = p.GetValue(lr), LearningRateBaseWidth = p.GetValue(lrBase), LearningRateWidthExponent = p.GetValue(lrExponent), WarmupSteps = p.GetValue(warmup), AverageFraction = p.GetValue(averageFraction), FitSeeds = p.GetValue(fitSeeds), HeadlineByBacktest = p.GetValue(headlineByBacktest), EvalBatches = p.GetValue(evalBatches), CurvePoints = p.GetValue(curvePoints),
+                BudgetSpan = p.GetValue(budgetSpan), FrontierSpan = p.GetValue(span), CodeTier = p.GetValue(tier)!, ReferenceProblems = p.GetValue(reference), CodeProblems = p.GetValue(problems),
                 SamplesPerProblem = p.GetValue(samples), Temperature = p.GetValue(temperature), Seed = p.GetValue(seed), Device = p.GetValue(device)!,
             };
             var result = await ScalingSweep.RunAsync(settings, new ConsoleObserver(), cancel);
@@ -121,6 +130,6 @@ public static class ScalingCommands
             if (p is not null)
                 errors.AddRow(Markup.Escape(name), Markup.Escape(p.Fit.Law.ToString()), p.Predicted.ToString("F4"), p.Actual?.ToString("F4") ?? "—", p.RelativeError is { } e ? e.ToString("P2") : "—");
         AnsiConsole.Write(errors);
-        AnsiConsole.MarkupLineInterpolated($"Headline loss prediction ({r.HeadlinePredictor}, chosen by the backtests before the held-out run trained): [bold]{r.HeadlineLossPredicted:F4}[/] vs {r.Loss.Actual:F4}, error [bold]{r.HeadlineLossError:P2}[/].");
+        AnsiConsole.MarkupLineInterpolated($"Headline loss prediction ({r.HeadlinePredictor}, fixed before the held-out run trained): [bold]{r.HeadlineLossPredicted:F4}[/] vs {r.Loss.Actual:F4}, error [bold]{r.HeadlineLossError:P2}[/].");
     }
 }

@@ -88,6 +88,7 @@ public static class PipelinePresets
         Scaling = new ScalingSettings
         {
             FittedWidths = [8, 12, 16, 20], TargetWidth = 48, TokensPerParameter = 10, MinComputeRatio = 10, CorpusDocuments = 20_000, FitSeeds = 1,
+            BudgetSpan = 9, FrontierPoints = 5, FrontierSpan = 9, MinTokensPerParameter = 6, // a 9x IsoFLOP grid whose smallest runs still outlast twice the warmup
             ReferenceProblems = 32, CodeProblems = 8, SamplesPerProblem = 4,
         },
         Pretrain = new PretrainSettings

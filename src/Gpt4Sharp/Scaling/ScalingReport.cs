@@ -34,13 +34,13 @@ public static class ScalingReport
         });
 
         var report = new Report("Scaling sweep: predicting the held-out run")
-            .Section("Predictions", $"Laws y = a·C^(−b) + c fitted on the compute-efficient frontier of the {result.Points.Count - 1} smaller runs' learning curves, evaluated at the held-out run's compute ({result.ComputeRatio:F1}x the largest fitted) before it trained. The backtest row applies the same method inside the fitted runs alone.")
+            .Section("Predictions", $"Laws y = a·C^(−b) + c fitted on the compute-efficient frontier (the minimum of each compute budget's IsoFLOP profile) of the {result.Points.Count - 1} smaller runs' final values, evaluated at the held-out run's compute ({result.ComputeRatio:F1}x the largest fitted) before it trained. The backtest row applies the same method inside the fitted runs alone.")
             .Table(["metric", "fit", "rmse on fit", "predicted", "actual", "relative error"],
                 new[] { result.Loss, result.Code }.Concat(result.LossBacktest is { } back ? [back with { Metric = $"backtest: {back.Metric} at the fitted compute" }] : [])
                     .Concat(result.LossBySpan.Select(p => p with { Metric = $"sensitivity: {p.Metric}" })).Select(p => (IReadOnlyList<object?>)[p.Metric, p.Fit.Law.ToString(), p.Fit.RootMeanSquareError, p.Predicted, p.Actual, p.RelativeError])
                     .Concat(new[] { ($"{ScalingSweep.ParametricPredictor}: {ScalingSweep.LossMetric}", result.LossParametric), ($"backtest: {ScalingSweep.ParametricPredictor}", result.ParametricBacktest) }
                         .Where(r => r.Item2 is not null).Select(r => (IReadOnlyList<object?>)[r.Item1, r.Item2!.Fit.Law.ToString(), r.Item2.Fit.RootMeanSquareError, r.Item2.Predicted, r.Item2.Actual, r.Item2.RelativeError])))
-            .Paragraph($"Headline loss predictor, chosen before the held-out run trained by the smaller backtest error: {result.HeadlinePredictor} (predicted {result.HeadlineLossPredicted:F4}, error {result.HeadlineLossError:P2}).")
+            .Paragraph($"Headline loss predictor, fixed before the held-out run trained: {result.HeadlinePredictor} (predicted {result.HeadlineLossPredicted:F4}, error {result.HeadlineLossError:P2}).")
             .KeyValues(("compute", result.ComputeDefinition), ("code metric", result.CodeMetricRule), ("sweep time", $"{result.Seconds:F0} s"))
             .Section("Runs")
             .Table(["run", "parameters", "tokens", "compute (FLOPs)", "final val loss", "reference NLL", "−mean log pass rate", "pass rate", "held out"],
@@ -76,15 +76,15 @@ public static class ScalingReport
         var series = new List<ChartSeries>
         {
             new($"fit {prediction.Fit.Law}", curveX, curveX.Select(prediction.Fit.Law.At).ToArray(), ChartKind.Line),
-            new("frontier (fitted)", prediction.Frontier.Select(f => f.Compute).ToArray(), prediction.Frontier.Select(f => f.Value).ToArray(), ChartKind.Scatter),
-            new("fitted runs' ends", finals.Select(p => p.Compute).ToArray(), finals.Select(value).ToArray(), ChartKind.Scatter),
+            new("IsoFLOP minima (fitted)", prediction.Frontier.Select(f => f.Compute).ToArray(), prediction.Frontier.Select(f => f.Value).ToArray(), ChartKind.Scatter),
+            new("fitted runs", finals.Select(p => p.Compute).ToArray(), finals.Select(value).ToArray(), ChartKind.Scatter),
             new("predicted", [prediction.Compute], [prediction.Predicted], ChartKind.Scatter),
         };
         if (prediction.Actual is { } actual) series.Add(new("actual", [prediction.Compute], [actual], ChartKind.Scatter));
         return new Chart(title, ChartKind.Scatter, "compute (FLOPs)", yLabel, series) { LogX = true };
     }
 
-    /// <summary>Every run's validation-loss curve against compute, the frontier is their lower envelope.</summary>
+    /// <summary>Every run's validation-loss curve against compute; each decays its learning rate over its own length, so only its end is a frontier candidate.</summary>
     public static Chart LearningCurves(ScalingResult result) =>
         new("Learning curves (validation loss)", ChartKind.Line, "compute (FLOPs)", "validation loss (nats/token)",
             result.Points.Select(p => new ChartSeries(p.Plan.Name, p.Curve.Select(c => c.Compute).ToArray(), p.Curve.Select(c => c.Loss).ToArray(), ChartKind.Line)).ToList())

@@ -13,20 +13,20 @@ namespace Gpt4Sharp.Scaling;
 
 /// <summary>
 /// A compute sweep with one shared recipe: every model has the same depth, head count, data,
-/// batch, learning rate and seed; only the width changes. Every fitted run trains for the same
-/// compute (the compute the largest fitted width needs for <see cref="TokensPerParameter"/>
-/// tokens per parameter) with a learning rate that is constant after a fixed warmup, so each
-/// learning curve, measured at log-spaced steps, is a series of honest shorter runs; the laws
-/// are fitted on the compute-efficient frontier of those curves (Kaplan et al. 2020), each
-/// width's curve being the mean over <see cref="FitSeeds"/> seeds. The held-out run is one
-/// larger model trained with the same recipe for <see cref="MinComputeRatio"/> times the compute
-/// of the largest fitted run.
+/// batch, learning-rate schedule and seed; only the width changes. The fitted runs form an IsoFLOP
+/// grid (Hoffmann et al. 2022, approach 2): <see cref="FrontierPoints"/> compute budgets spanning
+/// <see cref="BudgetSpan"/>x up to the fitted compute (what the largest fitted width needs for
+/// <see cref="TokensPerParameter"/> tokens per parameter), and at each budget every fitted width
+/// whose tokens per parameter there fall inside [<see cref="MinTokensPerParameter"/>,
+/// <see cref="MaxTokensPerParameter"/>]. Each run decays its learning rate over its own length, and
+/// the laws are fitted on the runs' final values only. The held-out run is one larger model trained
+/// with the same recipe for <see cref="MinComputeRatio"/> times the compute of the largest fitted run.
 /// </summary>
 public sealed record ScalingSettings
 {
     public string OutDirectory { get; init; } = "runs/scaling";
-    /// <summary>Model widths of the runs the laws are fitted on.</summary>
-    public IReadOnlyList<int> FittedWidths { get; init; } = [16, 24, 32, 40];
+    /// <summary>Model widths of the runs the laws are fitted on; each trains at the budgets where its tokens per parameter fall inside the window.</summary>
+    public IReadOnlyList<int> FittedWidths { get; init; } = [8, 12, 16, 20, 24, 32, 40];
     /// <summary>
     /// Width of the held-out run that is predicted, then trained. The default 96 (259k parameters)
     /// follows Chinchilla's N_opt ∝ C^0.5 from the fitted runs' best size at their compute (widths
@@ -51,38 +51,64 @@ public sealed record ScalingSettings
     public double CodeShare { get; init; } = 0.8;
     public int BatchSize { get; init; } = 4;
     public int SequenceLength { get; init; } = 128;
+    /// <summary>Peak learning rate at <see cref="LearningRateBaseWidth"/>; other widths scale it by <see cref="LearningRateWidthExponent"/>.</summary>
     public double LearningRate { get; init; } = 8e-3;
-    /// <summary>Linear warmup steps, the same count for every run; after it the rate stays constant (no decay), so a curve's point at step s equals a run of s steps.</summary>
+    /// <summary>The width at which the peak rate is <see cref="LearningRate"/>.</summary>
+    public int LearningRateBaseWidth { get; init; } = 32;
+    /// <summary>
+    /// A width w trains with peak rate LearningRate·(base width / w)^this: 1 is µP's rule for Adam
+    /// (Yang et al. 2022: hidden-matrix updates must shrink as 1/width for the optimum to stay put),
+    /// here applied to every parameter group because the trainer has one rate; 0 gives every width
+    /// the same rate.
+    /// </summary>
+    public double LearningRateWidthExponent { get; init; } = 1;
+    /// <summary>Linear warmup steps, the same count for every run.</summary>
     public int WarmupSteps { get; init; } = 50;
     /// <summary>
-    /// Every measurement and the final model use an exponential moving average of the weights whose
-    /// window is this share of the steps so far (Polyak averaging; Karras et al. 2024 scale the EMA
-    /// length with training time the same way). It depends on the step only, so curves stay
-    /// horizon-free, and it removes the step-to-step noise a constant learning rate leaves; 0 turns
-    /// it off.
+    /// After warmup every run's rate follows a cosine from the peak down to this share of it at its
+    /// own last step (Hoffmann et al. 2022 match the cycle to the run's length). Decaying to near zero
+    /// gives a lower and far less noisy final loss than a constant rate, for the small and the
+    /// held-out model alike; 1 keeps the rate constant.
     /// </summary>
-    public double AverageFraction { get; init; } = 0.1;
+    public double MinLearningRateRatio { get; init; }
     /// <summary>
-    /// Seeds (initialisation and data order) per fitted width; the laws are fitted on the mean of
-    /// each width's curves. With one seed, the frontier law's 30x prediction moved from 0.29 to 0.55
-    /// between seeds whose final losses differ by ±3 %: the fit's variance, not its rmse, dominates
-    /// its error, and averaging seeds is the direct way to cut it. The held-out run trains once,
-    /// with <see cref="Seed"/>.
+    /// Measure (and keep as the final model) an exponential moving average of the weights whose
+    /// window is this share of the steps so far (Polyak averaging); 0 turns it off. With a decaying
+    /// rate the last weights are already an average, so the default is off.
     /// </summary>
-    public int FitSeeds { get; init; } = 3;
+    public double AverageFraction { get; init; }
+    /// <summary>
+    /// Seeds (initialisation and data order) per fitted run; the laws see the mean of each run's
+    /// seeds. The held-out run trains once, with <see cref="Seed"/>. With one seed every run, the
+    /// held-out one included, sees the same data in the same order.
+    /// </summary>
+    public int FitSeeds { get; init; } = 1;
     /// <summary>Validation batches for every loss measurement (the same held-out tokens for every run and step).</summary>
-    public int EvalBatches { get; init; } = 64;
-    /// <summary>Log-spaced measurements (validation loss and code likelihood) along each run.</summary>
-    public int CurvePoints { get; init; } = 24;
+    public int EvalBatches { get; init; } = 128;
+    /// <summary>Log-spaced measurements (validation loss and code likelihood) along each run, for the learning-curve chart; the laws use the last.</summary>
+    public int CurvePoints { get; init; } = 6;
+    /// <summary>The IsoFLOP grid's compute budgets span from the fitted compute divided by this to the fitted compute.</summary>
+    public double BudgetSpan { get; init; } = 27;
+    /// <summary>Log-spaced compute budgets of the IsoFLOP grid.</summary>
+    public int FrontierPoints { get; init; } = 7;
     /// <summary>
-    /// The laws are fitted on the frontier from the fitted compute divided by this to the fitted
-    /// compute. The default 3 keeps the part formed by the largest fitted models well past their
-    /// first steps; lower down the frontier is made of runs a few hundred steps old and bends (see
-    /// <see cref="ScalingSweep.SensitivitySpans"/> for what wider spans predict).
+    /// The laws are fitted on the budgets from the fitted compute divided by this up to the fitted
+    /// compute: the default 6 takes the top four budgets (C_fit/5.2 … C_fit). Lower budgets are still
+    /// in the runs' first steep fall, which no a·C^(−b) + c follows (seed 1337: with them the 30x
+    /// prediction fell to 0.26 against 0.41); the sensitivity rows show the other spans.
     /// </summary>
-    public double FrontierSpan { get; init; } = 3;
-    /// <summary>Log-spaced compute levels of the frontier that the laws are fitted on.</summary>
-    public int FrontierPoints { get; init; } = 16;
+    public double FrontierSpan { get; init; } = 6;
+    /// <summary>
+    /// Let the backtests choose the headline predictor (the frontier law or L(N, D), whichever backtest
+    /// error is smaller). Off by default: the backtest window lies a third lower, where the small runs
+    /// are still in their first steep fall, so its errors say little about 30x; the headline is then the
+    /// issue's frontier law and L(N, D) is printed beside it.
+    /// </summary>
+    public bool HeadlineByBacktest { get; init; }
+    /// <summary>A fitted width trains at a budget only if it sees at least this many tokens per parameter there (larger models would stop in their first transient).</summary>
+    public double MinTokensPerParameter { get; init; } = 4;
+    /// <summary>... and at most this many (smaller models would be far from the budget's optimal size and cost many steps).</summary>
+    public double MaxTokensPerParameter { get; init; } = 60;
     public string CodeTier { get; init; } = "easy";
     /// <summary>Held-out problems whose reference solutions' likelihood is the continuous code metric.</summary>
     public int ReferenceProblems { get; init; } = 64;
@@ -99,8 +125,8 @@ public sealed record ScalingSettings
     public static ScalingSettings Tiny(string outDirectory) => new()
     {
         OutDirectory = outDirectory, FittedWidths = [4, 6, 8], TargetWidth = 16, TokensPerParameter = 2, MinComputeRatio = 3,
-        VocabSize = 300, CorpusDocuments = 400, BatchSize = 2, SequenceLength = 32, WarmupSteps = 2, EvalBatches = 2, CurvePoints = 6,
-        FrontierSpan = 4, FrontierPoints = 6, FitSeeds = 1, ReferenceProblems = 4, CodeProblems = 2, SamplesPerProblem = 2, MaxNewTokens = 8, SandboxWorkers = 1,
+        VocabSize = 300, CorpusDocuments = 400, BatchSize = 2, SequenceLength = 32, WarmupSteps = 2, EvalBatches = 2, CurvePoints = 3,
+        BudgetSpan = 27, FrontierPoints = 4, FrontierSpan = 27, MinTokensPerParameter = 0.2, MaxTokensPerParameter = 100, FitSeeds = 1, ReferenceProblems = 4, CodeProblems = 2, SamplesPerProblem = 2, MaxNewTokens = 8, SandboxWorkers = 1,
     };
 
     public ScalingSettings Validate()
@@ -117,8 +143,17 @@ public sealed record ScalingSettings
         Require(MinComputeRatio >= 1, $"the held-out run's compute ratio must be at least 1 (got {MinComputeRatio})");
         Require(AverageFraction >= 0, $"the weight-average fraction must be 0 (off) or positive (got {AverageFraction})");
         Require(WarmupSteps >= 0, $"warmup steps must be 0 or more (got {WarmupSteps})");
-        Require(CurvePoints >= 2 && FrontierPoints >= 3, "a run needs at least 2 curve points and the frontier at least 3 points");
+        Require(CurvePoints >= 1 && FrontierPoints >= 3, "a run needs at least 1 curve point and the grid at least 3 compute budgets");
         Require(FrontierSpan > 1, $"the frontier span must exceed 1 (got {FrontierSpan})");
+        Require(BudgetSpan > 1, $"the budget span must exceed 1 (got {BudgetSpan})");
+        // How far below the fitted compute each budget lies, as a ratio.
+        var below = Enumerable.Range(0, FrontierPoints).Select(k => Math.Pow(BudgetSpan, (double)k / (FrontierPoints - 1))).ToList();
+        Require(below.Count(r => r <= FrontierSpan * (1 + 1e-9)) >= 3, $"the laws need at least 3 compute budgets within the frontier span; widen --frontier-span (got {FrontierSpan:G3}) or add --budgets (got {FrontierPoints})");
+        Require(below.Count(r => r >= ScalingSweep.BacktestFactor * (1 - 1e-9) && r <= ScalingSweep.BacktestFactor * FrontierSpan * (1 + 1e-9)) >= 3,
+            $"the backtest needs at least 3 compute budgets between 1/{ScalingSweep.BacktestFactor:G} and 1/{ScalingSweep.BacktestFactor * FrontierSpan:G3} of the fitted compute; widen --budget-span (got {BudgetSpan:G3}) or add --budgets (got {FrontierPoints})");
+        Require(LearningRateBaseWidth > 0 && LearningRateWidthExponent >= 0, $"the learning-rate base width must be positive and the width exponent 0 or more (got {LearningRateBaseWidth} and {LearningRateWidthExponent})");
+        Require(MinLearningRateRatio is >= 0 and <= 1, $"the final learning-rate ratio must be in [0, 1] (got {MinLearningRateRatio})");
+        Require(MinTokensPerParameter > 0 && MaxTokensPerParameter > MinTokensPerParameter, $"the tokens-per-parameter window must be positive and non-empty (got {MinTokensPerParameter} to {MaxTokensPerParameter})");
         Require(CodeShare is > 0 and <= 1, $"code share must be in (0, 1] (got {CodeShare})");
         Require(SamplesPerProblem >= 1 && CodeProblems >= 1 && ReferenceProblems >= 1, "code problems and samples per problem must be positive");
         return this;
@@ -132,10 +167,17 @@ public sealed record ScalingSettings
         FfnHidden = (8 * width / 3 + 7) / 8 * 8,
     };
 
-    /// <summary>The shared optimisation recipe for a run of <paramref name="steps"/> steps: fixed warmup, then a constant rate (no decay).</summary>
-    public TrainConfig TrainFor(int steps) => new()
+    /// <summary>The peak learning rate of a model of this width.</summary>
+    public double LearningRateFor(int width) => LearningRate * Math.Pow((double)LearningRateBaseWidth / width, LearningRateWidthExponent);
+
+    /// <summary>
+    /// The shared optimisation recipe for a run of <paramref name="steps"/> steps of a model of
+    /// <paramref name="width"/> (the base width when omitted): fixed warmup, then a cosine decay over
+    /// the run's own length.
+    /// </summary>
+    public TrainConfig TrainFor(int steps, int? width = null) => new()
     {
-        Steps = steps, BatchSize = BatchSize, SequenceLength = SequenceLength, LearningRate = LearningRate, MinLearningRateRatio = 1,
+        Steps = steps, BatchSize = BatchSize, SequenceLength = SequenceLength, LearningRate = LearningRateFor(width ?? LearningRateBaseWidth), MinLearningRateRatio = MinLearningRateRatio,
         WarmupSteps = WarmupSteps, EvalEvery = 0, EvalBatches = EvalBatches, CheckpointEvery = 1, Seed = Seed,
     };
 
@@ -157,10 +199,15 @@ public sealed record ScalingSettings
     }
 }
 
-/// <summary>One planned run of the sweep. <see cref="Seed"/> seeds its initialisation, data order and sampling.</summary>
+/// <summary>
+/// One planned run of the sweep. <see cref="Seed"/> seeds its initialisation, data order and sampling;
+/// <see cref="Budget"/> is the grid's compute budget the run belongs to (its <see cref="Compute"/> is that
+/// budget rounded to whole steps).
+/// </summary>
 public sealed record SweepRunPlan(string Name, int Width, long Parameters, long Tokens, int Steps, double Compute, bool HeldOut)
 {
     public long Seed { get; init; }
+    public double Budget { get; init; } = Compute;
 }
 
 /// <summary>What one run measured. <see cref="Curve"/> holds the log-spaced measurements along the run; the last one is the final.</summary>
@@ -193,7 +240,7 @@ public sealed record ParametricPrediction(string Metric, ParametricFitResult Fit
 /// The sweep's outcome. <see cref="Code"/> predicts the continuous code metric (reference-solution
 /// likelihood); the sampled pass rates are in each point's <see cref="SweepPoint.Code"/>.
 /// <see cref="LossBacktest"/> checks the method inside the fitted data alone: a law fitted on the
-/// same frontier span a quarter lower, predicting the frontier at the fitted compute.
+/// same span of budgets a third lower, predicting the frontier at the fitted compute.
 /// </summary>
 public sealed record ScalingResult(
     string ComputeDefinition, IReadOnlyList<SweepPoint> Points, Prediction Loss, Prediction Code, double ComputeRatio, string CodeMetricRule, double Seconds)
@@ -203,7 +250,7 @@ public sealed record ScalingResult(
     public IReadOnlyList<Prediction> LossBySpan { get; init; } = [];
     /// <summary>The second loss predictor: Chinchilla's L(N, D) at the held-out run's parameters and tokens.</summary>
     public ParametricPrediction? LossParametric { get; init; }
-    /// <summary>The parametric predictor's backtest, the same as <see cref="LossBacktest"/>'s (data up to a quarter of the fitted compute, predicting the frontier at it).</summary>
+    /// <summary>The parametric predictor's backtest, the same as <see cref="LossBacktest"/>'s (the same span of budgets a third lower, predicting the frontier at the fitted compute).</summary>
     public ParametricPrediction? ParametricBacktest { get; init; }
     /// <summary>Which loss predictor is the headline (<see cref="ScalingSweep.FrontierPredictor"/> or <see cref="ScalingSweep.ParametricPredictor"/>), chosen by the backtests before the held-out run trained.</summary>
     public string HeadlinePredictor { get; init; } = ScalingSweep.FrontierPredictor;
@@ -219,7 +266,7 @@ public sealed record SweepPredictions(Prediction Loss, Prediction Code, Predicti
     public ParametricPrediction? Parametric { get; init; }
     /// <summary>L(N, D) fitted on the backtest's data, predicting the same frontier point as <see cref="Backtest"/>.</summary>
     public ParametricPrediction? ParametricBacktest { get; init; }
-    /// <summary>The predictor with the smaller backtest error; the frontier law on a tie or without a parametric prediction.</summary>
+    /// <summary>The frontier law, or with <see cref="ScalingSettings.HeadlineByBacktest"/> the predictor with the smaller backtest error (the frontier law on a tie or without a parametric prediction).</summary>
     public string Headline { get; init; } = ScalingSweep.FrontierPredictor;
     /// <summary>The headline predictor's loss prediction.</summary>
     public double HeadlinePredicted => Headline == ScalingSweep.ParametricPredictor && Parametric is { } p ? p.Predicted : Loss.Predicted;
@@ -244,18 +291,21 @@ public static class ScalingSweep
     public const string FrontierPredictor = "frontier L(C)", ParametricPredictor = "parametric L(N, D)";
 
     /// <summary>
-    /// The runs in training order: the fitted sizes, each trained for the compute the largest of
-    /// them needs for the settings' tokens per parameter, then the held-out run with the settings'
-    /// compute ratio over the largest fitted run.
+    /// The runs in training order: the IsoFLOP grid (budgets from the smallest up, widths from the
+    /// smallest up, each width only where its tokens per parameter fall in the settings' window),
+    /// then the held-out run with the settings' compute ratio over the largest fitted run.
     /// </summary>
     public static IReadOnlyList<SweepRunPlan> Plan(ScalingSettings settings, int vocabSize)
     {
         settings.Validate();
-        long tokensPerStep = (long)settings.BatchSize * settings.SequenceLength;
-        var largest = settings.ModelFor(settings.FittedWidths.Max(), vocabSize).Validate();
-        double fittedCompute = settings.TokensPerParameter * largest.ParameterCount * largest.TrainingFlopsPerToken(settings.SequenceLength);
-        var firstSeed = settings.FittedWidths.Order().Select(w => PlanOne(settings, w, vocabSize, fittedCompute, Math.Round, heldOut: false)).ToList();
-        // Extra seeds of every fitted width train after the first seed of all widths, as the same plans with another seed.
+        var budgets = Budgets(settings, vocabSize);
+        var firstSeed = budgets.SelectMany((budget, k) => settings.FittedWidths.Order()
+            .Select(w => PlanOne(settings, w, vocabSize, budget, Math.Round, heldOut: false) with { Name = $"fit-d{w}-b{k + 1}", Budget = budget })
+            .Where(p => (double)p.Tokens / p.Parameters is var tpp && tpp >= settings.MinTokensPerParameter && tpp <= settings.MaxTokensPerParameter)).ToList();
+        for (int k = 0; k < budgets.Count; k++)
+            if (!firstSeed.Any(p => p.Budget == budgets[k]))
+                throw new UserError($"No fitted width sees {settings.MinTokensPerParameter:G3} to {settings.MaxTokensPerParameter:G3} tokens per parameter at compute budget {k + 1} ({budgets[k]:G3} FLOPs); add widths or widen --min-tokens-per-param and --max-tokens-per-param.");
+        // Extra seeds of every fitted run train after the first seed of all runs, as the same plans with another seed.
         var fitted = firstSeed.Concat(Enumerable.Range(1, settings.FitSeeds - 1)
             .SelectMany(k => firstSeed.Select(p => p with { Name = $"{p.Name}-seed{k + 1}", Seed = settings.Seed + k }))).ToList();
         var target = PlanOne(settings, settings.TargetWidth, vocabSize, settings.MinComputeRatio * fitted.Max(p => p.Compute), Math.Ceiling, heldOut: true);
@@ -263,6 +313,15 @@ public static class ScalingSweep
         if (plans.FirstOrDefault(p => p.Steps <= 2 * settings.WarmupSteps) is { } short_)
             throw new UserError($"Run {short_.Name} would train only {short_.Steps} steps, no more than twice the {settings.WarmupSteps}-step warmup; raise --tokens-per-param or lower --warmup.");
         return plans;
+    }
+
+    /// <summary>The grid's compute budgets, smallest first: log-spaced over the frontier span up to what the largest fitted width needs for the settings' tokens per parameter.</summary>
+    public static IReadOnlyList<double> Budgets(ScalingSettings settings, int vocabSize)
+    {
+        var largest = settings.ModelFor(settings.FittedWidths.Max(), vocabSize).Validate();
+        double fittedCompute = settings.TokensPerParameter * largest.ParameterCount * largest.TrainingFlopsPerToken(settings.SequenceLength);
+        int n = settings.FrontierPoints;
+        return [.. Enumerable.Range(0, n).Select(k => fittedCompute / Math.Pow(settings.BudgetSpan, (double)(n - 1 - k) / (n - 1)))];
     }
 
     static SweepRunPlan PlanOne(ScalingSettings s, int width, int vocabSize, double compute, Func<double, double> round, bool heldOut)
@@ -292,7 +351,8 @@ public static class ScalingSweep
         var problems = CodePassRate.Problems(settings.CodeTier, Math.Max(settings.CodeProblems, settings.ReferenceProblems), settings.Seed);
         var sampled = problems.Take(settings.CodeProblems).ToList();
         var sandbox = new PythonSandbox();
-        observer.Log($"{plans.Count - 1} fitted runs of {plans[0].Compute:G3} FLOPs each; held-out run {plans[^1].Compute:G3} FLOPs ({plans[^1].Compute / plans.Where(p => !p.HeldOut).Max(p => p.Compute):F1}x the largest fitted); code likelihood on {problems.Count} {settings.CodeTier} problems, pass rate on {sampled.Count} x {settings.SamplesPerProblem} samples ({sandbox.Isolation}).");
+        var budgets = plans.Where(p => !p.HeldOut).Select(p => p.Budget).Distinct().ToList();
+        observer.Log($"{plans.Count - 1} fitted runs on {budgets.Count} compute budgets from {budgets.Min():G3} to {budgets.Max():G3} FLOPs, each with a learning rate decaying to {settings.MinLearningRateRatio:G2}x; held-out run {plans[^1].Compute:G3} FLOPs ({plans[^1].Compute / plans.Where(p => !p.HeldOut).Max(p => p.Compute):F1}x the largest fitted); code likelihood on {problems.Count} {settings.CodeTier} problems, pass rate on {sampled.Count} x {settings.SamplesPerProblem} samples ({sandbox.Isolation}).");
 
         var points = new List<SweepPoint>();
         SweepPredictions? predicted = null;
@@ -302,11 +362,11 @@ public static class ScalingSweep
             {
                 predicted = Predict(settings, points, plan);
                 observer.Log($"Loss predicted with other frontier spans: {string.Join(", ", predicted.LossBySpan.Select(p => $"{p.Metric[(LossMetric.Length + 2)..]} -> {p.Predicted:F4}"))}.");
-                observer.Log($"Backtests (data up to a quarter of the fitted compute, predicting the frontier at it, {predicted.Backtest.Actual:F4}): {FrontierPredictor} {predicted.Backtest.Predicted:F4} ({predicted.Backtest.RelativeError:P1} error)"
+                observer.Log($"Backtests (the same span of budgets a third lower, predicting the frontier at the fitted compute, {predicted.Backtest.Actual:F4}): {FrontierPredictor} {predicted.Backtest.Predicted:F4} ({predicted.Backtest.RelativeError:P1} error)"
                     + (predicted.ParametricBacktest is { } pb ? $", {ParametricPredictor} {pb.Predicted:F4} ({pb.RelativeError:P1})." : $"; too few curve points for {ParametricPredictor}."));
                 if (predicted.Parametric is { } pp)
                     observer.Log($"{ParametricPredictor}: fit {pp.Fit.Law} on {pp.Fit.Points} curve points (rmse {pp.Fit.RootMeanSquareError:G3}) -> predicted {pp.Predicted:F4} for N = {pp.Parameters:N0}, D = {pp.Tokens:N0}.");
-                observer.Log($"Headline loss predictor (smaller backtest error): {predicted.Headline} -> {predicted.HeadlinePredicted:F4}.");
+                observer.Log($"Headline loss predictor{(settings.HeadlineByBacktest ? " (smaller backtest error)" : "")}: {predicted.Headline} -> {predicted.HeadlinePredicted:F4}.");
                 observer.Predicted(predicted.Loss, predicted.Code);
             }
             var point = await TrainAndMeasure(settings, plan, dataDir, tokenizer, problems, sampled, sandbox, observer, cancel);
@@ -327,72 +387,78 @@ public static class ScalingSweep
     }
 
     /// <summary>Frontier spans whose loss predictions are reported beside the chosen one, to show how much the choice matters.</summary>
-    public static readonly IReadOnlyList<double> SensitivitySpans = [3, 5, 10, 30];
+    public static readonly IReadOnlyList<double> SensitivitySpans = [3, 6, 9, 27];
+
+    /// <summary>The backtest fits the same span of budgets this factor lower and predicts the frontier at the fitted compute.</summary>
+    public const double BacktestFactor = 3;
 
     /// <summary>
     /// Everything predicted from the fitted runs alone, before the held-out run trains: both laws at
-    /// the held-out compute; the same loss method one step down (a law fitted on the same span a
-    /// quarter lower, predicting the frontier at the fitted compute), checkable without the held-out
-    /// run; and the loss prediction for each of <see cref="SensitivitySpans"/>. Runs of one width
-    /// with different seeds count as one curve, their mean.
+    /// the held-out compute, fitted on the IsoFLOP frontier of the budgets within the frontier span;
+    /// the same loss method one step down (the same span of budgets a third lower, predicting the
+    /// frontier at the fitted compute), checkable without the held-out run; and the loss prediction
+    /// for each of <see cref="SensitivitySpans"/> that holds three budgets. Runs of one width and
+    /// budget with different seeds count as one run, their mean.
     /// </summary>
     public static SweepPredictions Predict(ScalingSettings settings, IReadOnlyList<SweepPoint> fitted, double compute) =>
-        PredictFrom(settings, MeanBySize(fitted), compute);
+        PredictFrom(settings, MeanOverSeeds(fitted), compute);
 
     /// <summary>
     /// <see cref="Predict(ScalingSettings, IReadOnlyList{SweepPoint}, double)"/> plus the parametric
-    /// predictor for <paramref name="heldOut"/> (Chinchilla's L(N, D) fitted on the same window of
-    /// the curves), its backtest on the same data as the frontier law's, and the headline: whichever
-    /// backtest error is smaller. Only fitted runs are read, so this can run before the held-out run.
+    /// predictor for <paramref name="heldOut"/> (Chinchilla's L(N, D) fitted on the final values of the
+    /// same runs), its backtest on the same data as the frontier law's, and the headline: the frontier
+    /// law, or with <see cref="ScalingSettings.HeadlineByBacktest"/> whichever backtest error is smaller. Only fitted runs are read, so this can run before the held-out run.
     /// </summary>
     public static SweepPredictions Predict(ScalingSettings settings, IReadOnlyList<SweepPoint> fitted, SweepRunPlan heldOut)
     {
-        var sizes = MeanBySize(fitted);
-        var frontier = PredictFrom(settings, sizes, heldOut.Compute);
-        double top = sizes.Max(p => p.Compute);
-        // Each curve point is a run of that many tokens: the schedule is constant after warmup.
-        List<LossObservation> Observations(double to) => [.. sizes.SelectMany(p => p.Curve
-            .Where(c => c.Compute >= to / settings.FrontierSpan * (1 - 5e-3) && c.Compute <= to * (1 + 5e-3))
-            .Select(c => new LossObservation(p.Plan.Parameters, (double)c.Step * p.Plan.Tokens / p.Plan.Steps, c.Loss)))];
-        List<LossObservation> observations = Observations(top), backObservations = Observations(top / 4);
-        // A sweep with too few curve points in the window (the tiny test sweeps) keeps the frontier law alone.
+        var runs = MeanOverSeeds(fitted);
+        var frontier = PredictFrom(settings, runs, heldOut.Compute);
+        double top = runs.Max(p => p.Plan.Budget);
+        List<LossObservation> Observations(double from, double to) =>
+            [.. Within(runs, from, to).Select(p => new LossObservation(p.Plan.Parameters, p.Plan.Tokens, p.FinalLoss))];
+        List<LossObservation> observations = Observations(top / settings.FrontierSpan, top), backObservations = Observations(top / BacktestFactor / settings.FrontierSpan, top / BacktestFactor);
+        // A sweep with too few sizes or token counts (the tiny test sweeps) keeps the frontier law alone.
         if (!ParametricLawFit.HasEnoughData(observations) || !ParametricLawFit.HasEnoughData(backObservations)) return frontier;
         var fit = ParametricLawFit.Fit(observations);
         var parametric = new ParametricPrediction(LossMetric, fit, heldOut.Parameters, heldOut.Tokens, fit.Law.At(heldOut.Parameters, heldOut.Tokens));
-        // The backtest's frontier at the fitted compute is the best fitted size there, each at its final token count.
+        // The backtest's frontier at the fitted compute is the best run there by the law, at that run's size and tokens.
         var backFit = ParametricLawFit.Fit(backObservations);
-        var best = sizes.MinBy(p => backFit.Law.At(p.Plan.Parameters, p.Plan.Tokens))!.Plan;
+        var best = Within(runs, top, top).MinBy(p => backFit.Law.At(p.Plan.Parameters, p.Plan.Tokens))!.Plan;
         var backtest = new ParametricPrediction(LossMetric, backFit, best.Parameters, best.Tokens, backFit.Law.At(best.Parameters, best.Tokens)) { Actual = frontier.Backtest.Actual };
-        string headline = backtest.RelativeError < frontier.Backtest.RelativeError ? ParametricPredictor : FrontierPredictor;
+        string headline = settings.HeadlineByBacktest && backtest.RelativeError < frontier.Backtest.RelativeError ? ParametricPredictor : FrontierPredictor;
         return frontier with { Parametric = parametric, ParametricBacktest = backtest, Headline = headline };
     }
 
-    /// <summary>One point per fitted width: the mean over its seeds of every curve measurement and of the final values.</summary>
-    static IReadOnlyList<SweepPoint> MeanBySize(IReadOnlyList<SweepPoint> fitted) =>
-        [.. fitted.GroupBy(p => p.Plan.Width).Select(g =>
+    /// <summary>The runs whose budget lies in [<paramref name="from"/>, <paramref name="to"/>], up to the budgets' rounding.</summary>
+    static IEnumerable<SweepPoint> Within(IReadOnlyList<SweepPoint> runs, double from, double to) =>
+        runs.Where(p => p.Plan.Budget >= from * (1 - IsoFlopFrontier.BudgetTolerance) && p.Plan.Budget <= to * (1 + IsoFlopFrontier.BudgetTolerance));
+
+    /// <summary>One point per fitted width and budget: the mean over its seeds of every curve measurement and of the final values.</summary>
+    static IReadOnlyList<SweepPoint> MeanOverSeeds(IReadOnlyList<SweepPoint> fitted) =>
+        [.. fitted.GroupBy(p => (p.Plan.Width, p.Plan.Steps)).Select(g =>
         {
             var first = g.First();
             if (g.Count() == 1) return first;
             var curve = first.Curve.Select((c, i) => c with { Loss = g.Average(p => p.Curve[i].Loss), CodeNll = g.Average(p => p.Curve[i].CodeNll) }).ToList();
-            return first with { Curve = curve, FinalLoss = curve[^1].Loss, FinalCodeNll = curve[^1].CodeNll };
+            return first with { Curve = curve, FinalLoss = g.Average(p => p.FinalLoss), FinalCodeNll = g.Average(p => p.FinalCodeNll) };
         })];
 
-    static SweepPredictions PredictFrom(ScalingSettings settings, IReadOnlyList<SweepPoint> fitted, double compute)
+    static SweepPredictions PredictFrom(ScalingSettings settings, IReadOnlyList<SweepPoint> runs, double compute)
     {
-        double top = fitted.Max(p => p.Compute);
-        List<(string, IReadOnlyList<(double, double)>)> Curves(Func<CurvePoint, double> value) =>
-            fitted.Select(p => (p.Plan.Name, (IReadOnlyList<(double, double)>)p.Curve.Select(c => (c.Compute, value(c))).ToList())).ToList();
-        Prediction One(string metric, Func<CurvePoint, double> value, double to, double span, double at)
+        double top = runs.Max(p => p.Plan.Budget);
+        IReadOnlyList<FrontierPoint> Frontier(Func<SweepPoint, double> value, double from, double to) =>
+            IsoFlopFrontier.Build([.. Within(runs, from, to).Select(p => new IsoFlopRun(p.Plan.Name, p.Plan.Budget, p.Plan.Parameters, value(p)))]);
+        Prediction One(string metric, Func<SweepPoint, double> value, double from, double to, double at)
         {
-            var frontier = ComputeFrontier.Build(Curves(value), to / span, to, settings.FrontierPoints);
+            var frontier = Frontier(value, from, to);
             var fit = PowerLawFit.Fit(frontier.Select(f => f.Compute).ToList(), frontier.Select(f => f.Value).ToList());
             return new Prediction(metric, fit, at, fit.Law.At(at)) { Frontier = frontier };
         }
-        var loss = One(LossMetric, c => c.Loss, top, settings.FrontierSpan, compute);
-        var code = One($"reference-solution NLL ({settings.CodeTier} code, nats)", c => c.CodeNll, top, settings.FrontierSpan, compute);
-        var backtest = One(LossMetric, c => c.Loss, top / 4, settings.FrontierSpan, top)
-            with { Actual = ComputeFrontier.Build(Curves(c => c.Loss), top / 2, top, 2)[^1].Value };
-        var bySpan = SensitivitySpans.Select(span => One($"{LossMetric}, frontier span {span:G3}", c => c.Loss, top, span, compute)).ToList();
+        var loss = One(LossMetric, p => p.FinalLoss, top / settings.FrontierSpan, top, compute);
+        var code = One($"reference-solution NLL ({settings.CodeTier} code, nats)", p => p.FinalCodeNll, top / settings.FrontierSpan, top, compute);
+        var backtest = One(LossMetric, p => p.FinalLoss, top / BacktestFactor / settings.FrontierSpan, top / BacktestFactor, top) with { Actual = Frontier(p => p.FinalLoss, top, top)[^1].Value };
+        var bySpan = SensitivitySpans.Where(span => Frontier(p => p.FinalLoss, top / span, top).Count >= 3)
+            .Select(span => One($"{LossMetric}, frontier span {span:G3}", p => p.FinalLoss, top / span, top, compute)).ToList();
         return new SweepPredictions(loss, code, backtest, bySpan);
     }
 
@@ -422,7 +488,7 @@ public static class ScalingSweep
         using var model = new GptModel(config, settings.Seed);
         model.to(TorchRuntime.ParseDevice(settings.Device));
         using var data = new ShardData(dataDir, tokenizer, settings.Seed);
-        var train = settings.TrainFor(plan.Steps);
+        var train = settings.TrainFor(plan.Steps, plan.Width);
         using var trainer = new Trainer(model, train, data);
         var measureAt = settings.CurveSteps(plan.Steps).ToHashSet();
         double flopsPerStep = config.TrainingFlopsPerToken(settings.SequenceLength) * train.TokensPerStep;

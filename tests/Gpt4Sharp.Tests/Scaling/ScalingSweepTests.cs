@@ -18,20 +18,80 @@ public class ScalingSweepTests
     }
 
     [Fact]
-    public void PlanGivesEveryFittedRunTheSameComputeAndTheTargetTheRatio()
+    public void PlanIsAnIsoFlopGridInsideTheTokensPerParameterWindowAndTheTargetHasTheRatio()
     {
-        var settings = Micro(RepoPaths.NewTempDir()) with { FittedWidths = [8, 16, 24], TargetWidth = 48, TokensPerParameter = 20, MinComputeRatio = 30 };
+        var settings = Micro(RepoPaths.NewTempDir()) with
+        {
+            FittedWidths = [8, 16, 24, 32], TargetWidth = 64, TokensPerParameter = 20, MinComputeRatio = 30, BudgetSpan = 27, FrontierPoints = 4, FrontierSpan = 27,
+            MinTokensPerParameter = 5, MaxTokensPerParameter = 60,
+        };
         var plans = ScalingSweep.Plan(settings, 300);
-        Assert.Equal(4, plans.Count);
-        Assert.True(plans[^1].HeldOut && plans.Take(3).All(p => !p.HeldOut));
-        var fitted = plans.Take(3).ToList();
-        // Equal compute up to each run's rounding to whole steps; smaller models therefore train longer.
-        Assert.All(fitted, p => Assert.InRange(p.Compute / fitted[^1].Compute, 1 - 1.0 / p.Steps - 1.0 / fitted[^1].Steps, 1 + 1.0 / p.Steps + 1.0 / fitted[^1].Steps));
-        Assert.True(fitted[0].Steps > fitted[1].Steps && fitted[1].Steps > fitted[2].Steps);
-        // The largest fitted width sees the requested tokens per parameter (to within a step).
-        Assert.InRange((double)fitted[^1].Tokens / fitted[^1].Parameters, 20 - 64.0 / fitted[^1].Parameters, 20 + 64.0 / fitted[^1].Parameters);
-        double ratio = plans[^1].Compute / fitted.Max(p => p.Compute);
-        Assert.InRange(ratio, 30, 30 * (1 + 1.0 / plans[^1].Steps));
+        var fitted = plans.Where(p => !p.HeldOut).ToList();
+        Assert.True(plans[^1].HeldOut && plans.Count(p => p.HeldOut) == 1);
+        var budgets = ScalingSweep.Budgets(settings, 300);
+        Assert.Equal(4, budgets.Count);
+        Assert.Equal(27, budgets[^1] / budgets[0], 1e-9);
+        Assert.Equal(budgets, fitted.Select(p => p.Budget).Distinct());
+        // Every run's compute is its budget up to rounding to whole steps, and its tokens per parameter are inside the window.
+        Assert.All(fitted, p => Assert.InRange(p.Compute / p.Budget, 1 - 1.0 / p.Steps, 1 + 1.0 / p.Steps));
+        Assert.All(fitted, p => Assert.InRange((double)p.Tokens / p.Parameters, 5, 60));
+        // The largest width trains at the top budget with the requested tokens per parameter (to within a step)...
+        var top = fitted.Single(p => p.Width == 32 && p.Budget == budgets[^1]);
+        Assert.InRange((double)top.Tokens / top.Parameters, 20 - 64.0 / top.Parameters, 20 + 64.0 / top.Parameters);
+        // ... and the small widths that would see more than the window's tokens per parameter there do not.
+        Assert.DoesNotContain(fitted, p => p.Width == 8 && p.Budget == budgets[^1]);
+        Assert.Equal("fit-d32-b4", top.Name);
+        Assert.InRange(plans[^1].Compute / fitted.Max(p => p.Compute), 30 * (1 - 1.0 / top.Steps), 30 * (1 + 1.0 / plans[^1].Steps + 1.0 / top.Steps));
+    }
+
+    [Fact]
+    public void TheDefaultGridHasSevenBudgetsOverTwentySevenXAndAHeldOutRunAtThirtyX()
+    {
+        var plans = ScalingSweep.Plan(new ScalingSettings(), 384);
+        var fitted = plans.Where(p => !p.HeldOut).ToList();
+        Assert.Equal(24, fitted.Count);
+        Assert.Equal([3, 3, 4, 3, 4, 4, 3], fitted.GroupBy(p => p.Budget).Select(g => g.Count()));
+        Assert.Equal(["fit-d24-b7", "fit-d32-b7", "fit-d40-b7"], fitted.TakeLast(3).Select(p => p.Name));
+        Assert.Equal("target-d96", plans[^1].Name);
+        Assert.InRange(plans[^1].Compute / fitted.Max(p => p.Compute), 30, 30.01);
+        // The pipeline's smaller preset plans a valid grid too.
+        Assert.NotEmpty(ScalingSweep.Plan(Gpt4Sharp.Pipeline.PipelinePresets.Default().Scaling, 384));
+    }
+
+    [Fact]
+    public void ABudgetWithoutAnyWidthInTheWindowIsRefused()
+    {
+        var settings = Micro(RepoPaths.NewTempDir()) with { MinTokensPerParameter = 1000, MaxTokensPerParameter = 2000 };
+        var e = Assert.Throws<UserError>(() => ScalingSweep.Plan(settings, 300));
+        Assert.Contains("--min-tokens-per-param", e.Message);
+    }
+
+    [Fact]
+    public void EveryRunDecaysItsLearningRateOverItsOwnLength()
+    {
+        var settings = new ScalingSettings { LearningRate = 8e-3, WarmupSteps = 50, MinLearningRateRatio = 0.05 };
+        foreach (int steps in new[] { 200, 8000 })
+        {
+            var train = settings.TrainFor(steps);
+            Assert.Equal(8e-3, train.LearningRateAt(50), 1e-12);
+            Assert.Equal(4e-3 * 1.05, train.LearningRateAt(50 + (steps - 50) / 2), 1e-6);
+            Assert.Equal(8e-3 * 0.05, train.LearningRateAt(steps), 1e-12);
+        }
+        // A ratio of 1 is the constant rate of the earlier recipe.
+        var constant = (settings with { MinLearningRateRatio = 1 }).TrainFor(1000);
+        Assert.Equal(8e-3, constant.LearningRateAt(999), 1e-12);
+    }
+
+    [Fact]
+    public void TheLearningRateScalesInverselyWithWidthUnderTheMuPRule()
+    {
+        var settings = new ScalingSettings { LearningRate = 8e-3, LearningRateBaseWidth = 32, LearningRateWidthExponent = 1 };
+        Assert.Equal(8e-3, settings.LearningRateFor(32), 1e-15);
+        Assert.Equal(3.2e-2, settings.LearningRateFor(8), 1e-15);
+        Assert.Equal(8e-3 / 3, settings.TrainFor(1000, 96).LearningRate, 1e-15);
+        // The base width's rate when no width is given, and one rate for all widths with exponent 0.
+        Assert.Equal(8e-3, settings.TrainFor(1000).LearningRate, 1e-15);
+        Assert.Equal(8e-3, (settings with { LearningRateWidthExponent = 0 }).TrainFor(1000, 96).LearningRate, 1e-15);
     }
 
     [Fact]
@@ -40,13 +100,13 @@ public class ScalingSweepTests
         var settings = Micro(RepoPaths.NewTempDir()) with { FitSeeds = 2, Seed = 5 };
         var plans = ScalingSweep.Plan(settings, 300);
         var fitted = plans.Where(p => !p.HeldOut).ToList();
-        Assert.Equal(6, fitted.Count);
-        Assert.Equal(fitted.Take(3).Select(p => p with { Name = "", Seed = 0 }), fitted.Skip(3).Select(p => p with { Name = "", Seed = 0 }));
-        Assert.Equal([5L, 5, 5, 6, 6, 6], fitted.Select(p => p.Seed));
-        Assert.Equal("fit-d4-seed2", fitted[3].Name);
+        int grid = fitted.Count / 2;
+        Assert.Equal(fitted.Take(grid).Select(p => p with { Name = "", Seed = 0 }), fitted.Skip(grid).Select(p => p with { Name = "", Seed = 0 }));
+        Assert.Equal(Enumerable.Repeat(5L, grid).Concat(Enumerable.Repeat(6L, grid)), fitted.Select(p => p.Seed));
+        Assert.Equal(fitted[0].Name + "-seed2", fitted[grid].Name);
         // The held-out run trains once, with the sweep's seed, at the ratio over one fitted run.
         Assert.Equal(5, plans[^1].Seed);
-        Assert.InRange(plans[^1].Compute / fitted.Max(p => p.Compute), 3, 3 * (1 + 1.0 / plans[^1].Steps));
+        Assert.InRange(plans[^1].Compute / fitted.Max(p => p.Compute), 3 * (1 - 0.1), 3 * (1 + 0.1));
     }
 
     [Fact]
@@ -66,16 +126,17 @@ public class ScalingSweepTests
         var observer = new Recorder();
         var result = await ScalingSweep.RunAsync(Micro(dir), observer);
 
-        Assert.Equal(4, result.Points.Count);
+        // The tiny grid's four budgets, then the held-out run.
+        Assert.Equal(4, result.Points.SkipLast(1).Select(p => p.Plan.Budget).Distinct().Count());
         // The prediction was announced before the held-out run trained.
-        Assert.Equal(["fit-d4", "fit-d6", "fit-d8", "predicted", "target-d16"], observer.Events);
+        Assert.Equal(result.Points.SkipLast(1).Select(p => p.Plan.Name).Append("predicted").Append("target-d16"), observer.Events);
         Assert.All(result.Points, p => Assert.True(double.IsFinite(p.FinalLoss) && p.Compute > 0));
         Assert.Equal(result.Points[^1].FinalLoss, result.Loss.Actual);
         Assert.NotNull(result.Loss.RelativeError);
         Assert.InRange(result.Points[0].Code.MeanLogPassRate, 0, Math.Log(4));
         Assert.All(result.Points, p => Assert.True(p.Curve.Count >= 2 && p.Curve[^1].Loss == p.FinalLoss && p.FinalCodeNll > 0));
         Assert.Equal(result.Points[^1].FinalCodeNll, result.Code.Actual);
-        Assert.True(result.Loss.Frontier.Count >= 3);
+        Assert.Equal(4, result.Loss.Frontier.Count);
         // The parametric predictor was made too, for the held-out run's size and tokens, and one predictor leads.
         Assert.Equal(result.Points[^1].Plan.Parameters, result.LossParametric!.Parameters);
         Assert.Equal(result.Points[^1].FinalLoss, result.LossParametric.Actual);
@@ -88,7 +149,7 @@ public class ScalingSweepTests
         Assert.True(File.Exists(report));
         Assert.Equal(3, Directory.GetFiles(Path.Combine(dir, "charts"), "*.png").Length);
         var json = Results.Read(dir);
-        Assert.Equal(4, json["runs"]!.AsArray().Count);
+        Assert.Equal(result.Points.Count, json["runs"]!.AsArray().Count);
         Assert.Equal(result.Loss.Predicted, json["loss"]!["predicted"]!.GetValue<double>());
         Assert.Equal(result.LossParametric.Predicted, json["loss_parametric"]!["predicted"]!.GetValue<double>());
         Assert.Equal(result.HeadlineLossPredicted, json["headline_loss_predicted"]!.GetValue<double>());
