@@ -33,10 +33,10 @@ public sealed class DigitChainFamily(bool throughTen = false) : CurriculumFamily
         var rationale = new StringBuilder();
         for (var i = 0; i < steps; i++)
         {
-            // Each step picks a sign the total allows, then an operand 1-9 that keeps it in range.
-            bool add = current < 1 || (current + 1 <= MaxTotal && rng.Chance(0.5));
-            int k = add ? rng.Range(1, Math.Min(9, MaxTotal - current)) : rng.Range(1, Math.Min(9, current));
-            int next = add ? current + k : current - k;
+            int term = NextTerm(rng, current);
+            bool add = term > 0;
+            int k = Math.Abs(term);
+            int next = current + term;
             var sign = add ? '+' : '-';
             expr.Append(' ').Append(sign).Append(' ').Append(k);
             if (i > 0) rationale.Append('\n');
@@ -61,4 +61,12 @@ public sealed class DigitChainFamily(bool throughTen = false) : CurriculumFamily
 
     public override CheckResult Check(CurriculumItem item, string modelAnswer) =>
         AnswerText.CheckInteger(modelAnswer, long.Parse(item.Answer, CultureInfo.InvariantCulture));
+
+    /// <summary>One step's signed operand from the running total: a sign the total allows, then 1-9 keeping it in [0, MaxTotal].</summary>
+    internal static int NextTerm(ItemRng rng, int current)
+    {
+        bool add = current < 1 || (current + 1 <= MaxTotal && rng.Chance(0.5));
+        int k = add ? rng.Range(1, Math.Min(9, MaxTotal - current)) : rng.Range(1, Math.Min(9, current));
+        return add ? k : -k;
+    }
 }

@@ -16,8 +16,8 @@ namespace Gpt4Sharp.Curriculum.Arithmetic;
 /// </summary>
 public sealed class RotatedChainFamily : CurriculumFamily
 {
-    public const int MaxSteps = 6;
-    public const int MaxTotal = 19;
+    public const int MaxSteps = DigitChainFamily.MaxSteps;
+    public const int MaxTotal = DigitChainFamily.MaxTotal;
 
     public override string Name => "rotated-chains";
     public override string Description => "One-digit addition/subtraction chains, 1-6 steps, running total 0-19, worked from a random valid starting term going round: the rewritten chain, one equation per step, final 'answer: N'.";
@@ -30,9 +30,7 @@ public sealed class RotatedChainFamily : CurriculumFamily
         int current = terms[0];
         for (var i = 0; i < steps; i++)
         {
-            bool add = current < 1 || (current + 1 <= MaxTotal && rng.Chance(0.5));
-            int k = add ? rng.Range(1, Math.Min(9, MaxTotal - current)) : rng.Range(1, Math.Min(9, current));
-            terms.Add(add ? k : -k);
+            terms.Add(DigitChainFamily.NextTerm(rng, current));
             current += terms[^1];
         }
         var starts = ValidStarts(terms);
