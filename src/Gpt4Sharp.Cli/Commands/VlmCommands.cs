@@ -28,14 +28,13 @@ public static class VlmCommands
         var resampled = Cli.Opt("--resampler-tokens", "Tokens per image with the resampler.", d.ResamplerTokens);
         var trainEncoder = Cli.Opt("--train-encoder", "Fine-tune the CLIP image encoder too (slower; by default it is frozen).", d.TrainEncoder);
         var encoderLr = Cli.Opt("--encoder-lr", "Peak learning rate of the image encoder with --train-encoder.", d.EncoderLearningRate);
-        var practice = Cli.Opt("--lookup-practice", "Text-only practice rows per step: a chart reading given as text, the value of the bar(s) a question names to find in it (0 = none).", d.LookupPractice);
         var init = Cli.Opt<string?>("--init", "A vlm train run of the same shape to continue from (a fresh learning-rate schedule).");
         var evalItems = Cli.Opt("--eval-items", "Held-out pictures per evaluation task after training (0 = skip).", d.EvalItems);
         var seed = Cli.Opt("--seed", "Seed for data and initialisation.", d.Seed);
         var device = Cli.Opt("--device", "cpu, cuda, cuda:N or auto.", d.Device);
         var command = new Command("train", "Trains a projector + decoder on captioning, visual QA, chart QA and two-stage multimodal chain of thought, then evaluates on held-out pictures.")
         {
-            clip, outDir, families, images, steps, batch, lr, dModel, layers, heads, context, projector, resampled, trainEncoder, encoderLr, practice, init, evalItems, seed, device,
+            clip, outDir, families, images, steps, batch, lr, dModel, layers, heads, context, projector, resampled, trainEncoder, encoderLr, init, evalItems, seed, device,
         };
         command.SetHandler((p, cancel) =>
         {
@@ -47,7 +46,7 @@ public static class VlmCommands
                 TrainImages = p.GetValue(images), Steps = p.GetValue(steps), BatchSize = p.GetValue(batch), LearningRate = p.GetValue(lr),
                 DModel = p.GetValue(dModel), Layers = p.GetValue(layers), Heads = p.GetValue(heads), ContextLength = p.GetValue(context),
                 Projector = p.GetValue(projector)!, ResamplerTokens = p.GetValue(resampled),
-                TrainEncoder = p.GetValue(trainEncoder), EncoderLearningRate = p.GetValue(encoderLr), LookupPractice = p.GetValue(practice), InitFrom = p.GetValue(init), EvalItems = p.GetValue(evalItems), Seed = p.GetValue(seed), Device = p.GetValue(device)!,
+                TrainEncoder = p.GetValue(trainEncoder), EncoderLearningRate = p.GetValue(encoderLr), InitFrom = p.GetValue(init), EvalItems = p.GetValue(evalItems), Seed = p.GetValue(seed), Device = p.GetValue(device)!,
             };
             var result = VisionDisplay.Run("vlm train", settings.Steps, progress =>
                 VlmTraining.Run(settings, new InlineProgress<(int Step, int Steps, double Loss, double TokensPerSecond)>(c =>
@@ -55,8 +54,7 @@ public static class VlmCommands
                     line => AnsiConsole.MarkupLineInterpolated($"[grey]{line}[/]"), cancel));
             var table = new Table().Title("VLM training summary").AddColumns("what", "value");
             table.AddRow("trainable parameters", $"{result.TrainableParameters:N0} (image encoder {VlmTraining.EncoderState(settings)})");
-            table.AddRow("steps", $"{result.Steps:N0} x {settings.BatchSize} from {result.Examples:N0} examples"
-                + (settings.LookupPractice > 0 ? $", + {settings.LookupPractice} text-only lookup-practice rows" : ""));
+            table.AddRow("steps", $"{result.Steps:N0} x {settings.BatchSize} from {result.Examples:N0} examples");
             table.AddRow("loss (assistant tokens)", $"{result.FirstLoss:F4} -> {result.FinalLoss:F4}");
             table.AddRow("training time", $"{result.TrainSeconds:F0} s ({result.TokensPerSecond:F0} tokens/s)");
             table.AddRow("checkpoint", Markup.Escape(result.CheckpointDirectory));

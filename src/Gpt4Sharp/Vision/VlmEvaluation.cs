@@ -8,11 +8,14 @@ namespace Gpt4Sharp.Vision;
 
 /// <summary>
 /// One row of the evaluation table: exact-match accuracy of one task on held-out pictures;
-/// <paramref name="ByQuestion"/> splits it by the kind of question (its first four words).
+/// <paramref name="ByQuestion"/> splits it by the kind of question (its first four words);
+/// <paramref name="Misses"/> holds the first wrong answers (up to <see cref="MaxMisses"/>), to see how a task fails.
 /// </summary>
 public sealed record VlmScore(string Task, int Items, int Correct, IReadOnlyList<(string Question, string Expected, string Got)> Examples,
-    IReadOnlyDictionary<string, (int Items, int Correct)>? ByQuestion = null)
+    IReadOnlyDictionary<string, (int Items, int Correct)>? ByQuestion = null, IReadOnlyList<(string Question, string Expected, string Got)>? Misses = null)
 {
+    public const int MaxMisses = 20;
+
     public double Accuracy => Items == 0 ? 0 : (double)Correct / Items;
 
     /// <summary>The kind of a question for <see cref="ByQuestion"/>: its first four words ("What is the value", "Which bar is the").</summary>
@@ -27,11 +30,15 @@ public sealed record VlmEvalResult(IReadOnlyList<VlmScore> Scores, double Second
         ["tasks"] = new JsonArray([.. Scores.Select(s => (JsonNode)new JsonObject
         {
             ["task"] = s.Task, ["items"] = s.Items, ["correct"] = s.Correct, ["exact_match"] = s.Accuracy,
-            ["examples"] = new JsonArray([.. s.Examples.Select(e => (JsonNode)new JsonObject { ["question"] = e.Question, ["expected"] = e.Expected, ["got"] = e.Got })]),
+            ["examples"] = Rows(s.Examples),
+            ["misses"] = Rows(s.Misses ?? []),
             ["by_question"] = new JsonObject((s.ByQuestion ?? new Dictionary<string, (int, int)>()).Select(k =>
                 KeyValuePair.Create(k.Key, (JsonNode?)new JsonObject { ["items"] = k.Value.Items, ["correct"] = k.Value.Correct }))),
         })]),
     };
+
+    static JsonArray Rows(IEnumerable<(string Question, string Expected, string Got)> rows) =>
+        new([.. rows.Select(e => (JsonNode)new JsonObject { ["question"] = e.Question, ["expected"] = e.Expected, ["got"] = e.Got })]);
 }
 
 /// <summary>
@@ -55,7 +62,7 @@ public static class VlmEvaluation
         VlmScore Score(string task, CurriculumImages set, Func<CurriculumItem, Tensor, (string Question, string Expected, string Got, bool Correct)> judge)
         {
             int correct = 0;
-            var examples = new List<(string, string, string)>();
+            List<(string, string, string)> examples = [], misses = [];
             var byQuestion = new SortedDictionary<string, (int Items, int Correct)>(StringComparer.Ordinal);
             for (int i = 0; i < set.Items.Count && !cancel.IsCancellationRequested; i++)
             {
@@ -65,9 +72,10 @@ public static class VlmEvaluation
                 var (n, c) = byQuestion.GetValueOrDefault(kind);
                 byQuestion[kind] = (n + 1, c + (ok ? 1 : 0));
                 if (examples.Count < 5) examples.Add((q, expected, got));
+                if (!ok && misses.Count < VlmScore.MaxMisses) misses.Add((q, expected, got));
                 progress?.Report((++done, total));
             }
-            return new VlmScore(task, set.Items.Count, correct, examples, byQuestion);
+            return new VlmScore(task, set.Items.Count, correct, examples, byQuestion, misses);
         }
 
         var captions = vqa["shapes"];

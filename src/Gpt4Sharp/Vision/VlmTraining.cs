@@ -39,15 +39,6 @@ public sealed record VlmTrainSettings
     /// </summary>
     public bool TrainEncoder { get; init; }
     public double EncoderLearningRate { get; init; } = 5e-4;
-    /// <summary>
-    /// Text-only lookup-practice rows added to every step's batch (<see cref="VlmTasks.LookupPractice"/>:
-    /// a chart reading given as text, the named bars' values to find in it), drawn from training-split
-    /// charts that are not among the training pictures; 0 = none. Only chart questions that name a
-    /// bar give practice, so other families are unaffected.
-    /// </summary>
-    public int LookupPractice { get; init; }
-    /// <summary>Training-split charts the practice rows are drawn from (at most one per practice row the run uses).</summary>
-    public int LookupPracticeCharts { get; init; } = 20_000;
     /// <summary>A <c>vlm train</c> run (or checkpoint) of the same shape to start from instead of a fresh decoder: training continues with a new schedule.</summary>
     public string? InitFrom { get; init; }
     /// <summary>Held-out pictures per evaluation task after training (0 = skip).</summary>
@@ -128,9 +119,6 @@ public static class VlmTraining
             .Select(e => (Example: e, Encoding: Encode(tokenizer, config, e)))
             .Where(e => e.Encoding.Ids.Length <= config.Decoder.ContextLength + 1).ToArray();
         if (examples.Length == 0) throw new UserError($"No training example fits the context of {config.Decoder.ContextLength} tokens; raise --context.");
-        var practice = PracticeExamples(s).Select(e => (Example: e, Encoding: Encode(tokenizer, config, e)))
-            .Where(e => e.Encoding.Ids.Length <= config.Decoder.ContextLength + 1).ToArray();
-        if (practice.Length > 0) log?.Invoke($"{practice.Length:N0} text-only lookup-practice examples, {s.LookupPractice} per step.");
         var encoderParameters = s.TrainEncoder ? model.Vision.parameters().ToList() : [];
         var headParameters = model.Projector.parameters().Concat(model.Decoder.parameters()).ToList();
         var trainable = headParameters.Concat(encoderParameters).ToList();
@@ -149,7 +137,6 @@ public static class VlmTraining
         int pad = tokenizer.SpecialTokenId(SpecialTokens.Pad) ?? 0;
 
         var batches = new ShuffledBatches(examples.Length, s.Seed);
-        var practiceBatches = new ShuffledBatches(practice.Length, s.Seed + 1);
         var state = new TrainerState { Seed = s.Seed };
         var watch = Stopwatch.StartNew();
         double first = double.NaN, last = double.NaN;
@@ -159,9 +146,7 @@ public static class VlmTraining
         if (!s.TrainEncoder) model.Vision.eval();
         for (; step < s.Steps && !cancel.IsCancellationRequested; step++)
         {
-            // Picture rows first, then the text-only practice rows: placeholders are filled in row order.
-            var batch = batches.Next(s.BatchSize).Select(i => examples[i])
-                .Concat(practice.Length == 0 ? [] : practiceBatches.Next(s.LookupPractice).Select(i => practice[i])).ToArray();
+            var batch = batches.Next(s.BatchSize).Select(i => examples[i]).ToArray();
             double scale = step < s.WarmupSteps ? (step + 1.0) / s.WarmupSteps
                 : 0.05 + 0.95 * 0.5 * (1 + Math.Cos(Math.PI * (step - s.WarmupSteps) / Math.Max(1, s.Steps - s.WarmupSteps)));
             var groupRates = optimizer.ParamGroups.ToList();
@@ -182,7 +167,7 @@ public static class VlmTraining
                         if (mask[t + 1]) targets[r * width + t] = ids[t + 1];
                     }
                 }
-                var imageIndex = tensor(batch.Where(b => b.Example.HasImage).Select(b => (long)b.Example.Image).ToArray(), device: device);
+                var imageIndex = tensor(batch.Select(b => (long)b.Example.Image).ToArray(), device: device);
                 var features = s.TrainEncoder ? model.PatchFeatures(stored.index_select(0, imageIndex)) : stored.index_select(0, imageIndex);
                 var embeddings = model.Embed(tensor(inputs, [batch.Length, width], device: device), features, placeholder);
                 var loss = GptModel.Loss(model.Decoder.ForwardEmbeddings(embeddings), tensor(targets, [batch.Length, width], device: device));
@@ -219,33 +204,9 @@ public static class VlmTraining
     /// <summary>"frozen" or "fine-tuned", for logs and results.json.</summary>
     public static string EncoderState(VlmTrainSettings s) => s.TrainEncoder ? "fine-tuned" : "frozen";
 
-    /// <summary>The lookup-practice examples of a run: from the training-split charts after the training pictures' indices.</summary>
-    public static IEnumerable<VlmExample> PracticeExamples(VlmTrainSettings s)
-    {
-        if (s.LookupPractice <= 0 || !s.Families.Contains("charts")) return [];
-        var charts = CurriculumImages.ImageFamily("charts");
-        long count = Math.Min(s.LookupPracticeCharts, (long)s.LookupPractice * s.Steps);
-        return Enumerable.Range(0, (int)count).SelectMany(k => VlmTasks.LookupPractice(charts.Make(s.Seed, Split.Train, s.TrainImages + k)));
-    }
-
-    /// <summary>
-    /// An example's ids and loss mask: a picture's span after <c>&lt;|user|&gt;</c> (none for a
-    /// text-only example), loss on the assistant tokens after any given prefix.
-    /// </summary>
-    public static MultimodalEncoding Encode(ITokenizer tokenizer, VlmConfig config, VlmExample e)
-    {
-        IReadOnlyList<Tensor> images = e.HasImage ? [empty(0)] : [];
-        var whole = MultimodalChat.Encode(tokenizer, [new MultimodalMessage("user", e.User, images), new MultimodalMessage("assistant", e.Target)], config.TokensPerImage);
-        if (e.GivenPrefix is not { } prefix) return whole;
-        if (!e.Target.StartsWith(prefix, StringComparison.Ordinal)) throw new ArgumentException("The given prefix must start the target.", nameof(e));
-        // The prefix's own encoding ends with <|end|>; the given tokens are everything before it,
-        // and they must be exactly the whole encoding's first tokens (a pre-token boundary).
-        var given = MultimodalChat.Encode(tokenizer, [new MultimodalMessage("user", e.User, images), new MultimodalMessage("assistant", prefix)], config.TokensPerImage).Ids[..^1];
-        if (!whole.Ids.AsSpan(0, given.Length).SequenceEqual(given)) throw new ArgumentException($"The given prefix '{prefix}' does not end on a token boundary.", nameof(e));
-        var mask = (bool[])whole.AssistantMask.Clone();
-        Array.Fill(mask, false, 0, given.Length);
-        return whole with { AssistantMask = mask };
-    }
+    /// <summary>An example's ids and loss mask: the picture's span after <c>&lt;|user|&gt;</c>, loss on the assistant tokens.</summary>
+    public static MultimodalEncoding Encode(ITokenizer tokenizer, VlmConfig config, VlmExample e) =>
+        MultimodalChat.Encode(tokenizer, [new MultimodalMessage("user", e.User, [empty(0)]), new MultimodalMessage("assistant", e.Target)], config.TokensPerImage);
 
     static void WriteResults(VlmTrainResult r, VlmTrainSettings s, TrainerState state)
     {
@@ -254,7 +215,6 @@ public static class VlmTraining
             ["command"] = "vlm train",
             ["clip"] = Path.GetFullPath(s.ClipDirectory), ["projector"] = s.Projector, ["image_encoder"] = EncoderState(s),
             ["trainable_parameters"] = r.TrainableParameters, ["steps"] = r.Steps, ["examples"] = r.Examples, ["batch_size"] = s.BatchSize,
-            ["lookup_practice_per_step"] = s.LookupPractice,
             ["first_loss"] = r.FirstLoss, ["final_loss"] = r.FinalLoss, ["train_seconds"] = r.TrainSeconds, ["tokens_per_second"] = r.TokensPerSecond,
             ["checkpoint"] = r.CheckpointDirectory,
             ["evaluation"] = r.Evaluation?.ToJson(),

@@ -12,12 +12,17 @@ namespace Gpt4Sharp.Curriculum.Images;
 /// bars are 12-16 pixels wide, so a value is read from where the bar's top meets the grid
 /// instead of from 3x5-pixel digits that shrink to one or two pixels. Questions: the value of
 /// a bar, the highest bar, highest minus lowest, and the trend (up or down) between
-/// neighbouring bars. Every rationale first reads all bars off the scale, left to right, and
-/// ends with the result, so the second stage of the chain of thought only has to take it over.
-/// Where a bar named in the question is needed again it is repeated as "colour value", the
-/// pattern of the reading, so finding its value is a copy from the reading (the
-/// previous-token/induction pattern a small decoder learns first) rather than a new look at
-/// the picture.
+/// neighbouring bars. Every rationale reads the bars off the scale, left to right, one bar a
+/// line ("purple 9"), and ends with the result, so the second stage of the chain of thought
+/// only has to take it over. A value or trend rationale marks each bar the question names as
+/// it reads it ("yellow is 8") and stops after the (last) named bar, so its result is the last
+/// number written ("So 8.") or the last two compared ("So down."): the decoder never looks a
+/// colour up in its own reading and copies the number beside it, the lookup a small decoder
+/// never learned (value of a named bar at chance with "colour value" lookups). The reading
+/// writes a colour at the start of a line, a different token from the question's " colour"
+/// (the cl100k split keeps the space on the word), so deciding to mark a bar is a match of the
+/// token just written against a token of the question that no token of the reading can
+/// imitate.
 /// </summary>
 public sealed class ChartFamily : ImageFamily
 {
@@ -40,7 +45,11 @@ public sealed class ChartFamily : ImageFamily
             ["colours"] = new JsonArray(colours.Select(c => (JsonNode)c).ToArray()),
             ["values"] = new JsonArray(values.Select(v => (JsonNode)v).ToArray()),
         };
-        var reading = string.Join(", ", colours.Select((c, i) => $"{c} {values[i]}"));
+        // The caption lists the bars as a legend would; the rationales read them a bar a line.
+        var legend = string.Join(", ", colours.Select((c, i) => $"{c} {values[i]}"));
+        string Read(int last, params int[] named) => string.Join("\n", Enumerable.Range(0, last + 1)
+            .Select(i => named.Contains(i) ? $"{colours[i]} is {values[i]}" : $"{colours[i]} {values[i]}"));
+        var all = Read(n - 1);
         var hi = Array.IndexOf(values, values.Max());
         var lo = Array.IndexOf(values, values.Min());
         var pick = rng.Next(n);
@@ -48,18 +57,20 @@ public sealed class ChartFamily : ImageFamily
         var (from, to) = (values[step], values[step + 1]);
         var qa = new List<(string, string, string)>
         {
-            ($"What is the value of the {colours[pick]} bar?", Str(values[pick]), $"{reading}. So {colours[pick]} {values[pick]}."),
-            ("Which bar is the highest?", colours[hi], $"{reading}. The highest is {values[hi]}: {colours[hi]}."),
+            ($"What is the value of the {colours[pick]} bar?", Str(values[pick]), $"{Read(pick, pick)}\nSo {values[pick]}."),
+            ("Which bar is the highest?", colours[hi], $"{all}\nThe highest is {values[hi]}: {colours[hi]}."),
             ("What is the difference between the highest and the lowest bar?", Str(values[hi] - values[lo]),
-                $"{reading}. {values[hi]} - {values[lo]} = {values[hi] - values[lo]}."),
+                $"{all}\n{values[hi]} - {values[lo]} = {values[hi] - values[lo]}."),
         };
         if (from != to)
         {
+            // The question always names the left bar first (neighbours step, step + 1), so the
+            // reading meets them in the question's order and the trend is last number vs the one before.
             var trend = to > from ? "up" : "down";
             qa.Add(($"Does the value go up or down from the {colours[step]} bar to the {colours[step + 1]} bar?", trend,
-                $"{reading}. So {colours[step]} {from}, {colours[step + 1]} {to}: {trend}."));
+                $"{Read(step + 1, step, step + 1)}\nSo {trend}."));
         }
-        var caption = $"A bar chart of {n} bars: {reading}.";
+        var caption = $"A bar chart of {n} bars: {legend}.";
         return Item(rng, "bar_chart", n - 2, scene, caption, qa);
     }
 
