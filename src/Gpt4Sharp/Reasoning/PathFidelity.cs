@@ -50,6 +50,6 @@ public static partial class PathFidelity
     public static void EnsureSupported(string family)
     {
         if (!Families.Contains(family))
-            throw new UserError($"The faithful-paths filter reads one-digit chains only ({string.Join(", ", Families)}), not '{family}'; drop --faithful-paths or choose one of those families.");
+            throw new UserError($"The faithful-paths filter reads one-digit chains only ({string.Join(", ", Families)}), not '{family}'; turn it off (--faithful-paths false) or choose one of those families.");
     }
 }
