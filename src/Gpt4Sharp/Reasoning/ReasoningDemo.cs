@@ -82,6 +82,8 @@ public static class ReasoningDemo
     public static ReasoningDemoResult Run(ReasoningDemoSettings settings, IReasoningObserver observer, CancellationToken cancel = default)
     {
         TorchRuntime.EnsureLoaded();
+        // Refuse a filter the family cannot use now, not after pretraining.
+        if (settings.SelfImprove.Sampling.FaithfulPathsOnly) PathFidelity.EnsureSupported(settings.Recipe.Family);
         var outDir = Path.GetFullPath(settings.OutDirectory);
         Directory.CreateDirectory(outDir);
         RunInfo.Capture("reason demo", settings.Recipe.Seed, settings).Write(outDir);
