@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Gpt4Sharp.Curriculum;
 using Gpt4Sharp.Reasoning;
+using Gpt4Sharp.Tests.Support;
 
 namespace Gpt4Sharp.Tests.Reasoning;
 
@@ -109,5 +110,9 @@ public class PathFidelityTests
         var error = Assert.Throws<UserError>(() => SelfImprovement.CollectPaths(new PlaceLosingSampler(),
             [new UnlabelledQuestion("a", "arithmetic", "What is 12 * 3?")], new SelfImprovementOptions { FaithfulPathsOnly = true }));
         Assert.Contains("--faithful-paths", error.Message);
+        // The demo and the loop refuse before any training, not when the round starts sampling.
+        var demo = new ReasoningDemoSettings { OutDirectory = RepoPaths.NewTempDir() };
+        Assert.Throws<UserError>(() => ReasoningDemo.Run(demo with { Recipe = demo.Recipe with { Family = "arithmetic" } }, new LineObserver(_ => { })));
+        Assert.Throws<UserError>(() => SelfImprovementLoop.Run(new SelfImproveSettings { Model = "no-such-model", Family = "arithmetic", Sampling = new() { FaithfulPathsOnly = true } }, new LineObserver(_ => { })));
     }
 }
