@@ -92,6 +92,7 @@ public static class ReasoningCommands
         var temperatures = Cli.Opt("--temperatures", "Sampling temperatures, comma-separated.", "0.7");
         var threshold = Cli.Opt("--threshold", "Keep a question when the majority's vote share reaches this.", d.Sampling.ConfidenceThreshold);
         var maxPaths = Cli.Opt("--max-paths", "Distinct majority-agreeing paths kept per question, the most frequent first.", d.Sampling.MaxPathsPerQuestion);
+        var faithful = Cli.Opt("--faithful-paths", "Extension of Huang et al.: only paths that work the question's own operations in order vote and are kept (reads the question only; one-digit chain families).", d.Sampling.FaithfulPathsOnly);
         var combined = Cli.Opt("--combined", "Extra questions per round made by joining two questions.", d.CombinedQuestions);
         var generated = Cli.Opt("--generated", "Extra questions per round written by the model.", d.GeneratedQuestions);
         var steps = Cli.Opt("--steps", "Fine-tuning steps per round.", d.FineTune.Steps);
@@ -104,7 +105,7 @@ public static class ReasoningCommands
         var device = Cli.Opt("--device", "cpu, cuda, cuda:N or auto.", "auto");
         var command = new Command("self-improve", "Stage 4: improve a model from its own majority-voted reasoning paths on unlabelled questions (Huang et al. 2022).")
         {
-            model, rounds, family, questions, minSteps, firstQuestion, samples, temperatures, threshold, maxPaths, combined, generated, steps, lr, evalItems, evalSamples, siMaxTokens, outDir, seed, device,
+            model, rounds, family, questions, minSteps, firstQuestion, samples, temperatures, threshold, maxPaths, faithful, combined, generated, steps, lr, evalItems, evalSamples, siMaxTokens, outDir, seed, device,
         };
         command.SetHandler((p, cancel) =>
         {
@@ -113,7 +114,7 @@ public static class ReasoningCommands
             {
                 Model = p.GetValue(model)!, OutDirectory = p.GetValue(outDir)!, Family = p.GetValue(family)!, Rounds = p.GetValue(rounds), Questions = p.GetValue(questions),
                 MinSteps = p.GetValue(minSteps), FirstQuestion = p.GetValue(firstQuestion), EvalMinSteps = p.GetValue(minSteps), CombinedQuestions = p.GetValue(combined), GeneratedQuestions = p.GetValue(generated),
-                Sampling = d.Sampling with { Samples = p.GetValue(samples), Temperatures = ParseTemperatures(p.GetValue(temperatures)!), ConfidenceThreshold = p.GetValue(threshold), MaxPathsPerQuestion = p.GetValue(maxPaths), Seed = p.GetValue(seed) },
+                Sampling = d.Sampling with { Samples = p.GetValue(samples), Temperatures = ParseTemperatures(p.GetValue(temperatures)!), ConfidenceThreshold = p.GetValue(threshold), MaxPathsPerQuestion = p.GetValue(maxPaths), FaithfulPathsOnly = p.GetValue(faithful), Seed = p.GetValue(seed) },
                 FineTune = d.FineTune with { Steps = p.GetValue(steps), LearningRate = p.GetValue(lr) },
                 EvalItems = p.GetValue(evalItems), EvalSamples = p.GetValue(evalSamples), MaxNewTokens = p.GetValue(siMaxTokens), Device = p.GetValue(device)!, Seed = p.GetValue(seed),
             };
@@ -149,12 +150,13 @@ public static class ReasoningCommands
         var siSteps = Cli.Opt("--si-steps", "Fine-tuning steps of the self-improvement round.", d.SelfImprove.FineTune.Steps);
         var threshold = Cli.Opt("--threshold", "Self-improvement keeps a question when the majority's vote share reaches this.", d.SelfImprove.Sampling.ConfidenceThreshold);
         var demoMaxPaths = Cli.Opt("--max-paths", "Self-improvement keeps this many distinct majority-agreeing paths per question, the most frequent first.", d.SelfImprove.Sampling.MaxPathsPerQuestion);
+        var demoFaithful = Cli.Opt("--faithful-paths", "Self-improvement extension: only paths that work the question's own operations in order vote and are kept (reads the question only).", d.SelfImprove.Sampling.FaithfulPathsOnly);
         var maxTokens = Cli.Opt("--max-tokens", "Longest reply in tokens.", d.MaxNewTokens);
         var demoFamily = Cli.Opt("--family", "Curriculum family to learn and measure (ten-chains: one-digit steps, several derivations; digit-chains: one derivation; arithmetic: the harder general family).", d.Recipe.Family);
         var command = new Command("demo", "Train a small reasoner, compare prompt formats, plot self-consistency and run one self-improvement round on held-out problems.")
         {
             preset, outDir, pretrainSteps, sftSteps, items, samples, temperatures, questions, seed, width, layers, vocab, corpus, labelled, sftExamples, sftBatch,
-            siSamples, siSteps, threshold, demoMaxPaths, maxTokens, demoFamily,
+            siSamples, siSteps, threshold, demoMaxPaths, demoFaithful, maxTokens, demoFamily,
         };
         command.SetHandler((p, cancel) =>
         {
@@ -186,6 +188,7 @@ public static class ReasoningCommands
                         Samples = Get(siSamples, b.SelfImprove.Sampling.Samples), Temperatures = temps,
                         ConfidenceThreshold = Get(threshold, b.SelfImprove.Sampling.ConfidenceThreshold),
                         MaxPathsPerQuestion = Get(demoMaxPaths, b.SelfImprove.Sampling.MaxPathsPerQuestion),
+                        FaithfulPathsOnly = Get(demoFaithful, b.SelfImprove.Sampling.FaithfulPathsOnly),
                     },
                     FineTune = b.SelfImprove.FineTune with { Steps = Get(siSteps, b.SelfImprove.FineTune.Steps), BatchSize = batch },
                 },

@@ -14,6 +14,13 @@ public sealed record SelfImprovementOptions
     public int MaxPathsPerQuestion { get; init; } = 4;
     /// <summary>Exemplars (the model's own kept paths) in the chain-of-thought exemplar format.</summary>
     public int Shots { get; init; } = 1;
+    /// <summary>
+    /// Extension of Huang et al. 2022 (off by default): before the vote, a sampled path that does
+    /// not work the question's own operations in order (<see cref="PathFidelity"/>, which reads
+    /// only the question) loses its vote and cannot be kept. Confidence stays the winner's share of
+    /// all m paths. For the one-digit chain families only.
+    /// </summary>
+    public bool FaithfulPathsOnly { get; init; }
     public long Seed { get; init; } = 1;
 }
 
@@ -48,6 +55,8 @@ public static class SelfImprovement
     public static IReadOnlyList<VotedQuestion> CollectPaths(IPathSampler sampler, IReadOnlyList<UnlabelledQuestion> questions, SelfImprovementOptions options,
         IProgress<(int Done, int Total)>? progress = null, CancellationToken cancel = default)
     {
+        if (options.FaithfulPathsOnly)
+            foreach (var family in questions.Select(q => q.Family).Distinct()) PathFidelity.EnsureSupported(family);
         var kept = new List<VotedQuestion>();
         for (int i = 0; i < questions.Count; i++)
         {
@@ -64,6 +73,8 @@ public static class SelfImprovement
     /// <summary>The confident-majority filter for one question: null when no answer or the vote share is under the threshold.</summary>
     public static VotedQuestion? Filter(UnlabelledQuestion question, IReadOnlyList<string> replies, IReadOnlyList<string?> answers, SelfImprovementOptions options)
     {
+        if (options.FaithfulPathsOnly)
+            answers = answers.Select((a, k) => PathFidelity.FollowsQuestion(question.Text, ReasoningPrompts.ReasoningOf(replies[k])) ? a : null).ToList();
         var vote = SelfConsistency.Vote(answers);
         if (vote.Answer is null || vote.Confidence < options.ConfidenceThreshold) return null;
         // Most frequent paths first (ties: first seen): when a problem has one right derivation,

@@ -73,6 +73,7 @@ public static class SelfImprovementLoop
     {
         TorchRuntime.EnsureLoaded();
         if (settings.Rounds < 1) throw new UserError($"--rounds must be at least 1 (got {settings.Rounds}).");
+        if (settings.Sampling.FaithfulPathsOnly) PathFidelity.EnsureSupported(settings.Family);
         var outDir = Path.GetFullPath(settings.OutDirectory);
         Directory.CreateDirectory(outDir);
         RunInfo.Capture("self-improve", settings.Seed, settings).Write(outDir);
