@@ -34,16 +34,11 @@ public sealed record Mixture
         MaxDifficulty = new() { ["arithmetic"] = 2, ["bridge"] = 3, ["bilingual"] = 1, ["dialogue"] = 1, ["code"] = 1 },
     };
 
-    /// <summary>
-    /// Every text family at full difficulty, for supervised fine-tuning. Safety has about a third of
-    /// the conversations: its topic × intent requests ask every topic with harmful and benign intents,
-    /// and at the earlier weight of 2 (15 %) a 300-step run of 16 conversations still refused 57 % of
-    /// the benign ones it had trained on (the topic, not the intent, decided); at 6 it refuses 2 %.
-    /// </summary>
+    /// <summary>Every text family at full difficulty, for supervised fine-tuning.</summary>
     public static Mixture DefaultFineTune(long seed, int count = 20_000) => new()
     {
         Seed = seed, Count = count,
-        Weights = new() { ["arithmetic"] = 3, ["bridge"] = 1, ["code"] = 2, ["safety"] = 6, ["knowledge"] = 2, ["bilingual"] = 2, ["dialogue"] = 1 },
+        Weights = new() { ["arithmetic"] = 3, ["bridge"] = 1, ["code"] = 2, ["safety"] = 2, ["knowledge"] = 2, ["bilingual"] = 2, ["dialogue"] = 1 },
     };
 
     public static Mixture Load(string path)

@@ -87,26 +87,4 @@ public class IntentRequestTests
         int contrasted = topics.Count(t => harmful.Any(p => p.Contains(t, StringComparison.Ordinal)) && benign.Any(p => p.Contains(t, StringComparison.Ordinal)));
         Assert.True(contrasted >= topics.Count - 2, $"{contrasted} of {topics.Count} topics are practised with both intents");
     }
-
-    [Fact]
-    public void The_default_fine_tuning_run_sees_every_training_intent_phrase_often()
-    {
-        // At safety's earlier weight (2 of 13) the pipeline's SFT refused 57 % of the benign topic × intent
-        // requests it had trained on: among the run's 4,800 conversations each training intent phrase came
-        // up about 6 times (as few as 2). At 6 of 17 it is about 15 (at least 3, always with 2+ topics).
-        var sft = Gpt4Sharp.Pipeline.PipelinePresets.Default().Sft;
-        var seen = Mixture.DefaultFineTune(sft.Train.Seed, sft.BuiltInExamples).Items()
-            .Take(sft.Train.Steps * sft.Train.BatchSize)
-            .Where(p => p.Item.Family == "safety" && p.Item.Extra?["intent"] is not null)
-            .Select(p => (Intent: (string)p.Item.Extra!["intent"]!, Topic: (string)p.Item.Extra["topic"]!)).ToList();
-        var intents = IntentRequests.All().Where(r => !HeldOut(r)).Select(r => r.Intent).Distinct().ToList();
-        Assert.Equal(48, intents.Count);
-        var counts = intents.Select(i => seen.Count(s => s.Intent == i)).ToList();
-        Assert.True(counts.Average() >= 12, $"each intent phrase comes up {counts.Average():F1} times on average");
-        foreach (var intent in intents)
-        {
-            var topics = seen.Where(s => s.Intent == intent).Select(s => s.Topic).ToList();
-            Assert.True(topics.Count >= 3 && topics.Distinct().Count() >= 2, $"'{intent}' comes up {topics.Count} times with {topics.Distinct().Count()} topics");
-        }
-    }
 }
