@@ -25,8 +25,7 @@ public static class PpoBench
 {
     public static int Run(string[] args)
     {
-        var opts = args.Select(a => a.Split('=', 2)).ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : "");
-        int Int(string key, int fallback) => opts.TryGetValue(key, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+        var opts = KeyValueArgs.Parse(args);
         var root = opts.TryGetValue("out", out var o) ? Path.GetFullPath(o) : Path.Combine(Path.GetTempPath(), $"g4s-ppo-bench-{Environment.ProcessId}");
         Directory.CreateDirectory(root);
         Console.WriteLine($"cores: {Environment.ProcessorCount}; runs under {root}");
@@ -45,8 +44,8 @@ public static class PpoBench
             var pretrain = Pretraining.Run(new PretrainSettings
             {
                 OutDirectory = Path.Combine(root, "pretrain"), TokenizerVocabSize = 1024, CorpusDocuments = 30_000, Device = "cpu", MeasureMfu = false, SamplePrompts = [],
-                Model = new GptConfig { ContextLength = 192, DModel = Int("d", 128), Layers = Int("layers", 4), Heads = 4, KvHeads = 4 },
-                Train = new TrainConfig { Steps = Int("pretrain", 600), BatchSize = Int("batch", 16), SequenceLength = 128, LearningRate = 3e-3, WarmupSteps = 30, EvalEvery = Int("pretrain", 600), CheckpointEvery = 0 },
+                Model = new GptConfig { ContextLength = 192, DModel = opts.Int("d", 128), Layers = opts.Int("layers", 4), Heads = 4, KvHeads = 4 },
+                Train = new TrainConfig { Steps = opts.Int("pretrain", 600), BatchSize = opts.Int("batch", 16), SequenceLength = 128, LearningRate = 3e-3, WarmupSteps = 30, EvalEvery = opts.Int("pretrain", 600), CheckpointEvery = 0 },
             }, resume: false, new TrainLines("pretrain"), Log);
             Console.WriteLine($"pretrain: {pretrain.Parameters:N0} parameters, validation loss {pretrain.FinalValidationLoss:F3}, {clock.Elapsed.TotalSeconds:F0} s");
             pretrainDir = pretrain.OutDirectory;
@@ -59,13 +58,13 @@ public static class PpoBench
             clock.Restart();
             var chats = Path.Combine(root, "sft.jsonl");
             // safety_pct=P gives safety items P % of the SFT mixture (half of them refusals of harmful requests); without it the weight is 0.3 (about 5 %).
-            double safetyWeight = opts.ContainsKey("safety_pct") ? 6.0 * Int("safety_pct", 5) / (100 - Int("safety_pct", 5)) : 0.3;
+            double safetyWeight = opts.ContainsKey("safety_pct") ? 6.0 * opts.Int("safety_pct", 5) / (100 - opts.Int("safety_pct", 5)) : 0.3;
             var mixture = new Mixture { Seed = 1, Count = 6000, Weights = new() { ["knowledge"] = 3, ["arithmetic"] = 2, ["dialogue"] = 1, ["safety"] = safetyWeight } };
             File.WriteAllLines(chats, mixture.Validated().ChatExamples().Select(e => JsonSerializer.Serialize(new { messages = e.Messages.Select(m => new { role = m.Role, content = m.Content }) })));
             var sft = FineTuning.Run(new FineTuneSettings
             {
                 BaseModel = pretrainDir, OutDirectory = Path.Combine(root, "sft"), DataFile = chats, Device = "cpu", SamplePrompts = [],
-                Train = new TrainConfig { Steps = Int("sft", 300), BatchSize = Int("batch", 16), SequenceLength = 192, LearningRate = 1e-3, WarmupSteps = 20, EvalEvery = Int("sft", 300), CheckpointEvery = 0 },
+                Train = new TrainConfig { Steps = opts.Int("sft", 300), BatchSize = opts.Int("batch", 16), SequenceLength = 192, LearningRate = 1e-3, WarmupSteps = 20, EvalEvery = opts.Int("sft", 300), CheckpointEvery = 0 },
             }, resume: false, new TrainLines("sft"), Log);
             Console.WriteLine($"sft: assistant validation loss {sft.InitialValidationLoss:F3} -> {sft.FinalValidationLoss:F3}, {clock.Elapsed.TotalSeconds:F0} s");
             sftDir = sft.OutDirectory;
@@ -79,9 +78,9 @@ public static class PpoBench
             clock.Restart();
             var rm = RewardModelTraining.Run(new RewardModelSettings
             {
-                BaseModel = sftDir, OutDirectory = Path.Combine(root, "rm"), CurriculumPairs = Int("rm_pairs", 3000), FactPairs = Int("fact_reference", 0) != 0 ? FactPairs.WithReference : FactPairs.ClosedBook,
-                OffTopicShare = Int("off_topic_pct", 25) / 100.0, Likelihood = (RewardLikelihood)Int("rm_likelihood", 0), Steps = Int("rm", 200), BatchSize = Int("batch", 16),
-                LearningRate = Int("rm_lr_e5", 30) * 1e-5, EvalEvery = 50, Device = "cpu",
+                BaseModel = sftDir, OutDirectory = Path.Combine(root, "rm"), CurriculumPairs = opts.Int("rm_pairs", 3000), FactPairs = opts.Int("fact_reference", 0) != 0 ? FactPairs.WithReference : FactPairs.ClosedBook,
+                OffTopicShare = opts.Int("off_topic_pct", 25) / 100.0, Likelihood = (RewardLikelihood)opts.Int("rm_likelihood", 0), Steps = opts.Int("rm", 200), BatchSize = opts.Int("batch", 16),
+                LearningRate = opts.Int("rm_lr_e5", 30) * 1e-5, EvalEvery = 50, Device = "cpu",
             }, log: Log);
             Console.WriteLine($"rm: held-out pair accuracy {rm.InitialHeldOutAccuracy:P1} -> {rm.HeldOutAccuracy:P1} on {rm.HeldOutPairs} pairs, {clock.Elapsed.TotalSeconds:F0} s");
             foreach (var s in rm.BySource) Console.WriteLine($"  {s.Source,-32} {s.Accuracy,7:P1} of {s.Pairs,-4} (backbone likelihood baseline {s.LikelihoodAccuracy:P1})");
@@ -89,12 +88,12 @@ public static class PpoBench
         }
 
         clock.Restart();
-        bool ruleBased = Int("rbrm", 1) != 0;
+        bool ruleBased = opts.Int("rbrm", 1) != 0;
         var ppoSettings = new PpoSettings
         {
-            PolicyModel = sftDir, OutDirectory = Path.Combine(root, "ppo"), RewardModels = [rmDir], RuleBasedReward = ruleBased, Steps = Int("ppo", 30),
-            PromptsPerStep = Int("prompts", 8), SamplesPerPrompt = 4, MaxNewTokens = Int("tokens", 48), LearningRate = Int("lr_e6", 100) * 1e-6, ProbeSafetyPrompts = Int("probe", 200), ProbePassagePrompts = Int("probe", 200) / 2, ProbeRedTeamRequests = Int("redteam", 40), Device = "cpu",
-            KlHorizon = Int("kl_horizon", (int)new PpoSettings().KlHorizon), BalancePrompts = Int("balance", 1) != 0, GroupBaseline = Int("group_baseline", 1) != 0, InitialKlCoefficient = Int("kl_coef_e3", 100) * 1e-3, PromptsPerFamily = Int("pool", new PpoSettings().PromptsPerFamily),
+            PolicyModel = sftDir, OutDirectory = Path.Combine(root, "ppo"), RewardModels = [rmDir], RuleBasedReward = ruleBased, Steps = opts.Int("ppo", 30),
+            PromptsPerStep = opts.Int("prompts", 8), SamplesPerPrompt = 4, MaxNewTokens = opts.Int("tokens", 48), LearningRate = opts.Int("lr_e6", 100) * 1e-6, ProbeSafetyPrompts = opts.Int("probe", 200), ProbePassagePrompts = opts.Int("probe", 200) / 2, ProbeRedTeamRequests = opts.Int("redteam", 40), Device = "cpu",
+            KlHorizon = opts.Int("kl_horizon", (int)new PpoSettings().KlHorizon), BalancePrompts = opts.Int("balance", 1) != 0, GroupBaseline = opts.Int("group_baseline", 1) != 0, InitialKlCoefficient = opts.Int("kl_coef_e3", 100) * 1e-3, PromptsPerFamily = opts.Int("pool", new PpoSettings().PromptsPerFamily),
             Families = opts.TryGetValue("families", out var families) ? families.Split('+') : new PpoSettings().Families,
         };
         using var rewards = PpoRewards.Load(ppoSettings);

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using Gpt4Sharp.Alignment.Ppo;
 using Gpt4Sharp.Alignment.RewardModel;
 using Gpt4Sharp.Checkpoints;
@@ -26,12 +25,11 @@ public static class SafetyProbeBench
 {
     public static int Run(string[] args)
     {
-        var opts = args.Select(a => a.Split('=', 2)).ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : "");
-        int Int(string key, int fallback) => opts.TryGetValue(key, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+        var opts = KeyValueArgs.Parse(args);
         if (!opts.TryGetValue("model", out var dir)) throw new UserError("Pass model=DIR, a fine-tuned run or checkpoint directory.");
         var split = opts.GetValueOrDefault("split", "train") == "eval" ? Split.Eval : Split.Train;
-        int n = Int("n", 200), tokens = Int("tokens", 48), show = Int("show", 0);
-        long seed = Int("seed", (int)new PpoSettings().Seed);
+        int n = opts.Int("n", 200), tokens = opts.Int("tokens", 48), show = opts.Int("show", 0);
+        long seed = opts.Int("seed", (int)new PpoSettings().Seed);
         var clock = Stopwatch.StartNew();
 
         using var bundle = ModelBundle.Load(dir, "cpu");
