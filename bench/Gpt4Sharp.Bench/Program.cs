@@ -29,4 +29,13 @@ if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var bench))
     foreach (var (name, (about, _)) in benchmarks) Console.WriteLine($"  {name,-14} {about}");
     return args.Length == 0 ? 0 : 2;
 }
-return bench.Run(args[1..]);
+try
+{
+    return bench.Run(args[1..]);
+}
+catch (Gpt4Sharp.UserError e)
+{
+    // Bad input (a missing model=DIR, a directory without a checkpoint) is one sentence, as in the CLI.
+    Console.Error.WriteLine(e.Message);
+    return 1;
+}
