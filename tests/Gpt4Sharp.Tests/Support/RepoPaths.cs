@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Gpt4Sharp.Tests.Support;
 
 /// <summary>Locates the repository root and the shared benchmark data beside it.</summary>
@@ -8,27 +10,53 @@ public static class RepoPaths
     /// <summary>../shared/data next to the checkout; tests that read it skip when it is absent.</summary>
     public static string SharedData => Path.GetFullPath(Path.Combine(Root, "..", "shared", "data"));
 
-    static readonly System.Collections.Concurrent.ConcurrentBag<string> created = [];
+    const string ProcessRootPrefix = "g4s-tests-";
 
-    static RepoPaths() => AppDomain.CurrentDomain.ProcessExit += (_, _) => DeleteCreated();
+    // Every temp directory of this test process lives under one folder named after the process.
+    // The test host is often stopped without running exit handlers, so each suite run used to
+    // leave about a hundred runs, checkpoints and tokenizers in the temp folder; the next run now
+    // deletes the folders of processes that are gone.
+    static readonly Lazy<string> processRoot = new(() =>
+    {
+        DeleteStaleRoots(Path.GetTempPath());
+        var root = Path.Combine(Path.GetTempPath(), $"{ProcessRootPrefix}{Environment.ProcessId}");
+        Directory.CreateDirectory(root);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => TryDelete(root);
+        return root;
+    });
 
-    /// <summary>A new empty directory under the system temp folder, deleted when the test process exits.</summary>
+    /// <summary>A new empty directory under the system temp folder, deleted when the test process exits or, failing that, by the next test run.</summary>
     public static string NewTempDir(string prefix = "g4s")
     {
-        var dir = Path.Combine(Path.GetTempPath(), $"{prefix}-{Guid.NewGuid():N}");
+        var dir = Path.Combine(processRoot.Value, $"{prefix}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(dir);
-        created.Add(dir);
         return dir;
     }
 
-    // Each suite run makes a few hundred of these (runs, checkpoints, tokenizers); left behind
-    // they filled this machine's disk. A directory still in use by a child process is skipped.
-    static void DeleteCreated()
+    /// <summary>Deletes the per-process folders under <paramref name="tempDir"/> whose process no longer runs.</summary>
+    public static void DeleteStaleRoots(string tempDir)
     {
-        foreach (var dir in created)
-            try { Directory.Delete(dir, recursive: true); }
-            catch (IOException) { }
-            catch (UnauthorizedAccessException) { }
+        foreach (var dir in Directory.EnumerateDirectories(tempDir, ProcessRootPrefix + "*"))
+            if (int.TryParse(Path.GetFileName(dir)[ProcessRootPrefix.Length..], out var pid) && !IsRunning(pid))
+                TryDelete(dir);
+    }
+
+    static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException) { return false; }
+    }
+
+    // A directory still in use by a child process (a sandboxed program being killed) is left for the next run.
+    static void TryDelete(string dir)
+    {
+        try { Directory.Delete(dir, recursive: true); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
     }
 
     static string FindRoot()
