@@ -49,9 +49,10 @@ public class ScalingSweepTests
     {
         var plans = ScalingSweep.Plan(new ScalingSettings(), 384);
         var fitted = plans.Where(p => !p.HeldOut).ToList();
-        Assert.Equal(24, fitted.Count);
-        Assert.Equal([3, 3, 4, 3, 4, 4, 3], fitted.GroupBy(p => p.Budget).Select(g => g.Count()));
-        Assert.Equal(["fit-d24-b7", "fit-d32-b7", "fit-d40-b7"], fitted.TakeLast(3).Select(p => p.Name));
+        Assert.Equal(3 * 24, fitted.Count); // every cell with three seeds
+        Assert.Equal([9, 9, 12, 9, 12, 12, 9], fitted.GroupBy(p => p.Budget).Select(g => g.Count()));
+        Assert.Equal(["fit-d24-b7", "fit-d32-b7", "fit-d40-b7"], fitted.Take(24).TakeLast(3).Select(p => p.Name));
+        Assert.Equal(["fit-d24-b7-seed3", "fit-d32-b7-seed3", "fit-d40-b7-seed3"], fitted.TakeLast(3).Select(p => p.Name));
         Assert.Equal("target-d96", plans[^1].Name);
         Assert.InRange(plans[^1].Compute / fitted.Max(p => p.Compute), 30, 30.01);
         // The pipeline's smaller preset plans a valid grid too.
