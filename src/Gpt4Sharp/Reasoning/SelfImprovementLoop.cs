@@ -59,10 +59,13 @@ public sealed record SelfImproveSettings
     };
 }
 
-/// <summary>One round: how much data the model made for itself and what it scored after training on it (round 0 is the starting model).</summary>
+/// <summary>
+/// One round: how much data the model made for itself and what it scored after training on it
+/// (round 0 is the starting model); with several evaluation seeds, the pooled greedy accuracy and each seed's.
+/// </summary>
 public sealed record SelfImproveRound(
     int Round, string ModelDirectory, int Questions, int Confident, int Examples, IReadOnlyDictionary<string, int> ExamplesByFormat,
-    double GreedyAccuracy, double? VotedAccuracy, double Seconds);
+    double GreedyAccuracy, double? VotedAccuracy, double Seconds, IReadOnlyDictionary<long, double>? GreedyAccuracyBySeed = null);
 
 public sealed record SelfImproveResult(string OutDirectory, IReadOnlyList<SelfImproveRound> Rounds, string ResultsFile, string Plot);
 
@@ -92,8 +95,8 @@ public static class SelfImprovementLoop
         var clock = Stopwatch.StartNew();
         if (settings.MeasureStart)
         {
-            var (greedy0, voted0) = Measure(current, device, evalItems, evalSizes, settings, observer, "round 0 eval", cancel);
-            rounds.Add(new SelfImproveRound(0, current, 0, 0, 0, new Dictionary<string, int>(), greedy0, voted0, clock.Elapsed.TotalSeconds));
+            var (greedy0, voted0, bySeed0) = Measure(current, device, evalItems, evalSizes, settings, observer, "round 0 eval", cancel);
+            rounds.Add(new SelfImproveRound(0, current, 0, 0, 0, new Dictionary<string, int>(), greedy0, voted0, clock.Elapsed.TotalSeconds, bySeed0));
             observer.Log($"Round 0 (start): held-out accuracy {greedy0:P1}" + (voted0 is { } v0 ? $", voted {v0:P1}" : ""));
         }
 
@@ -102,8 +105,8 @@ public static class SelfImprovementLoop
             clock.Restart();
             var roundDir = Path.Combine(outDir, $"round-{r}");
             var round = RunRound(current, roundDir, r, settings, observer, cancel);
-            var (greedy, voted) = Measure(round.ModelDirectory, device, evalItems, evalSizes, settings, observer, $"round {r} eval", cancel);
-            rounds.Add(round with { GreedyAccuracy = greedy, VotedAccuracy = voted, Seconds = clock.Elapsed.TotalSeconds });
+            var (greedy, voted, bySeed) = Measure(round.ModelDirectory, device, evalItems, evalSizes, settings, observer, $"round {r} eval", cancel);
+            rounds.Add(round with { GreedyAccuracy = greedy, VotedAccuracy = voted, Seconds = clock.Elapsed.TotalSeconds, GreedyAccuracyBySeed = bySeed });
             observer.Log($"Round {r}: {round.Confident}/{round.Questions} confident questions, {round.Examples} examples; held-out accuracy {greedy:P1}" + (voted is { } v ? $", voted {v:P1}" : ""));
             current = round.ModelDirectory;
         }
@@ -184,21 +187,23 @@ public static class SelfImprovementLoop
     }
 
     /// <summary>Greedy (and voted) accuracy over every evaluation seed's items pooled; the log also gives it per seed and per step count.</summary>
-    static (double Greedy, double? Voted) Measure(string model, TorchSharp.torch.Device device, IReadOnlyList<CurriculumItem> items,
+    static (double Greedy, double? Voted, IReadOnlyDictionary<long, double> BySeed) Measure(string model, TorchSharp.torch.Device device, IReadOnlyList<CurriculumItem> items,
         IReadOnlyList<(long Seed, int Count)> sizes, SelfImproveSettings settings, IReasoningObserver observer, string phase, CancellationToken cancel)
     {
         using var bundle = ModelBundle.Load(model, device);
         var options = new ReasoningEvalOptions { Format = PromptFormat.ZeroShotCot, Samples = settings.EvalSamples, Temperatures = settings.Sampling.Temperatures, Seed = settings.Seed };
         var result = ReasoningEvaluation.Run(new ModelPathSampler(bundle, settings.MaxNewTokens), items, options, null, observer.Items(phase, items.Count), cancel);
+        // The items are the seeds' sets one after another, so each seed's results are the next Count details.
+        var bySeed = new Dictionary<long, double>();
         int offset = 0;
-        var perSeed = sizes.Select(s =>
+        foreach (var (seed, count) in sizes)
         {
-            var part = result.Details.Skip(offset).Take(s.Count).ToList();
-            offset += s.Count;
-            return $"seed {s.Seed}: {(part.Count == 0 ? 0 : part.Average(d => d.GreedyCorrect ? 1.0 : 0.0)):P1} of {part.Count}";
-        });
-        observer.Log($"{phase}: greedy {result.GreedyAccuracy:P1} of {result.Items}; {string.Join(", ", perSeed)}; by steps "
+            if (count > 0) bySeed[seed] = result.Details.Skip(offset).Take(count).Average(d => d.GreedyCorrect ? 1.0 : 0.0);
+            offset += count;
+        }
+        observer.Log($"{phase}: greedy {result.GreedyAccuracy:P1} of {result.Items}; "
+            + string.Join(", ", bySeed.Select(kv => $"seed {kv.Key}: {kv.Value:P1}")) + "; by steps "
             + string.Join(", ", result.GreedyAccuracyByDifficulty.Select(kv => $"{kv.Key}: {kv.Value:P1}")) + ".");
-        return (result.GreedyAccuracy, settings.EvalSamples > 1 ? result.VotedAccuracyBySamples[settings.EvalSamples] : null);
+        return (result.GreedyAccuracy, settings.EvalSamples > 1 ? result.VotedAccuracyBySamples[settings.EvalSamples] : null, bySeed);
     }
 }

@@ -112,6 +112,7 @@ public class StepBalanceTests(TinyReasonerFixture tiny) : IClassFixture<TinyReas
         var results = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "results.json")))!;
         var rounds = results["rounds"]!.AsArray();
         Assert.Equal([1], rounds.Select(r => (int)r!["round"]!));
+        Assert.Equal(2, rounds[0]!["greedy_accuracy_by_seed"]!.AsObject().Count);
         Assert.Equal(2, results["settings"]!["eval_seeds"]!.AsArray().Count);
         Assert.Equal(1, await command.Parse(["--model", tiny.Pretrained, "--family", "ten-chains", "--eval-seeds", "two", "--out", outDir]).InvokeAsync());
     }
