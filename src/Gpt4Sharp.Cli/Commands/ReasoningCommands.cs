@@ -93,11 +93,17 @@ public static class ReasoningCommands
         var threshold = Cli.Opt("--threshold", "Keep a question when the majority's vote share reaches this.", d.Sampling.ConfidenceThreshold);
         var maxPaths = Cli.Opt("--max-paths", "Distinct majority-agreeing paths kept per question, the most frequent first.", d.Sampling.MaxPathsPerQuestion);
         var faithful = Cli.Opt("--faithful-paths", "Extension of Huang et al.: only paths that work the question's own operations in order vote and are kept (reads the question only; one-digit chain families).", d.Sampling.FaithfulPathsOnly);
+        var longSteps = Cli.Opt("--long-steps", "Questions of at least this many operations (read from the text) count as long; 0: none (one-digit chain families).", d.Sampling.LongSteps);
+        var longSamples = Cli.Opt("--long-samples", "Paths sampled per long question (0: --samples).", d.Sampling.LongSamples);
+        var balance = Cli.Opt("--balance-steps", "Repeat kept questions so every step count has as many as the most kept one (one-digit chain families).", d.Sampling.BalanceSteps);
         var combined = Cli.Opt("--combined", "Extra questions per round made by joining two questions.", d.CombinedQuestions);
         var generated = Cli.Opt("--generated", "Extra questions per round written by the model.", d.GeneratedQuestions);
         var steps = Cli.Opt("--steps", "Fine-tuning steps per round.", d.FineTune.Steps);
         var lr = Cli.Opt("--lr", "Fine-tuning peak learning rate.", d.FineTune.LearningRate);
         var evalItems = Cli.Opt("--eval-items", "Held-out items measured after each round.", d.EvalItems);
+        var evalSeeds = Cli.Opt("--eval-seeds", "Seeds whose held-out items measure the rounds, comma-separated and pooled (--eval-items per seed); empty: --seed.", "");
+        var evalMinSteps = Cli.Opt("--eval-min-steps", "Smallest step count of an evaluation item (0: --min-steps).", 0);
+        var measureStart = Cli.Opt("--measure-start", "Measure the starting model as round 0.", d.MeasureStart);
         var evalSamples = Cli.Opt("--eval-samples", "Paths per held-out item for a voted accuracy too (1 = greedy only).", d.EvalSamples);
         var siMaxTokens = Cli.Opt("--max-tokens", "Longest sampled reply in tokens.", d.MaxNewTokens);
         var outDir = Cli.Opt("--out", "Directory for rounds, results.json and accuracy_per_round.png.", d.OutDirectory);
@@ -105,7 +111,8 @@ public static class ReasoningCommands
         var device = Cli.Opt("--device", "cpu, cuda, cuda:N or auto.", "auto");
         var command = new Command("self-improve", "Stage 4: improve a model from its own majority-voted reasoning paths on unlabelled questions (Huang et al. 2022).")
         {
-            model, rounds, family, questions, minSteps, firstQuestion, samples, temperatures, threshold, maxPaths, faithful, combined, generated, steps, lr, evalItems, evalSamples, siMaxTokens, outDir, seed, device,
+            model, rounds, family, questions, minSteps, firstQuestion, samples, temperatures, threshold, maxPaths, faithful, longSteps, longSamples, balance, combined, generated, steps, lr,
+            evalItems, evalSeeds, evalMinSteps, measureStart, evalSamples, siMaxTokens, outDir, seed, device,
         };
         command.SetHandler((p, cancel) =>
         {
@@ -113,10 +120,11 @@ public static class ReasoningCommands
             var settings = d with
             {
                 Model = p.GetValue(model)!, OutDirectory = p.GetValue(outDir)!, Family = p.GetValue(family)!, Rounds = p.GetValue(rounds), Questions = p.GetValue(questions),
-                MinSteps = p.GetValue(minSteps), FirstQuestion = p.GetValue(firstQuestion), EvalMinSteps = p.GetValue(minSteps), CombinedQuestions = p.GetValue(combined), GeneratedQuestions = p.GetValue(generated),
-                Sampling = d.Sampling with { Samples = p.GetValue(samples), Temperatures = ParseTemperatures(p.GetValue(temperatures)!), ConfidenceThreshold = p.GetValue(threshold), MaxPathsPerQuestion = p.GetValue(maxPaths), FaithfulPathsOnly = p.GetValue(faithful), Seed = p.GetValue(seed) },
+                MinSteps = p.GetValue(minSteps), FirstQuestion = p.GetValue(firstQuestion), EvalMinSteps = p.GetValue(evalMinSteps) > 0 ? p.GetValue(evalMinSteps) : p.GetValue(minSteps), CombinedQuestions = p.GetValue(combined), GeneratedQuestions = p.GetValue(generated),
+                Sampling = d.Sampling with { Samples = p.GetValue(samples), Temperatures = ParseTemperatures(p.GetValue(temperatures)!), ConfidenceThreshold = p.GetValue(threshold), MaxPathsPerQuestion = p.GetValue(maxPaths), FaithfulPathsOnly = p.GetValue(faithful),
+                    LongSteps = p.GetValue(longSteps), LongSamples = p.GetValue(longSamples), BalanceSteps = p.GetValue(balance), Seed = p.GetValue(seed) },
                 FineTune = d.FineTune with { Steps = p.GetValue(steps), LearningRate = p.GetValue(lr) },
-                EvalItems = p.GetValue(evalItems), EvalSamples = p.GetValue(evalSamples), MaxNewTokens = p.GetValue(siMaxTokens), Device = p.GetValue(device)!, Seed = p.GetValue(seed),
+                EvalItems = p.GetValue(evalItems), EvalSeeds = ParseSeeds(p.GetValue(evalSeeds)!), MeasureStart = p.GetValue(measureStart), EvalSamples = p.GetValue(evalSamples), MaxNewTokens = p.GetValue(siMaxTokens), Device = p.GetValue(device)!, Seed = p.GetValue(seed),
             };
             SelfImproveResult result = null!;
             WithObserver(observer => result = SelfImprovementLoop.Run(settings, observer, cancel));
@@ -150,13 +158,17 @@ public static class ReasoningCommands
         var siSteps = Cli.Opt("--si-steps", "Fine-tuning steps of the self-improvement round.", d.SelfImprove.FineTune.Steps);
         var threshold = Cli.Opt("--threshold", "Self-improvement keeps a question when the majority's vote share reaches this.", d.SelfImprove.Sampling.ConfidenceThreshold);
         var demoMaxPaths = Cli.Opt("--max-paths", "Self-improvement keeps this many distinct majority-agreeing paths per question, the most frequent first.", d.SelfImprove.Sampling.MaxPathsPerQuestion);
+        var demoLongSteps = Cli.Opt("--long-steps", "Self-improvement: questions of at least this many operations count as long (0: none).", d.SelfImprove.Sampling.LongSteps);
+        var demoLongSamples = Cli.Opt("--long-samples", "Self-improvement: paths per long question (0: --si-samples).", d.SelfImprove.Sampling.LongSamples);
+        var demoBalance = Cli.Opt("--balance-steps", "Self-improvement: repeat kept questions so every step count has as many as the most kept one.", d.SelfImprove.Sampling.BalanceSteps);
+        var demoLr = Cli.Opt("--si-lr", "Peak learning rate of the self-improvement round's fine-tuning.", d.SelfImprove.FineTune.LearningRate);
         var demoFaithful = Cli.Opt("--faithful-paths", "Self-improvement extension: only paths that work the question's own operations in order vote and are kept (reads the question only).", d.SelfImprove.Sampling.FaithfulPathsOnly);
         var maxTokens = Cli.Opt("--max-tokens", "Longest reply in tokens.", d.MaxNewTokens);
         var demoFamily = Cli.Opt("--family", "Curriculum family to learn and measure (ten-chains: one-digit steps, several derivations; digit-chains: one derivation; arithmetic: the harder general family).", d.Recipe.Family);
         var command = new Command("demo", "Train a small reasoner, compare prompt formats, plot self-consistency and run one self-improvement round on held-out problems.")
         {
             preset, outDir, pretrainSteps, sftSteps, items, samples, temperatures, questions, seed, width, layers, vocab, corpus, labelled, sftExamples, sftBatch,
-            siSamples, siSteps, threshold, demoMaxPaths, demoFaithful, maxTokens, demoFamily,
+            siSamples, siSteps, demoLr, threshold, demoMaxPaths, demoFaithful, demoLongSteps, demoLongSamples, demoBalance, maxTokens, demoFamily,
         };
         command.SetHandler((p, cancel) =>
         {
@@ -189,8 +201,11 @@ public static class ReasoningCommands
                         ConfidenceThreshold = Get(threshold, b.SelfImprove.Sampling.ConfidenceThreshold),
                         MaxPathsPerQuestion = Get(demoMaxPaths, b.SelfImprove.Sampling.MaxPathsPerQuestion),
                         FaithfulPathsOnly = Get(demoFaithful, b.SelfImprove.Sampling.FaithfulPathsOnly),
+                        LongSteps = Get(demoLongSteps, b.SelfImprove.Sampling.LongSteps),
+                        LongSamples = Get(demoLongSamples, b.SelfImprove.Sampling.LongSamples),
+                        BalanceSteps = Get(demoBalance, b.SelfImprove.Sampling.BalanceSteps),
                     },
-                    FineTune = b.SelfImprove.FineTune with { Steps = Get(siSteps, b.SelfImprove.FineTune.Steps), BatchSize = batch },
+                    FineTune = b.SelfImprove.FineTune with { Steps = Get(siSteps, b.SelfImprove.FineTune.Steps), LearningRate = Get(demoLr, b.SelfImprove.FineTune.LearningRate), BatchSize = batch },
                 },
             };
             ReasoningDemoResult result = null!;
@@ -247,6 +262,14 @@ public static class ReasoningCommands
         foreach (var r in result.Rounds)
             table.AddRow(r.Round.ToString(), r.Questions.ToString(), r.Confident.ToString(), r.Examples.ToString(), $"{r.GreedyAccuracy:P1}", r.VotedAccuracy is { } v ? $"{v:P1}" : "-", $"{r.Seconds:F0}");
         return table;
+    }
+
+    static IReadOnlyList<long>? ParseSeeds(string text)
+    {
+        var seeds = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(t =>
+            long.TryParse(t, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var v)
+                ? v : throw new UserError($"Seed '{t}' is not a whole number; write e.g. --eval-seeds 2,3,4.")).Distinct().ToList();
+        return seeds.Count > 0 ? seeds : null;
     }
 
     static IReadOnlyList<double> ParseTemperatures(string text)

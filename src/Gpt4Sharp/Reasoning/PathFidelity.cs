@@ -46,10 +46,17 @@ public static partial class PathFidelity
         return true;
     }
 
+    /// <summary>The number of operations of a chain question ("What is 9 + 4 + 3 - 5?" has 3), read from its text; 0 for any other text.</summary>
+    public static int Operations(string question)
+    {
+        var q = Question().Match(question.Trim());
+        return q.Success ? Operation().Matches(q.Groups[2].Value).Count : 0;
+    }
+
     /// <summary>Refuses a family whose paths this check cannot read, with the fix.</summary>
     public static void EnsureSupported(string family)
     {
         if (!Families.Contains(family))
-            throw new UserError($"The faithful-paths filter reads one-digit chains only ({string.Join(", ", Families)}), not '{family}'; turn it off (--faithful-paths false) or choose one of those families.");
+            throw new UserError($"The faithful-paths filter and the step-count options read one-digit chains only ({string.Join(", ", Families)}), not '{family}'; turn them off (--faithful-paths false, no --long-steps or --balance-steps) or choose one of those families.");
     }
 }

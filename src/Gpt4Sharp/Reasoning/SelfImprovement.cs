@@ -21,7 +21,32 @@ public sealed record SelfImprovementOptions
     /// all m paths. For the one-digit chain families only.
     /// </summary>
     public bool FaithfulPathsOnly { get; init; }
+    /// <summary>
+    /// Questions of at least this many operations count as long (0: none do). The step count is
+    /// read from the question text (<see cref="PathFidelity.Operations"/>), so it needs no label.
+    /// </summary>
+    public int LongSteps { get; init; }
+    /// <summary>Paths sampled per long question (0: <see cref="Samples"/>); more paths let more long questions reach the vote share.</summary>
+    public int LongSamples { get; init; }
+    /// <summary>
+    /// Repeat the kept questions of each step count until every step count has as many as the one
+    /// with the most, so that the round trains long chains (which fewer questions pass) as much as short ones.
+    /// </summary>
+    public bool BalanceSteps { get; init; }
     public long Seed { get; init; } = 1;
+
+    /// <summary>Paths to sample for a question: <see cref="LongSamples"/> for a long one, else <see cref="Samples"/>.</summary>
+    public int SamplesFor(UnlabelledQuestion question) =>
+        LongSteps > 0 && LongSamples > 0 && PathFidelity.Operations(question.Text) >= LongSteps ? LongSamples : Samples;
+
+    /// <summary>Refuses settings that cannot run, before any sampling.</summary>
+    public void Validate(IEnumerable<string> families)
+    {
+        if (Samples < 1) throw new UserError($"--samples must be at least 1 (got {Samples}).");
+        if (LongSteps < 0 || LongSamples < 0) throw new UserError($"--long-steps and --long-samples must be 0 or more (got {LongSteps} and {LongSamples}).");
+        if (FaithfulPathsOnly || LongSteps > 0 || BalanceSteps)
+            foreach (var family in families.Distinct()) PathFidelity.EnsureSupported(family);
+    }
 }
 
 /// <summary>A question the model answered confidently: its majority answer and the paths that reached it.</summary>
@@ -55,14 +80,13 @@ public static class SelfImprovement
     public static IReadOnlyList<VotedQuestion> CollectPaths(IPathSampler sampler, IReadOnlyList<UnlabelledQuestion> questions, SelfImprovementOptions options,
         IProgress<(int Done, int Total)>? progress = null, CancellationToken cancel = default)
     {
-        if (options.FaithfulPathsOnly)
-            foreach (var family in questions.Select(q => q.Family).Distinct()) PathFidelity.EnsureSupported(family);
+        options.Validate(questions.Select(q => q.Family));
         var kept = new List<VotedQuestion>();
         for (int i = 0; i < questions.Count; i++)
         {
             cancel.ThrowIfCancellationRequested();
             var q = questions[i];
-            var replies = sampler.Sample(ReasoningPrompts.Messages(PromptFormat.ZeroShotCot, q.Text), options.Samples, options.Temperatures, options.Seed + i);
+            var replies = sampler.Sample(ReasoningPrompts.Messages(PromptFormat.ZeroShotCot, q.Text), options.SamplesFor(q), options.Temperatures, options.Seed + i);
             var answers = replies.Select(r => AnswerExtraction.Extract(q.Family, r)).ToList();
             if (Filter(q, replies, answers, options) is { } voted) kept.Add(voted);
             progress?.Report((i + 1, questions.Count));
@@ -85,6 +109,19 @@ public static class SelfImprovement
             .GroupBy(p => p, StringComparer.Ordinal).OrderByDescending(g => g.Count())
             .Select(g => g.Key).Take(options.MaxPathsPerQuestion).ToList();
         return new VotedQuestion(question, vote.Answer, vote.Confidence, paths);
+    }
+
+    /// <summary>
+    /// Kept questions with every step count brought up to the count of the step count with the
+    /// most kept questions, by repeating its questions in order (see <see cref="SelfImprovementOptions.BalanceSteps"/>).
+    /// Reads only the question text.
+    /// </summary>
+    public static IReadOnlyList<VotedQuestion> BalanceBySteps(IReadOnlyList<VotedQuestion> voted)
+    {
+        var groups = voted.GroupBy(v => PathFidelity.Operations(v.Question.Text)).OrderBy(g => g.Key).Select(g => g.ToList()).ToList();
+        if (groups.Count == 0) return voted;
+        int target = groups.Max(g => g.Count);
+        return [.. groups.SelectMany(g => Enumerable.Range(0, target).Select(k => g[k % g.Count]))];
     }
 
     /// <summary>

@@ -34,6 +34,10 @@ public sealed record SelfImproveSettings
     public TrainConfig FineTune { get; init; } = new() { Steps = 150, BatchSize = 16, SequenceLength = 320, LearningRate = 3e-4, WarmupSteps = 10, EvalEvery = 0, CheckpointEvery = 0, WeightDecay = 0 };
     /// <summary>Held-out (Split.Eval) items that measure each round: greedy zero-shot chain of thought, and a vote over <see cref="EvalSamples"/> paths when above 1.</summary>
     public int EvalItems { get; init; } = 100;
+    /// <summary>Seeds whose held-out items measure the rounds, pooled (<see cref="EvalItems"/> per seed); null: <see cref="Seed"/> alone.</summary>
+    public IReadOnlyList<long>? EvalSeeds { get; init; }
+    /// <summary>Measure the starting model as round 0 (off: only the rounds are measured, when the start is known already).</summary>
+    public bool MeasureStart { get; init; } = true;
     public int EvalMinSteps { get; init; } = 3;
     public int EvalSamples { get; init; } = 1;
     public int MaxNewTokens { get; init; } = 160;
@@ -55,10 +59,13 @@ public sealed record SelfImproveSettings
     };
 }
 
-/// <summary>One round: how much data the model made for itself and what it scored after training on it (round 0 is the starting model).</summary>
+/// <summary>
+/// One round: how much data the model made for itself and what it scored after training on it
+/// (round 0 is the starting model); with several evaluation seeds, the pooled greedy accuracy and each seed's.
+/// </summary>
 public sealed record SelfImproveRound(
     int Round, string ModelDirectory, int Questions, int Confident, int Examples, IReadOnlyDictionary<string, int> ExamplesByFormat,
-    double GreedyAccuracy, double? VotedAccuracy, double Seconds);
+    double GreedyAccuracy, double? VotedAccuracy, double Seconds, IReadOnlyDictionary<long, double>? GreedyAccuracyBySeed = null);
 
 public sealed record SelfImproveResult(string OutDirectory, IReadOnlyList<SelfImproveRound> Rounds, string ResultsFile, string Plot);
 
@@ -73,27 +80,33 @@ public static class SelfImprovementLoop
     {
         TorchRuntime.EnsureLoaded();
         if (settings.Rounds < 1) throw new UserError($"--rounds must be at least 1 (got {settings.Rounds}).");
-        if (settings.Sampling.FaithfulPathsOnly) PathFidelity.EnsureSupported(settings.Family);
+        settings.Sampling.Validate([settings.Family]);
         var outDir = Path.GetFullPath(settings.OutDirectory);
         Directory.CreateDirectory(outDir);
         RunInfo.Capture("self-improve", settings.Seed, settings).Write(outDir);
         var device = TorchRuntime.ParseDevice(settings.Device);
-        var evalItems = ReasoningEvaluation.HeldOut(settings.Family, settings.Seed, settings.EvalItems, settings.EvalMinSteps);
+        var evalSeeds = settings.EvalSeeds is { Count: > 0 } seeds ? seeds : [settings.Seed];
+        var evalSets = evalSeeds.Select(s => (Seed: s, Items: ReasoningEvaluation.HeldOut(settings.Family, s, settings.EvalItems, settings.EvalMinSteps))).ToList();
+        var evalItems = evalSets.SelectMany(e => e.Items).ToList();
+        var evalSizes = evalSets.Select(e => (e.Seed, e.Items.Count)).ToList();
 
         var rounds = new List<SelfImproveRound>();
         var current = Path.GetFullPath(settings.Model);
         var clock = Stopwatch.StartNew();
-        var (greedy0, voted0) = Measure(current, device, evalItems, settings, observer, "round 0 eval", cancel);
-        rounds.Add(new SelfImproveRound(0, current, 0, 0, 0, new Dictionary<string, int>(), greedy0, voted0, clock.Elapsed.TotalSeconds));
-        observer.Log($"Round 0 (start): held-out accuracy {greedy0:P1}" + (voted0 is { } v0 ? $", voted {v0:P1}" : ""));
+        if (settings.MeasureStart)
+        {
+            var (greedy0, voted0, bySeed0) = Measure(current, device, evalItems, evalSizes, settings, observer, "round 0 eval", cancel);
+            rounds.Add(new SelfImproveRound(0, current, 0, 0, 0, new Dictionary<string, int>(), greedy0, voted0, clock.Elapsed.TotalSeconds, bySeed0));
+            observer.Log($"Round 0 (start): held-out accuracy {greedy0:P1}" + (voted0 is { } v0 ? $", voted {v0:P1}" : ""));
+        }
 
         for (int r = 1; r <= settings.Rounds; r++)
         {
             clock.Restart();
             var roundDir = Path.Combine(outDir, $"round-{r}");
             var round = RunRound(current, roundDir, r, settings, observer, cancel);
-            var (greedy, voted) = Measure(round.ModelDirectory, device, evalItems, settings, observer, $"round {r} eval", cancel);
-            rounds.Add(round with { GreedyAccuracy = greedy, VotedAccuracy = voted, Seconds = clock.Elapsed.TotalSeconds });
+            var (greedy, voted, bySeed) = Measure(round.ModelDirectory, device, evalItems, evalSizes, settings, observer, $"round {r} eval", cancel);
+            rounds.Add(round with { GreedyAccuracy = greedy, VotedAccuracy = voted, Seconds = clock.Elapsed.TotalSeconds, GreedyAccuracyBySeed = bySeed });
             observer.Log($"Round {r}: {round.Confident}/{round.Questions} confident questions, {round.Examples} examples; held-out accuracy {greedy:P1}" + (voted is { } v ? $", voted {v:P1}" : ""));
             current = round.ModelDirectory;
         }
@@ -116,14 +129,20 @@ public static class SelfImprovementLoop
         var options = settings.Sampling with { Seed = settings.Sampling.Seed + 1000L * round };
         var questions = UnlabelledQuestion.From(TrainingQuestions(settings, round));
         IReadOnlyList<VotedQuestion> voted;
+        IReadOnlyList<UnlabelledQuestion> all;
         int asked;
         using (var bundle = ModelBundle.Load(model, TorchRuntime.ParseDevice(settings.Device)))
         {
             var sampler = new ModelPathSampler(bundle, settings.MaxNewTokens);
-            var all = Augment(sampler, questions, settings, options.Seed, observer);
+            all = Augment(sampler, questions, settings, options.Seed, observer);
             asked = all.Count;
             voted = SelfImprovement.CollectPaths(sampler, all, options, observer.Items($"round {round} sampling", all.Count), cancel);
         }
+        if (PathFidelity.Families.Contains(settings.Family))
+            observer.Log($"Round {round}: kept by step count " + string.Join(", ", all.GroupBy(q => PathFidelity.Operations(q.Text)).OrderBy(g => g.Key)
+                .Select(g => $"{g.Key}: {voted.Count(v => PathFidelity.Operations(v.Question.Text) == g.Key)}/{g.Count()}")) + ".");
+        var kept = voted.Count;
+        if (options.BalanceSteps) voted = SelfImprovement.BalanceBySteps(voted);
         var data = SelfImprovement.BuildTrainingData(voted, options);
         var byFormat = data.GroupBy(d => d.Format.ToString()).ToDictionary(g => g.Key, g => g.Count());
         if (data.Count == 0)
@@ -134,13 +153,13 @@ public static class SelfImprovementLoop
         }
         var file = Path.Combine(roundDir, "train.jsonl");
         ReasoningRecipe.WriteChatJsonl(file, data.Select(d => d.Example));
-        observer.Log($"Round {round}: kept {voted.Count}/{asked} questions (confidence ≥ {options.ConfidenceThreshold}); {data.Count} training conversations ({string.Join(", ", byFormat.Select(kv => $"{kv.Key} {kv.Value}"))}).");
+        observer.Log($"Round {round}: kept {kept}/{asked} questions (confidence ≥ {options.ConfidenceThreshold}){(options.BalanceSteps ? $", {voted.Count} after balancing step counts" : "")}; {data.Count} training conversations ({string.Join(", ", byFormat.Select(kv => $"{kv.Key} {kv.Value}"))}).");
 
         var modelDir = Path.Combine(roundDir, "model");
         var fineTune = settings.FineTune with { Seed = settings.Seed + round };
         FineTuning.Run(new FineTuneSettings { BaseModel = model, OutDirectory = modelDir, DataFile = file, Device = settings.Device, SamplePrompts = [], Train = fineTune },
             resume: false, observer.Training($"round {round} fine-tune", fineTune.Steps), observer.Log, cancel);
-        return new SelfImproveRound(round, modelDir, asked, voted.Count, data.Count, byFormat, 0, null, 0);
+        return new SelfImproveRound(round, modelDir, asked, kept, data.Count, byFormat, 0, null, 0);
     }
 
     /// <summary>Training-split items of the family with enough steps, from <see cref="SelfImproveSettings.FirstQuestion"/> on; a fresh slice of the stream each round.</summary>
@@ -167,12 +186,24 @@ public static class SelfImprovementLoop
         return [.. questions, .. combined, .. generated];
     }
 
-    static (double Greedy, double? Voted) Measure(string model, TorchSharp.torch.Device device, IReadOnlyList<CurriculumItem> items, SelfImproveSettings settings,
-        IReasoningObserver observer, string phase, CancellationToken cancel)
+    /// <summary>Greedy (and voted) accuracy over every evaluation seed's items pooled; the log also gives it per seed and per step count.</summary>
+    static (double Greedy, double? Voted, IReadOnlyDictionary<long, double> BySeed) Measure(string model, TorchSharp.torch.Device device, IReadOnlyList<CurriculumItem> items,
+        IReadOnlyList<(long Seed, int Count)> sizes, SelfImproveSettings settings, IReasoningObserver observer, string phase, CancellationToken cancel)
     {
         using var bundle = ModelBundle.Load(model, device);
         var options = new ReasoningEvalOptions { Format = PromptFormat.ZeroShotCot, Samples = settings.EvalSamples, Temperatures = settings.Sampling.Temperatures, Seed = settings.Seed };
         var result = ReasoningEvaluation.Run(new ModelPathSampler(bundle, settings.MaxNewTokens), items, options, null, observer.Items(phase, items.Count), cancel);
-        return (result.GreedyAccuracy, settings.EvalSamples > 1 ? result.VotedAccuracyBySamples[settings.EvalSamples] : null);
+        // The items are the seeds' sets one after another, so each seed's results are the next Count details.
+        var bySeed = new Dictionary<long, double>();
+        int offset = 0;
+        foreach (var (seed, count) in sizes)
+        {
+            if (count > 0) bySeed[seed] = result.Details.Skip(offset).Take(count).Average(d => d.GreedyCorrect ? 1.0 : 0.0);
+            offset += count;
+        }
+        observer.Log($"{phase}: greedy {result.GreedyAccuracy:P1} of {result.Items}; "
+            + string.Join(", ", bySeed.Select(kv => $"seed {kv.Key}: {kv.Value:P1}")) + "; by steps "
+            + string.Join(", ", result.GreedyAccuracyByDifficulty.Select(kv => $"{kv.Key}: {kv.Value:P1}")) + ".");
+        return (result.GreedyAccuracy, settings.EvalSamples > 1 ? result.VotedAccuracyBySamples[settings.EvalSamples] : null, bySeed);
     }
 }
