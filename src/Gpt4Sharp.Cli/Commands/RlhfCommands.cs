@@ -22,7 +22,7 @@ public static class RlhfCommands
         var pairs = Cli.Opt("--curriculum-pairs", "Comparison pairs built from the safety and knowledge curriculum (0 for files only).", d.CurriculumPairs);
         var facts = Cli.Opt("--fact-pairs", "Curriculum fact questions: closed-book (the backbone must know the fact) or with-reference (the entity's reference sheet is in the prompt).", "closed-book");
         var offTopic = Cli.Opt("--off-topic-share", "Share of curriculum pairs whose rejected reply is off-topic (a decline of an answerable question, a refusal of a safe one, another question's answer).", d.OffTopicShare);
-        var likelihood = Cli.Opt("--likelihood", "What the reward adds to its head: none, reply (the reply's log-likelihood under the backbone), pmi (that minus its likelihood without the prompt) reference (the reply's log-likelihood under a frozen copy of the starting model) or gated-reference (that times a learned gate: the model learns where the starting model's likelihood is evidence).", "none");
+        var likelihood = Cli.Opt("--likelihood", "What the reward adds to its head: none, reply (the reply's log-likelihood under the backbone), pmi (that minus its likelihood without the prompt) reference (the reply's log-likelihood under a frozen copy of the starting model) or gated-reference (that times a learned gate: the model learns where the starting model's likelihood is evidence).", LikelihoodName(d.Likelihood));
         var policyPairs = Cli.Opt("--policy-pairs", "Training-split safety requests the starting model answers 4 times each to make pairs from its own replies, ranked by the rule-based reward model (0: none).", d.PolicyPairPrompts);
         var devShare = Cli.Opt("--dev-share", "Share of the training pairs set aside as a dev set (accuracy reported per source), for choosing settings without the held-out pairs.", d.DevShare);
         var steps = Cli.Opt("--steps", "Optimiser steps.", d.Steps);
@@ -173,6 +173,15 @@ public static class RlhfCommands
         "reference" => RewardLikelihood.Reference,
         "gated-reference" => RewardLikelihood.GatedReference,
         _ => throw new UserError($"--likelihood is '{value}'; use none, reply, pmi, reference or gated-reference."),
+    };
+
+    static string LikelihoodName(RewardLikelihood value) => value switch
+    {
+        RewardLikelihood.None => "none",
+        RewardLikelihood.Reply => "reply",
+        RewardLikelihood.PointwiseMutualInformation => "pmi",
+        RewardLikelihood.Reference => "reference",
+        _ => "gated-reference",
     };
 
     static FactPairs ParseFactPairs(string value) => value switch

@@ -38,7 +38,7 @@ public sealed record RewardModelSettings : IStageSettings<RewardModelSettings>
     /// <summary>Share of curriculum pairs whose rejected reply is an off-topic one (a decline of an answerable question, a refusal of a safe one, another question's answer).</summary>
     public double OffTopicShare { get; init; } = 0.25;
     /// <summary>Add the reply's log-likelihood under the backbone to the head's score (see <see cref="RewardLikelihood"/>).</summary>
-    public RewardLikelihood Likelihood { get; init; } = RewardLikelihood.None;
+    public RewardLikelihood Likelihood { get; init; } = RewardLikelihood.GatedReference;
     /// <summary>
     /// Share of the training pairs set aside (by a hash of the prompt, so both replies to a prompt stay
     /// together) as a dev set whose accuracy is reported per source: settings are chosen on it, never
