@@ -24,6 +24,7 @@ public static class RlhfCommands
         var offTopic = Cli.Opt("--off-topic-share", "Share of curriculum pairs whose rejected reply is off-topic (a decline of an answerable question, a refusal of a safe one, another question's answer).", d.OffTopicShare);
         var likelihood = Cli.Opt("--likelihood", "What the reward adds to its head: none, reply (the reply's log-likelihood under the backbone), pmi (that minus its likelihood without the prompt) reference (the reply's log-likelihood under a frozen copy of the starting model) or gated-reference (that times a learned gate: the model learns where the starting model's likelihood is evidence).", LikelihoodName(d.Likelihood));
         var policyPairs = Cli.Opt("--policy-pairs", "Training-split safety requests the starting model answers 4 times each to make pairs from its own replies, ranked by the rule-based reward model (0: none).", d.PolicyPairPrompts);
+        var policyHarmful = Cli.Opt<double?>("--policy-harmful-share", "Share of the policy-pair requests that are harmful, the rest benign (default: the safety family's own mix).");
         var devShare = Cli.Opt("--dev-share", "Share of the training pairs set aside as a dev set (accuracy reported per source), for choosing settings without the held-out pairs.", d.DevShare);
         var steps = Cli.Opt("--steps", "Optimiser steps.", d.Steps);
         var batch = Cli.Opt("--batch-size", "Pairs per step.", d.BatchSize);
@@ -35,7 +36,7 @@ public static class RlhfCommands
         var resume = Cli.Opt("--resume", "Continue the run in --out from its newest valid checkpoint, with the settings saved there.", false);
         var train = new Command("train", "Train a reward model (scalar head, Bradley-Terry loss) on comparison pairs; reports held-out pair accuracy.")
         {
-            model, outDir, data, pairs, facts, offTopic, likelihood, policyPairs, devShare, steps, batch, lr, evalEvery, checkpointEvery, seed, device, resume,
+            model, outDir, data, pairs, facts, offTopic, likelihood, policyPairs, policyHarmful, devShare, steps, batch, lr, evalEvery, checkpointEvery, seed, device, resume,
         };
         train.SetHandler((p, cancel) =>
         {
@@ -44,7 +45,7 @@ public static class RlhfCommands
             {
                 BaseModel = p.GetValue(model)!, OutDirectory = p.GetValue(outDir)!, DataFiles = p.GetValue(data) ?? [], CurriculumPairs = p.GetValue(pairs),
                 FactPairs = ParseFactPairs(p.GetValue(facts)!), OffTopicShare = p.GetValue(offTopic),
-                Likelihood = ParseLikelihood(p.GetValue(likelihood)!), DevShare = p.GetValue(devShare), PolicyPairPrompts = p.GetValue(policyPairs),
+                Likelihood = ParseLikelihood(p.GetValue(likelihood)!), DevShare = p.GetValue(devShare), PolicyPairPrompts = p.GetValue(policyPairs), PolicyHarmfulShare = p.GetValue(policyHarmful),
                 Steps = p.GetValue(steps), BatchSize = p.GetValue(batch), LearningRate = p.GetValue(lr), EvalEvery = p.GetValue(evalEvery),
                 CheckpointEvery = p.GetValue(checkpointEvery), Seed = p.GetValue(seed), Device = p.GetValue(device)!,
             };

@@ -22,15 +22,18 @@ public static class PolicyComparisons
     public const string BenignSource = "policy/safety_benign";
 
     /// <summary>Samples <paramref name="samples"/> replies to each of <paramref name="prompts"/> training-split safety requests and ranks them.</summary>
+    /// <param name="harmfulShare">Share of the requests that are harmful, the rest benign; null keeps the safety family's own mix.</param>
     public static IReadOnlyList<ComparisonPair> Build(GptModel policy, ITokenizer tokenizer, RuleBasedRewardModel rbrm, long seed, int prompts,
-        int samples = 4, int maxNewTokens = 48, string systemPrompt = PpoSettings.DefaultSystemPrompt, IProgress<int>? progress = null, CancellationToken cancel = default)
+        int samples = 4, int maxNewTokens = 48, string systemPrompt = PpoSettings.DefaultSystemPrompt, IProgress<int>? progress = null, CancellationToken cancel = default,
+        double? harmfulShare = null)
     {
+        if (harmfulShare is < 0 or > 1) throw new UserError($"The harmful share of policy-pair requests must be between 0 and 1 (got {harmfulShare}).");
         if (samples < 2) throw new UserError($"Policy pairs compare replies to the same request, so at least 2 samples per request are needed (got {samples}).");
         var end = tokenizer.SpecialTokenId(SpecialTokens.EndOfTurn)
             ?? throw new UserError($"Tokenizer '{tokenizer.Name}' has no {SpecialTokens.EndOfTurn} token; sample policy pairs from a model fine-tuned with `gpt4sharp sft`.");
         var pairs = new List<ComparisonPair>();
         int done = 0;
-        foreach (var item in CurriculumRegistry.Get("safety").Generate(seed, Split.Train, prompts))
+        foreach (var item in Requests(seed, prompts, harmfulShare))
         {
             cancel.ThrowIfCancellationRequested();
             var ids = PpoTrainer.PromptIds(tokenizer, item.Prompt, systemPrompt, policy.Config.ContextLength - maxNewTokens);
@@ -41,6 +44,17 @@ public static class PolicyComparisons
             progress?.Report(++done);
         }
         return pairs;
+    }
+
+    /// <summary>The training-split safety requests the policy pairs are sampled on, in order.</summary>
+    public static IEnumerable<CurriculumItem> Requests(long seed, int prompts, double? harmfulShare = null)
+    {
+        var safety = CurriculumRegistry.Get("safety");
+        if (harmfulShare is not { } share) return safety.Generate(seed, Split.Train, prompts);
+        int harmful = (int)Math.Round(prompts * share);
+        // The family draws about as many harmful as benign requests, so four times the count holds enough of each kind.
+        var pool = safety.Generate(seed, Split.Train, 4 * prompts).ToList();
+        return pool.Where(i => i.Kind == "harmful").Take(harmful).Concat(pool.Where(i => i.Kind != "harmful").Take(prompts - harmful));
     }
 
     /// <summary>

@@ -35,6 +35,8 @@ public sealed record RewardModelSettings : IStageSettings<RewardModelSettings>
     public int PolicyPairPrompts { get; init; } = 400;
     /// <summary>Replies sampled per request for <see cref="PolicyPairPrompts"/>.</summary>
     public int PolicySamples { get; init; } = 4;
+    /// <summary>Share of the policy-pair requests that are harmful, the rest benign; null keeps the safety family's own mix.</summary>
+    public double? PolicyHarmfulShare { get; init; }
     /// <summary>Share of curriculum pairs whose rejected reply is an off-topic one (a decline of an answerable question, a refusal of a safe one, another question's answer).</summary>
     public double OffTopicShare { get; init; } = 0.25;
     /// <summary>Add the reply's log-likelihood under the backbone to the head's score (see <see cref="RewardLikelihood"/>).</summary>
@@ -134,7 +136,7 @@ public static class RewardModelTraining
         {
             var clock0 = Stopwatch.StartNew();
             using var policy = ModelBundle.Load(settings.BaseModel, device, log);
-            var own = PolicyComparisons.Build(policy.Model, policy.Tokenizer, Rbrm.RuleBasedRewardModel.Load(), settings.Seed, settings.PolicyPairPrompts, settings.PolicySamples);
+            var own = PolicyComparisons.Build(policy.Model, policy.Tokenizer, Rbrm.RuleBasedRewardModel.Load(), settings.Seed, settings.PolicyPairPrompts, settings.PolicySamples, harmfulShare: settings.PolicyHarmfulShare);
             policyPairs = own.Count;
             pairs.AddRange(own);
             log($"{own.Count:N0} pairs from the starting model's own replies to {settings.PolicyPairPrompts:N0} training-split safety requests ({clock0.Elapsed.TotalSeconds:F0} s).");

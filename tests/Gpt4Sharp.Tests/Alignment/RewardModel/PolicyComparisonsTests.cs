@@ -34,6 +34,18 @@ public class PolicyComparisonsTests
     }
 
     [Fact]
+    public void Requests_are_training_split_safety_requests_with_the_asked_harmful_share()
+    {
+        var mixed = PolicyComparisons.Requests(5, 40).ToList();
+        var benignHeavy = PolicyComparisons.Requests(5, 40, harmfulShare: 0.25).ToList();
+        Assert.Equal(40, mixed.Count);
+        Assert.Equal(40, benignHeavy.Count);
+        Assert.Equal(10, benignHeavy.Count(i => i.Kind == "harmful"));
+        Assert.All(mixed.Concat(benignHeavy), i => Assert.Equal((Split.Train, "safety"), (i.Split, i.Family)));
+        Assert.Throws<UserError>(() => PolicyComparisons.Build(null!, null!, Rbrm, 5, 4, harmfulShare: 1.5));
+    }
+
+    [Fact]
     public void Rm_train_adds_the_starting_models_own_pairs_as_training_pairs_only()
     {
         var model = TinyRun.Create();
