@@ -19,7 +19,7 @@ namespace Gpt4Sharp.Bench;
 /// refusal behaviour is mostly taught by RLHF), so there is something for PPO to fix.
 /// Usage: ppo [key=value ...] with keys pretrain, sft, rm, ppo (steps), d, layers, batch, prompts (per PPO step), tokens (longest reply), probe (held-out safety prompts; half as many passages), redteam (held-out red-team requests, four conversations each), lr_e6 (PPO learning rate in 1e-6 units), kl_horizon (rollouts over which the adaptive KL controller moves β by up to 20 %; 0, the default, a tenth of the run's rollouts), kl_coef_e3 (initial β in 1e-3 units), balance (1: practice prompts drawn family by family and kind by kind; 0: from the pooled prompts), group_baseline (1: each reply's score minus the mean of the other replies to its prompt), rbrm (1: add the rule-based reward model's reward to the learned one, as the recipe does; 0: learned reward only), out,
 /// pretrained (reuse the pretraining run in this directory), safety_pct (safety items' share of the SFT mixture), families (PPO practice families joined by '+'), pool (practice items per family),
-/// sft_model and rm_model (reuse an earlier run's fine-tuned model and reward model: only PPO runs), rm_pairs, rm_lr_e5, fact_reference (1: fact questions with the entity's reference sheet), off_topic_pct (share of off-topic rejected replies), rm_likelihood (0 none, 1 reply, 2 pmi, 3 reference).
+/// sft_model and rm_model (reuse an earlier run's fine-tuned model and reward model: only PPO runs), rm_pairs, rm_lr_e5, fact_reference (1: fact questions with the entity's reference sheet), off_topic_pct (share of off-topic rejected replies), rm_likelihood (0 none, 1 reply, 2 pmi, 3 reference, 4 gated reference), rm_policy_pairs (training-split safety requests whose sampled replies, ranked by the RBRM, add reward-model pairs; 0 none).
 /// </summary>
 public static class PpoBench
 {
@@ -80,7 +80,7 @@ public static class PpoBench
             {
                 BaseModel = sftDir, OutDirectory = Path.Combine(root, "rm"), CurriculumPairs = opts.Int("rm_pairs", 3000), FactPairs = opts.Int("fact_reference", 0) != 0 ? FactPairs.WithReference : FactPairs.ClosedBook,
                 OffTopicShare = opts.Int("off_topic_pct", 25) / 100.0, Likelihood = (RewardLikelihood)opts.Int("rm_likelihood", 0), Steps = opts.Int("rm", 200), BatchSize = opts.Int("batch", 16),
-                LearningRate = opts.Int("rm_lr_e5", 30) * 1e-5, EvalEvery = 50, Device = "cpu",
+                LearningRate = opts.Int("rm_lr_e5", 30) * 1e-5, EvalEvery = 50, Device = "cpu", PolicyPairPrompts = opts.Int("rm_policy_pairs", new RewardModelSettings().PolicyPairPrompts),
             }, log: Log);
             Console.WriteLine($"rm: held-out pair accuracy {rm.InitialHeldOutAccuracy:P1} -> {rm.HeldOutAccuracy:P1} on {rm.HeldOutPairs} pairs, {clock.Elapsed.TotalSeconds:F0} s");
             foreach (var s in rm.BySource) Console.WriteLine($"  {s.Source,-32} {s.Accuracy,7:P1} of {s.Pairs,-4} (backbone likelihood baseline {s.LikelihoodAccuracy:P1})");

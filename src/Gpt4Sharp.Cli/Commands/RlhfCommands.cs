@@ -22,7 +22,9 @@ public static class RlhfCommands
         var pairs = Cli.Opt("--curriculum-pairs", "Comparison pairs built from the safety and knowledge curriculum (0 for files only).", d.CurriculumPairs);
         var facts = Cli.Opt("--fact-pairs", "Curriculum fact questions: closed-book (the backbone must know the fact) or with-reference (the entity's reference sheet is in the prompt).", "closed-book");
         var offTopic = Cli.Opt("--off-topic-share", "Share of curriculum pairs whose rejected reply is off-topic (a decline of an answerable question, a refusal of a safe one, another question's answer).", d.OffTopicShare);
-        var likelihood = Cli.Opt("--likelihood", "What the reward adds to its head: none, reply (the reply's log-likelihood under the backbone), pmi (that minus its likelihood without the prompt) or reference (the reply's log-likelihood under a frozen copy of the starting model).", "none");
+        var likelihood = Cli.Opt("--likelihood", "What the reward adds to its head: none, reply (the reply's log-likelihood under the backbone), pmi (that minus its likelihood without the prompt) reference (the reply's log-likelihood under a frozen copy of the starting model) or gated-reference (that times a learned gate: the model learns where the starting model's likelihood is evidence).", LikelihoodName(d.Likelihood));
+        var policyPairs = Cli.Opt("--policy-pairs", "Training-split safety requests the starting model answers 4 times each to make pairs from its own replies, ranked by the rule-based reward model (0: none).", d.PolicyPairPrompts);
+        var policyHarmful = Cli.Opt<double?>("--policy-harmful-share", "Share of the policy-pair requests that are harmful, the rest benign (default: the safety family's own mix).");
         var devShare = Cli.Opt("--dev-share", "Share of the training pairs set aside as a dev set (accuracy reported per source), for choosing settings without the held-out pairs.", d.DevShare);
         var steps = Cli.Opt("--steps", "Optimiser steps.", d.Steps);
         var batch = Cli.Opt("--batch-size", "Pairs per step.", d.BatchSize);
@@ -34,7 +36,7 @@ public static class RlhfCommands
         var resume = Cli.Opt("--resume", "Continue the run in --out from its newest valid checkpoint, with the settings saved there.", false);
         var train = new Command("train", "Train a reward model (scalar head, Bradley-Terry loss) on comparison pairs; reports held-out pair accuracy.")
         {
-            model, outDir, data, pairs, facts, offTopic, likelihood, devShare, steps, batch, lr, evalEvery, checkpointEvery, seed, device, resume,
+            model, outDir, data, pairs, facts, offTopic, likelihood, policyPairs, policyHarmful, devShare, steps, batch, lr, evalEvery, checkpointEvery, seed, device, resume,
         };
         train.SetHandler((p, cancel) =>
         {
@@ -43,7 +45,7 @@ public static class RlhfCommands
             {
                 BaseModel = p.GetValue(model)!, OutDirectory = p.GetValue(outDir)!, DataFiles = p.GetValue(data) ?? [], CurriculumPairs = p.GetValue(pairs),
                 FactPairs = ParseFactPairs(p.GetValue(facts)!), OffTopicShare = p.GetValue(offTopic),
-                Likelihood = ParseLikelihood(p.GetValue(likelihood)!), DevShare = p.GetValue(devShare),
+                Likelihood = ParseLikelihood(p.GetValue(likelihood)!), DevShare = p.GetValue(devShare), PolicyPairPrompts = p.GetValue(policyPairs), PolicyHarmfulShare = p.GetValue(policyHarmful),
                 Steps = p.GetValue(steps), BatchSize = p.GetValue(batch), LearningRate = p.GetValue(lr), EvalEvery = p.GetValue(evalEvery),
                 CheckpointEvery = p.GetValue(checkpointEvery), Seed = p.GetValue(seed), Device = p.GetValue(device)!,
             };
@@ -52,6 +54,7 @@ public static class RlhfCommands
                 progress => RewardModelTraining.Run(settings, p.GetValue(resume), progress, Log, cancel));
             var table = new Table().Title("reward model summary").AddColumns("what", "value");
             table.AddRow("pairs (train / held out)", $"{r.TrainPairs:N0} / {r.HeldOutPairs:N0}");
+            if (r.PolicyPairs > 0) table.AddRow("  of which from the model's own replies", $"{r.PolicyPairs:N0}");
             table.AddRow("held-out accuracy", $"{r.InitialHeldOutAccuracy:P1} -> {r.HeldOutAccuracy:P1}");
             foreach (var s in r.BySource)
                 table.AddRow($"  {Markup.Escape(s.Source)}", $"{s.Accuracy:P1} of {s.Pairs}" + (double.IsNaN(s.LikelihoodAccuracy) ? "" : $" (backbone likelihood {s.LikelihoodAccuracy:P1})"));
@@ -169,7 +172,17 @@ public static class RlhfCommands
         "reply" => RewardLikelihood.Reply,
         "pmi" => RewardLikelihood.PointwiseMutualInformation,
         "reference" => RewardLikelihood.Reference,
-        _ => throw new UserError($"--likelihood is '{value}'; use none, reply, pmi or reference."),
+        "gated-reference" => RewardLikelihood.GatedReference,
+        _ => throw new UserError($"--likelihood is '{value}'; use none, reply, pmi, reference or gated-reference."),
+    };
+
+    static string LikelihoodName(RewardLikelihood value) => value switch
+    {
+        RewardLikelihood.None => "none",
+        RewardLikelihood.Reply => "reply",
+        RewardLikelihood.PointwiseMutualInformation => "pmi",
+        RewardLikelihood.Reference => "reference",
+        _ => "gated-reference",
     };
 
     static FactPairs ParseFactPairs(string value) => value switch

@@ -61,7 +61,7 @@ public static class PipelinePresets
             Detector = new DetectorConfig { Dim = 32, Layers = 1, Heads = 2, Steps = 5, BatchSize = 8 },
             TrainExamples = 40, EvalExamples = 20, PipelineQuestions = 3, MaxNewTokens = 16,
         },
-        RewardModel = new RewardModelSettings { CurriculumPairs = 40, Steps = 4, BatchSize = 4, WarmupSteps = 1, EvalEvery = 0, CheckpointEvery = 2, ReferenceReplies = 8 },
+        RewardModel = new RewardModelSettings { CurriculumPairs = 40, PolicyPairPrompts = 2, PolicySamples = 2, Steps = 4, BatchSize = 4, WarmupSteps = 1, EvalEvery = 0, CheckpointEvery = 2, ReferenceReplies = 8 },
         Ppo = new PpoSettings
         {
             Steps = 3, PromptsPerStep = 2, SamplesPerPrompt = 2, MaxNewTokens = 8, Epochs = 1, MinibatchSize = 4, PromptsPerFamily = 10,

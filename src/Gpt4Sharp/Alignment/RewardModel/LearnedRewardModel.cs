@@ -22,6 +22,10 @@ namespace Gpt4Sharp.Alignment.RewardModel;
 /// With <see cref="RewardLikelihood.Reference"/>, that likelihood comes from a frozen copy of the
 /// starting model, kept inside the reward model (saved as reference.*), so reward training cannot
 /// wash out what the backbone knew.
+/// With <see cref="RewardLikelihood.GatedReference"/>, that frozen likelihood is multiplied by a gate
+/// the model learns (a sigmoid of a second linear read of the same hidden state), so the reward can use
+/// the starting model's likelihood where it is evidence (which value a fact has) and ignore it where it
+/// is not (a stock refusal is likely anywhere).
 /// </summary>
 public sealed class LearnedRewardModel : nn.Module
 {
@@ -34,6 +38,7 @@ public sealed class LearnedRewardModel : nn.Module
     readonly GptModel? reference;
     readonly Linear score;
     readonly Parameter? likelihood_scale;
+    readonly Linear? likelihood_gate;
 #pragma warning restore IDE1006
     readonly long assistantTag, userTag, endOfTurn;
 
@@ -45,7 +50,7 @@ public sealed class LearnedRewardModel : nn.Module
     public LearnedRewardModel(GptModel backbone, ITokenizer tokenizer, long seed = 1, RewardLikelihood likelihood = RewardLikelihood.None, GptModel? reference = null) : base(nameof(LearnedRewardModel))
     {
         this.backbone = backbone;
-        if (likelihood == RewardLikelihood.Reference)
+        if (likelihood.UsesReference())
         {
             this.reference = reference ?? throw new ArgumentException("The reference likelihood needs a frozen reference model.", nameof(reference));
             foreach (var p in reference.parameters()) p.requires_grad = false;
@@ -54,6 +59,7 @@ public sealed class LearnedRewardModel : nn.Module
         Likelihood = likelihood;
         score = nn.Linear(backbone.Config.DModel, 1, hasBias: false);
         if (likelihood != RewardLikelihood.None) likelihood_scale = new Parameter(torch.ones(1));
+        if (likelihood == RewardLikelihood.GatedReference) likelihood_gate = nn.Linear(backbone.Config.DModel, 1, hasBias: true);
         assistantTag = tokenizer.SpecialTokenId(SpecialTokens.Assistant)
             ?? throw new UserError($"Tokenizer '{tokenizer.Name}' has no {SpecialTokens.Assistant} token; start the reward model from a model fine-tuned with `gpt4sharp sft`.");
         userTag = tokenizer.SpecialTokenId(SpecialTokens.User) ?? -1;
@@ -62,6 +68,13 @@ public sealed class LearnedRewardModel : nn.Module
         using var noGrad = torch.no_grad();
         using (var generator = new Generator((ulong)seed)) score.weight!.normal_(0, 1.0 / Math.Sqrt(backbone.Config.DModel + 1), generator);
         score.to(backbone.Device, backbone.DType);
+        if (likelihood_gate is not null)
+        {
+            // Starts half open on every reply; training decides where the likelihood counts.
+            using (var generator = new Generator((ulong)seed + 1)) likelihood_gate.weight!.normal_(0, 1.0 / Math.Sqrt(backbone.Config.DModel + 1), generator);
+            likelihood_gate.bias!.zero_();
+            likelihood_gate.to(backbone.Device, backbone.DType);
+        }
         likelihood_scale?.to(backbone.Device);
     }
 
@@ -97,7 +110,8 @@ public sealed class LearnedRewardModel : nn.Module
                 reference.eval();
                 frozen = ReplyLogLikelihood(reference, reference.Hidden(tokens), tokens, lengths);
             }
-            head = head + likelihood_scale * frozen;
+            var weight = likelihood_gate is null ? likelihood_scale : likelihood_scale * torch.sigmoid(likelihood_gate.forward(final).squeeze(-1).to(ScalarType.Float32));
+            head = head + weight * frozen;
         }
         else if (likelihood_scale is not null)
         {
@@ -204,7 +218,7 @@ public sealed class LearnedRewardModel : nn.Module
     public static LearnedRewardModel FromLanguageModel(string modelPath, Device device, long seed, Action<string>? warn = null, RewardLikelihood likelihood = RewardLikelihood.None)
     {
         var bundle = ModelBundle.Load(modelPath, device, warn);
-        var reference = likelihood == RewardLikelihood.Reference ? ModelBundle.Load(modelPath, device, warn).Model : null;
+        var reference = likelihood.UsesReference() ? ModelBundle.Load(modelPath, device, warn).Model : null;
         return new LearnedRewardModel(bundle.Model, bundle.Tokenizer, seed, likelihood, reference);
     }
 
@@ -221,7 +235,7 @@ public sealed class LearnedRewardModel : nn.Module
         var likelihood = Enum.TryParse<RewardLikelihood>(json[LikelihoodKey]?.GetValue<string>(), out var l) ? l : RewardLikelihood.None;
         var config = GptConfig.FromHuggingFace(json);
         var model = new LearnedRewardModel(new GptModel(config), LoadTokenizer(dir, json), likelihood: likelihood,
-            reference: likelihood == RewardLikelihood.Reference ? new GptModel(config) : null);
+            reference: likelihood.UsesReference() ? new GptModel(config) : null);
         CheckpointStore.Load(dir, model);
         if (device is not null) model.to(device);
         model.Mean = json[MeanKey]!.GetValue<double>();
@@ -262,4 +276,17 @@ public enum RewardLikelihood
     /// likelihood, so what the fine-tuned model knows (closed-book facts) stays in the reward.
     /// </summary>
     Reference,
+    /// <summary>
+    /// As <see cref="Reference"/>, with the frozen likelihood multiplied by a learned gate in (0, 1) read
+    /// from the same hidden state as the head: the reward learns for which prompts and replies the starting
+    /// model's likelihood is evidence. The starting model ranks closed-book facts well but prefers a stock
+    /// refusal to a helpful answer; one global multiple has to take both or neither.
+    /// </summary>
+    GatedReference,
+}
+
+public static class RewardLikelihoodExtensions
+{
+    /// <summary>Whether the reward model keeps a frozen copy of its starting model for the likelihood.</summary>
+    public static bool UsesReference(this RewardLikelihood likelihood) => likelihood is RewardLikelihood.Reference or RewardLikelihood.GatedReference;
 }

@@ -26,10 +26,21 @@ public sealed record RewardModelSettings : IStageSettings<RewardModelSettings>
     /// entity's reference sheet so the preference is decidable from the pair (see <see cref="FactPairs"/>).
     /// </summary>
     public FactPairs FactPairs { get; init; } = FactPairs.ClosedBook;
+    /// <summary>
+    /// Training-split safety requests the starting model answers <see cref="PolicySamples"/> times each (as PPO
+    /// samples) to make pairs from its own replies, ranked by the rule-based reward model (see
+    /// <see cref="PolicyComparisons"/>); 0 for none. They teach the reward model to judge the policy's
+    /// wording, not only the curriculum's.
+    /// </summary>
+    public int PolicyPairPrompts { get; init; } = 400;
+    /// <summary>Replies sampled per request for <see cref="PolicyPairPrompts"/>.</summary>
+    public int PolicySamples { get; init; } = 4;
+    /// <summary>Share of the policy-pair requests that are harmful, the rest benign; null keeps the safety family's own mix.</summary>
+    public double? PolicyHarmfulShare { get; init; }
     /// <summary>Share of curriculum pairs whose rejected reply is an off-topic one (a decline of an answerable question, a refusal of a safe one, another question's answer).</summary>
     public double OffTopicShare { get; init; } = 0.25;
     /// <summary>Add the reply's log-likelihood under the backbone to the head's score (see <see cref="RewardLikelihood"/>).</summary>
-    public RewardLikelihood Likelihood { get; init; } = RewardLikelihood.None;
+    public RewardLikelihood Likelihood { get; init; } = RewardLikelihood.GatedReference;
     /// <summary>
     /// Share of the training pairs set aside (by a hash of the prompt, so both replies to a prompt stay
     /// together) as a dev set whose accuracy is reported per source: settings are chosen on it, never
@@ -57,6 +68,8 @@ public sealed record RewardModelSettings : IStageSettings<RewardModelSettings>
         Require(LearningRate > 0, $"learning rate must be positive (got {LearningRate})");
         Require(CurriculumPairs >= 0, $"curriculum pairs must be 0 or more (got {CurriculumPairs})");
         Require(CurriculumPairs > 0 || DataFiles.Count > 0, "there is no data: give --data files or a positive --curriculum-pairs");
+        Require(PolicyPairPrompts >= 0, $"policy-pair requests must be 0 or more (got {PolicyPairPrompts})");
+        Require(PolicyPairPrompts == 0 || PolicySamples >= 2, $"policy pairs need at least 2 samples per request (got {PolicySamples})");
         Require(DevShare is >= 0 and < 1, $"the dev share must be at least 0 and below 1 (got {DevShare})");
         Require(OffTopicShare is >= 0 and <= 1, $"the off-topic share must be between 0 and 1 (got {OffTopicShare})");
         Require(ReferenceReplies >= 2, $"the normalisation needs at least 2 reference replies (got {ReferenceReplies})");
@@ -86,6 +99,8 @@ public sealed record RewardModelResult(
     public int DevPairs { get; init; }
     /// <summary>Accuracy on the dev pairs after training (NaN when there are none).</summary>
     public double DevAccuracy { get; init; } = double.NaN;
+    /// <summary>Training pairs made from the starting model's own sampled replies (<see cref="RewardModelSettings.PolicyPairPrompts"/>).</summary>
+    public int PolicyPairs { get; init; }
     /// <summary>Dev accuracy per source, with the backbone-likelihood baseline as in <see cref="BySource"/>.</summary>
     public IReadOnlyList<SourceAccuracy> DevBySource { get; init; } = [];
 }
@@ -116,6 +131,16 @@ public static class RewardModelTraining
         var pairs = new List<ComparisonPair>();
         if (settings.CurriculumPairs > 0) pairs.AddRange(CurriculumComparisons.Build(settings.Seed, settings.CurriculumPairs, facts: settings.FactPairs, offTopicShare: settings.OffTopicShare));
         foreach (var file in settings.DataFiles) pairs.AddRange(ComparisonJsonl.Read(file));
+        int policyPairs = 0;
+        if (settings.PolicyPairPrompts > 0)
+        {
+            var clock0 = Stopwatch.StartNew();
+            using var policy = ModelBundle.Load(settings.BaseModel, device, log);
+            var own = PolicyComparisons.Build(policy.Model, policy.Tokenizer, Rbrm.RuleBasedRewardModel.Load(), settings.Seed, settings.PolicyPairPrompts, settings.PolicySamples, harmfulShare: settings.PolicyHarmfulShare);
+            policyPairs = own.Count;
+            pairs.AddRange(own);
+            log($"{own.Count:N0} pairs from the starting model's own replies to {settings.PolicyPairPrompts:N0} training-split safety requests ({clock0.Elapsed.TotalSeconds:F0} s).");
+        }
         var train = pairs.Where(p => p.Split == Split.Train && !IsDev(p, settings.DevShare)).ToList();
         var dev = pairs.Where(p => p.Split == Split.Train && IsDev(p, settings.DevShare)).ToList();
         var heldOut = pairs.Where(p => p.Split == Split.Eval).ToList();
@@ -209,7 +234,7 @@ public static class RewardModelTraining
         var result = new RewardModelResult(outDir, checkpoint, train.Count, heldOut.Count, initial, heldOutAccuracy, bySource,
             loss, rm.Mean, rm.Std, state.TrainSeconds, completed)
         {
-            DevPairs = dev.Count, DevAccuracy = dev.Count == 0 ? double.NaN : devCorrect.Average(c => c ? 1.0 : 0.0), DevBySource = devBySource,
+            PolicyPairs = policyPairs, DevPairs = dev.Count, DevAccuracy = dev.Count == 0 ? double.NaN : devCorrect.Average(c => c ? 1.0 : 0.0), DevBySource = devBySource,
         };
         WriteReport(outDir, settings, result, state);
         return result;

@@ -17,7 +17,7 @@ public class RlhfCliTests
         var dir = RepoPaths.NewTempDir();
         var rm = Path.Combine(dir, "rm");
         var ppo = Path.Combine(dir, "ppo");
-        Assert.Equal(0, await root.Parse(["rm", "train", "--model", sft, "--out", rm, "--curriculum-pairs", "60", "--steps", "2", "--batch-size", "4", "--device", "cpu"]).InvokeAsync());
+        Assert.Equal(0, await root.Parse(["rm", "train", "--model", sft, "--out", rm, "--curriculum-pairs", "60", "--policy-pairs", "3", "--steps", "2", "--batch-size", "4", "--device", "cpu"]).InvokeAsync());
         Assert.Equal(0, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--out", ppo, "--steps", "1", "--prompts-per-step", "1", "--samples", "2",
             "--max-new-tokens", "8", "--minibatch", "2", "--probe", "2", "--probe-redteam", "1", "--device", "cpu"]).InvokeAsync());
         using (ModelBundle.Load(ppo)) { }

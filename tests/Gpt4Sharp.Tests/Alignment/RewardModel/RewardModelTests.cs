@@ -85,7 +85,7 @@ public class RewardModelTests
         var outDir = Path.Combine(RepoPaths.NewTempDir(), "rm");
         var result = RewardModelTraining.Run(new RewardModelSettings
         {
-            BaseModel = TinyRun.Create(), OutDirectory = outDir, DataFiles = [file], CurriculumPairs = 0,
+            BaseModel = TinyRun.Create(), OutDirectory = outDir, DataFiles = [file], CurriculumPairs = 0, PolicyPairPrompts = 0,
             Steps = 40, BatchSize = 16, LearningRate = 3e-3, WarmupSteps = 5, EvalEvery = 20, ReferenceReplies = 64, Device = "cpu",
         });
         Assert.True(result.Completed);
@@ -110,7 +110,7 @@ public class RewardModelTests
         var (file, model) = (AgreementPairs(), TinyRun.Create());
         RewardModelSettings Settings(string dir) => new()
         {
-            BaseModel = model, OutDirectory = dir, DataFiles = [file], CurriculumPairs = 0, Steps = 8, BatchSize = 8, LearningRate = 3e-3,
+            BaseModel = model, OutDirectory = dir, DataFiles = [file], CurriculumPairs = 0, PolicyPairPrompts = 0, Steps = 8, BatchSize = 8, LearningRate = 3e-3,
             WarmupSteps = 2, EvalEvery = 4, CheckpointEvery = 0, ReferenceReplies = 32, Device = "cpu",
         };
         var whole = Path.Combine(RepoPaths.NewTempDir(), "rm");
@@ -166,13 +166,51 @@ public class RewardModelTests
     }
 
     [Fact]
+    public void The_gated_likelihood_is_the_frozen_likelihood_times_a_learned_gate_and_loads_back()
+    {
+        var model = TinyRun.Create();
+        using var plain = LearnedRewardModel.FromLanguageModel(model, TorchSharp.torch.CPU, seed: 5, likelihood: RewardLikelihood.Reference);
+        using var gated = LearnedRewardModel.FromLanguageModel(model, TorchSharp.torch.CPU, seed: 5, likelihood: RewardLikelihood.GatedReference);
+        TorchSharp.Modules.Parameter Param(LearnedRewardModel rm, string name) => rm.named_parameters().Single(p => p.name == name).parameter;
+        using (TorchSharp.torch.no_grad())
+        {
+            Param(plain, "score.weight").zero_();
+            Param(gated, "score.weight").zero_();
+            Param(gated, "likelihood_gate.weight").zero_();
+        }
+        var (tokens, lengths) = plain.Batch([plain.Encode("Where is Kalomi?", "Kalomi is a town in Veluria."), plain.Encode("hi", "I can't help with that.")]);
+        var frozen = plain.RawScores(tokens, lengths).data<float>().ToArray();
+        // A closed gate input (weight 0, bias 0) is sigmoid(0) = 1/2 of the frozen likelihood; a very negative bias shuts it.
+        Assert.Equal(frozen.Select(f => f / 2), gated.RawScores(tokens, lengths).data<float>().ToArray().Select(x => (float)x), new FloatTolerance(1e-3f));
+        using (TorchSharp.torch.no_grad()) Param(gated, "likelihood_gate.bias").fill_(-40);
+        Assert.All(gated.RawScores(tokens, lengths).data<float>().ToArray(), x => Assert.InRange(x, -1e-3f, 1e-3f));
+
+        var outDir = Path.Combine(RepoPaths.NewTempDir(), "rm");
+        RewardModelTraining.Run(new RewardModelSettings
+        {
+            BaseModel = model, OutDirectory = outDir, DataFiles = [AgreementPairs()], CurriculumPairs = 0, PolicyPairPrompts = 0, Likelihood = RewardLikelihood.GatedReference,
+            Steps = 3, BatchSize = 8, WarmupSteps = 1, EvalEvery = 0, CheckpointEvery = 0, ReferenceReplies = 16, Device = "cpu",
+        });
+        using var loaded = LearnedRewardModel.Load(outDir);
+        Assert.Equal(RewardLikelihood.GatedReference, loaded.Likelihood);
+        Assert.Contains(loaded.named_parameters(), p => p.name == "likelihood_gate.weight");
+        Assert.True(loaded.TrainableParameters().Count() < loaded.parameters().Count()); // the reference half stays frozen
+    }
+
+    sealed class FloatTolerance(float tolerance) : IEqualityComparer<float>
+    {
+        public bool Equals(float x, float y) => Math.Abs(x - y) <= tolerance * Math.Max(1, Math.Abs(x));
+        public int GetHashCode(float obj) => 0;
+    }
+
+    [Fact]
     public void The_reference_likelihood_stays_frozen_through_training_and_loads_back()
     {
         var (file, model) = (AgreementPairs(), TinyRun.Create());
         var outDir = Path.Combine(RepoPaths.NewTempDir(), "rm");
         var result = RewardModelTraining.Run(new RewardModelSettings
         {
-            BaseModel = model, OutDirectory = outDir, DataFiles = [file], CurriculumPairs = 0, Likelihood = RewardLikelihood.Reference, DevShare = 0.2,
+            BaseModel = model, OutDirectory = outDir, DataFiles = [file], CurriculumPairs = 0, PolicyPairPrompts = 0, Likelihood = RewardLikelihood.Reference, DevShare = 0.2,
             Steps = 12, BatchSize = 8, LearningRate = 3e-3, WarmupSteps = 2, EvalEvery = 0, CheckpointEvery = 0, ReferenceReplies = 32, Device = "cpu",
         });
         // The dev pairs come out of the training pairs (whole prompts), and their accuracy is reported per source.
