@@ -11,7 +11,7 @@ namespace Gpt4Sharp.Bench;
 /// recipe's family, compare prompt formats on held-out 3+ step problems, self-consistency against greedy,
 /// one label-free self-improvement round; then the cost of m = 16 paths in one batch against 16
 /// separate decodes. Usage: reasoning [full|quick] [outDir], or reasoning sampling MODEL_DIR for the batching ratio alone. "quick" is the reduced scale that fits
-/// a loaded 2-core machine (same numbers as `gpt4sharp reason demo` with the flags in docs/readme/reasoning.md).
+/// a loaded 2-core machine (same numbers as `gpt4sharp reason demo` with the flags README's Reasoning section gives).
 /// </summary>
 public static class ReasoningBench
 {

@@ -36,7 +36,7 @@ public sealed record PriceTable([property: JsonPropertyName("tiers")] IReadOnlyL
         if (!File.Exists(path)) throw new UserError($"Price table {path} does not exist; give a JSON file with a \"tiers\" list.");
         PriceTable? table;
         try { table = JsonSerializer.Deserialize<PriceTable>(File.ReadAllText(path)); }
-        catch (JsonException e) { throw new UserError($"Price table {path} is not valid JSON ({e.Message}); see docs/readme/long-context.md for the format.", e); }
+        catch (JsonException e) { throw new UserError($"Price table {path} is not valid JSON ({e.Message}); see README's section \"Chat sessions and metering\" for the format.", e); }
         if (table?.Tiers is not { Count: > 0 } tiers || tiers.Any(t => t is null || t.MaxContext < 1 || t.PromptPer1K < 0 || t.CompletionPer1K < 0))
             throw new UserError($"Price table {path} needs a non-empty \"tiers\" list with positive max_context and non-negative prices.");
         return table;

@@ -6,7 +6,7 @@ namespace Gpt4Sharp.Data;
 /// <summary>
 /// The fixed-layout header at the start of every token shard (<c>train.bin</c>, <c>val.bin</c>);
 /// all integers little-endian. Tokens follow at <see cref="DataOffset"/>, which is a multiple of 8
-/// so a memory map can read them aligned. The layout table is in docs/readme/data-and-checkpoints.md.
+/// so a memory map can read them aligned. The layout table is in README's section "Data: token shards".
 /// </summary>
 public sealed record TokenShardHeader(
     int BytesPerToken,
