@@ -29,7 +29,7 @@ public static class ScalingWorkersBench
             if (threads > 1) sweeps.Add(Sweep(root, 1, 1));
             sweeps.Add(Sweep(root, workers, threads));
             var (reference, parallel) = (sweeps[0], sweeps[^1]);
-            Console.WriteLine($"{reference.Result.Points.Count} runs, {reference.Result.Points.Sum(p => p.Plan.Steps):N0} steps; libtorch has {threads} threads (below: threads per fitted run)");
+            Console.WriteLine($"{reference.Result.Points.Count} runs, {reference.Result.Points.Sum(p => p.Plan.Steps):N0} steps; libtorch has {threads} threads");
             foreach (var s in sweeps)
                 Console.WriteLine($"{s.Workers} worker{(s.Workers > 1 ? "s" : " ")} x {s.ThreadsPerRun} thread{(s.ThreadsPerRun > 1 ? "s" : " ")}: sweep {s.Seconds,6:F1} s, runs {s.RunSeconds,6:F1} s");
             foreach (var s in sweeps.SkipLast(1))
@@ -60,7 +60,6 @@ public static class ScalingWorkersBench
         CorpusDocuments = 4000, EvalBatches = 8, Workers = workers,
     };
 
-    /// <summary>One sweep's results and wall times; <see cref="ThreadsPerRun"/> is each fitted run's share of the threads (the lone held-out run gets them all).</summary>
     record Timing(ScalingResult Result, int Workers, int ThreadsPerRun, double Seconds, double RunSeconds);
 
     /// <summary>One sweep with <paramref name="threads"/> libtorch threads shared among <paramref name="workers"/> workers.</summary>

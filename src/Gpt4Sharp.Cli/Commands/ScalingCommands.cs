@@ -14,7 +14,7 @@ public static class ScalingCommands
         var d = new ScalingSettings();
         var outDir = Cli.Opt("--out", "Sweep directory (settings, shared data, each finished run's results, results.json, report.html); must be new or empty unless --resume.", d.OutDirectory);
         var resume = Cli.Opt("--resume", "Continue the interrupted sweep in --out (the same settings; --workers and --held-out-seeds may differ): finished runs are reused, the rest train.", d.Resume);
-        var workers = Cli.Opt("--workers", "Runs trained at once in this process, sharing libtorch's threads (at least one each); results do not depend on it at equal threads per run. With many cores pass about the number of cores: small models use many threads poorly.", d.Workers);
+        var workers = Cli.Opt("--workers", "Runs trained at once in this process, each with an equal share of libtorch's threads (at least one); at equal threads per run the results do not depend on it. With many cores pass about the number of cores: small models use many threads poorly.", d.Workers);
         var heldOutSeeds = Cli.Opt("--held-out-seeds", "Seeds of the held-out run (S, S+1, ...); its actual values are their means. Each costs the held-out run's compute again.", d.HeldOutSeeds);
         var widths = new Option<int[]>("--widths")
         {

@@ -96,11 +96,11 @@ public sealed record ScalingSettings
     /// </summary>
     public int HeldOutSeeds { get; init; } = 1;
     /// <summary>
-    /// Runs trained at once in this process, sharing libtorch's intra-op threads (its default, or
-    /// OMP_NUM_THREADS) equally, at least one each; with fewer runs left than workers (a single
-    /// held-out run) each gets more. Every run draws its randomness from its own seeded generators,
-    /// so the results do not depend on the workers at equal threads per run. Small models use many
-    /// threads poorly, so with many cores about one worker per core beats one worker with all of them.
+    /// Runs trained at once in this process, each with an equal share of libtorch's intra-op threads
+    /// (its default, or OMP_NUM_THREADS; at least one each). Every run draws its randomness from its
+    /// own seeded generators, so at equal threads per run the results do not depend on this. Small
+    /// models use many threads poorly, so with many cores about one worker per core beats one worker
+    /// with every thread.
     /// </summary>
     public int Workers { get; init; } = 1;
     /// <summary>Continue the interrupted sweep in <see cref="OutDirectory"/>: runs with a saved point are reused, the rest train.</summary>
@@ -404,11 +404,11 @@ public static class ScalingSweep
         }
         IReadOnlyList<int> Pending(bool heldOut) => [.. Enumerable.Range(0, plans.Count).Where(i => plans[i].HeldOut == heldOut && points[i] is null)];
 
-        // libtorch's intra-op threads (its default, or OMP_NUM_THREADS) are shared among the runs training at once.
-        int callerThreads = torch.get_num_threads();
+        // libtorch's intra-op threads (its default, or OMP_NUM_THREADS) are shared equally among the workers.
+        int callerThreads = torch.get_num_threads(), threadsPerWorker = Math.Max(1, callerThreads / settings.Workers);
         try
         {
-            await TrainConcurrently(Pending(heldOut: false), settings.Workers, callerThreads, TrainOne, cancel);
+            await TrainConcurrently(Pending(heldOut: false), settings.Workers, threadsPerWorker, TrainOne, cancel);
             var fitted = plans.Zip(points).Where(x => !x.First.HeldOut).Select(x => x.Second!).ToList();
             var predicted = Predict(settings, fitted, firstHeldOut);
             observer.Log($"Loss predicted with other frontier spans: {string.Join(", ", predicted.LossBySpan.Select(p => $"{p.Metric[(LossMetric.Length + 2)..]} -> {p.Predicted:F4}"))}.");
@@ -419,7 +419,7 @@ public static class ScalingSweep
             observer.Log($"Headline loss predictor{(settings.HeadlineByBacktest ? " (smaller backtest error)" : "")}: {predicted.Headline} -> {predicted.HeadlinePredicted:F4}.");
             observer.Predicted(predicted.Loss, predicted.Code);
 
-            await TrainConcurrently(Pending(heldOut: true), settings.Workers, callerThreads, TrainOne, cancel);
+            await TrainConcurrently(Pending(heldOut: true), settings.Workers, threadsPerWorker, TrainOne, cancel);
             var all = points.Select(p => p!).ToList();
             var heldOut = all.Where(p => p.Plan.HeldOut).ToList();
             // The laws were fitted on seed means, so the held-out configuration's seed mean is what they predict.
@@ -437,22 +437,19 @@ public static class ScalingSweep
         }
         finally
         {
-            // The workers' count also became libtorch's process-wide default (new threads start with it): give the caller its own back.
-            torch.set_num_threads(callerThreads);
+            // The workers' setting also became libtorch's process-wide default (new threads start with it): give the caller its own back.
+            if (threadsPerWorker != callerThreads) torch.set_num_threads(callerThreads);
         }
     }
 
     /// <summary>
     /// Trains the plans at <paramref name="pending"/> in their order, at most <paramref name="workers"/>
-    /// at once, each worker on a thread of its own (a run holds its thread for minutes) with an equal
-    /// share (at least one) of <paramref name="threads"/> libtorch threads: with fewer runs than
-    /// workers, as for a single held-out run, each run gets more. After a
+    /// at once, each worker on a thread of its own (a run holds its thread for minutes). After a
     /// failure the other workers finish (and save) their current run and take no new one; then the
     /// failure is rethrown. Cancellation stops every run after its current step.
     /// </summary>
-    static async Task TrainConcurrently(IReadOnlyList<int> pending, int workers, int threads, Action<int> trainOne, CancellationToken cancel)
+    static async Task TrainConcurrently(IReadOnlyList<int> pending, int workers, int threadsPerWorker, Action<int> trainOne, CancellationToken cancel)
     {
-        int running = Math.Min(workers, pending.Count), threadsPerWorker = Math.Max(1, threads / Math.Max(1, running));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel); // no new runs
         var queue = new ConcurrentQueue<int>(pending);
         Exception? failure = null;
@@ -471,7 +468,7 @@ public static class ScalingSweep
                 }
             }
         }
-        await Task.WhenAll(Enumerable.Range(0, running)
+        await Task.WhenAll(Enumerable.Range(0, Math.Min(workers, pending.Count))
             .Select(_ => Task.Factory.StartNew(Work, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)));
         if (failure is not null) ExceptionDispatchInfo.Throw(failure);
         cancel.ThrowIfCancellationRequested();
