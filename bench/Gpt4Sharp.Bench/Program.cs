@@ -21,6 +21,7 @@ var benchmarks = new Dictionary<string, (string About, Func<string[], int> Run)>
     ["decode-llamacpp"] = ("[tokens] [threads]: batch-1 greedy decode tokens/s, Gpt4Sharp vs llama.cpp (LLamaSharp) on the same GGUF weights, ~3M and ~25M, fp32/F32 and int8/Q8_0", LlamaCppDecodeBench.Run),
     ["serve"] = ("[requests] [width] [layers] [torch-threads]: 1/4/16/64 concurrent streaming chat clients on the in-process server (tokens/s, TTFT and per-token p50/p99, errors), then resident memory over 5,000 requests", ServingLoadBench.Run),
     ["scalar-race"] = ("[seconds]: TorchSharp Scalars freed mid-call by their finalizer, failures and collections with the default and the 256 MB gen-0 budget", ScalarRaceBench.Run),
+    ["scaling-workers"] = ("[workers]: a small scaling sweep trained sequentially and with 2 (or N) workers in one process: wall times, speed-up, final losses compared", ScalingWorkersBench.Run),
     ["clip"] = ("CLIP training images/s and zero-shot images/s at 32 and 48 px, one thread and default", ClipBench.Run),
 };
 

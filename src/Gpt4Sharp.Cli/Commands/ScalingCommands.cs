@@ -12,7 +12,10 @@ public static class ScalingCommands
     public static Command Create()
     {
         var d = new ScalingSettings();
-        var outDir = Cli.Opt("--out", "Sweep directory (shared data, one run per size, results.json, report.html); must be new or empty.", d.OutDirectory);
+        var outDir = Cli.Opt("--out", "Sweep directory (settings, shared data, each finished run's results, results.json, report.html); must be new or empty unless --resume.", d.OutDirectory);
+        var resume = Cli.Opt("--resume", "Continue the interrupted sweep in --out (the same settings; --workers and --held-out-seeds may differ): finished runs are reused, the rest train.", d.Resume);
+        var workers = Cli.Opt("--workers", "Runs trained at once in this process, each with an equal share of libtorch's threads (at least one); at equal threads per run the results do not depend on it. With many cores pass about the number of cores: small models use many threads poorly.", d.Workers);
+        var heldOutSeeds = Cli.Opt("--held-out-seeds", "Seeds of the held-out run (S, S+1, ...); its actual values are their means. Each costs the held-out run's compute again.", d.HeldOutSeeds);
         var widths = new Option<int[]>("--widths")
         {
             Description = "Model widths of the fitted runs (space- or comma-separated).", DefaultValueFactory = _ => [.. d.FittedWidths],
@@ -47,7 +50,7 @@ public static class ScalingCommands
         var minLr = Cli.Opt("--min-lr-ratio", "Each run's learning rate decays by a cosine to this share of the peak at its last step (1 = constant).", d.MinLearningRateRatio);
         var averageFraction = Cli.Opt("--average-fraction", "Measure an EMA of the weights whose window is this share of the steps so far (0 = raw weights).", d.AverageFraction);
         var headlineByBacktest = Cli.Opt("--headline-by-backtest", "Let the backtests choose the headline loss predictor (default: the frontier law L(C)).", d.HeadlineByBacktest);
-        var fitSeeds = Cli.Opt("--fit-seeds", "Seeds per fitted run; the laws see each run's mean over its seeds (the held-out run trains once).", d.FitSeeds);
+        var fitSeeds = Cli.Opt("--fit-seeds", "Seeds per fitted run; the laws see each run's mean over its seeds.", d.FitSeeds);
         var evalBatches = Cli.Opt("--eval-batches", "Validation batches for every loss measurement.", d.EvalBatches);
         var curvePoints = Cli.Opt("--curve-points", "Log-spaced measurements along each run's learning curve (for the chart; the laws use the final one).", d.CurvePoints);
         var budgetSpan = Cli.Opt("--budget-span", "The IsoFLOP grid's compute budgets span from the fitted compute divided by this up to the fitted compute.", d.BudgetSpan);
@@ -63,7 +66,7 @@ public static class ScalingCommands
         var command = new Command("scaling", "Trains an IsoFLOP grid of small models with one recipe (each run's learning rate decays over its own length), fits L(C) = a·C^(−b) + c and a code-metric law on the compute-efficient frontier of the final values and Chinchilla's L(N, D) on every run, prints backtests, predicts a run with 30x more compute before training it, then reports the errors.")
         {
             outDir, widths, target, layers, heads, ratio, budgets, minTpp, maxTpp, minRatio, vocab, docs, codeShare, batch, seqLen, lr, lrBase, lrExponent, warmup, minLr, averageFraction, headlineByBacktest, fitSeeds, evalBatches, curvePoints, budgetSpan, span,
-            tier, reference, problems, samples, temperature, seed, device,
+            tier, reference, problems, samples, temperature, seed, device, heldOutSeeds, workers, resume,
         };
         command.SetHandler(async (p, cancel) =>
         {
@@ -77,6 +80,7 @@ public static class ScalingCommands
                 LearningRate = p.GetValue(lr), LearningRateBaseWidth = p.GetValue(lrBase), LearningRateWidthExponent = p.GetValue(lrExponent), WarmupSteps = p.GetValue(warmup), AverageFraction = p.GetValue(averageFraction), FitSeeds = p.GetValue(fitSeeds), HeadlineByBacktest = p.GetValue(headlineByBacktest), EvalBatches = p.GetValue(evalBatches), CurvePoints = p.GetValue(curvePoints),
                 BudgetSpan = p.GetValue(budgetSpan), FrontierSpan = p.GetValue(span), CodeTier = p.GetValue(tier)!, ReferenceProblems = p.GetValue(reference), CodeProblems = p.GetValue(problems),
                 SamplesPerProblem = p.GetValue(samples), Temperature = p.GetValue(temperature), Seed = p.GetValue(seed), Device = p.GetValue(device)!,
+                HeldOutSeeds = p.GetValue(heldOutSeeds), Workers = p.GetValue(workers), Resume = p.GetValue(resume),
             };
             var result = await ScalingSweep.RunAsync(settings, new ConsoleObserver(), cancel);
             var report = ScalingReport.Save(result, Path.GetFullPath(settings.OutDirectory));
@@ -87,28 +91,39 @@ public static class ScalingCommands
         return command;
     }
 
+    /// <summary>One line per event, each naming its run: with --workers several runs report at once, so every call takes a lock.</summary>
     sealed class ConsoleObserver : ISweepObserver
     {
-        public void Log(string message) => AnsiConsole.MarkupLineInterpolated($"[grey]{message}[/]");
+        readonly Lock console = new();
+
+        public void Log(string message)
+        {
+            lock (console) AnsiConsole.MarkupLineInterpolated($"[grey]{message}[/]");
+        }
 
         public IProgress<TrainProgress>? RunStarting(SweepRunPlan plan)
         {
-            AnsiConsole.MarkupLineInterpolated($"[bold]{plan.Name}[/]: {plan.Parameters:N0} parameters, {plan.Tokens:N0} tokens, {plan.Steps:N0} steps, {plan.Compute:G3} FLOPs");
+            lock (console) AnsiConsole.MarkupLineInterpolated($"[bold]{plan.Name}[/]: {plan.Parameters:N0} parameters, {plan.Tokens:N0} tokens, {plan.Steps:N0} steps, {plan.Compute:G3} FLOPs");
             return new InlineProgress<TrainProgress>(p =>
             {
                 if (p.Step == p.Steps || p.Step % Math.Max(1, p.Steps / 4) == 0)
-                    AnsiConsole.MarkupLineInterpolated($"[grey]  step {p.Step}/{p.Steps}  loss {p.Loss:F4}  {p.TokensPerSecond:F0} tok/s  ETA {p.Eta:mm\\:ss}{(p.ValidationLoss is { } v ? $"  val {v:F4}" : "")}[/]");
+                    lock (console) AnsiConsole.MarkupLineInterpolated($"[grey]  {plan.Name} step {p.Step}/{p.Steps}  loss {p.Loss:F4}  {p.TokensPerSecond:F0} tok/s  ETA {p.Eta:mm\\:ss}{(p.ValidationLoss is { } v ? $"  val {v:F4}" : "")}[/]");
             });
         }
 
-        public void RunFinished(SweepPoint point) =>
-            AnsiConsole.MarkupLineInterpolated($"  -> final validation loss [bold]{point.FinalLoss:F4}[/], reference NLL {point.FinalCodeNll:F2}, code: {point.Code.Passed}/{point.Code.Problems * point.Code.SamplesPerProblem} samples passed ({point.TrainSeconds:F0} s training); curve: {string.Join(" ", point.Curve.Select(c => $"{c.Loss:F3}"))}");
+        public void RunFinished(SweepPoint point)
+        {
+            lock (console) AnsiConsole.MarkupLineInterpolated($"  {point.Plan.Name} -> final validation loss [bold]{point.FinalLoss:F4}[/], reference NLL {point.FinalCodeNll:F2}, code: {point.Code.Passed}/{point.Code.Problems * point.Code.SamplesPerProblem} samples passed ({point.TrainSeconds:F0} s training); curve: {string.Join(" ", point.Curve.Select(c => $"{c.Loss:F3}"))}");
+        }
 
         public void Predicted(Prediction loss, Prediction code)
         {
-            AnsiConsole.Write(new Rule("[yellow]prediction before training the held-out run[/]"));
-            foreach (var p in new[] { loss, code })
-                AnsiConsole.MarkupLineInterpolated($"{p.Metric}: fit {p.Fit.Law} on {p.Frontier.Count} frontier points (rmse {p.Fit.RootMeanSquareError:G3}) -> predicted [bold yellow]{p.Predicted:F4}[/] at {p.Compute:G3} FLOPs");
+            lock (console)
+            {
+                AnsiConsole.Write(new Rule("[yellow]prediction before training the held-out run[/]"));
+                foreach (var p in new[] { loss, code })
+                    AnsiConsole.MarkupLineInterpolated($"{p.Metric}: fit {p.Fit.Law} on {p.Frontier.Count} frontier points (rmse {p.Fit.RootMeanSquareError:G3}) -> predicted [bold yellow]{p.Predicted:F4}[/] at {p.Compute:G3} FLOPs");
+            }
         }
     }
 
@@ -120,7 +135,7 @@ public static class ScalingCommands
                 p.FinalLoss.ToString("F4"), r.Loss.Fit.Law.At(p.Compute).ToString("F4"), p.FinalCodeNll.ToString("F2"), r.Code.Fit.Law.At(p.Compute).ToString("F2"),
                 $"{p.Code.MeanPassRate:P1} ({p.Code.Passed}/{p.Code.Problems * p.Code.SamplesPerProblem})");
         AnsiConsole.Write(runs);
-        var errors = new Table().Title($"held-out run: {r.ComputeRatio:F1}x the compute of the largest fitted run").AddColumns("metric", "law", "predicted", "actual", "relative error");
+        var errors = new Table().Title($"held-out run: {r.ComputeRatio:F1}x the compute of the largest fitted run{(r.HeldOutRuns.Count > 1 ? $", actual = mean of {r.HeldOutRuns.Count} seeds" : "")}").AddColumns("metric", "law", "predicted", "actual", "relative error");
         var rows = new List<(string Name, Prediction P)> { (r.Loss.Metric, r.Loss), (r.Code.Metric, r.Code) };
         if (r.LossBacktest is { } b) rows.Add(($"backtest inside the fitted runs: {b.Metric} at {b.Compute:G3} FLOPs", b));
         rows.AddRange(r.LossBySpan.Select(p => ($"sensitivity: {p.Metric}", p)));
@@ -130,6 +145,7 @@ public static class ScalingCommands
             if (p is not null)
                 errors.AddRow(Markup.Escape(name), Markup.Escape(p.Fit.Law.ToString()), p.Predicted.ToString("F4"), p.Actual?.ToString("F4") ?? "—", p.RelativeError is { } e ? e.ToString("P2") : "—");
         AnsiConsole.Write(errors);
+        if (r.HeldOutRuns.Count > 1) AnsiConsole.MarkupLineInterpolated($"{ScalingReport.HeldOutSeedsLine(r)}");
         AnsiConsole.MarkupLineInterpolated($"Headline loss prediction ({r.HeadlinePredictor}, fixed before the held-out run trained): [bold]{r.HeadlineLossPredicted:F4}[/] vs {r.Loss.Actual:F4}, error [bold]{r.HeadlineLossError:P2}[/].");
     }
 }

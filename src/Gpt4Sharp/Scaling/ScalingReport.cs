@@ -23,6 +23,10 @@ public static class ScalingReport
             headline_predictor = result.HeadlinePredictor,
             headline_loss_predicted = result.HeadlineLossPredicted,
             headline_loss_relative_error = result.HeadlineLossError,
+            held_out_seeds = result.HeldOutRuns.Count,
+            held_out_final_losses = result.HeldOutRuns.Select(p => p.FinalLoss),
+            held_out_code_reference_nlls = result.HeldOutRuns.Select(p => p.FinalCodeNll),
+            held_out_loss_sd = result.HeldOutLossStandardDeviation,
             runs = result.Points.Select(p => new
             {
                 name = p.Plan.Name, width = p.Plan.Width, parameters = p.Plan.Parameters, tokens = p.TokensSeen, steps = p.Plan.Steps,
@@ -34,13 +38,14 @@ public static class ScalingReport
         });
 
         var report = new Report("Scaling sweep: predicting the held-out run")
-            .Section("Predictions", $"Laws y = a·C^(−b) + c fitted on the compute-efficient frontier (the minimum of each compute budget's IsoFLOP profile) of the {result.Points.Count - 1} smaller runs' final values, evaluated at the held-out run's compute ({result.ComputeRatio:F1}x the largest fitted) before it trained. The backtest row applies the same method inside the fitted runs alone.")
+            .Section("Predictions", $"Laws y = a·C^(−b) + c fitted on the compute-efficient frontier (the minimum of each compute budget's IsoFLOP profile) of the {result.Points.Count(p => !p.Plan.HeldOut)} smaller runs' final values, evaluated at the held-out run's compute ({result.ComputeRatio:F1}x the largest fitted) before it trained{(result.HeldOutRuns.Count > 1 ? $"; the actual values are the means over its {result.HeldOutRuns.Count} seeds" : "")}. The backtest row applies the same method inside the fitted runs alone.")
             .Table(["metric", "fit", "rmse on fit", "predicted", "actual", "relative error"],
                 new[] { result.Loss, result.Code }.Concat(result.LossBacktest is { } back ? [back with { Metric = $"backtest: {back.Metric} at the fitted compute" }] : [])
                     .Concat(result.LossBySpan.Select(p => p with { Metric = $"sensitivity: {p.Metric}" })).Select(p => (IReadOnlyList<object?>)[p.Metric, p.Fit.Law.ToString(), p.Fit.RootMeanSquareError, p.Predicted, p.Actual, p.RelativeError])
                     .Concat(new[] { ($"{ScalingSweep.ParametricPredictor}: {ScalingSweep.LossMetric}", result.LossParametric), ($"backtest: {ScalingSweep.ParametricPredictor}", result.ParametricBacktest) }
                         .Where(r => r.Item2 is not null).Select(r => (IReadOnlyList<object?>)[r.Item1, r.Item2!.Fit.Law.ToString(), r.Item2.Fit.RootMeanSquareError, r.Item2.Predicted, r.Item2.Actual, r.Item2.RelativeError])))
             .Paragraph($"Headline loss predictor, fixed before the held-out run trained: {result.HeadlinePredictor} (predicted {result.HeadlineLossPredicted:F4}, error {result.HeadlineLossError:P2}).")
+            .Paragraph(HeldOutSeedsLine(result))
             .KeyValues(("compute", result.ComputeDefinition), ("code metric", result.CodeMetricRule), ("sweep time", $"{result.Seconds:F0} s"))
             .Section("Runs")
             .Table(["run", "parameters", "tokens", "compute (FLOPs)", "final val loss", "reference NLL", "−mean log pass rate", "pass rate", "held out"],
@@ -51,6 +56,11 @@ public static class ScalingReport
             .Chart(LearningCurves(result));
         return report.Save(directory);
     }
+
+    /// <summary>The held-out run's final loss per seed and their spread, or that it trained once.</summary>
+    public static string HeldOutSeedsLine(ScalingResult result) => result.HeldOutRuns is { Count: > 1 } runs
+        ? $"Held-out run, {runs.Count} seeds: final losses {string.Join(", ", runs.Select(p => p.FinalLoss.ToString("F4")))} (mean {result.Loss.Actual:F4}, sd {result.HeldOutLossStandardDeviation:F4} = {result.HeldOutLossStandardDeviation / result.Loss.Actual:P1} of the mean, range {runs.Max(p => p.FinalLoss) - runs.Min(p => p.FinalLoss):F4}); reference NLLs {string.Join(", ", runs.Select(p => p.FinalCodeNll.ToString("F3")))}."
+        : "Held-out run trained with one seed, so its own seed scatter (about ±1–2 %) is part of the measured error.";
 
     static object DescribeParametric(ParametricPrediction p) => new
     {
@@ -80,7 +90,9 @@ public static class ScalingReport
             new("fitted runs", finals.Select(p => p.Compute).ToArray(), finals.Select(value).ToArray(), ChartKind.Scatter),
             new("predicted", [prediction.Compute], [prediction.Predicted], ChartKind.Scatter),
         };
-        if (prediction.Actual is { } actual) series.Add(new("actual", [prediction.Compute], [actual], ChartKind.Scatter));
+        if (result.HeldOutRuns is { Count: > 1 } seeds)
+            series.Add(new("held-out seeds", [.. seeds.Select(p => p.Compute)], [.. seeds.Select(value)], ChartKind.Scatter));
+        if (prediction.Actual is { } actual) series.Add(new(result.HeldOutRuns.Count > 1 ? "actual (seed mean)" : "actual", [prediction.Compute], [actual], ChartKind.Scatter));
         return new Chart(title, ChartKind.Scatter, "compute (FLOPs)", yLabel, series) { LogX = true };
     }
 

@@ -1,3 +1,6 @@
+using System.Collections.Concurrent;
+using System.Runtime.ExceptionServices;
+using System.Text.Json.Serialization;
 using Gpt4Sharp.Checkpoints;
 using Gpt4Sharp.Curriculum;
 using Gpt4Sharp.Data;
@@ -79,12 +82,29 @@ public sealed record ScalingSettings
     public double AverageFraction { get; init; }
     /// <summary>
     /// Seeds (initialisation and data order) per fitted run; the laws see the mean of each run's
-    /// seeds. The held-out run trains once, with <see cref="Seed"/>. Three by default: one seed's
+    /// seeds. The held-out run trains <see cref="HeldOutSeeds"/> times. Three by default: one seed's
     /// ±1 % run-to-run scatter, extrapolated 30x from the top four budgets, moved the prediction by
     /// ±20 % (README, "Predictable scaling"); seeds S+1 and S+2 cost twice the fitted compute,
     /// about 1.4x the whole sweep, since the held-out run dominates it.
     /// </summary>
     public int FitSeeds { get; init; } = 3;
+    /// <summary>
+    /// Seeds of the held-out run: it trains with S, S+1, … and the predictions' actual values are the
+    /// means over them. The laws are fitted on each cell's seed mean, so the held-out seed mean is the
+    /// comparable quantity; with one seed the held-out run's own ±1–2 % scatter is part of the
+    /// measured error. Each seed costs the held-out run's compute again (30 C_fit by default).
+    /// </summary>
+    public int HeldOutSeeds { get; init; } = 1;
+    /// <summary>
+    /// Runs trained at once in this process, each with an equal share of libtorch's intra-op threads
+    /// (its default, or OMP_NUM_THREADS; at least one each). Every run draws its randomness from its
+    /// own seeded generators, so at equal threads per run the results do not depend on this. Small
+    /// models use many threads poorly, so with many cores about one worker per core beats one worker
+    /// with every thread.
+    /// </summary>
+    public int Workers { get; init; } = 1;
+    /// <summary>Continue the interrupted sweep in <see cref="OutDirectory"/>: runs with a saved point are reused, the rest train.</summary>
+    public bool Resume { get; init; }
     /// <summary>Validation batches for every loss measurement (the same held-out tokens for every run and step).</summary>
     public int EvalBatches { get; init; } = 128;
     /// <summary>Log-spaced measurements (validation loss and code likelihood) along each run, for the learning-curve chart; the laws use the last.</summary>
@@ -139,6 +159,8 @@ public sealed record ScalingSettings
             $"every width must be a positive multiple of twice the head count {Heads} (rotary embeddings need an even head width)");
         Require(FittedWidths.Distinct().Count() == FittedWidths.Count, "the fitted widths must differ");
         Require(FitSeeds >= 1, $"fit seeds must be at least 1 (got {FitSeeds})");
+        Require(HeldOutSeeds >= 1, $"held-out seeds must be at least 1 (got {HeldOutSeeds})");
+        Require(Workers >= 1, $"workers must be at least 1 (got {Workers})");
         Require(TargetWidth > FittedWidths.Max(), $"the target width {TargetWidth} must be larger than every fitted width");
         Require(Layers >= 1, $"layers must be positive (got {Layers})");
         Require(TokensPerParameter > 0, $"tokens per parameter must be positive (got {TokensPerParameter})");
@@ -259,6 +281,11 @@ public sealed record ScalingResult(
     /// <summary>The headline loss prediction and its error.</summary>
     public double HeadlineLossPredicted => HeadlinePredictor == ScalingSweep.ParametricPredictor && LossParametric is { } p ? p.Predicted : Loss.Predicted;
     public double? HeadlineLossError => HeadlinePredictor == ScalingSweep.ParametricPredictor && LossParametric is { } p ? p.RelativeError : Loss.RelativeError;
+    /// <summary>The held-out runs, one per held-out seed; the predictions' actual values are their means.</summary>
+    [JsonIgnore] public IReadOnlyList<SweepPoint> HeldOutRuns => [.. Points.Where(p => p.Plan.HeldOut)];
+    /// <summary>Sample standard deviation of the held-out runs' final losses (null with one held-out seed).</summary>
+    [JsonIgnore] public double? HeldOutLossStandardDeviation => HeldOutRuns is { Count: > 1 } runs
+        ? MathNet.Numerics.Statistics.Statistics.StandardDeviation(runs.Select(p => p.FinalLoss)) : null;
 }
 
 /// <summary>What <see cref="ScalingSweep.Predict"/> derives from the fitted runs.</summary>
@@ -295,7 +322,8 @@ public static class ScalingSweep
     /// <summary>
     /// The runs in training order: the IsoFLOP grid (budgets from the smallest up, widths from the
     /// smallest up, each width only where its tokens per parameter fall in the settings' window),
-    /// then the held-out run with the settings' compute ratio over the largest fitted run.
+    /// then the held-out run with the settings' compute ratio over the largest fitted run, once per
+    /// held-out seed.
     /// </summary>
     public static IReadOnlyList<SweepRunPlan> Plan(ScalingSettings settings, int vocabSize)
     {
@@ -311,7 +339,8 @@ public static class ScalingSweep
         var fitted = firstSeed.Concat(Enumerable.Range(1, settings.FitSeeds - 1)
             .SelectMany(k => firstSeed.Select(p => p with { Name = $"{p.Name}-seed{k + 1}", Seed = settings.Seed + k }))).ToList();
         var target = PlanOne(settings, settings.TargetWidth, vocabSize, settings.MinComputeRatio * fitted.Max(p => p.Compute), Math.Ceiling, heldOut: true);
-        var plans = fitted.Append(target).ToList();
+        var targets = Enumerable.Range(0, settings.HeldOutSeeds).Select(k => k == 0 ? target : target with { Name = $"{target.Name}-seed{k + 1}", Seed = settings.Seed + k });
+        var plans = fitted.Concat(targets).ToList();
         if (plans.FirstOrDefault(p => p.Steps <= 2 * settings.WarmupSteps) is { } short_)
             throw new UserError($"Run {short_.Name} would train only {short_.Steps} steps, no more than twice the {settings.WarmupSteps}-step warmup; raise --tokens-per-param or lower --warmup.");
         return plans;
@@ -335,16 +364,20 @@ public static class ScalingSweep
         return new SweepRunPlan($"{(heldOut ? "target" : "fit")}-d{width}", width, model.ParameterCount, tokens, steps, steps * perStep, heldOut) { Seed = s.Seed };
     }
 
+    /// <summary>
+    /// Runs the sweep: the fitted runs (<see cref="ScalingSettings.Workers"/> at a time), then every
+    /// prediction, announced before any held-out run trains, then the held-out runs. Each finished run
+    /// is saved at once (<see cref="SweepStore"/>), so with <see cref="ScalingSettings.Resume"/> an
+    /// interrupted sweep continues and ends with the same results as an uninterrupted one.
+    /// </summary>
     public static async Task<ScalingResult> RunAsync(ScalingSettings settings, ISweepObserver? observer = null, CancellationToken cancel = default)
     {
         observer ??= new SilentObserver();
         Plan(settings, settings.VocabSize); // fail on bad settings before minutes of data preparation
         TorchRuntime.EnsureLoaded();
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var outDir = Path.GetFullPath(settings.OutDirectory);
-        if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
-            throw new UserError($"{outDir} is not empty; choose a new --out directory for the sweep.");
-        var (tokenizerDir, dataDir, trainTokens) = PrepareSharedData(settings, outDir, observer);
+        var store = SweepStore.Open(settings);
+        var (tokenizerDir, dataDir, trainTokens) = PrepareSharedData(settings, store, observer);
         var tokenizer = Tokenizers.Load(tokenizerDir);
         var plans = Plan(settings, tokenizer.VocabSize);
         // Scaling laws describe single-epoch training; a run that repeats data flattens for another reason.
@@ -354,38 +387,91 @@ public static class ScalingSweep
         var sampled = problems.Take(settings.CodeProblems).ToList();
         var sandbox = new PythonSandbox();
         var budgets = plans.Where(p => !p.HeldOut).Select(p => p.Budget).Distinct().ToList();
-        observer.Log($"{plans.Count - 1} fitted runs on {budgets.Count} compute budgets from {budgets.Min():G3} to {budgets.Max():G3} FLOPs, each with a learning rate decaying to {settings.MinLearningRateRatio:G2}x; held-out run {plans[^1].Compute:G3} FLOPs ({plans[^1].Compute / plans.Where(p => !p.HeldOut).Max(p => p.Compute):F1}x the largest fitted); code likelihood on {problems.Count} {settings.CodeTier} problems, pass rate on {sampled.Count} x {settings.SamplesPerProblem} samples ({sandbox.Isolation}).");
+        var firstHeldOut = plans.First(p => p.HeldOut);
+        double largestFitted = plans.Where(p => !p.HeldOut).Max(p => p.Compute);
+        observer.Log($"{plans.Count(p => !p.HeldOut)} fitted runs on {budgets.Count} compute budgets from {budgets.Min():G3} to {budgets.Max():G3} FLOPs, each with a learning rate decaying to {settings.MinLearningRateRatio:G2}x; held-out run {firstHeldOut.Compute:G3} FLOPs ({firstHeldOut.Compute / largestFitted:F1}x the largest fitted){(settings.HeldOutSeeds > 1 ? $" with {settings.HeldOutSeeds} seeds" : "")}; code likelihood on {problems.Count} {settings.CodeTier} problems, pass rate on {sampled.Count} x {settings.SamplesPerProblem} samples ({sandbox.Isolation}).");
 
-        var points = new List<SweepPoint>();
-        SweepPredictions? predicted = null;
-        foreach (var plan in plans)
+        var points = plans.Select(store.Load).ToArray();
+        if (points.Count(p => p is not null) is var reused and > 0)
+            observer.Log($"Resuming: {reused} of {plans.Count} runs finished earlier; their saved results are reused.");
+        void TrainOne(int index)
         {
-            if (plan.HeldOut)
-            {
-                predicted = Predict(settings, points, plan);
-                observer.Log($"Loss predicted with other frontier spans: {string.Join(", ", predicted.LossBySpan.Select(p => $"{p.Metric[(LossMetric.Length + 2)..]} -> {p.Predicted:F4}"))}.");
-                observer.Log($"Backtests (the same span of budgets a third lower, predicting the frontier at the fitted compute, {predicted.Backtest.Actual:F4}): {FrontierPredictor} {predicted.Backtest.Predicted:F4} ({predicted.Backtest.RelativeError:P1} error)"
-                    + (predicted.ParametricBacktest is { } pb ? $", {ParametricPredictor} {pb.Predicted:F4} ({pb.RelativeError:P1})." : $"; too few curve points for {ParametricPredictor}."));
-                if (predicted.Parametric is { } pp)
-                    observer.Log($"{ParametricPredictor}: fit {pp.Fit.Law} on {pp.Fit.Points} curve points (rmse {pp.Fit.RootMeanSquareError:G3}) -> predicted {pp.Predicted:F4} for N = {pp.Parameters:N0}, D = {pp.Tokens:N0}.");
-                observer.Log($"Headline loss predictor{(settings.HeadlineByBacktest ? " (smaller backtest error)" : "")}: {predicted.Headline} -> {predicted.HeadlinePredicted:F4}.");
-                observer.Predicted(predicted.Loss, predicted.Code);
-            }
-            var point = await TrainAndMeasure(settings, plan, dataDir, tokenizer, problems, sampled, sandbox, observer, cancel);
-            points.Add(point);
+            // A worker owns its thread, so waiting here for the sandbox holds up only this run.
+            var point = TrainAndMeasure(settings, plans[index], dataDir, tokenizer, problems, sampled, sandbox, observer, cancel).GetAwaiter().GetResult();
+            store.Save(point);
+            points[index] = point;
             observer.RunFinished(point);
         }
-        var target = points[^1];
-        return new ScalingResult(ComputeDefinition, points,
-            predicted!.Loss with { Actual = target.FinalLoss }, predicted.Code with { Actual = target.FinalCodeNll },
-            target.Compute / points[..^1].Max(p => p.Compute), CodeMetricRule, clock.Elapsed.TotalSeconds)
+        IReadOnlyList<int> Pending(bool heldOut) => [.. Enumerable.Range(0, plans.Count).Where(i => plans[i].HeldOut == heldOut && points[i] is null)];
+
+        // libtorch's intra-op threads (its default, or OMP_NUM_THREADS) are shared equally among the workers.
+        int callerThreads = torch.get_num_threads(), threadsPerWorker = Math.Max(1, callerThreads / settings.Workers);
+        try
         {
-            LossBacktest = predicted.Backtest,
-            LossBySpan = [.. predicted.LossBySpan.Select(p => p with { Actual = target.FinalLoss })],
-            LossParametric = predicted.Parametric is { } parametric ? parametric with { Actual = target.FinalLoss } : null,
-            ParametricBacktest = predicted.ParametricBacktest,
-            HeadlinePredictor = predicted.Headline,
-        };
+            await TrainConcurrently(Pending(heldOut: false), settings.Workers, threadsPerWorker, TrainOne, cancel);
+            var fitted = plans.Zip(points).Where(x => !x.First.HeldOut).Select(x => x.Second!).ToList();
+            var predicted = Predict(settings, fitted, firstHeldOut);
+            observer.Log($"Loss predicted with other frontier spans: {string.Join(", ", predicted.LossBySpan.Select(p => $"{p.Metric[(LossMetric.Length + 2)..]} -> {p.Predicted:F4}"))}.");
+            observer.Log($"Backtests (the same span of budgets a third lower, predicting the frontier at the fitted compute, {predicted.Backtest.Actual:F4}): {FrontierPredictor} {predicted.Backtest.Predicted:F4} ({predicted.Backtest.RelativeError:P1} error)"
+                + (predicted.ParametricBacktest is { } pb ? $", {ParametricPredictor} {pb.Predicted:F4} ({pb.RelativeError:P1})." : $"; too few curve points for {ParametricPredictor}."));
+            if (predicted.Parametric is { } pp)
+                observer.Log($"{ParametricPredictor}: fit {pp.Fit.Law} on {pp.Fit.Points} curve points (rmse {pp.Fit.RootMeanSquareError:G3}) -> predicted {pp.Predicted:F4} for N = {pp.Parameters:N0}, D = {pp.Tokens:N0}.");
+            observer.Log($"Headline loss predictor{(settings.HeadlineByBacktest ? " (smaller backtest error)" : "")}: {predicted.Headline} -> {predicted.HeadlinePredicted:F4}.");
+            observer.Predicted(predicted.Loss, predicted.Code);
+
+            await TrainConcurrently(Pending(heldOut: true), settings.Workers, threadsPerWorker, TrainOne, cancel);
+            var all = points.Select(p => p!).ToList();
+            var heldOut = all.Where(p => p.Plan.HeldOut).ToList();
+            // The laws were fitted on seed means, so the held-out configuration's seed mean is what they predict.
+            double loss = heldOut.Average(p => p.FinalLoss), codeNll = heldOut.Average(p => p.FinalCodeNll);
+            return new ScalingResult(ComputeDefinition, all,
+                predicted.Loss with { Actual = loss }, predicted.Code with { Actual = codeNll },
+                heldOut[0].Compute / fitted.Max(p => p.Compute), CodeMetricRule, clock.Elapsed.TotalSeconds)
+            {
+                LossBacktest = predicted.Backtest,
+                LossBySpan = [.. predicted.LossBySpan.Select(p => p with { Actual = loss })],
+                LossParametric = predicted.Parametric is { } parametric ? parametric with { Actual = loss } : null,
+                ParametricBacktest = predicted.ParametricBacktest,
+                HeadlinePredictor = predicted.Headline,
+            };
+        }
+        finally
+        {
+            // The workers' setting also became libtorch's process-wide default (new threads start with it): give the caller its own back.
+            if (threadsPerWorker != callerThreads) torch.set_num_threads(callerThreads);
+        }
+    }
+
+    /// <summary>
+    /// Trains the plans at <paramref name="pending"/> in their order, at most <paramref name="workers"/>
+    /// at once, each worker on a thread of its own (a run holds its thread for minutes). After a
+    /// failure the other workers finish (and save) their current run and take no new one; then the
+    /// failure is rethrown. Cancellation stops every run after its current step.
+    /// </summary>
+    static async Task TrainConcurrently(IReadOnlyList<int> pending, int workers, int threadsPerWorker, Action<int> trainOne, CancellationToken cancel)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel); // no new runs
+        var queue = new ConcurrentQueue<int>(pending);
+        Exception? failure = null;
+        void Work()
+        {
+            // libtorch's torch.set_num_threads is process-wide (new threads start with it) but OpenMP and
+            // MKL apply it per calling thread, so every worker sets it on its own thread, all to one value.
+            torch.set_num_threads(threadsPerWorker);
+            while (!stop.IsCancellationRequested && queue.TryDequeue(out int index))
+            {
+                try { trainOne(index); }
+                catch (Exception e)
+                {
+                    if (e is not OperationCanceledException || !cancel.IsCancellationRequested) Interlocked.CompareExchange(ref failure, e, null);
+                    stop.Cancel();
+                }
+            }
+        }
+        await Task.WhenAll(Enumerable.Range(0, Math.Min(workers, pending.Count))
+            .Select(_ => Task.Factory.StartNew(Work, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)));
+        if (failure is not null) ExceptionDispatchInfo.Throw(failure);
+        cancel.ThrowIfCancellationRequested();
     }
 
     /// <summary>Frontier spans whose loss predictions are reported beside the chosen one, to show how much the choice matters.</summary>
@@ -464,12 +550,22 @@ public static class ScalingSweep
         return new SweepPredictions(loss, code, backtest, bySpan);
     }
 
-    /// <summary>One tokenizer and one set of shards for every run, built once in OUT/shared.</summary>
-    static (string TokenizerDir, string DataDir, long TrainTokens) PrepareSharedData(ScalingSettings settings, string outDir, ISweepObserver observer)
+    /// <summary>
+    /// One tokenizer and one set of shards for every run, built once in OUT/shared; a resumed sweep
+    /// reuses them once the shards' metadata, written last, is there.
+    /// </summary>
+    static (string TokenizerDir, string DataDir, long TrainTokens) PrepareSharedData(ScalingSettings settings, SweepStore store, ISweepObserver observer)
     {
-        var shared = Path.Combine(outDir, "shared");
+        var shared = Path.Combine(store.Directory, "shared");
         var tokenizerDir = Path.Combine(shared, ModelBundle.TokenizerDirectory);
         var dataDir = Path.Combine(shared, "data");
+        if (File.Exists(Path.Combine(dataDir, TokenShardWriter.MetaFile)))
+        {
+            using var shards = TokenShards.Open(dataDir);
+            shards.CheckTokenizer(Tokenizers.Load(tokenizerDir));
+            observer.Log($"Reusing the shared tokenizer and {shards.Train.Count:N0} training tokens in {shared}.");
+            return (tokenizerDir, dataDir, shards.Train.Count);
+        }
         var corpus = settings.Corpus();
         observer.Log($"Training a {settings.VocabSize}-token BPE on {settings.CorpusDocuments:N0} curriculum documents ({settings.CodeShare:P0} {settings.CodeTier} code)...");
         BpeTrainer.Train(corpus.PretrainDocuments(), settings.VocabSize).Save(tokenizerDir);
@@ -486,7 +582,9 @@ public static class ScalingSweep
     {
         settings = settings with { Seed = plan.Seed };
         var config = settings.ModelFor(plan.Width, tokenizer.VocabSize).Validate();
-        TorchRuntime.Seed(settings.Seed);
+        // No global torch.manual_seed: concurrent runs would race for it. Every draw comes from the run's
+        // own seed: the model's initialisation generator, the batch sampler's counter hash, and the
+        // code sampler's generator.
         using var model = new GptModel(config, settings.Seed);
         model.to(TorchRuntime.ParseDevice(settings.Device));
         using var data = new ShardData(dataDir, tokenizer, settings.Seed);

@@ -1,5 +1,3 @@
-using Gpt4Sharp.Evaluation.Sandbox;
-using Gpt4Sharp.Reporting;
 using Gpt4Sharp.Scaling;
 using Gpt4Sharp.Tests.Support;
 
@@ -111,6 +109,30 @@ public class ScalingSweepTests
     }
 
     [Fact]
+    public void HeldOutSeedsRepeatTheHeldOutPlanWithTheNextSeedsAfterEveryFittedRun()
+    {
+        var settings = Micro(RepoPaths.NewTempDir()) with { HeldOutSeeds = 3, Seed = 5 };
+        var plans = ScalingSweep.Plan(settings, 300);
+        var heldOut = plans.SkipWhile(p => !p.HeldOut).ToList();
+        Assert.Equal(3, heldOut.Count);
+        Assert.All(heldOut, p => Assert.True(p.HeldOut));
+        Assert.Equal(["target-d16", "target-d16-seed2", "target-d16-seed3"], heldOut.Select(p => p.Name));
+        Assert.Equal([5L, 6L, 7L], heldOut.Select(p => p.Seed));
+        Assert.Single(heldOut.Select(p => p with { Name = "", Seed = 0 }).Distinct());
+        // One held-out seed is the plan of a sweep without the option.
+        Assert.Equal(ScalingSweep.Plan(Micro(RepoPaths.NewTempDir()) with { Seed = 5 }, 300), plans.SkipLast(2));
+    }
+
+    [Theory]
+    [InlineData(0, 1, "held-out seeds")]
+    [InlineData(1, 0, "workers")]
+    public void HeldOutSeedsAndWorkersMustBePositive(int heldOutSeeds, int workers, string named)
+    {
+        var e = Assert.Throws<UserError>(() => (Micro(RepoPaths.NewTempDir()) with { HeldOutSeeds = heldOutSeeds, Workers = workers }).Validate());
+        Assert.Contains(named, e.Message);
+    }
+
+    [Fact]
     public async Task ASweepThatWouldRepeatDataIsRefusedBeforeTraining()
     {
         var observer = new Recorder();
@@ -119,47 +141,29 @@ public class ScalingSweepTests
         Assert.Empty(observer.Events);
     }
 
-    [Fact]
-    public async Task MicroSweepWritesPredictionsResultsAndReport()
+    internal sealed class Recorder : ISweepObserver
     {
-        if (PythonSandbox.FindOnPath("python3") is null) return; // python3 absent (./test.sh installs it)
-        var dir = RepoPaths.NewTempDir();
-        var observer = new Recorder();
-        var result = await ScalingSweep.RunAsync(Micro(dir), observer);
+        readonly Lock gate = new();
+        readonly List<string> events = [];
+        /// <summary>Called with the number of finished runs after each one (the sweep's workers call it concurrently).</summary>
+        public Action<int>? AfterRun { get; init; }
 
-        // The tiny grid's four budgets, then the held-out run.
-        Assert.Equal(4, result.Points.SkipLast(1).Select(p => p.Plan.Budget).Distinct().Count());
-        // The prediction was announced before the held-out run trained.
-        Assert.Equal(result.Points.SkipLast(1).Select(p => p.Plan.Name).Append("predicted").Append("target-d16"), observer.Events);
-        Assert.All(result.Points, p => Assert.True(double.IsFinite(p.FinalLoss) && p.Compute > 0));
-        Assert.Equal(result.Points[^1].FinalLoss, result.Loss.Actual);
-        Assert.NotNull(result.Loss.RelativeError);
-        Assert.InRange(result.Points[0].Code.MeanLogPassRate, 0, Math.Log(4));
-        Assert.All(result.Points, p => Assert.True(p.Curve.Count >= 2 && p.Curve[^1].Loss == p.FinalLoss && p.FinalCodeNll > 0));
-        Assert.Equal(result.Points[^1].FinalCodeNll, result.Code.Actual);
-        Assert.Equal(4, result.Loss.Frontier.Count);
-        // The parametric predictor was made too, for the held-out run's size and tokens, and one predictor leads.
-        Assert.Equal(result.Points[^1].Plan.Parameters, result.LossParametric!.Parameters);
-        Assert.Equal(result.Points[^1].FinalLoss, result.LossParametric.Actual);
-        Assert.NotNull(result.ParametricBacktest!.RelativeError);
-        Assert.Contains(result.HeadlinePredictor, new[] { ScalingSweep.FrontierPredictor, ScalingSweep.ParametricPredictor });
-        // Nothing of the held-out run reaches the fit: every frontier point comes from a fitted run.
-        Assert.All(result.Loss.Frontier.Concat(result.Code.Frontier), f => Assert.StartsWith("fit-", f.Run));
+        public IReadOnlyList<string> Events { get { lock (gate) return [.. events]; } }
 
-        var report = ScalingReport.Save(result, dir);
-        Assert.True(File.Exists(report));
-        Assert.Equal(3, Directory.GetFiles(Path.Combine(dir, "charts"), "*.png").Length);
-        var json = Results.Read(dir);
-        Assert.Equal(result.Points.Count, json["runs"]!.AsArray().Count);
-        Assert.Equal(result.Loss.Predicted, json["loss"]!["predicted"]!.GetValue<double>());
-        Assert.Equal(result.LossParametric.Predicted, json["loss_parametric"]!["predicted"]!.GetValue<double>());
-        Assert.Equal(result.HeadlineLossPredicted, json["headline_loss_predicted"]!.GetValue<double>());
-    }
+        public void RunFinished(SweepPoint point)
+        {
+            int finished;
+            lock (gate)
+            {
+                events.Add(point.Plan.Name);
+                finished = events.Count(e => e != "predicted");
+            }
+            AfterRun?.Invoke(finished);
+        }
 
-    sealed class Recorder : ISweepObserver
-    {
-        public List<string> Events { get; } = [];
-        public void RunFinished(SweepPoint point) => Events.Add(point.Plan.Name);
-        public void Predicted(Prediction loss, Prediction code) => Events.Add("predicted");
+        public void Predicted(Prediction loss, Prediction code)
+        {
+            lock (gate) events.Add("predicted");
+        }
     }
 }
