@@ -33,6 +33,12 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
     /// get fixed equal shares whatever the pool sizes.
     /// </summary>
     public bool BalancePrompts { get; init; } = true;
+    /// <summary>
+    /// How the safety practice prompts are worded: as the curriculum words them, or each training-split
+    /// request re-asked in several sentence frames and wrappers (<see cref="PracticeFraming"/>), so PPO
+    /// also practises on wordings the fine-tuned model was not taught. Held-out frames are never used.
+    /// </summary>
+    public PromptFraming PromptFraming { get; init; } = PromptFraming.Curriculum;
     public string SystemPrompt { get; init; } = DefaultSystemPrompt;
     public int Steps { get; init; } = 40;
     public int PromptsPerStep { get; init; } = 8;
