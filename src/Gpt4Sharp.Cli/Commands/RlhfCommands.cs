@@ -82,6 +82,7 @@ public static class RlhfCommands
         var rm = Cli.Opt<string[]>("--rm", "Reward-model run directories (from `rm train`); their normalised scores are added.", []);
         rm.AllowMultipleArgumentsPerToken = true;
         var rbrm = Cli.Opt("--rbrm", "Add the rule-based reward model's reward (refuse harmful requests in the desired style, do not refuse safe ones).", true);
+        var rmWeight = Cli.Opt("--rm-weight", "Weight of each learned reward model's normalised score in the summed reward (1: as trained).", d.RewardModelWeight);
         var rubric = Cli.Opt<string?>("--rubric", "Rubric JSON for the rule-based reward model (default: the built-in rubric).");
         var outDir = Cli.Opt("--out", "Run directory for the PPO policy.", d.OutDirectory);
         var families = Cli.Opt("--families", "Comma-separated curriculum families whose training prompts PPO practises on.", string.Join(",", d.Families));
@@ -106,7 +107,7 @@ public static class RlhfCommands
         var resume = Cli.Opt("--resume", "Continue the run in --out from its newest saved state, with the settings and rewards saved there.", false);
         var command = new Command("ppo", "Stage 3: RLHF with PPO against reward models, with an adaptive KL penalty to the fine-tuned model.")
         {
-            model, rm, rbrm, rubric, outDir, families, steps, prompts, samples, maxNew, epochs, minibatch, lr, klCoef, klTarget, klHorizon, balance, framing, groupBaseline, probe, probeRedTeam,
+            model, rm, rmWeight, rbrm, rubric, outDir, families, steps, prompts, samples, maxNew, epochs, minibatch, lr, klCoef, klTarget, klHorizon, balance, framing, groupBaseline, probe, probeRedTeam,
             checkpointEvery, seed, device, resume,
         };
         command.SetHandler((p, cancel) =>
@@ -116,7 +117,7 @@ public static class RlhfCommands
             var settings = resuming ? PpoTrainer.SavedSettings(p.GetValue(outDir)!) : d with
             {
                 PolicyModel = p.GetValue(model)!, RewardModels = p.GetValue(rm) ?? [], OutDirectory = p.GetValue(outDir)!,
-                RuleBasedReward = p.GetValue(rbrm) || p.GetValue(rubric) is not null, Rubric = p.GetValue(rubric),
+                RuleBasedReward = p.GetValue(rbrm) || p.GetValue(rubric) is not null, Rubric = p.GetValue(rubric), RewardModelWeight = p.GetValue(rmWeight),
                 Families = p.GetValue(families)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 Steps = p.GetValue(steps), PromptsPerStep = p.GetValue(prompts), SamplesPerPrompt = p.GetValue(samples), MaxNewTokens = p.GetValue(maxNew),
                 Epochs = p.GetValue(epochs), MinibatchSize = p.GetValue(minibatch), LearningRate = p.GetValue(lr),
