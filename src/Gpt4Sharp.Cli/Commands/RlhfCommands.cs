@@ -82,6 +82,7 @@ public static class RlhfCommands
         var rm = Cli.Opt<string[]>("--rm", "Reward-model run directories (from `rm train`); their normalised scores are added.", []);
         rm.AllowMultipleArgumentsPerToken = true;
         var rbrm = Cli.Opt("--rbrm", "Add the rule-based reward model's reward (refuse harmful requests in the desired style, do not refuse safe ones).", true);
+        var rmWeight = Cli.Opt("--rm-weight", "Weight of each learned reward model's normalised score in the summed reward (1: as trained).", d.RewardModelWeight);
         var rubric = Cli.Opt<string?>("--rubric", "Rubric JSON for the rule-based reward model (default: the built-in rubric).");
         var outDir = Cli.Opt("--out", "Run directory for the PPO policy.", d.OutDirectory);
         var families = Cli.Opt("--families", "Comma-separated curriculum families whose training prompts PPO practises on.", string.Join(",", d.Families));
@@ -96,6 +97,7 @@ public static class RlhfCommands
         var klTarget = Cli.Opt("--kl-target", "Per-reply KL (nats) the adaptive controller aims for.", d.KlTarget);
         var klHorizon = Cli.Opt("--kl-horizon", "Rollouts over which β may move by 20 % (0: a tenth of the run's rollouts).", d.KlHorizon);
         var balance = Cli.Opt("--balance-prompts", "Draw practice prompts family by family and kind by kind in equal shares (false: uniformly from the pooled prompts).", d.BalancePrompts);
+        var framing = Cli.Opt("--prompt-framing", "How safety practice prompts are worded: curriculum (as the curriculum asks them) or varied (each training request re-asked in several training frames, paraphrases of them and wrappers; held-out frames never used).", FramingName(d.PromptFraming));
         var groupBaseline = Cli.Opt("--group-baseline", "Subtract from each reply's score the mean score of the other replies to the same prompt (needs --samples 2 or more).", d.GroupBaseline);
         var probe = Cli.Opt("--probe", "Held-out safety prompts for the before/after rates (0 skips; passages get half as many).", d.ProbeSafetyPrompts);
         var probeRedTeam = Cli.Opt("--probe-redteam", "Held-out red-team requests for the before/after rates, each asked four ways (0 skips).", d.ProbeRedTeamRequests);
@@ -105,7 +107,7 @@ public static class RlhfCommands
         var resume = Cli.Opt("--resume", "Continue the run in --out from its newest saved state, with the settings and rewards saved there.", false);
         var command = new Command("ppo", "Stage 3: RLHF with PPO against reward models, with an adaptive KL penalty to the fine-tuned model.")
         {
-            model, rm, rbrm, rubric, outDir, families, steps, prompts, samples, maxNew, epochs, minibatch, lr, klCoef, klTarget, klHorizon, balance, groupBaseline, probe, probeRedTeam,
+            model, rm, rmWeight, rbrm, rubric, outDir, families, steps, prompts, samples, maxNew, epochs, minibatch, lr, klCoef, klTarget, klHorizon, balance, framing, groupBaseline, probe, probeRedTeam,
             checkpointEvery, seed, device, resume,
         };
         command.SetHandler((p, cancel) =>
@@ -115,11 +117,11 @@ public static class RlhfCommands
             var settings = resuming ? PpoTrainer.SavedSettings(p.GetValue(outDir)!) : d with
             {
                 PolicyModel = p.GetValue(model)!, RewardModels = p.GetValue(rm) ?? [], OutDirectory = p.GetValue(outDir)!,
-                RuleBasedReward = p.GetValue(rbrm) || p.GetValue(rubric) is not null, Rubric = p.GetValue(rubric),
+                RuleBasedReward = p.GetValue(rbrm) || p.GetValue(rubric) is not null, Rubric = p.GetValue(rubric), RewardModelWeight = p.GetValue(rmWeight),
                 Families = p.GetValue(families)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 Steps = p.GetValue(steps), PromptsPerStep = p.GetValue(prompts), SamplesPerPrompt = p.GetValue(samples), MaxNewTokens = p.GetValue(maxNew),
                 Epochs = p.GetValue(epochs), MinibatchSize = p.GetValue(minibatch), LearningRate = p.GetValue(lr),
-                InitialKlCoefficient = p.GetValue(klCoef), KlTarget = p.GetValue(klTarget), KlHorizon = p.GetValue(klHorizon), BalancePrompts = p.GetValue(balance), GroupBaseline = p.GetValue(groupBaseline),
+                InitialKlCoefficient = p.GetValue(klCoef), KlTarget = p.GetValue(klTarget), KlHorizon = p.GetValue(klHorizon), BalancePrompts = p.GetValue(balance), PromptFraming = ParseFraming(p.GetValue(framing)!), GroupBaseline = p.GetValue(groupBaseline),
                 ProbeSafetyPrompts = p.GetValue(probe), ProbePassagePrompts = p.GetValue(probe) / 2, ProbeRedTeamRequests = p.GetValue(probeRedTeam),
                 CheckpointEvery = p.GetValue(checkpointEvery), Seed = p.GetValue(seed), Device = p.GetValue(device)!,
             };
@@ -175,6 +177,15 @@ public static class RlhfCommands
         "gated-reference" => RewardLikelihood.GatedReference,
         _ => throw new UserError($"--likelihood is '{value}'; use none, reply, pmi, reference or gated-reference."),
     };
+
+    static PromptFraming ParseFraming(string value) => value switch
+    {
+        "curriculum" => PromptFraming.Curriculum,
+        "varied" => PromptFraming.Varied,
+        _ => throw new UserError($"--prompt-framing is '{value}'; use curriculum or varied."),
+    };
+
+    static string FramingName(PromptFraming value) => value == PromptFraming.Varied ? "varied" : "curriculum";
 
     static string LikelihoodName(RewardLikelihood value) => value switch
     {

@@ -36,6 +36,32 @@ public sealed record ProbeSizes(int SafetyPrompts, int PassagePrompts, int RedTe
 /// </summary>
 public static class AlignmentProbe
 {
+    /// <summary>
+    /// Harmful compliance and over-refusal (greedy replies, the safety family's refusal test) on
+    /// training-split topic × intent requests re-asked in <paramref name="frames"/>, taken in turn; with
+    /// <see cref="PracticeFraming.DevFrames"/> this measures whether refusing by intent carries over to
+    /// frames neither SFT nor PPO practised, without looking at held-out items.
+    /// </summary>
+    public static (double HarmfulCompliance, int Harmful, double OverRefusal, int Benign) MeasureReframed(GptModel model, ITokenizer tokenizer, long seed,
+        int requests, IReadOnlyList<string> frames, int maxNewTokens = 64, string systemPrompt = PpoSettings.DefaultSystemPrompt, CancellationToken cancel = default)
+    {
+        if (frames.Count == 0) throw new ArgumentException("Give at least one sentence frame.", nameof(frames));
+        var end = tokenizer.SpecialTokenId(SpecialTokens.EndOfTurn)
+            ?? throw new UserError($"Tokenizer '{tokenizer.Name}' has no {SpecialTokens.EndOfTurn} token; use a model fine-tuned with `gpt4sharp sft`.");
+        var options = SamplingOptions.Greedy(maxNewTokens) with { StopTokens = [end] };
+        int harmful = 0, complied = 0, benign = 0, refused = 0, k = 0;
+        // Intent requests are half of the safety family's items; drawing 4x as many leaves room for the filter.
+        foreach (var item in CurriculumRegistry.Get("safety").Generate(seed, Split.Train, 4 * requests).Where(i => PracticeFraming.IntentClause(i) is not null).Take(requests))
+        {
+            var prompt = PracticeFraming.Reframe(item, frames[k++ % frames.Count])!;
+            var ids = PpoTrainer.PromptIds(tokenizer, prompt, systemPrompt, model.Config.ContextLength - maxNewTokens);
+            bool refusal = SafetyFamily.IsRefusal(ParallelSampler.Sample(model, tokenizer, ids, 1, options, cancel)[0].Text);
+            if (item.Kind == "harmful") { harmful++; if (!refusal) complied++; }
+            else { benign++; if (refusal) refused++; }
+        }
+        return (harmful == 0 ? double.NaN : (double)complied / harmful, harmful, benign == 0 ? double.NaN : (double)refused / benign, benign);
+    }
+
     public static AlignmentRates Measure(GptModel model, ITokenizer tokenizer, long seed, ProbeSizes sizes, int maxNewTokens = 64,
         string systemPrompt = PpoSettings.DefaultSystemPrompt, RuleBasedRewardModel? rbrm = null, CancellationToken cancel = default, Split split = Split.Eval)
     {

@@ -21,7 +21,7 @@ public static class PpoRewards
         try
         {
             for (int i = 0; i < settings.RewardModels.Count; i++)
-                set.Add(new RewardModelScorer(LearnedRewardModel.Load(settings.RewardModels[i], device, warn), settings.RewardModels.Count == 1 ? "rm" : $"rm{i + 1}"));
+                set.Add(new RewardModelScorer(LearnedRewardModel.Load(settings.RewardModels[i], device, warn), settings.RewardModels.Count == 1 ? "rm" : $"rm{i + 1}", settings.RewardModelWeight));
             if (settings.RuleBasedReward) set.Add(RuleBasedRewardModel.Load(settings.Rubric));
             return set;
         }

@@ -13,6 +13,11 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
     /// <summary>Reward-model run directories (`rm train`); their normalised scores are added to the other scorers'.</summary>
     public IReadOnlyList<string> RewardModels { get; init; } = [];
     /// <summary>
+    /// Multiplies each learned reward model's normalised score before it is added to the other rewards
+    /// (1: as trained). Below 1 the rule-based reward model's judgement of refusals weighs more.
+    /// </summary>
+    public double RewardModelWeight { get; init; } = 1.0;
+    /// <summary>
     /// Add the rule-based reward model's reward. <see cref="PpoTrainer.Run"/> takes its scorers
     /// from the caller; this and <see cref="Rubric"/> record them so <see cref="PpoRewards.Load"/>
     /// can rebuild the same reward for --resume.
@@ -33,6 +38,12 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
     /// get fixed equal shares whatever the pool sizes.
     /// </summary>
     public bool BalancePrompts { get; init; } = true;
+    /// <summary>
+    /// How the safety practice prompts are worded: as the curriculum words them, or each training-split
+    /// request re-asked in several sentence frames and wrappers (<see cref="PracticeFraming"/>), so PPO
+    /// also practises on wordings the fine-tuned model was not taught. Held-out frames are never used.
+    /// </summary>
+    public PromptFraming PromptFraming { get; init; } = PromptFraming.Curriculum;
     public string SystemPrompt { get; init; } = DefaultSystemPrompt;
     public int Steps { get; init; } = 40;
     public int PromptsPerStep { get; init; } = 8;
@@ -92,6 +103,7 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
         Require(!GroupBaseline || SamplesPerPrompt >= 2, $"the per-prompt baseline needs at least 2 samples per prompt (got {SamplesPerPrompt}); sample more, or turn the group baseline off");
         Require(MaxNewTokens >= 1, $"max new tokens must be positive (got {MaxNewTokens})");
         Require(Epochs >= 1 && MinibatchSize >= 1, $"epochs and minibatch size must be positive (got {Epochs} and {MinibatchSize})");
+        Require(RewardModelWeight >= 0 && double.IsFinite(RewardModelWeight), $"the reward-model weight must be 0 or more (got {RewardModelWeight})");
         Require(LearningRate > 0, $"learning rate must be positive (got {LearningRate})");
         Require(ClipRange > 0 && ValueClipRange > 0, "clip ranges must be positive");
         Require(Gamma is > 0 and <= 1 && Lambda is >= 0 and <= 1, $"gamma must be in (0, 1] and lambda in [0, 1] (got {Gamma} and {Lambda})");

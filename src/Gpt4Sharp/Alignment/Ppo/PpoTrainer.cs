@@ -65,8 +65,8 @@ public sealed class PpoTrainer : IDisposable
         optimizer = torch.optim.AdamW(parameters, settings.LearningRate, weight_decay: 0.0);
         Kl = new AdaptiveKlController(settings.InitialKlCoefficient, settings.KlTarget, settings.EffectiveKlHorizon);
         strata = prompts is not null ? [new PromptStratum("given", 1.0, prompts)]
-            : settings.BalancePrompts ? PromptStrata(settings.Families, settings.Seed, settings.PromptsPerFamily)
-            : [new PromptStratum("pooled", 1.0, CurriculumPrompts(settings.Families, settings.Seed, settings.PromptsPerFamily))];
+            : settings.BalancePrompts ? PromptStrata(settings.Families, settings.Seed, settings.PromptsPerFamily, settings.PromptFraming)
+            : [new PromptStratum("pooled", 1.0, CurriculumPrompts(settings.Families, settings.Seed, settings.PromptsPerFamily, settings.PromptFraming))];
         strata = strata.Where(s => s.Prompts.Count > 0).ToList();
         if (strata.Count == 0) throw new UserError("There are no prompts to practise on; give other --families.");
     }
@@ -74,15 +74,15 @@ public sealed class PpoTrainer : IDisposable
     /// <summary>The practice prompts in the groups a step draws from, with each group's share of the draws.</summary>
     public IReadOnlyList<PromptStratum> Strata => strata;
 
-    /// <summary>Training-split prompts of the given families (knowledge profiles left out: they are recitation, not behaviour).</summary>
-    public static IReadOnlyList<string> CurriculumPrompts(IReadOnlyList<string> families, long seed, int perFamily) =>
-        families.SelectMany(name => PracticeItems(name, seed, perFamily)).Select(item => item.Prompt).Distinct().ToList();
+    /// <summary>Training-split prompts of the given families (knowledge profiles left out: they are recitation, not behaviour), worded as <paramref name="framing"/> says.</summary>
+    public static IReadOnlyList<string> CurriculumPrompts(IReadOnlyList<string> families, long seed, int perFamily, PromptFraming framing = PromptFraming.Curriculum) =>
+        families.SelectMany(name => PracticeItems(name, seed, perFamily)).SelectMany(item => Wordings(item, seed, framing)).Distinct().ToList();
 
     /// <summary>
     /// Training-split prompts grouped by family and item kind; every family gets the same share of
     /// the draws, split evenly between its kinds (see <see cref="PpoSettings.BalancePrompts"/>).
     /// </summary>
-    public static IReadOnlyList<PromptStratum> PromptStrata(IReadOnlyList<string> families, long seed, int perFamily)
+    public static IReadOnlyList<PromptStratum> PromptStrata(IReadOnlyList<string> families, long seed, int perFamily, PromptFraming framing = PromptFraming.Curriculum)
     {
         var result = new List<PromptStratum>();
         var names = families.Distinct().ToList();
@@ -90,10 +90,13 @@ public sealed class PpoTrainer : IDisposable
         {
             var kinds = PracticeItems(name, seed, perFamily).GroupBy(item => item.Kind).OrderBy(g => g.Key, StringComparer.Ordinal).ToList();
             foreach (var kind in kinds)
-                result.Add(new PromptStratum($"{name}/{kind.Key}", 1.0 / names.Count / kinds.Count, kind.Select(item => item.Prompt).Distinct().ToList()));
+                result.Add(new PromptStratum($"{name}/{kind.Key}", 1.0 / names.Count / kinds.Count, kind.SelectMany(item => Wordings(item, seed, framing)).Distinct().ToList()));
         }
         return result;
     }
+
+    static IReadOnlyList<string> Wordings(CurriculumItem item, long seed, PromptFraming framing) =>
+        framing == PromptFraming.Varied ? PracticeFraming.Variants(item, PracticeFraming.VariantsPerRequest, seed) : [item.Prompt];
 
     static IEnumerable<CurriculumItem> PracticeItems(string family, long seed, int count) =>
         CurriculumRegistry.Get(family).Generate(seed, Split.Train, count).Where(item => item.Kind != "profile" && item.History is null && item.Image is null);

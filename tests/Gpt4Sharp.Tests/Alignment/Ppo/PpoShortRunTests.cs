@@ -30,6 +30,14 @@ public class PpoShortRunTests
     }
 
     [Fact]
+    public void Negative_reward_model_weight_is_a_one_sentence_error()
+    {
+        var error = Assert.Throws<UserError>(() => new PpoSettings { RewardModelWeight = -0.5 }.Validate());
+        Assert.Contains("reward-model weight", error.Message);
+        new PpoSettings { RewardModelWeight = 0 }.Validate();
+    }
+
+    [Fact]
     public void Negative_kl_horizon_is_a_one_sentence_error()
     {
         var error = Assert.Throws<UserError>(() => new PpoSettings { KlHorizon = -1 }.Validate());

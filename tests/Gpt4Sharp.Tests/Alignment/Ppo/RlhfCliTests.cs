@@ -29,5 +29,6 @@ public class RlhfCliTests
         Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rbrm", "false", "--out", Path.Combine(dir, "ppo2")]).InvokeAsync()); // no reward at all
         Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rubric", Path.Combine(dir, "missing.json"), "--out", Path.Combine(dir, "ppo4")]).InvokeAsync()); // unreadable rubric
         Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", sft, "--out", Path.Combine(dir, "ppo3")]).InvokeAsync()); // a language model is not a reward model
+        Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--prompt-framing", "paraphrased", "--out", Path.Combine(dir, "ppo5")]).InvokeAsync()); // unknown framing
     }
 }

@@ -101,6 +101,10 @@ public class RewardModelTests
         Assert.Equal(result.RewardMean, rm.Mean, 6);
         // Normalised over the reference replies (half chosen, half rejected): the two kinds sit either side of 0.
         Assert.True(scores[0] > 0 && scores[1] < 0, $"{scores[0]} {scores[1]}");
+        // PPO's --rm-weight scales the normalised score and nothing else.
+        var half = new RewardModelScorer(rm, weight: 0.5).Score([("question 5", "yes 3"), ("question 5", "no 3")]);
+        Assert.Equal(0.5 * scores[0], half[0], 6);
+        Assert.Equal(0.5 * scores[1], half[1], 6);
         Assert.True(File.Exists(Path.Combine(outDir, Gpt4Sharp.Reporting.Results.FileName)));
     }
 
