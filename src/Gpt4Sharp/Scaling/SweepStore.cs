@@ -39,7 +39,7 @@ sealed class SweepStore
         {
             if (!File.Exists(settingsPath))
                 throw new UserError($"{directory} holds no sweep to resume ({SettingsFile} is missing); drop --resume to start a new sweep there.");
-            var saved = JsonNode.Parse(File.ReadAllText(settingsPath))!.AsObject();
+            var saved = ReadJson(settingsPath, text => JsonNode.Parse(text)!.AsObject());
             foreach (var (name, value) in current)
                 if (!ChangeableOnResume.Contains(name) && !JsonNode.DeepEquals(value, saved[name]))
                     throw new UserError($"The sweep in {directory} was started with {name} = {saved[name]?.ToJsonString() ?? "(unset)"}, not {value?.ToJsonString() ?? "(unset)"}; resume it with its own settings or start a new --out.");
@@ -59,11 +59,21 @@ sealed class SweepStore
     {
         var path = PointPath(plan);
         if (!File.Exists(path)) return null;
-        var point = JsonSerializer.Deserialize<SweepPoint>(File.ReadAllText(path), Results.Json)!;
+        var point = ReadJson(path, text => JsonSerializer.Deserialize<SweepPoint>(text, Results.Json)!);
         // Equal settings give equal plans, unless the planning code changed since the run was saved.
         if (point.Plan != plan)
             throw new UserError($"{path} holds a run planned as {point.Plan} but this sweep now plans it as {plan}; finish the sweep with the version that started it or start a new --out.");
         return point;
+    }
+
+    /// <summary>Parses a file the sweep wrote; one edited or damaged by hand is named in one sentence.</summary>
+    static T ReadJson<T>(string path, Func<string, T> parse)
+    {
+        try { return parse(File.ReadAllText(path)); }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException)
+        {
+            throw new UserError($"{path} is not the JSON this sweep wrote ({e.Message.Split('\n')[0]}); delete it to retrain that run, or start a new --out.");
+        }
     }
 
     string PointPath(SweepRunPlan plan) => Path.Combine(Directory, RunsDirectory, plan.Name, PointFile);

@@ -134,6 +134,23 @@ public class SweepRunTests(TinySweepFixture tiny) : IClassFixture<TinySweepFixtu
         Assert.Contains("drop --resume", e.Message);
     }
 
+    [Fact]
+    public void DamagedSavedFilesAreNamedInOneSentence()
+    {
+        var dir = RepoPaths.NewTempDir();
+        var settings = ScalingSettings.Tiny(dir);
+        var store = SweepStore.Open(settings);
+        var plan = ScalingSweep.Plan(settings, settings.VocabSize)[0];
+        var pointPath = Path.Combine(dir, SweepStore.RunsDirectory, plan.Name, SweepStore.PointFile);
+        Directory.CreateDirectory(Path.GetDirectoryName(pointPath)!);
+        File.WriteAllText(pointPath, "{\"plan\": [1, 2");
+        var e = Assert.Throws<UserError>(() => store.Load(plan));
+        Assert.Contains($"{pointPath} is not the JSON this sweep wrote", e.Message);
+        File.WriteAllText(Path.Combine(dir, SweepStore.SettingsFile), "not json");
+        e = Assert.Throws<UserError>(() => SweepStore.Open(settings with { Resume = true }));
+        Assert.Contains($"{SweepStore.SettingsFile} is not the JSON this sweep wrote", e.Message);
+    }
+
     /// <summary>Every run's measurements and every prediction equal to the last bit; only timings may differ.</summary>
     static void AssertSameResults(ScalingResult expected, ScalingResult actual)
     {
