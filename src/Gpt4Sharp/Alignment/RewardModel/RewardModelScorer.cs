@@ -7,6 +7,5 @@ public sealed class RewardModelScorer(LearnedRewardModel model, string name = "r
     public LearnedRewardModel Model { get; } = model;
     public double Weight { get; } = weight;
 
-    public IReadOnlyList<double> Score(IReadOnlyList<(string Prompt, string Response)> pairs) =>
-        Weight == 1.0 ? Model.Score(pairs) : Model.Score(pairs).Select(s => Weight * s).ToList();
+    public IReadOnlyList<double> Score(IReadOnlyList<(string Prompt, string Response)> pairs) => [.. Model.Score(pairs).Select(s => Weight * s)];
 }
