@@ -38,7 +38,7 @@ public static class FineTuneCommands
             var table = new Table().Title("fine-tuning summary").AddColumns("what", "value");
             table.AddRow("conversations", r.TrainExamples.ToString("N0"));
             table.AddRow("steps", r.Steps.ToString("N0"));
-            table.AddRow("assistant-token validation loss", $"{r.InitialValidationLoss:F4} -> {r.FinalValidationLoss:F4}");
+            table.AddRow("assistant-token validation loss", $"{r.InitialValidationLoss:F4} -> {r.FinalValidationLoss?.ToString("F4") ?? "not measured yet"}");
             table.AddRow("training time", $"{r.TrainSeconds:F0} s");
             table.AddRow("checkpoint", Markup.Escape(r.CheckpointDirectory));
             AnsiConsole.Write(table);

@@ -88,7 +88,7 @@ public static class PretrainCommands
         table.AddRow("parameters", r.Parameters.ToString("N0"));
         table.AddRow("steps", r.Steps.ToString("N0"));
         table.AddRow("tokens seen", r.TokensSeen.ToString("N0"));
-        table.AddRow("validation loss", $"{r.InitialValidationLoss:F4} -> {r.FinalValidationLoss:F4}");
+        table.AddRow("validation loss", $"{r.InitialValidationLoss:F4} -> {r.FinalValidationLoss?.ToString("F4") ?? "not measured yet"}");
         table.AddRow("training time", $"{r.TrainSeconds:F0} s");
         table.AddRow("throughput", $"{r.TokensPerSecond:F0} tokens/s");
         if (r.Mfu is { } mfu) table.AddRow("MFU", $"{mfu:P1} of {r.MatmulPeakGflops:F0} GFLOP/s matmul peak measured in this run");

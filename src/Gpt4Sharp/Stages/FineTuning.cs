@@ -63,7 +63,7 @@ public static class FineTuning
             start.Describe("sft"), loaded?.Directory, progress, cancel);
         var samples = completed ? Reply(bundle, settings) : [];
         var result = new FineTuneResult(outDir, checkpoint, trainer.State.Step, data.TrainExamples, initial,
-            (trainer.State.ValLossHistory.Count > 0 ? trainer.State.ValLossHistory[^1].Loss : null), trainer.State.TrainSeconds, completed, samples);
+            trainer.State.LatestValidationLoss, trainer.State.TrainSeconds, completed, samples);
         TrainingReport.Write(outDir, "Supervised fine-tuning", result,
         [
             ("base model", settings.BaseModel), ("conversations", result.TrainExamples), ("steps", result.Steps),

@@ -84,7 +84,7 @@ public static class Pretraining
 
         var samples = completed ? Sample(model, tokenizer, settings) : [];
         var result = new PretrainResult(outDir, lastCheckpoint, model.ParameterCount, trainer.State.Step, trainer.State.TokensSeen,
-            initialLoss ?? InitialLoss(trainer.State), (trainer.State.ValLossHistory.Count > 0 ? trainer.State.ValLossHistory[^1].Loss : null),
+            initialLoss ?? InitialLoss(trainer.State), trainer.State.LatestValidationLoss,
             trainer.State.TrainSeconds, tokensPerSecond,
             peak is > 0 ? tokensPerSecond * config.TrainingFlopsPerToken(settings.Train.SequenceLength) / peak : null,
             peak / 1e9, completed, samples);

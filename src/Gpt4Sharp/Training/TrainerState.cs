@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 
 namespace Gpt4Sharp.Training;
 
@@ -21,6 +22,10 @@ public sealed record TrainerState
     public double? BestValLoss { get; set; }
     public List<LossPoint> LossHistory { get; init; } = [];
     public List<LossPoint> ValLossHistory { get; init; } = [];
+
+    /// <summary>The newest validation loss measured after training began; null when a run stopped before its first evaluation.</summary>
+    [JsonIgnore]
+    public double? LatestValidationLoss => ValLossHistory.Count > 0 && ValLossHistory[^1].Step > 0 ? ValLossHistory[^1].Loss : null;
     /// <summary>Any further state (RNG counters, curriculum cursor) as JSON.</summary>
     public JsonObject? Extra { get; init; }
 }
