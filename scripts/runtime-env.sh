@@ -3,7 +3,8 @@
 # alpha of every tensor add), and frees a Scalar from its finalizer with nothing keeping it
 # alive during the native call that reads it. A garbage collection on another thread at that
 # moment lets the finalizer free it mid-call: libtorch then fails with "Unknown scalar type" or
-# "Expected false to be true" from Scalar::toFloat. It cannot be fixed from outside TorchSharp;
+# "Expected false to be true" from Scalar::toFloat. This project cannot change TorchSharp's conversions;
 # a 256 MB gen-0 budget (the default is a few MB; larger values are capped) makes collections,
-# and so these failures, about 8x rarer (README, "Native library").
+# and so these failures, about 8-15x rarer; test.sh also runs the tests as unoptimised JIT code,
+# which keeps the Scalar alive (README, "Native library").
 export DOTNET_GCgen0size="${DOTNET_GCgen0size:-0x10000000}"
