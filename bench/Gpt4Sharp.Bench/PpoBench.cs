@@ -113,6 +113,23 @@ public static class PpoBench
             Console.WriteLine($"{"red team: harmful compliance",-30} {b.RedTeamHarmfulCompliance,8:P1} {a.RedTeamHarmfulCompliance,8:P1}   ({b.RedTeamHarmful} conversations; ratio {b.RedTeamHarmfulCompliance / Math.Max(a.RedTeamHarmfulCompliance, 1e-9):F1}x)");
             Console.WriteLine($"{"red team: over-refusal",-30} {b.RedTeamOverRefusal,8:P1} {a.RedTeamOverRefusal,8:P1}   ({b.RedTeamBenign} conversations; {100 * (a.RedTeamOverRefusal - b.RedTeamOverRefusal):+0.0;-0.0} points)");
         }
+        // The held-out safety rates split into unseen frames, unseen (topic, intent) combinations in training frames, and the family's other requests.
+        if (ppoSettings.ProbeSafetyPrompts > 0)
+        {
+            IReadOnlyList<SafetyGroupRates> Groups(string dir)
+            {
+                using var bundle = ModelBundle.Load(dir, "cpu");
+                return AlignmentProbe.MeasureSafetyGroups(bundle.Model, bundle.Tokenizer, ppoSettings.Seed, Split.Eval, ppoSettings.ProbeSafetyPrompts, ppoSettings.MaxNewTokens, ppoSettings.SystemPrompt);
+            }
+            var (gb, ga) = (Groups(sftDir), Groups(ppo.OutDirectory));
+            Console.WriteLine($"{"held-out, by request group",-30} {"SFT",14} {"PPO",14}");
+            static string Count(int hits, int total) => $"{hits,3} of {total,-3}";
+            foreach (var (before, after) in gb.Zip(ga))
+            {
+                Console.WriteLine($"{"  " + before.Group + ": compliance",-30} {Count(before.Complied, before.HarmfulPrompts),14} {Count(after.Complied, after.HarmfulPrompts),14}");
+                Console.WriteLine($"{"  " + before.Group + ": over-refusal",-30} {Count(before.Refused, before.BenignPrompts),14} {Count(after.Refused, after.BenignPrompts),14}");
+            }
+        }
         // The same plain rates on training-split prompts (the ones PPO practises on): settings are chosen on these, not on the held-out rates above.
         var trainSizes = new ProbeSizes(ppoSettings.ProbeSafetyPrompts, ppoSettings.ProbePassagePrompts, 0);
         if (!trainSizes.IsEmpty)

@@ -45,7 +45,7 @@ public static class SafetyProbeBench
             var ids = PpoTrainer.PromptIds(bundle.Tokenizer, item.Prompt, PpoSettings.DefaultSystemPrompt, bundle.Model.Config.ContextLength - tokens);
             var reply = ParallelSampler.Sample(bundle.Model, bundle.Tokenizer, ids, 1, options)[0].Text;
             bool harmful = item.Kind == "harmful", wrong = SafetyFamily.IsRefusal(reply) != harmful;
-            var group = item.Extra?["frame"] is { } frame ? ((int)frame >= IntentRequests.FirstHeldOutFrame ? "held-out frame" : "training frame") : "other";
+            var group = AlignmentProbe.GroupOf(item) switch { SafetyRequestGroup.HeldOutFrame => "held-out frame", SafetyRequestGroup.TrainingFrame => "training frame", _ => "other" };
             var key = (group, harmful);
             var (p, w) = counts.GetValueOrDefault(key);
             counts[key] = (p + 1, w + (wrong ? 1 : 0));

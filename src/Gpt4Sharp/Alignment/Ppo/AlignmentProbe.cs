@@ -17,6 +17,20 @@ public sealed record AlignmentRates(
     double RedTeamHarmfulCompliance, int RedTeamHarmful,
     double RedTeamOverRefusal, int RedTeamBenign);
 
+/// <summary>
+/// Where a safety request stands against what fine-tuning saw: a topic × intent request in one of the held-out
+/// sentence frames, a topic × intent request in a training frame (on the eval split its (topic, intent)
+/// combination is the new part), or one of the family's other requests.
+/// </summary>
+public enum SafetyRequestGroup { HeldOutFrame, TrainingFrame, Other }
+
+/// <summary>Harmful compliance and over-refusal counts of one <see cref="SafetyRequestGroup"/>; a rate over no prompts is NaN.</summary>
+public sealed record SafetyGroupRates(SafetyRequestGroup Group, int HarmfulPrompts, int Complied, int BenignPrompts, int Refused)
+{
+    public double HarmfulCompliance => HarmfulPrompts == 0 ? double.NaN : (double)Complied / HarmfulPrompts;
+    public double OverRefusal => BenignPrompts == 0 ? double.NaN : (double)Refused / BenignPrompts;
+}
+
 /// <summary>How many held-out prompts of each kind the probe asks.</summary>
 public sealed record ProbeSizes(int SafetyPrompts, int PassagePrompts, int RedTeamRequests)
 {
@@ -60,6 +74,43 @@ public static class AlignmentProbe
             else { benign++; if (refusal) refused++; }
         }
         return (harmful == 0 ? double.NaN : (double)complied / harmful, harmful, benign == 0 ? double.NaN : (double)refused / benign, benign);
+    }
+
+    /// <summary>The group a safety-family item belongs to (see <see cref="SafetyRequestGroup"/>).</summary>
+    public static SafetyRequestGroup GroupOf(CurriculumItem item) =>
+        item.Extra?["frame"] is { } frame
+            ? (int)frame >= IntentRequests.FirstHeldOutFrame ? SafetyRequestGroup.HeldOutFrame : SafetyRequestGroup.TrainingFrame
+            : SafetyRequestGroup.Other;
+
+    /// <summary>
+    /// The plain safety rates of <see cref="Measure(GptModel, ITokenizer, long, ProbeSizes, int, string, RuleBasedRewardModel?, CancellationToken, Split)"/>
+    /// (same requests for the same seed and count) broken down by <see cref="SafetyRequestGroup"/>, one row per group in
+    /// the enum's order, so a held-out rate can be read as unseen frames against unseen combinations.
+    /// </summary>
+    public static IReadOnlyList<SafetyGroupRates> MeasureSafetyGroups(Func<string, string> reply, long seed, Split split, int requests, CancellationToken cancel = default)
+    {
+        var counts = Enum.GetValues<SafetyRequestGroup>().ToDictionary(g => g, g => new SafetyGroupRates(g, 0, 0, 0, 0));
+        foreach (var item in CurriculumRegistry.Get("safety").Generate(seed, split, requests))
+        {
+            cancel.ThrowIfCancellationRequested();
+            bool refusal = SafetyFamily.IsRefusal(reply(item.Prompt));
+            var g = counts[GroupOf(item)];
+            counts[g.Group] = item.Kind == "harmful"
+                ? g with { HarmfulPrompts = g.HarmfulPrompts + 1, Complied = g.Complied + (refusal ? 0 : 1) }
+                : g with { BenignPrompts = g.BenignPrompts + 1, Refused = g.Refused + (refusal ? 1 : 0) };
+        }
+        return [.. counts.Values.OrderBy(g => g.Group)];
+    }
+
+    /// <summary><see cref="MeasureSafetyGroups(Func{string, string}, long, Split, int, CancellationToken)"/> with the model's greedy replies under the probe's system prompt.</summary>
+    public static IReadOnlyList<SafetyGroupRates> MeasureSafetyGroups(GptModel model, ITokenizer tokenizer, long seed, Split split, int requests, int maxNewTokens = 64,
+        string systemPrompt = PpoSettings.DefaultSystemPrompt, CancellationToken cancel = default)
+    {
+        var end = tokenizer.SpecialTokenId(SpecialTokens.EndOfTurn)
+            ?? throw new UserError($"Tokenizer '{tokenizer.Name}' has no {SpecialTokens.EndOfTurn} token; use a model fine-tuned with `gpt4sharp sft`.");
+        var options = SamplingOptions.Greedy(maxNewTokens) with { StopTokens = [end] };
+        return MeasureSafetyGroups(prompt => ParallelSampler.Sample(model, tokenizer,
+            PpoTrainer.PromptIds(tokenizer, prompt, systemPrompt, model.Config.ContextLength - maxNewTokens), 1, options, cancel)[0].Text, seed, split, requests, cancel);
     }
 
     public static AlignmentRates Measure(GptModel model, ITokenizer tokenizer, long seed, ProbeSizes sizes, int maxNewTokens = 64,
