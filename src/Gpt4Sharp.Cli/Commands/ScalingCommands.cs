@@ -127,6 +127,17 @@ public static class ScalingCommands
         }
     }
 
+    /// <summary>The mixture predictor per family: which component's extrapolation misses, and by how much of the total.</summary>
+    static Table MixtureTable(MixturePrediction m)
+    {
+        var table = new Table().Title($"{ScalingSweep.MixturePredictor}: predicted {m.Predicted:F4}, actual {m.Actual:F4}, error {m.RelativeError:P2}")
+            .AddColumns("family", "token share", "law (on its loss at the frontier sizes)", "predicted", "actual", "relative error", "share of the total's error");
+        foreach (var f in m.Families)
+            table.AddRow(Markup.Escape(f.Family), f.Share.ToString("P1"), Markup.Escape(f.Law.Fit.Law.ToString()), f.Law.Predicted.ToString("F4"), f.Law.Actual?.ToString("F4") ?? "—",
+                f.Law.Actual is { } a ? ((f.Law.Predicted - a) / a).ToString("+0.0%;-0.0%") : "—", m.Actual is { } total && f.ContributionTo(total) is { } c ? c.ToString("+0.00%;-0.00%") : "—");
+        return table;
+    }
+
     static void PrintSummary(ScalingResult r)
     {
         var runs = new Table().Title("scaling sweep").AddColumns("run", "params", "tokens", "compute (FLOPs)", "final loss", "law at this compute", "reference NLL", "law", "pass rate");
@@ -145,6 +156,7 @@ public static class ScalingCommands
             if (p is not null)
                 errors.AddRow(Markup.Escape(name), Markup.Escape(p.Fit.Law.ToString()), p.Predicted.ToString("F4"), p.Actual?.ToString("F4") ?? "—", p.RelativeError is { } e ? e.ToString("P2") : "—");
         AnsiConsole.Write(errors);
+        if (r.LossMixture is { } mixture) AnsiConsole.Write(MixtureTable(mixture));
         if (r.HeldOutRuns.Count > 1) AnsiConsole.MarkupLineInterpolated($"{ScalingReport.HeldOutSeedsLine(r)}");
         AnsiConsole.MarkupLineInterpolated($"Headline loss prediction ({r.HeadlinePredictor}, fixed before the held-out run trained): [bold]{r.HeadlineLossPredicted:F4}[/] vs {r.Loss.Actual:F4}, error [bold]{r.HeadlineLossError:P2}[/].");
     }
