@@ -55,8 +55,8 @@ public sealed class EvalFamilies
         {
             int end = start;
             while (end < tokens.Count && tokens[end] != endOfText) end++;
-            if (end == tokens.Count && end <= targets)
-                throw new ArgumentException("the token stream ends inside a document before the last target");
+            if (end == tokens.Count)
+                throw new ArgumentException("the token stream ends inside a document; it must reach the end-of-text of the last target's document");
             string family = familyOf([.. tokens.Skip(start).Take(end - start)]);
             for (int p = start; p <= Math.Min(end, targets); p++) byPosition[p] = family;
             start = end + 1;
