@@ -129,6 +129,13 @@ public sealed record ScalingSettings
     /// issue's frontier law and L(N, D) is printed beside it.
     /// </summary>
     public bool HeadlineByBacktest { get; init; }
+    /// <summary>
+    /// Make the single frontier law the headline again, as it was before session 9. Off by default:
+    /// the mixture of per-family laws (<see cref="MixturePrediction"/>) is the headline wherever the runs
+    /// have per-family losses, by a rule pre-registered before five sweeps (README, "Predictable
+    /// scaling", session 9); the frontier law is printed beside it either way.
+    /// </summary>
+    public bool FrontierHeadline { get; init; }
     /// <summary>A fitted width trains at a budget only if it sees at least this many tokens per parameter there (larger models would stop in their first transient).</summary>
     public double MinTokensPerParameter { get; init; } = 4;
     /// <summary>... and at most this many (smaller models would be far from the budget's optimal size and cost many steps).</summary>
@@ -305,11 +312,21 @@ public sealed record ScalingResult(
     public ParametricPrediction? ParametricBacktest { get; init; }
     /// <summary>The mixture of per-family laws (null when some run was saved without per-family losses), with each family's actual held-out loss.</summary>
     public MixturePrediction? LossMixture { get; init; }
-    /// <summary>Which loss predictor is the headline (<see cref="ScalingSweep.FrontierPredictor"/> or <see cref="ScalingSweep.ParametricPredictor"/>), chosen by the backtests before the held-out run trained.</summary>
+    /// <summary>Which loss predictor is the headline (<see cref="ScalingSweep.MixturePredictor"/>, <see cref="ScalingSweep.FrontierPredictor"/> or <see cref="ScalingSweep.ParametricPredictor"/>), fixed before the held-out run trained.</summary>
     public string HeadlinePredictor { get; init; } = ScalingSweep.FrontierPredictor;
     /// <summary>The headline loss prediction and its error.</summary>
-    public double HeadlineLossPredicted => HeadlinePredictor == ScalingSweep.ParametricPredictor && LossParametric is { } p ? p.Predicted : Loss.Predicted;
-    public double? HeadlineLossError => HeadlinePredictor == ScalingSweep.ParametricPredictor && LossParametric is { } p ? p.RelativeError : Loss.RelativeError;
+    public double HeadlineLossPredicted => HeadlinePredictor switch
+    {
+        ScalingSweep.ParametricPredictor when LossParametric is { } p => p.Predicted,
+        ScalingSweep.MixturePredictor when LossMixture is { } m => m.Predicted,
+        _ => Loss.Predicted,
+    };
+    public double? HeadlineLossError => HeadlinePredictor switch
+    {
+        ScalingSweep.ParametricPredictor when LossParametric is { } p => p.RelativeError,
+        ScalingSweep.MixturePredictor when LossMixture is { } m => m.RelativeError,
+        _ => Loss.RelativeError,
+    };
     /// <summary>The held-out runs, one per held-out seed; the predictions' actual values are their means.</summary>
     [JsonIgnore] public IReadOnlyList<SweepPoint> HeldOutRuns => [.. Points.Where(p => p.Plan.HeldOut)];
     /// <summary>Sample standard deviation of the held-out runs' final losses (null with one held-out seed).</summary>
@@ -326,10 +343,18 @@ public sealed record SweepPredictions(Prediction Loss, Prediction Code, Predicti
     public ParametricPrediction? ParametricBacktest { get; init; }
     /// <summary>The mixture of per-family frontier laws (null when a fitted run lacks per-family losses).</summary>
     public MixturePrediction? Mixture { get; init; }
-    /// <summary>The frontier law, or with <see cref="ScalingSettings.HeadlineByBacktest"/> the predictor with the smaller backtest error (the frontier law on a tie or without a parametric prediction).</summary>
+    /// <summary>
+    /// The mixture predictor (the frontier law without per-family losses or with <see cref="ScalingSettings.FrontierHeadline"/>),
+    /// or with <see cref="ScalingSettings.HeadlineByBacktest"/> the frontier law or L(N, D), whichever backtest error is smaller (the frontier law on a tie or without a parametric prediction).
+    /// </summary>
     public string Headline { get; init; } = ScalingSweep.FrontierPredictor;
     /// <summary>The headline predictor's loss prediction.</summary>
-    public double HeadlinePredicted => Headline == ScalingSweep.ParametricPredictor && Parametric is { } p ? p.Predicted : Loss.Predicted;
+    public double HeadlinePredicted => Headline switch
+    {
+        ScalingSweep.ParametricPredictor when Parametric is { } p => p.Predicted,
+        ScalingSweep.MixturePredictor when Mixture is { } m => m.Predicted,
+        _ => Loss.Predicted,
+    };
 }
 
 /// <summary>Callbacks that let a front end show the sweep as it runs.</summary>
@@ -530,13 +555,18 @@ public static class ScalingSweep
     /// <summary>
     /// <see cref="Predict(ScalingSettings, IReadOnlyList{SweepPoint}, double)"/> plus the parametric
     /// predictor for <paramref name="heldOut"/> (Chinchilla's L(N, D) fitted on the final values of the
-    /// same runs), its backtest on the same data as the frontier law's, and the headline: the frontier
-    /// law, or with <see cref="ScalingSettings.HeadlineByBacktest"/> whichever backtest error is smaller. Only fitted runs are read, so this can run before the held-out run.
+    /// same runs), its backtest on the same data as the frontier law's, the mixture of per-family laws,
+    /// and the headline (<see cref="SweepPredictions.Headline"/>). Only fitted runs are read, so this can run before the held-out run.
     /// </summary>
     public static SweepPredictions Predict(ScalingSettings settings, IReadOnlyList<SweepPoint> fitted, SweepRunPlan heldOut)
     {
         var runs = MeanOverSeeds(fitted);
-        var frontier = PredictFrom(settings, runs, heldOut.Compute) with { Mixture = PredictMixture(settings, runs, heldOut.Compute) };
+        var mixture = PredictMixture(settings, runs, heldOut.Compute);
+        var frontier = PredictFrom(settings, runs, heldOut.Compute) with
+        {
+            Mixture = mixture,
+            Headline = !settings.HeadlineByBacktest && !settings.FrontierHeadline && mixture is not null ? MixturePredictor : FrontierPredictor,
+        };
         double top = runs.Max(p => p.Plan.Budget);
         List<LossObservation> Observations(double from, double to) =>
             [.. Within(runs, from, to).Select(p => new LossObservation(p.Plan.Parameters, p.Plan.Tokens, p.FinalLoss))];
@@ -549,7 +579,7 @@ public static class ScalingSweep
         var backFit = ParametricLawFit.Fit(backObservations);
         var best = Within(runs, top, top).MinBy(p => backFit.Law.At(p.Plan.Parameters, p.Plan.Tokens))!.Plan;
         var backtest = new ParametricPrediction(LossMetric, backFit, best.Parameters, best.Tokens, backFit.Law.At(best.Parameters, best.Tokens)) { Actual = frontier.Backtest.Actual };
-        string headline = settings.HeadlineByBacktest && backtest.RelativeError < frontier.Backtest.RelativeError ? ParametricPredictor : FrontierPredictor;
+        string headline = !settings.HeadlineByBacktest ? frontier.Headline : backtest.RelativeError < frontier.Backtest.RelativeError ? ParametricPredictor : FrontierPredictor;
         return frontier with { Parametric = parametric, ParametricBacktest = backtest, Headline = headline };
     }
 

@@ -108,6 +108,13 @@ public class MixturePredictorTests
         for (int k = 0; k < p.Loss.Frontier.Count; k++)
             Assert.Equal(p.Loss.Frontier[k].Value, mixture.Families.Sum(f => f.Share * f.Law.Frontier[k].Value), 1e-12);
 
+        // The mixture is the headline unless the frontier law is asked for.
+        Assert.Equal(ScalingSweep.MixturePredictor, p.Headline);
+        Assert.Equal(mixture.Predicted, p.HeadlinePredicted);
+        var frontierHeadline = ScalingSweep.Predict(Settings with { FrontierHeadline = true }, fitted, target);
+        Assert.Equal(ScalingSweep.FrontierPredictor, frontierHeadline.Headline);
+        Assert.Equal(p.Loss.Predicted, frontierHeadline.HeadlinePredicted);
+
         // The contribution of each family to the total's error is its share of the signed miss.
         var family = mixture.Families[1] with { Law = mixture.Families[1].Law with { Actual = mixture.Families[1].Law.Predicted - 0.1 } };
         Assert.Equal(0.2 * 0.1 / 0.5, family.ContributionTo(0.5)!.Value, 1e-12);

@@ -47,7 +47,10 @@ public class SweepRunTests(TinySweepFixture tiny) : IClassFixture<TinySweepFixtu
         Assert.Equal(result.Points[^1].Plan.Parameters, result.LossParametric!.Parameters);
         Assert.Equal(result.Points[^1].FinalLoss, result.LossParametric.Actual);
         Assert.NotNull(result.ParametricBacktest!.RelativeError);
-        Assert.Contains(result.HeadlinePredictor, new[] { ScalingSweep.FrontierPredictor, ScalingSweep.ParametricPredictor });
+        // The mixture of per-family laws leads by default.
+        Assert.Equal(ScalingSweep.MixturePredictor, result.HeadlinePredictor);
+        Assert.Equal(result.LossMixture!.Predicted, result.HeadlineLossPredicted);
+        Assert.Equal(result.LossMixture.RelativeError, result.HeadlineLossError);
         // Nothing of the held-out run reaches the fit: every frontier point comes from a fitted run.
         Assert.All(result.Loss.Frontier.Concat(result.Code.Frontier), f => Assert.StartsWith("fit-", f.Run));
         // Every run's results and the sweep's settings were saved for --resume.
@@ -88,7 +91,9 @@ public class SweepRunTests(TinySweepFixture tiny) : IClassFixture<TinySweepFixtu
         var dir = RepoPaths.NewTempDir();
         var settings = ScalingSettings.Tiny(dir);
         // The baseline's saved runs as an earlier version wrote them: no family_losses; its held-out run is still to train.
-        File.Copy(Path.Combine(baselineDir, SweepStore.SettingsFile), Path.Combine(dir, SweepStore.SettingsFile));
+        var sweep = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(baselineDir, SweepStore.SettingsFile)))!.AsObject();
+        Assert.True(sweep.Remove("frontier_headline")); // a setting newer than such a sweep
+        File.WriteAllText(Path.Combine(dir, SweepStore.SettingsFile), sweep.ToJsonString());
         foreach (var point in baseline.Points.Where(p => !p.Plan.HeldOut))
         {
             var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(baselineDir, SweepStore.RunsDirectory, point.Plan.Name, SweepStore.PointFile)))!.AsObject();
@@ -102,6 +107,7 @@ public class SweepRunTests(TinySweepFixture tiny) : IClassFixture<TinySweepFixtu
         var result = await ScalingSweep.RunAsync(settings with { Resume = true }, observer);
         Assert.Equal(["predicted", "target-d16"], observer.Events);
         Assert.Null(result.LossMixture);
+        Assert.Equal(ScalingSweep.FrontierPredictor, result.HeadlinePredictor); // without family losses the frontier law leads
         Assert.All(result.Points.Where(p => !p.Plan.HeldOut), p => Assert.Empty(p.FamilyLosses));
         Assert.Equal(baseline.Points.Select(p => p.FinalLoss), result.Points.Select(p => p.FinalLoss));
         Assert.Equal(baseline.Loss with { Frontier = [] }, result.Loss with { Frontier = [] });
@@ -182,7 +188,7 @@ public class SweepRunTests(TinySweepFixture tiny) : IClassFixture<TinySweepFixtu
         Assert.Contains("seed = 1337, not 7", e.Message);
         e = Assert.Throws<UserError>(() => SweepStore.Open(settings with { Resume = true, FittedWidths = [4, 6, 10] }));
         Assert.Contains("fitted_widths = [4,6,8], not [4,6,10]", e.Message);
-        SweepStore.Open(settings with { Resume = true, Workers = 3, HeldOutSeeds = 2 });
+        SweepStore.Open(settings with { Resume = true, Workers = 3, HeldOutSeeds = 2, FrontierHeadline = true });
         // A directory without a started sweep cannot be resumed.
         e = Assert.Throws<UserError>(() => SweepStore.Open(ScalingSettings.Tiny(RepoPaths.NewTempDir()) with { Resume = true }));
         Assert.Contains("drop --resume", e.Message);
