@@ -49,7 +49,7 @@ public static class ScalingReport
             .Paragraph($"Headline loss predictor, fixed before the held-out run trained: {result.HeadlinePredictor} (predicted {result.HeadlineLossPredicted:F4}, error {result.HeadlineLossError:P2}).")
             .Paragraph(HeldOutSeedsLine(result));
         if (result.LossMixture is { } m)
-            report.Section("Mixture of per-family laws", $"The validation loss split by the curriculum family of each token's document; per family, L_f(C) = a_f·C^(−b_f) + c_f fitted on that family's loss at the total loss's IsoFLOP frontier sizes (same budgets), and the total predicted as Σ share_f·L_f(C) = {m.Predicted:F4} (actual {m.Actual:F4}, error {m.RelativeError:P2}). A printed diagnostic beside the headline; the last column is the family's part of the total's signed relative error.")
+            report.Section("Mixture of per-family laws", $"The validation loss split by the curriculum family of each token's document; per family, L_f(C) = a_f·C^(−b_f) + c_f fitted on that family's loss at the total loss's IsoFLOP frontier sizes (same budgets), and the total predicted as Σ share_f·L_f(C) = {m.Predicted:F4} (actual {m.Actual:F4}, error {m.RelativeError:P2}). The headline predictor unless the sweep asked for the frontier law; the last column is the family's part of the total's signed relative error.")
                 .Table(["family", "token share", "fit", "rmse on fit", "predicted", "actual", "relative error", "share of the total's error"],
                     m.Families.Select(f => (IReadOnlyList<object?>)[f.Family, f.Share, f.Law.Fit.Law.ToString(), f.Law.Fit.RootMeanSquareError, f.Law.Predicted, f.Law.Actual, f.Law.RelativeError, m.Actual is { } total ? f.ContributionTo(total) : null]));
         report

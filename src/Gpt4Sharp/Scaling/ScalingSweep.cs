@@ -126,7 +126,7 @@ public sealed record ScalingSettings
     /// Let the backtests choose the headline predictor (the frontier law or L(N, D), whichever backtest
     /// error is smaller). Off by default: the backtest window lies a third lower, where the small runs
     /// are still in their first steep fall, so its errors say little about 30x; the headline is then the
-    /// issue's frontier law and L(N, D) is printed beside it.
+    /// mixture of per-family laws (or the frontier law, see <see cref="FrontierHeadline"/>) and L(N, D) is printed beside it.
     /// </summary>
     public bool HeadlineByBacktest { get; init; }
     /// <summary>
