@@ -49,7 +49,8 @@ public static class ScalingCommands
         var warmup = Cli.Opt("--warmup", "Warmup steps (the same for every run).", d.WarmupSteps);
         var minLr = Cli.Opt("--min-lr-ratio", "Each run's learning rate decays by a cosine to this share of the peak at its last step (1 = constant).", d.MinLearningRateRatio);
         var averageFraction = Cli.Opt("--average-fraction", "Measure an EMA of the weights whose window is this share of the steps so far (0 = raw weights).", d.AverageFraction);
-        var headlineByBacktest = Cli.Opt("--headline-by-backtest", "Let the backtests choose the headline loss predictor (default: the frontier law L(C)).", d.HeadlineByBacktest);
+        var headlineByBacktest = Cli.Opt("--headline-by-backtest", "Let the backtests choose the headline loss predictor between the frontier law and L(N, D) (default: the mixture of per-family laws).", d.HeadlineByBacktest);
+        var frontierHeadline = Cli.Opt("--frontier-headline", "Make the single frontier law L(C) the headline loss predictor again, as before session 9 (default: the mixture of per-family laws).", d.FrontierHeadline);
         var fitSeeds = Cli.Opt("--fit-seeds", "Seeds per fitted run; the laws see each run's mean over its seeds.", d.FitSeeds);
         var evalBatches = Cli.Opt("--eval-batches", "Validation batches for every loss measurement.", d.EvalBatches);
         var curvePoints = Cli.Opt("--curve-points", "Log-spaced measurements along each run's learning curve (for the chart; the laws use the final one).", d.CurvePoints);
@@ -65,7 +66,7 @@ public static class ScalingCommands
 
         var command = new Command("scaling", "Trains an IsoFLOP grid of small models with one recipe (each run's learning rate decays over its own length), fits L(C) = a·C^(−b) + c and a code-metric law on the compute-efficient frontier of the final values and Chinchilla's L(N, D) on every run, prints backtests, predicts a run with 30x more compute before training it, then reports the errors.")
         {
-            outDir, widths, target, layers, heads, ratio, budgets, minTpp, maxTpp, minRatio, vocab, docs, codeShare, batch, seqLen, lr, lrBase, lrExponent, warmup, minLr, averageFraction, headlineByBacktest, fitSeeds, evalBatches, curvePoints, budgetSpan, span,
+            outDir, widths, target, layers, heads, ratio, budgets, minTpp, maxTpp, minRatio, vocab, docs, codeShare, batch, seqLen, lr, lrBase, lrExponent, warmup, minLr, averageFraction, headlineByBacktest, frontierHeadline, fitSeeds, evalBatches, curvePoints, budgetSpan, span,
             tier, reference, problems, samples, temperature, seed, device, heldOutSeeds, workers, resume,
         };
         command.SetHandler(async (p, cancel) =>
@@ -77,7 +78,7 @@ public static class ScalingCommands
                 Heads = p.GetValue(heads), TokensPerParameter = p.GetValue(ratio), FrontierPoints = p.GetValue(budgets),
                 MinTokensPerParameter = p.GetValue(minTpp), MaxTokensPerParameter = p.GetValue(maxTpp), MinLearningRateRatio = p.GetValue(minLr), MinComputeRatio = p.GetValue(minRatio), VocabSize = p.GetValue(vocab),
                 CorpusDocuments = p.GetValue(docs), CodeShare = p.GetValue(codeShare), BatchSize = p.GetValue(batch), SequenceLength = p.GetValue(seqLen),
-                LearningRate = p.GetValue(lr), LearningRateBaseWidth = p.GetValue(lrBase), LearningRateWidthExponent = p.GetValue(lrExponent), WarmupSteps = p.GetValue(warmup), AverageFraction = p.GetValue(averageFraction), FitSeeds = p.GetValue(fitSeeds), HeadlineByBacktest = p.GetValue(headlineByBacktest), EvalBatches = p.GetValue(evalBatches), CurvePoints = p.GetValue(curvePoints),
+                LearningRate = p.GetValue(lr), LearningRateBaseWidth = p.GetValue(lrBase), LearningRateWidthExponent = p.GetValue(lrExponent), WarmupSteps = p.GetValue(warmup), AverageFraction = p.GetValue(averageFraction), FitSeeds = p.GetValue(fitSeeds), HeadlineByBacktest = p.GetValue(headlineByBacktest), FrontierHeadline = p.GetValue(frontierHeadline), EvalBatches = p.GetValue(evalBatches), CurvePoints = p.GetValue(curvePoints),
                 BudgetSpan = p.GetValue(budgetSpan), FrontierSpan = p.GetValue(span), CodeTier = p.GetValue(tier)!, ReferenceProblems = p.GetValue(reference), CodeProblems = p.GetValue(problems),
                 SamplesPerProblem = p.GetValue(samples), Temperature = p.GetValue(temperature), Seed = p.GetValue(seed), Device = p.GetValue(device)!,
                 HeldOutSeeds = p.GetValue(heldOutSeeds), Workers = p.GetValue(workers), Resume = p.GetValue(resume),
@@ -127,6 +128,17 @@ public static class ScalingCommands
         }
     }
 
+    /// <summary>The mixture predictor per family: which component's extrapolation misses, and by how much of the total.</summary>
+    static Table MixtureTable(MixturePrediction m)
+    {
+        var table = new Table().Title($"{ScalingSweep.MixturePredictor}: predicted {m.Predicted:F4}, actual {m.Actual:F4}, error {m.RelativeError:P2}")
+            .AddColumns("family", "token share", "law (on its loss at the frontier sizes)", "predicted", "actual", "relative error", "share of the total's error");
+        foreach (var f in m.Families)
+            table.AddRow(Markup.Escape(f.Family), f.Share.ToString("P1"), Markup.Escape(f.Law.Fit.Law.ToString()), f.Law.Predicted.ToString("F4"), f.Law.Actual?.ToString("F4") ?? "—",
+                f.Law.Actual is { } a ? ((f.Law.Predicted - a) / a).ToString("+0.0%;-0.0%") : "—", m.Actual is { } total && f.ContributionTo(total) is { } c ? c.ToString("+0.00%;-0.00%") : "—");
+        return table;
+    }
+
     static void PrintSummary(ScalingResult r)
     {
         var runs = new Table().Title("scaling sweep").AddColumns("run", "params", "tokens", "compute (FLOPs)", "final loss", "law at this compute", "reference NLL", "law", "pass rate");
@@ -145,6 +157,7 @@ public static class ScalingCommands
             if (p is not null)
                 errors.AddRow(Markup.Escape(name), Markup.Escape(p.Fit.Law.ToString()), p.Predicted.ToString("F4"), p.Actual?.ToString("F4") ?? "—", p.RelativeError is { } e ? e.ToString("P2") : "—");
         AnsiConsole.Write(errors);
+        if (r.LossMixture is { } mixture) AnsiConsole.Write(MixtureTable(mixture));
         if (r.HeldOutRuns.Count > 1) AnsiConsole.MarkupLineInterpolated($"{ScalingReport.HeldOutSeedsLine(r)}");
         AnsiConsole.MarkupLineInterpolated($"Headline loss prediction ({r.HeadlinePredictor}, fixed before the held-out run trained): [bold]{r.HeadlineLossPredicted:F4}[/] vs {r.Loss.Actual:F4}, error [bold]{r.HeadlineLossError:P2}[/].");
     }

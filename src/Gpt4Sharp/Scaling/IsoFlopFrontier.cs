@@ -41,17 +41,50 @@ public static class IsoFlopFrontier
     }
 
     /// <summary>The vertex value of the parabola through (ln N, value), or null when it is not a bracketed minimum.</summary>
-    public static double? Minimum(IReadOnlyList<IsoFlopRun> profile)
+    public static double? Minimum(IReadOnlyList<IsoFlopRun> profile) =>
+        Vertex(profile) is { } vertex ? Parabola(profile)(vertex) : null;
+
+    /// <summary>
+    /// The frontier of a component of the value (one data family's loss, say) at the sizes where the
+    /// frontier of the value itself lies: per budget of <paramref name="runs"/>, the component's
+    /// least-squares parabola in ln N evaluated at the value's vertex, or, where <see cref="Build"/>
+    /// falls back to the best run, that run's component. <paramref name="component"/> gives each run's
+    /// component by run name. A parabola fit is linear in the data, so when the value is a fixed
+    /// weighted sum of its components, so is this frontier of the value's.
+    /// </summary>
+    public static IReadOnlyList<FrontierPoint> BuildAt(IReadOnlyList<IsoFlopRun> runs, IReadOnlyDictionary<string, double> component)
+    {
+        var frontier = new List<FrontierPoint>();
+        foreach (var profile in GroupByBudget(runs))
+        {
+            var best = profile.MinBy(r => r.Value);
+            var parts = profile.Select(r => r with { Value = component[r.Run] }).ToList();
+            double value = Vertex(profile) is { } vertex ? Parabola(parts)(vertex) : component[best.Run];
+            frontier.Add(new FrontierPoint(profile.Average(r => r.Budget), value, best.Run));
+        }
+        return frontier;
+    }
+
+    /// <summary>The ln N of the minimum of the parabola through (ln N, value), or null when it is not a bracketed minimum.</summary>
+    static double? Vertex(IReadOnlyList<IsoFlopRun> profile)
     {
         var x = profile.Select(r => Math.Log(r.Parameters)).ToArray();
         if (x.Distinct().Count() < 3) return null;
-        // Math.NET's least-squares polynomial fit: value ≈ p0 + p1·x + p2·x².
-        var p = Fit.Polynomial(x, profile.Select(r => r.Value).ToArray(), 2);
+        var p = Coefficients(profile);
         if (!(p[2] > 0)) return null;
         double vertex = -p[1] / (2 * p[2]);
-        if (vertex < x.Min() || vertex > x.Max()) return null;
-        return p[0] + p[1] * vertex + p[2] * vertex * vertex;
+        return vertex < x.Min() || vertex > x.Max() ? null : vertex;
     }
+
+    static Func<double, double> Parabola(IReadOnlyList<IsoFlopRun> profile)
+    {
+        var p = Coefficients(profile);
+        return x => p[0] + p[1] * x + p[2] * x * x;
+    }
+
+    /// <summary>Math.NET's least-squares polynomial fit: value ≈ p0 + p1·ln N + p2·(ln N)².</summary>
+    static double[] Coefficients(IReadOnlyList<IsoFlopRun> profile) =>
+        Fit.Polynomial([.. profile.Select(r => Math.Log(r.Parameters))], [.. profile.Select(r => r.Value)], 2);
 
     static IEnumerable<List<IsoFlopRun>> GroupByBudget(IReadOnlyList<IsoFlopRun> runs)
     {

@@ -20,6 +20,7 @@ public static class ScalingReport
             loss_by_frontier_span = result.LossBySpan.Select(Describe),
             loss_parametric = result.LossParametric is { } lp ? DescribeParametric(lp) : null,
             loss_parametric_backtest = result.ParametricBacktest is { } pb ? DescribeParametric(pb) : null,
+            loss_mixture = result.LossMixture is { } mixture ? DescribeMixture(mixture) : null,
             headline_predictor = result.HeadlinePredictor,
             headline_loss_predicted = result.HeadlineLossPredicted,
             headline_loss_relative_error = result.HeadlineLossError,
@@ -33,6 +34,7 @@ public static class ScalingReport
                 compute_flops = p.Compute, held_out = p.Plan.HeldOut, final_validation_loss = p.FinalLoss,
                 code_mean_log_pass_rate = p.Code.MeanLogPassRate, code_mean_pass_rate = p.Code.MeanPassRate, code_passed = p.Code.Passed,
                 code_samples = p.Code.Problems * p.Code.SamplesPerProblem, code_reference_nll = p.FinalCodeNll, train_seconds = p.TrainSeconds,
+                family_losses = p.FamilyLosses.Select(f => new { family = f.Family, validation_loss = f.Loss, token_share = f.Share }),
                 curve = p.Curve.Select(c => new { step = c.Step, compute_flops = c.Compute, validation_loss = c.Loss, code_reference_nll = c.CodeNll }),
             }),
         });
@@ -45,7 +47,12 @@ public static class ScalingReport
                     .Concat(new[] { ($"{ScalingSweep.ParametricPredictor}: {ScalingSweep.LossMetric}", result.LossParametric), ($"backtest: {ScalingSweep.ParametricPredictor}", result.ParametricBacktest) }
                         .Where(r => r.Item2 is not null).Select(r => (IReadOnlyList<object?>)[r.Item1, r.Item2!.Fit.Law.ToString(), r.Item2.Fit.RootMeanSquareError, r.Item2.Predicted, r.Item2.Actual, r.Item2.RelativeError])))
             .Paragraph($"Headline loss predictor, fixed before the held-out run trained: {result.HeadlinePredictor} (predicted {result.HeadlineLossPredicted:F4}, error {result.HeadlineLossError:P2}).")
-            .Paragraph(HeldOutSeedsLine(result))
+            .Paragraph(HeldOutSeedsLine(result));
+        if (result.LossMixture is { } m)
+            report.Section("Mixture of per-family laws", $"The validation loss split by the curriculum family of each token's document; per family, L_f(C) = a_f·C^(−b_f) + c_f fitted on that family's loss at the total loss's IsoFLOP frontier sizes (same budgets), and the total predicted as Σ share_f·L_f(C) = {m.Predicted:F4} (actual {m.Actual:F4}, error {m.RelativeError:P2}). The headline predictor unless the sweep asked for the frontier law; the last column is the family's part of the total's signed relative error.")
+                .Table(["family", "token share", "fit", "rmse on fit", "predicted", "actual", "relative error", "share of the total's error"],
+                    m.Families.Select(f => (IReadOnlyList<object?>)[f.Family, f.Share, f.Law.Fit.Law.ToString(), f.Law.Fit.RootMeanSquareError, f.Law.Predicted, f.Law.Actual, f.Law.RelativeError, m.Actual is { } total ? f.ContributionTo(total) : null]));
+        report
             .KeyValues(("compute", result.ComputeDefinition), ("code metric", result.CodeMetricRule), ("sweep time", $"{result.Seconds:F0} s"))
             .Section("Runs")
             .Table(["run", "parameters", "tokens", "compute (FLOPs)", "final val loss", "reference NLL", "−mean log pass rate", "pass rate", "held out"],
@@ -54,6 +61,8 @@ public static class ScalingReport
             .Chart(FitChart("Validation loss vs compute", "validation loss (nats/token)", result, result.Loss, p => p.FinalLoss))
             .Chart(FitChart("Code metric vs compute", "−log P(reference solution) (nats)", result, result.Code, p => p.FinalCodeNll))
             .Chart(LearningCurves(result));
+        foreach (var f in result.LossMixture?.Families ?? [])
+            report.Chart(FitChart($"Validation loss on {f.Family} tokens vs compute", "validation loss (nats/token)", result, f.Law, p => p.FamilyLossOf(f.Family)));
         return report.Save(directory);
     }
 
@@ -61,6 +70,17 @@ public static class ScalingReport
     public static string HeldOutSeedsLine(ScalingResult result) => result.HeldOutRuns is { Count: > 1 } runs
         ? $"Held-out run, {runs.Count} seeds: final losses {string.Join(", ", runs.Select(p => p.FinalLoss.ToString("F4")))} (mean {result.Loss.Actual:F4}, sd {result.HeldOutLossStandardDeviation:F4} = {result.HeldOutLossStandardDeviation / result.Loss.Actual:P1} of the mean, range {runs.Max(p => p.FinalLoss) - runs.Min(p => p.FinalLoss):F4}); reference NLLs {string.Join(", ", runs.Select(p => p.FinalCodeNll.ToString("F3")))}."
         : "Held-out run trained with one seed, so its own seed scatter (0.1–1.2 % from a three-seed mean on six corpus seeds) is part of the measured error.";
+
+    static object DescribeMixture(MixturePrediction m) => new
+    {
+        predictor = ScalingSweep.MixturePredictor, compute_flops = m.Compute, predicted = m.Predicted, actual = m.Actual, relative_error = m.RelativeError,
+        families = m.Families.Select(f => new
+        {
+            family = f.Family, token_share = f.Share, a = f.Law.Fit.Law.A, b = f.Law.Fit.Law.B, c = f.Law.Fit.Law.C, fit_rmse = f.Law.Fit.RootMeanSquareError,
+            frontier = f.Law.Frontier.Select(p => new { compute_flops = p.Compute, validation_loss = p.Value, run = p.Run }),
+            predicted = f.Law.Predicted, actual = f.Law.Actual, relative_error = f.Law.RelativeError, contribution_to_total_error = m.Actual is { } total ? f.ContributionTo(total) : null,
+        }),
+    };
 
     static object DescribeParametric(ParametricPrediction p) => new
     {

@@ -126,9 +126,16 @@ public sealed record ScalingSettings
     /// Let the backtests choose the headline predictor (the frontier law or L(N, D), whichever backtest
     /// error is smaller). Off by default: the backtest window lies a third lower, where the small runs
     /// are still in their first steep fall, so its errors say little about 30x; the headline is then the
-    /// issue's frontier law and L(N, D) is printed beside it.
+    /// mixture of per-family laws (or the frontier law, see <see cref="FrontierHeadline"/>) and L(N, D) is printed beside it.
     /// </summary>
     public bool HeadlineByBacktest { get; init; }
+    /// <summary>
+    /// Make the single frontier law the headline again, as it was before session 9. Off by default:
+    /// the mixture of per-family laws (<see cref="MixturePrediction"/>) is the headline wherever the runs
+    /// have per-family losses, by a rule pre-registered before five sweeps (README, "Predictable
+    /// scaling", session 9); the frontier law is printed beside it either way.
+    /// </summary>
+    public bool FrontierHeadline { get; init; }
     /// <summary>A fitted width trains at a budget only if it sees at least this many tokens per parameter there (larger models would stop in their first transient).</summary>
     public double MinTokensPerParameter { get; init; } = 4;
     /// <summary>... and at most this many (smaller models would be far from the budget's optimal size and cost many steps).</summary>
@@ -242,6 +249,11 @@ public sealed record SweepPoint(SweepRunPlan Plan, long TokensSeen, double Compu
     public IReadOnlyList<CurvePoint> Curve { get; init; } = [];
     /// <summary>Mean −log P(reference solution | prompt) in nats at the end of the run.</summary>
     public double FinalCodeNll { get; init; }
+    /// <summary>The final validation loss split by the curriculum family of each token's document (empty for runs saved before sweeps measured it).</summary>
+    public IReadOnlyList<FamilyLoss> FamilyLosses { get; init; } = [];
+
+    /// <summary>The final validation loss on <paramref name="family"/>'s tokens.</summary>
+    public double FamilyLossOf(string family) => FamilyLosses.First(f => f.Family == family).Loss;
 }
 
 /// <summary>A prediction made before the held-out run trained, and (after it) the actual value. <see cref="Frontier"/> holds the points the law was fitted on.</summary>
@@ -262,6 +274,26 @@ public sealed record ParametricPrediction(string Metric, ParametricFitResult Fit
     public double? RelativeError => Actual is { } a ? Math.Abs(Predicted - a) / Math.Abs(a) : null;
 }
 
+/// <summary>One family's part of <see cref="MixturePrediction"/>: its token share and its own frontier law.</summary>
+public sealed record FamilyPrediction(string Family, double Share, Prediction Law)
+{
+    /// <summary>This family's share of the total's relative error: share × (predicted − actual) / the actual total.</summary>
+    public double? ContributionTo(double actualTotal) => Law.Actual is { } a ? Share * (Law.Predicted - a) / actualTotal : null;
+}
+
+/// <summary>
+/// The mixture predictor: one L_f(C) = a_f·C^(−b_f) + c_f per data family, each fitted on that
+/// family's loss at the total loss's IsoFLOP frontier sizes, and the total predicted as the sum of
+/// the families' predictions weighted by their shares of the validation tokens.
+/// </summary>
+public sealed record MixturePrediction(IReadOnlyList<FamilyPrediction> Families, double Compute)
+{
+    public double Predicted => Families.Sum(f => f.Share * f.Law.Predicted);
+    /// <summary>The held-out run's total loss (its seed mean with several seeds).</summary>
+    public double? Actual { get; init; }
+    public double? RelativeError => Actual is { } a ? Math.Abs(Predicted - a) / Math.Abs(a) : null;
+}
+
 /// <summary>
 /// The sweep's outcome. <see cref="Code"/> predicts the continuous code metric (reference-solution
 /// likelihood); the sampled pass rates are in each point's <see cref="SweepPoint.Code"/>.
@@ -278,11 +310,23 @@ public sealed record ScalingResult(
     public ParametricPrediction? LossParametric { get; init; }
     /// <summary>The parametric predictor's backtest, the same as <see cref="LossBacktest"/>'s (the same span of budgets a third lower, predicting the frontier at the fitted compute).</summary>
     public ParametricPrediction? ParametricBacktest { get; init; }
-    /// <summary>Which loss predictor is the headline (<see cref="ScalingSweep.FrontierPredictor"/> or <see cref="ScalingSweep.ParametricPredictor"/>), chosen by the backtests before the held-out run trained.</summary>
+    /// <summary>The mixture of per-family laws (null when some run was saved without per-family losses), with each family's actual held-out loss.</summary>
+    public MixturePrediction? LossMixture { get; init; }
+    /// <summary>Which loss predictor is the headline (<see cref="ScalingSweep.MixturePredictor"/>, <see cref="ScalingSweep.FrontierPredictor"/> or <see cref="ScalingSweep.ParametricPredictor"/>), fixed before the held-out run trained.</summary>
     public string HeadlinePredictor { get; init; } = ScalingSweep.FrontierPredictor;
     /// <summary>The headline loss prediction and its error.</summary>
-    public double HeadlineLossPredicted => HeadlinePredictor == ScalingSweep.ParametricPredictor && LossParametric is { } p ? p.Predicted : Loss.Predicted;
-    public double? HeadlineLossError => HeadlinePredictor == ScalingSweep.ParametricPredictor && LossParametric is { } p ? p.RelativeError : Loss.RelativeError;
+    public double HeadlineLossPredicted => HeadlinePredictor switch
+    {
+        ScalingSweep.ParametricPredictor when LossParametric is { } p => p.Predicted,
+        ScalingSweep.MixturePredictor when LossMixture is { } m => m.Predicted,
+        _ => Loss.Predicted,
+    };
+    public double? HeadlineLossError => HeadlinePredictor switch
+    {
+        ScalingSweep.ParametricPredictor when LossParametric is { } p => p.RelativeError,
+        ScalingSweep.MixturePredictor when LossMixture is { } m => m.RelativeError,
+        _ => Loss.RelativeError,
+    };
     /// <summary>The held-out runs, one per held-out seed; the predictions' actual values are their means.</summary>
     [JsonIgnore] public IReadOnlyList<SweepPoint> HeldOutRuns => [.. Points.Where(p => p.Plan.HeldOut)];
     /// <summary>Sample standard deviation of the held-out runs' final losses (null with one held-out seed).</summary>
@@ -297,10 +341,20 @@ public sealed record SweepPredictions(Prediction Loss, Prediction Code, Predicti
     public ParametricPrediction? Parametric { get; init; }
     /// <summary>L(N, D) fitted on the backtest's data, predicting the same frontier point as <see cref="Backtest"/>.</summary>
     public ParametricPrediction? ParametricBacktest { get; init; }
-    /// <summary>The frontier law, or with <see cref="ScalingSettings.HeadlineByBacktest"/> the predictor with the smaller backtest error (the frontier law on a tie or without a parametric prediction).</summary>
+    /// <summary>The mixture of per-family frontier laws (null when a fitted run lacks per-family losses).</summary>
+    public MixturePrediction? Mixture { get; init; }
+    /// <summary>
+    /// The mixture predictor (the frontier law without per-family losses or with <see cref="ScalingSettings.FrontierHeadline"/>),
+    /// or with <see cref="ScalingSettings.HeadlineByBacktest"/> the frontier law or L(N, D), whichever backtest error is smaller (the frontier law on a tie or without a parametric prediction).
+    /// </summary>
     public string Headline { get; init; } = ScalingSweep.FrontierPredictor;
     /// <summary>The headline predictor's loss prediction.</summary>
-    public double HeadlinePredicted => Headline == ScalingSweep.ParametricPredictor && Parametric is { } p ? p.Predicted : Loss.Predicted;
+    public double HeadlinePredicted => Headline switch
+    {
+        ScalingSweep.ParametricPredictor when Parametric is { } p => p.Predicted,
+        ScalingSweep.MixturePredictor when Mixture is { } m => m.Predicted,
+        _ => Loss.Predicted,
+    };
 }
 
 /// <summary>Callbacks that let a front end show the sweep as it runs.</summary>
@@ -319,7 +373,7 @@ public static class ScalingSweep
     public const string ComputeDefinition = "C = training FLOPs per token (6·N + 12·L·T·d, GptConfig.TrainingFlopsPerToken at the training sequence length T) × tokens trained";
     public const string CodeMetricRule = "mean over held-out problems of −log P(reference solution | prompt) in nats (an upper bound on −log pass rate at temperature 1); pass rates of sampled programs are reported beside it";
     public const string LossMetric = "validation loss";
-    public const string FrontierPredictor = "frontier L(C)", ParametricPredictor = "parametric L(N, D)";
+    public const string FrontierPredictor = "frontier L(C)", ParametricPredictor = "parametric L(N, D)", MixturePredictor = "mixture of per-family L_f(C)";
 
     /// <summary>
     /// The runs in training order: the IsoFLOP grid (budgets from the smallest up, widths from the
@@ -382,6 +436,7 @@ public static class ScalingSweep
         var (tokenizerDir, dataDir, trainTokens) = PrepareSharedData(settings, store, observer);
         var tokenizer = Tokenizers.Load(tokenizerDir);
         var plans = Plan(settings, tokenizer.VocabSize);
+        var evalFamilies = EvalFamilies.ForValidation(dataDir, tokenizer, settings.Corpus(), settings.EvalBatches, settings.BatchSize, settings.SequenceLength);
         // Scaling laws describe single-epoch training; a run that repeats data flattens for another reason.
         if (plans.MaxBy(p => p.Tokens) is { } longest && longest.Tokens > trainTokens)
             throw new UserError($"Run {longest.Name} would train on {longest.Tokens:N0} tokens but the corpus has only {trainTokens:N0}; raise --corpus-docs so that no run repeats data.");
@@ -399,7 +454,7 @@ public static class ScalingSweep
         void TrainOne(int index)
         {
             // A worker owns its thread, so waiting here for the sandbox holds up only this run.
-            var point = TrainAndMeasure(settings, plans[index], dataDir, tokenizer, problems, sampled, sandbox, observer, cancel).GetAwaiter().GetResult();
+            var point = TrainAndMeasure(settings, plans[index], dataDir, tokenizer, evalFamilies, problems, sampled, sandbox, observer, cancel).GetAwaiter().GetResult();
             store.Save(point);
             points[index] = point;
             observer.RunFinished(point);
@@ -418,6 +473,9 @@ public static class ScalingSweep
                 + (predicted.ParametricBacktest is { } pb ? $", {ParametricPredictor} {pb.Predicted:F4} ({pb.RelativeError:P1})." : $"; too few curve points for {ParametricPredictor}."));
             if (predicted.Parametric is { } pp)
                 observer.Log($"{ParametricPredictor}: fit {pp.Fit.Law} on {pp.Fit.Points} curve points (rmse {pp.Fit.RootMeanSquareError:G3}) -> predicted {pp.Predicted:F4} for N = {pp.Parameters:N0}, D = {pp.Tokens:N0}.");
+            observer.Log(predicted.Mixture is { } mixture
+                ? $"{MixturePredictor} (each family's law on its loss at the frontier sizes, weighted by its token share): {string.Join("; ", mixture.Families.Select(f => $"{f.Family} ({f.Share:P1}) {f.Law.Fit.Law} -> {f.Law.Predicted:F4}"))}; total -> {mixture.Predicted:F4}."
+                : $"{MixturePredictor}: not available, some fitted runs were saved before sweeps measured per-family losses.");
             observer.Log($"Headline loss predictor{(settings.HeadlineByBacktest ? " (smaller backtest error)" : "")}: {predicted.Headline} -> {predicted.HeadlinePredicted:F4}.");
             observer.Predicted(predicted.Loss, predicted.Code);
 
@@ -435,6 +493,7 @@ public static class ScalingSweep
                 LossParametric = predicted.Parametric is { } parametric ? parametric with { Actual = loss } : null,
                 ParametricBacktest = predicted.ParametricBacktest,
                 HeadlinePredictor = predicted.Headline,
+                LossMixture = predicted.Mixture is { } m ? WithActuals(m, heldOut, loss) : null,
             };
         }
         finally
@@ -496,13 +555,18 @@ public static class ScalingSweep
     /// <summary>
     /// <see cref="Predict(ScalingSettings, IReadOnlyList{SweepPoint}, double)"/> plus the parametric
     /// predictor for <paramref name="heldOut"/> (Chinchilla's L(N, D) fitted on the final values of the
-    /// same runs), its backtest on the same data as the frontier law's, and the headline: the frontier
-    /// law, or with <see cref="ScalingSettings.HeadlineByBacktest"/> whichever backtest error is smaller. Only fitted runs are read, so this can run before the held-out run.
+    /// same runs), its backtest on the same data as the frontier law's, the mixture of per-family laws,
+    /// and the headline (<see cref="SweepPredictions.Headline"/>). Only fitted runs are read, so this can run before the held-out run.
     /// </summary>
     public static SweepPredictions Predict(ScalingSettings settings, IReadOnlyList<SweepPoint> fitted, SweepRunPlan heldOut)
     {
         var runs = MeanOverSeeds(fitted);
-        var frontier = PredictFrom(settings, runs, heldOut.Compute);
+        var mixture = PredictMixture(settings, runs, heldOut.Compute);
+        var frontier = PredictFrom(settings, runs, heldOut.Compute) with
+        {
+            Mixture = mixture,
+            Headline = !settings.HeadlineByBacktest && !settings.FrontierHeadline && mixture is not null ? MixturePredictor : FrontierPredictor,
+        };
         double top = runs.Max(p => p.Plan.Budget);
         List<LossObservation> Observations(double from, double to) =>
             [.. Within(runs, from, to).Select(p => new LossObservation(p.Plan.Parameters, p.Plan.Tokens, p.FinalLoss))];
@@ -515,9 +579,41 @@ public static class ScalingSweep
         var backFit = ParametricLawFit.Fit(backObservations);
         var best = Within(runs, top, top).MinBy(p => backFit.Law.At(p.Plan.Parameters, p.Plan.Tokens))!.Plan;
         var backtest = new ParametricPrediction(LossMetric, backFit, best.Parameters, best.Tokens, backFit.Law.At(best.Parameters, best.Tokens)) { Actual = frontier.Backtest.Actual };
-        string headline = settings.HeadlineByBacktest && backtest.RelativeError < frontier.Backtest.RelativeError ? ParametricPredictor : FrontierPredictor;
+        string headline = !settings.HeadlineByBacktest ? frontier.Headline : backtest.RelativeError < frontier.Backtest.RelativeError ? ParametricPredictor : FrontierPredictor;
         return frontier with { Parametric = parametric, ParametricBacktest = backtest, Headline = headline };
     }
+
+    /// <summary>
+    /// The mixture predictor on the same budgets as the frontier law. Each family's frontier is its loss
+    /// at the size where the total loss's frontier lies (<see cref="IsoFlopFrontier.BuildAt"/>), not at
+    /// the family's own best size: the held-out run is one model, one size for every family, so its
+    /// family losses are those of a model placed on the total's frontier, and the weighted sum of these
+    /// family frontiers is exactly the total's frontier. Null when a run lacks per-family losses.
+    /// </summary>
+    static MixturePrediction? PredictMixture(ScalingSettings settings, IReadOnlyList<SweepPoint> runs, double compute)
+    {
+        if (runs.Any(p => p.FamilyLosses.Count == 0)) return null;
+        double top = runs.Max(p => p.Plan.Budget);
+        var window = Within(runs, top / settings.FrontierSpan, top).ToList();
+        var total = window.Select(p => new IsoFlopRun(p.Plan.Name, p.Plan.Budget, p.Plan.Parameters, p.FinalLoss)).ToList();
+        var families = window[0].FamilyLosses.Select(f => new FamilyPrediction(f.Family, f.Share, One(f.Family))).ToList();
+        return new MixturePrediction(families, compute);
+
+        Prediction One(string family)
+        {
+            var frontier = IsoFlopFrontier.BuildAt(total, window.ToDictionary(p => p.Plan.Name, p => p.FamilyLossOf(family)));
+            var fit = PowerLawFit.Fit([.. frontier.Select(f => f.Compute)], [.. frontier.Select(f => f.Value)]);
+            return new Prediction($"{LossMetric}, {family}", fit, compute, fit.Law.At(compute)) { Frontier = frontier };
+        }
+    }
+
+    /// <summary>The mixture prediction with the held-out runs' total (<paramref name="actualTotal"/>) and per-family losses (seed means) as actual values.</summary>
+    static MixturePrediction WithActuals(MixturePrediction mixture, IReadOnlyList<SweepPoint> heldOut, double actualTotal) => mixture with
+    {
+        Actual = actualTotal,
+        Families = [.. mixture.Families.Select(f => heldOut.All(p => p.FamilyLosses.Count > 0)
+            ? f with { Law = f.Law with { Actual = heldOut.Average(p => p.FamilyLossOf(f.Family)) } } : f)],
+    };
 
     /// <summary>The runs whose budget lies in [<paramref name="from"/>, <paramref name="to"/>], up to the budgets' rounding.</summary>
     static IEnumerable<SweepPoint> Within(IReadOnlyList<SweepPoint> runs, double from, double to) =>
@@ -530,7 +626,9 @@ public static class ScalingSweep
             var first = g.First();
             if (g.Count() == 1) return first;
             var curve = first.Curve.Select((c, i) => c with { Loss = g.Average(p => p.Curve[i].Loss), CodeNll = g.Average(p => p.Curve[i].CodeNll) }).ToList();
-            return first with { Curve = curve, FinalLoss = g.Average(p => p.FinalLoss), FinalCodeNll = g.Average(p => p.FinalCodeNll) };
+            var families = g.All(p => p.FamilyLosses.Count > 0)
+                ? first.FamilyLosses.Select(f => f with { Loss = g.Average(p => p.FamilyLossOf(f.Family)) }).ToList() : [];
+            return first with { Curve = curve, FinalLoss = g.Average(p => p.FinalLoss), FinalCodeNll = g.Average(p => p.FinalCodeNll), FamilyLosses = families };
         })];
 
     static SweepPredictions PredictFrom(ScalingSettings settings, IReadOnlyList<SweepPoint> runs, double compute)
@@ -578,8 +676,8 @@ public static class ScalingSweep
         return (tokenizerDir, dataDir, summary.TrainTokens);
     }
 
-    /// <summary>Trains one run with the shared recipe, measuring validation loss and code likelihood at its curve steps, then samples code from the final model.</summary>
-    static async Task<SweepPoint> TrainAndMeasure(ScalingSettings settings, SweepRunPlan plan, string dataDir, ITokenizer tokenizer,
+    /// <summary>Trains one run with the shared recipe, measuring validation loss and code likelihood at its curve steps and the final loss per data family, then samples code from the final model.</summary>
+    static async Task<SweepPoint> TrainAndMeasure(ScalingSettings settings, SweepRunPlan plan, string dataDir, ITokenizer tokenizer, EvalFamilies evalFamilies,
         IReadOnlyList<CodeProblem> referenceProblems, IReadOnlyList<CodeProblem> sampled, PythonSandbox sandbox, ISweepObserver observer, CancellationToken cancel)
     {
         settings = settings with { Seed = plan.Seed };
@@ -605,10 +703,11 @@ public static class ScalingSweep
         if (!trainer.Run(observer.RunStarting(plan), Measure, cancel)) cancel.ThrowIfCancellationRequested();
         average.CopyToModel();
         var final = curve[^1];
+        var families = evalFamilies.Measure(model, data, settings.EvalBatches, settings.BatchSize, settings.SequenceLength);
         observer.Log($"{plan.Name}: sampling {sampled.Count} x {settings.SamplesPerProblem} {settings.CodeTier} code completions and running them in the sandbox...");
         var code = await CodePassRate.MeasureAsync(model, tokenizer, sampled, settings.SamplesPerProblem, settings.Temperature,
             settings.MaxNewTokens, settings.Seed, sandbox, settings.SandboxWorkers, cancel);
-        return new SweepPoint(plan, trainer.State.TokensSeen, final.Compute, final.Loss, code, trainer.State.TrainSeconds) { Curve = curve, FinalCodeNll = final.CodeNll };
+        return new SweepPoint(plan, trainer.State.TokensSeen, final.Compute, final.Loss, code, trainer.State.TrainSeconds) { Curve = curve, FinalCodeNll = final.CodeNll, FamilyLosses = families };
     }
 
     sealed class SilentObserver : ISweepObserver;

@@ -15,10 +15,15 @@ sealed class SweepStore
 {
     public const string SettingsFile = "sweep.json", RunsDirectory = "runs", PointFile = "point.json";
 
-    /// <summary>Settings a resumed sweep may change: where it is, how it runs, and how many held-out seeds it trains (more adds runs; fewer uses the first ones).</summary>
+    /// <summary>
+    /// Settings a resumed sweep may change: where it is, how it runs, how many held-out seeds it trains
+    /// (more adds runs; fewer uses the first ones), and which prediction is the headline (every prediction
+    /// is made again on resume; sweeps saved before the setting existed lack it).
+    /// </summary>
     static readonly HashSet<string> ChangeableOnResume = [.. new[]
     {
         nameof(ScalingSettings.OutDirectory), nameof(ScalingSettings.Workers), nameof(ScalingSettings.HeldOutSeeds), nameof(ScalingSettings.Resume),
+        nameof(ScalingSettings.FrontierHeadline),
     }.Select(JsonNamingPolicy.SnakeCaseLower.ConvertName)];
 
     SweepStore(string directory) => Directory = directory;

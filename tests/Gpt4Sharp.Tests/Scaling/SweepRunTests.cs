@@ -47,22 +47,82 @@ public class SweepRunTests(TinySweepFixture tiny) : IClassFixture<TinySweepFixtu
         Assert.Equal(result.Points[^1].Plan.Parameters, result.LossParametric!.Parameters);
         Assert.Equal(result.Points[^1].FinalLoss, result.LossParametric.Actual);
         Assert.NotNull(result.ParametricBacktest!.RelativeError);
-        Assert.Contains(result.HeadlinePredictor, new[] { ScalingSweep.FrontierPredictor, ScalingSweep.ParametricPredictor });
+        // The mixture of per-family laws leads by default.
+        Assert.Equal(ScalingSweep.MixturePredictor, result.HeadlinePredictor);
+        Assert.Equal(result.LossMixture!.Predicted, result.HeadlineLossPredicted);
+        Assert.Equal(result.LossMixture.RelativeError, result.HeadlineLossError);
         // Nothing of the held-out run reaches the fit: every frontier point comes from a fitted run.
         Assert.All(result.Loss.Frontier.Concat(result.Code.Frontier), f => Assert.StartsWith("fit-", f.Run));
         // Every run's results and the sweep's settings were saved for --resume.
         Assert.All(result.Points, p => Assert.True(File.Exists(Path.Combine(dir, "runs", p.Plan.Name, "point.json"))));
         Assert.True(File.Exists(Path.Combine(dir, "sweep.json")));
 
+        // Every run's final loss split by data family: shares sum to 1 and the share-weighted family losses are the total
+        // (the same tokens, summed per token instead of per batch, so equal up to float rounding).
+        Assert.All(result.Points, p =>
+        {
+            Assert.NotEmpty(p.FamilyLosses);
+            Assert.Equal(1, p.FamilyLosses.Sum(f => f.Share), 1e-12);
+            Assert.Equal(p.FinalLoss, p.FamilyLosses.Sum(f => f.Share * f.Loss), 1e-5);
+        });
+        var mixture = result.LossMixture!;
+        Assert.Equal(result.Points[0].FamilyLosses.Select(f => f.Family), mixture.Families.Select(f => f.Family));
+        Assert.Equal(result.Loss.Actual, mixture.Actual);
+        Assert.All(mixture.Families, f => Assert.Equal(result.Points[^1].FamilyLossOf(f.Family), f.Law.Actual));
+
         var report = ScalingReport.Save(result, dir);
         Assert.True(File.Exists(report));
-        Assert.Equal(3, Directory.GetFiles(Path.Combine(dir, "charts"), "*.png").Length);
+        Assert.Equal(3 + mixture.Families.Count, Directory.GetFiles(Path.Combine(dir, "charts"), "*.png").Length);
         var json = Results.Read(dir);
         Assert.Equal(result.Points.Count, json["runs"]!.AsArray().Count);
         Assert.Equal(result.Loss.Predicted, json["loss"]!["predicted"]!.GetValue<double>());
         Assert.Equal(result.LossParametric.Predicted, json["loss_parametric"]!["predicted"]!.GetValue<double>());
         Assert.Equal(result.HeadlineLossPredicted, json["headline_loss_predicted"]!.GetValue<double>());
         Assert.Equal(1, json["held_out_seeds"]!.GetValue<int>());
+        Assert.Equal(mixture.Predicted, json["loss_mixture"]!["predicted"]!.GetValue<double>());
+        Assert.Equal(result.Points[0].FamilyLosses[0].Loss, json["runs"]![0]!["family_losses"]![0]!["validation_loss"]!.GetValue<double>());
+    }
+
+    [Fact]
+    public async Task ASweepSavedBeforeFamilyLossesResumesWithoutTheMixture()
+    {
+        if (PythonMissing) return;
+        var (baseline, baselineDir, _) = await tiny.Baseline;
+        var dir = RepoPaths.NewTempDir();
+        var settings = ScalingSettings.Tiny(dir);
+        // The baseline's saved runs as an earlier version wrote them: no family_losses; its held-out run is still to train.
+        var sweep = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(baselineDir, SweepStore.SettingsFile)))!.AsObject();
+        Assert.True(sweep.Remove("frontier_headline")); // a setting newer than such a sweep
+        File.WriteAllText(Path.Combine(dir, SweepStore.SettingsFile), sweep.ToJsonString());
+        foreach (var point in baseline.Points.Where(p => !p.Plan.HeldOut))
+        {
+            var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(baselineDir, SweepStore.RunsDirectory, point.Plan.Name, SweepStore.PointFile)))!.AsObject();
+            Assert.True(json.Remove("family_losses"));
+            Directory.CreateDirectory(Path.Combine(dir, SweepStore.RunsDirectory, point.Plan.Name));
+            File.WriteAllText(Path.Combine(dir, SweepStore.RunsDirectory, point.Plan.Name, SweepStore.PointFile), json.ToJsonString());
+        }
+        CopySharedData(baselineDir, dir);
+
+        var observer = new Recorder();
+        var result = await ScalingSweep.RunAsync(settings with { Resume = true }, observer);
+        Assert.Equal(["predicted", "target-d16"], observer.Events);
+        Assert.Null(result.LossMixture);
+        Assert.Equal(ScalingSweep.FrontierPredictor, result.HeadlinePredictor); // without family losses the frontier law leads
+        Assert.All(result.Points.Where(p => !p.Plan.HeldOut), p => Assert.Empty(p.FamilyLosses));
+        Assert.Equal(baseline.Points.Select(p => p.FinalLoss), result.Points.Select(p => p.FinalLoss));
+        Assert.Equal(baseline.Loss with { Frontier = [] }, result.Loss with { Frontier = [] });
+        ScalingReport.Save(result, dir);
+        Assert.Null(Results.Read(dir)["loss_mixture"]);
+    }
+
+    static void CopySharedData(string from, string to)
+    {
+        foreach (var file in Directory.GetFiles(Path.Combine(from, "shared"), "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(to, Path.GetRelativePath(from, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
     }
 
     [Fact]
@@ -128,7 +188,7 @@ public class SweepRunTests(TinySweepFixture tiny) : IClassFixture<TinySweepFixtu
         Assert.Contains("seed = 1337, not 7", e.Message);
         e = Assert.Throws<UserError>(() => SweepStore.Open(settings with { Resume = true, FittedWidths = [4, 6, 10] }));
         Assert.Contains("fitted_widths = [4,6,8], not [4,6,10]", e.Message);
-        SweepStore.Open(settings with { Resume = true, Workers = 3, HeldOutSeeds = 2 });
+        SweepStore.Open(settings with { Resume = true, Workers = 3, HeldOutSeeds = 2, FrontierHeadline = true });
         // A directory without a started sweep cannot be resumed.
         e = Assert.Throws<UserError>(() => SweepStore.Open(ScalingSettings.Tiny(RepoPaths.NewTempDir()) with { Resume = true }));
         Assert.Contains("drop --resume", e.Message);
@@ -164,5 +224,7 @@ public class SweepRunTests(TinySweepFixture tiny) : IClassFixture<TinySweepFixtu
         Assert.Equal(expected.Loss.Frontier, actual.Loss.Frontier);
         Assert.Equal(expected.LossParametric, actual.LossParametric);
         Assert.Equal(expected.LossBacktest!.Predicted, actual.LossBacktest!.Predicted);
+        Assert.Equal(expected.Points.SelectMany(p => p.FamilyLosses), actual.Points.SelectMany(p => p.FamilyLosses));
+        Assert.Equal(expected.LossMixture!.Predicted, actual.LossMixture!.Predicted);
     }
 }
