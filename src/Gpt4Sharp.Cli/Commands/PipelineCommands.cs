@@ -65,7 +65,7 @@ public static class PipelineCommands
         string F(string key, string format = "F4") => Format(m[key], format);
         return step.Name switch
         {
-            "01-scaling" => $"loss prediction error {F("loss_relative_error", "P1")} at {F("compute_ratio", "F0")}x compute",
+            "01-scaling" => $"loss prediction error {F("headline_loss_relative_error", "P1")} at {F("compute_ratio", "F0")}x compute ({m["headline_loss_predictor"]})",
             "02-pretrain" => $"validation loss {F("initial_validation_loss")} -> {F("final_validation_loss")}",
             "03-clip" => $"contrastive loss {F("first_loss")} -> {F("final_loss")}",
             "04-vlm" => $"loss {F("first_loss")} -> {F("final_loss")}",

@@ -117,13 +117,14 @@ public static class ScalingCommands
             lock (console) AnsiConsole.MarkupLineInterpolated($"  {point.Plan.Name} -> final validation loss [bold]{point.FinalLoss:F4}[/], reference NLL {point.FinalCodeNll:F2}, code: {point.Code.Passed}/{point.Code.Problems * point.Code.SamplesPerProblem} samples passed ({point.TrainSeconds:F0} s training); curve: {string.Join(" ", point.Curve.Select(c => $"{c.Loss:F3}"))}");
         }
 
-        public void Predicted(Prediction loss, Prediction code)
+        public void Predicted(SweepPredictions predictions)
         {
             lock (console)
             {
                 AnsiConsole.Write(new Rule("[yellow]prediction before training the held-out run[/]"));
-                foreach (var p in new[] { loss, code })
-                    AnsiConsole.MarkupLineInterpolated($"{p.Metric}: fit {p.Fit.Law} on {p.Frontier.Count} frontier points (rmse {p.Fit.RootMeanSquareError:G3}) -> predicted [bold yellow]{p.Predicted:F4}[/] at {p.Compute:G3} FLOPs");
+                AnsiConsole.MarkupLineInterpolated($"validation loss, headline ({predictions.Headline}): predicted [bold yellow]{predictions.HeadlinePredicted:F4}[/] at {predictions.Loss.Compute:G3} FLOPs");
+                foreach (var p in new[] { predictions.Loss, predictions.Code })
+                    AnsiConsole.MarkupLineInterpolated($"{p.Metric}, {ScalingSweep.FrontierPredictor}: fit {p.Fit.Law} on {p.Frontier.Count} frontier points (rmse {p.Fit.RootMeanSquareError:G3}) -> predicted {p.Predicted:F4}");
             }
         }
     }

@@ -86,10 +86,12 @@ public static class PipelineReport
         if (by.TryGetValue("01-scaling", out var scaling) && scaling["result"].Deserialize<ScalingResult>(Results.Json) is { } r)
         {
             IEnumerable<IReadOnlyList<object?>> rows = new[] { r.Loss, r.Code }.Select(p => (IReadOnlyList<object?>)[p.Metric, p.Fit.Law.ToString(), p.Predicted, p.Actual, p.RelativeError]);
+            if (r.LossMixture is { } mixture)
+                rows = rows.Append([ScalingSweep.MixturePredictor, string.Join(" + ", mixture.Families.Select(f => $"{f.Share:P0} {f.Family}")), mixture.Predicted, mixture.Actual, mixture.RelativeError]);
             if (r.LossParametric is { } parametric)
                 rows = rows.Append([ScalingSweep.ParametricPredictor, parametric.Fit.Law.ToString(), parametric.Predicted, parametric.Actual, parametric.RelativeError]);
             report.Paragraph($"Predictable scaling: laws fitted on the small runs predicted the held-out run ({r.ComputeRatio:F1}x the compute of the largest fitted) before it trained. " +
-                    $"Headline predictor, chosen by a backtest inside the fitted runs: {r.HeadlinePredictor}, {r.HeadlineLossPredicted:F4} predicted, error {r.HeadlineLossError:P1}.")
+                    $"Headline predictor: {r.HeadlinePredictor}, {r.HeadlineLossPredicted:F4} predicted, error {r.HeadlineLossError:P1}.")
                 .Table(["metric", "fit", "predicted", "actual", "relative error"], rows)
                 .Chart(ScalingReport.FitChart("Scaling fit: validation loss vs compute", "validation loss (nats/token)", r, r.Loss, p => p.FinalLoss))
                 .Chart(ScalingReport.FitChart("Scaling fit: code metric vs compute", "reference-solution NLL (nats)", r, r.Code, p => p.FinalCodeNll));

@@ -302,7 +302,7 @@ static class PipelineSteps
     {
         public void Log(string message) => observer.Log(message);
         public IProgress<TrainProgress>? RunStarting(SweepRunPlan plan) => observer.Training($"scaling {plan.Name}", plan.Steps);
-        public void Predicted(Prediction loss, Prediction code) =>
-            observer.Log($"Predicted before training the held-out run: validation loss {loss.Predicted:F4}, {code.Metric} {code.Predicted:F4}.");
+        public void Predicted(SweepPredictions predictions) =>
+            observer.Log($"Predicted before training the held-out run: validation loss {predictions.HeadlinePredicted:F4} ({predictions.Headline}), {predictions.Code.Metric} {predictions.Code.Predicted:F4}.");
     }
 }

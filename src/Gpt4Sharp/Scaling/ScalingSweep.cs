@@ -364,8 +364,8 @@ public interface ISweepObserver
     /// <summary>A run is about to train; the returned progress receives its steps.</summary>
     IProgress<TrainProgress>? RunStarting(SweepRunPlan plan) => null;
     void RunFinished(SweepPoint point) { }
-    /// <summary>Called with both predictions before the held-out run starts training.</summary>
-    void Predicted(Prediction loss, Prediction code) { }
+    /// <summary>Called with every prediction, the headline named, before the held-out run starts training.</summary>
+    void Predicted(SweepPredictions predictions) { }
 }
 
 public static class ScalingSweep
@@ -477,7 +477,7 @@ public static class ScalingSweep
                 ? $"{MixturePredictor} (each family's law on its loss at the frontier sizes, weighted by its token share): {string.Join("; ", mixture.Families.Select(f => $"{f.Family} ({f.Share:P1}) {f.Law.Fit.Law} -> {f.Law.Predicted:F4}"))}; total -> {mixture.Predicted:F4}."
                 : $"{MixturePredictor}: not available, some fitted runs were saved before sweeps measured per-family losses.");
             observer.Log($"Headline loss predictor{(settings.HeadlineByBacktest ? " (smaller backtest error)" : "")}: {predicted.Headline} -> {predicted.HeadlinePredicted:F4}.");
-            observer.Predicted(predicted.Loss, predicted.Code);
+            observer.Predicted(predicted);
 
             await TrainConcurrently(Pending(heldOut: true), settings.Workers, threadsPerWorker, TrainOne, cancel);
             var all = points.Select(p => p!).ToList();

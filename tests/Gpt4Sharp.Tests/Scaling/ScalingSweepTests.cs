@@ -161,7 +161,7 @@ public class ScalingSweepTests
             AfterRun?.Invoke(finished);
         }
 
-        public void Predicted(Prediction loss, Prediction code)
+        public void Predicted(SweepPredictions predictions)
         {
             lock (gate) events.Add("predicted");
         }
