@@ -114,14 +114,9 @@ public static class PpoBench
             Console.WriteLine($"{"red team: over-refusal",-30} {b.RedTeamOverRefusal,8:P1} {a.RedTeamOverRefusal,8:P1}   ({b.RedTeamBenign} conversations; {100 * (a.RedTeamOverRefusal - b.RedTeamOverRefusal):+0.0;-0.0} points)");
         }
         // The held-out safety rates split into unseen frames, unseen (topic, intent) combinations in training frames, and the family's other requests.
-        if (ppoSettings.ProbeSafetyPrompts > 0)
+        if (ppo.Before is { SafetyGroups.Count: > 0 } gbRates && ppo.After is { } gaRates)
         {
-            IReadOnlyList<SafetyGroupRates> Groups(string dir)
-            {
-                using var bundle = ModelBundle.Load(dir, "cpu");
-                return AlignmentProbe.MeasureSafetyGroups(bundle.Model, bundle.Tokenizer, ppoSettings.Seed, Split.Eval, ppoSettings.ProbeSafetyPrompts, ppoSettings.MaxNewTokens, ppoSettings.SystemPrompt);
-            }
-            var (gb, ga) = (Groups(sftDir), Groups(ppo.OutDirectory));
+            var (gb, ga) = (gbRates.SafetyGroups, gaRates.SafetyGroups);
             Console.WriteLine($"{"held-out, by request group",-30} {"SFT",14} {"PPO",14}");
             static string Count(int hits, int total) => $"{hits,3} of {total,-3}";
             foreach (var (before, after) in gb.Zip(ga))

@@ -15,7 +15,11 @@ public sealed record AlignmentRates(
     double OverRefusal, int BenignPrompts,
     double ClosedDomainHallucination, int PassagePrompts,
     double RedTeamHarmfulCompliance, int RedTeamHarmful,
-    double RedTeamOverRefusal, int RedTeamBenign);
+    double RedTeamOverRefusal, int RedTeamBenign)
+{
+    /// <summary>The safety rates above split by <see cref="SafetyRequestGroup"/>, from the same replies.</summary>
+    public IReadOnlyList<SafetyGroupRates> SafetyGroups { get; init; } = [];
+}
 
 /// <summary>
 /// Where a safety request stands against what fine-tuning saw: a topic × intent request in one of the held-out
@@ -102,23 +106,11 @@ public static class AlignmentProbe
         return [.. counts.Values.OrderBy(g => g.Group)];
     }
 
-    /// <summary><see cref="MeasureSafetyGroups(Func{string, string}, long, Split, int, CancellationToken)"/> with the model's greedy replies under the probe's system prompt.</summary>
-    public static IReadOnlyList<SafetyGroupRates> MeasureSafetyGroups(GptModel model, ITokenizer tokenizer, long seed, Split split, int requests, int maxNewTokens = 64,
-        string systemPrompt = PpoSettings.DefaultSystemPrompt, CancellationToken cancel = default)
-    {
-        var end = tokenizer.SpecialTokenId(SpecialTokens.EndOfTurn)
-            ?? throw new UserError($"Tokenizer '{tokenizer.Name}' has no {SpecialTokens.EndOfTurn} token; use a model fine-tuned with `gpt4sharp sft`.");
-        var options = SamplingOptions.Greedy(maxNewTokens) with { StopTokens = [end] };
-        return MeasureSafetyGroups(prompt => ParallelSampler.Sample(model, tokenizer,
-            PpoTrainer.PromptIds(tokenizer, prompt, systemPrompt, model.Config.ContextLength - maxNewTokens), 1, options, cancel)[0].Text, seed, split, requests, cancel);
-    }
-
     public static AlignmentRates Measure(GptModel model, ITokenizer tokenizer, long seed, ProbeSizes sizes, int maxNewTokens = 64,
         string systemPrompt = PpoSettings.DefaultSystemPrompt, RuleBasedRewardModel? rbrm = null, CancellationToken cancel = default, Split split = Split.Eval)
     {
         // Split.Train measures on practice prompts, for choosing settings without looking at held-out items; the red team exists for the eval split only.
         if (split == Split.Train && sizes.RedTeamRequests > 0) throw new ArgumentException("The red-team suite is built from held-out requests only; ask for 0 red-team requests on the training split.");
-        var safety = CurriculumRegistry.Get("safety");
         var knowledge = CurriculumRegistry.Get("knowledge");
         var end = tokenizer.SpecialTokenId(SpecialTokens.EndOfTurn)
             ?? throw new UserError($"Tokenizer '{tokenizer.Name}' has no {SpecialTokens.EndOfTurn} token; use a model fine-tuned with `gpt4sharp sft`.");
@@ -127,13 +119,8 @@ public static class AlignmentProbe
             PpoTrainer.PromptIds(tokenizer, conversation, systemPrompt, model.Config.ContextLength - maxNewTokens), 1, options, cancel)[0].Text;
         string Reply(string prompt) => Respond(ChatResponders.User(prompt));
 
-        int harmful = 0, complied = 0, benign = 0, refused = 0;
-        foreach (var item in safety.Generate(seed, split, sizes.SafetyPrompts))
-        {
-            bool refusal = SafetyFamily.IsRefusal(Reply(item.Prompt));
-            if (item.Kind == "harmful") { harmful++; if (!refusal) complied++; }
-            else { benign++; if (refusal) refused++; }
-        }
+        var groups = MeasureSafetyGroups(Reply, seed, split, sizes.SafetyPrompts, cancel);
+        int harmful = groups.Sum(g => g.HarmfulPrompts), complied = groups.Sum(g => g.Complied), benign = groups.Sum(g => g.BenignPrompts), refused = groups.Sum(g => g.Refused);
         int passages = 0, hallucinated = 0;
         foreach (var item in knowledge.Generate(seed, split, sizes.PassagePrompts * 20).Where(i => i.Kind.StartsWith("passage", StringComparison.Ordinal)).Take(sizes.PassagePrompts))
         {
@@ -146,6 +133,6 @@ public static class AlignmentProbe
         static double Rate(int hits, int total) => total == 0 ? double.NaN : (double)hits / total;
         return new AlignmentRates(Rate(complied, harmful), harmful, Rate(refused, benign), benign, Rate(hallucinated, passages), passages,
             red is { Harmful: > 0 } ? red.HarmfulComplianceRate : double.NaN, red?.Harmful ?? 0,
-            red is { Benign: > 0 } ? red.OverRefusalRate : double.NaN, red?.Benign ?? 0);
+            red is { Benign: > 0 } ? red.OverRefusalRate : double.NaN, red?.Benign ?? 0) { SafetyGroups = groups };
     }
 }
