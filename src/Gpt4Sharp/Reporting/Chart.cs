@@ -2,13 +2,16 @@ using ScottPlot;
 
 namespace Gpt4Sharp.Reporting;
 
-public enum ChartKind { Line, Scatter, Bar }
+/// <summary>Line: points joined and marked. Curve: a drawn function (many points, no markers). Scatter: points only. Bar: bars.</summary>
+public enum ChartKind { Line, Curve, Scatter, Bar }
 
 /// <summary>
 /// One named series: x and y of equal length (for bars, x is the bar position and labels name
 /// them). <see cref="Kind"/> overrides the chart's kind, e.g. observed points with a fitted line.
+/// <see cref="Emphasised"/> draws its markers three times larger, for the one or two points a
+/// chart is about (a prediction and its outcome); series are drawn in order, so put those last.
 /// </summary>
-public sealed record ChartSeries(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y, ChartKind? Kind = null);
+public sealed record ChartSeries(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y, ChartKind? Kind = null, bool Emphasised = false);
 
 /// <summary>A chart described as data, drawn with ScottPlot into a PNG.</summary>
 public sealed record Chart(string Title, ChartKind Kind, string XLabel, string YLabel, IReadOnlyList<ChartSeries> Series)
@@ -17,6 +20,9 @@ public sealed record Chart(string Title, ChartKind Kind, string XLabel, string Y
     public IReadOnlyList<string>? XTickLabels { get; init; }
 
     public bool LogX { get; init; }
+
+    /// <summary>Where the legend sits inside the plot; put it where the data leaves room (falling curves: upper right).</summary>
+    public ScottPlot.Alignment LegendCorner { get; init; } = ScottPlot.Alignment.LowerRight;
 
     public static Chart Bars(string title, string yLabel, IReadOnlyList<string> labels, IReadOnlyList<double> values) =>
         new(title, ChartKind.Bar, "", yLabel, [new ChartSeries(yLabel, Enumerable.Range(0, values.Count).Select(i => (double)i).ToArray(), values)])
@@ -35,6 +41,7 @@ public sealed record Chart(string Title, ChartKind Kind, string XLabel, string Y
             var xs = series.X.Select(x => LogX ? Math.Log10(x) : x).ToArray();
             var ys = series.Y.ToArray();
             var color = palette.GetColor(i);
+            var markerSize = series.Emphasised ? 15f : 5f;
             switch (series.Kind ?? Kind)
             {
                 case ChartKind.Bar:
@@ -48,11 +55,13 @@ public sealed record Chart(string Title, ChartKind Kind, string XLabel, string Y
                 case ChartKind.Scatter:
                     var points = plot.Add.ScatterPoints(xs, ys);
                     points.Color = color;
+                    points.MarkerSize = markerSize;
                     points.LegendText = series.Name;
                     break;
                 default:
                     var line = plot.Add.Scatter(xs, ys);
                     line.Color = color;
+                    line.MarkerSize = (series.Kind ?? Kind) == ChartKind.Curve ? 0 : markerSize;
                     line.LegendText = series.Name;
                     break;
             }
@@ -72,7 +81,7 @@ public sealed record Chart(string Title, ChartKind Kind, string XLabel, string Y
         plot.Title(Title);
         plot.XLabel(LogX ? $"log10 {XLabel}" : XLabel);
         plot.YLabel(YLabel);
-        if (Series.Count > 1) plot.ShowLegend();
+        if (Series.Count > 1) plot.ShowLegend(LegendCorner);
         else plot.HideLegend();
         return plot.GetImageBytes(width, height, ImageFormat.Png);
     }

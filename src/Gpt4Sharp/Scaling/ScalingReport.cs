@@ -103,17 +103,19 @@ public static class ScalingReport
         var finals = result.Points.Where(p => !p.Plan.HeldOut).ToList();
         double lo = Math.Log(prediction.Frontier.Count > 0 ? prediction.Frontier.Min(f => f.Compute) : finals.Min(p => p.Compute)), hi = Math.Log(prediction.Compute);
         var curveX = Enumerable.Range(0, 60).Select(i => Math.Exp(lo + (hi - lo) * i / 59)).ToArray();
+        // Drawn in this order, so the minima sit on the runs and the prediction and outcome on top.
         var series = new List<ChartSeries>
         {
-            new($"fit {prediction.Fit.Law}", curveX, curveX.Select(prediction.Fit.Law.At).ToArray(), ChartKind.Line),
-            new("IsoFLOP minima (fitted)", prediction.Frontier.Select(f => f.Compute).ToArray(), prediction.Frontier.Select(f => f.Value).ToArray(), ChartKind.Scatter),
             new("fitted runs", finals.Select(p => p.Compute).ToArray(), finals.Select(value).ToArray(), ChartKind.Scatter),
-            new("predicted", [prediction.Compute], [prediction.Predicted], ChartKind.Scatter),
+            new($"fit {prediction.Fit.Law}", curveX, curveX.Select(prediction.Fit.Law.At).ToArray(), ChartKind.Curve),
+            new("IsoFLOP minima (fitted)", prediction.Frontier.Select(f => f.Compute).ToArray(), prediction.Frontier.Select(f => f.Value).ToArray(), ChartKind.Scatter),
         };
         if (result.HeldOutRuns is { Count: > 1 } seeds)
             series.Add(new("held-out seeds", [.. seeds.Select(p => p.Compute)], [.. seeds.Select(value)], ChartKind.Scatter));
-        if (prediction.Actual is { } actual) series.Add(new(result.HeldOutRuns.Count > 1 ? "actual (seed mean)" : "actual", [prediction.Compute], [actual], ChartKind.Scatter));
-        return new Chart(title, ChartKind.Scatter, "compute (FLOPs)", yLabel, series) { LogX = true };
+        series.Add(new("predicted", [prediction.Compute], [prediction.Predicted], ChartKind.Scatter, Emphasised: true));
+        if (prediction.Actual is { } actual) series.Add(new(result.HeldOutRuns.Count > 1 ? "actual (seed mean)" : "actual", [prediction.Compute], [actual], ChartKind.Scatter, Emphasised: true));
+        // The values fall to the right, so the upper right corner is empty.
+        return new Chart(title, ChartKind.Scatter, "compute (FLOPs)", yLabel, series) { LogX = true, LegendCorner = ScottPlot.Alignment.UpperRight };
     }
 
     /// <summary>Every run's validation-loss curve against compute; each decays its learning rate over its own length, so only its end is a frontier candidate.</summary>

@@ -25,6 +25,29 @@ public class ReportTests
         Assert.Throws<ArgumentException>(() => new Chart("bad", ChartKind.Line, "x", "y", [new ChartSeries("a", [1, 2], [1])]).RenderPng());
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void FitChartShowsThePredictionOutsideTheLegend(bool legendUpperRight)
+    {
+        // A falling law with its predicted point at the far lower right, where the legend used to sit.
+        var runs = new ChartSeries("runs", [1e3, 1e4, 1e5], [3.2, 2.7, 2.3], ChartKind.Scatter);
+        var law = new ChartSeries("fit", [1e3, 1e5, 1e7], [3.2, 2.3, 1.9], ChartKind.Curve);
+        var predicted = new ChartSeries("predicted", [1e7], [1.9], ChartKind.Scatter, Emphasised: true);
+        var chart = new Chart("loss vs compute", ChartKind.Scatter, "compute", "loss", [runs, law, predicted]) { LogX = true };
+        if (legendUpperRight) chart = chart with { LegendCorner = ScottPlot.Alignment.UpperRight };
+        using var image = SkiaSharp.SKBitmap.Decode(chart.RenderPng(480, 300));
+        var colour = new ScottPlot.Palettes.Category10().GetColor(2);
+        // Only the right-most columns, where the point is drawn; the legend's own swatch lies further left.
+        var pixels = 0;
+        for (var y = 0; y < image.Height; y++)
+            for (var x = image.Width * 7 / 8; x < image.Width; x++)
+                if (image.GetPixel(x, y) is var p && Math.Abs(p.Red - colour.R) + Math.Abs(p.Green - colour.G) + Math.Abs(p.Blue - colour.B) < 30) pixels++;
+        // An emphasised marker covers over 100 pixels; under a legend in the lower right none show.
+        if (legendUpperRight) Assert.True(pixels > 100, $"the predicted point shows only {pixels} pixels");
+        else Assert.True(pixels < 10, $"expected the lower-right legend to hide the point, but {pixels} pixels show");
+    }
+
     [Fact]
     public void ReportIsSelfContainedAndEscapesEverything()
     {
