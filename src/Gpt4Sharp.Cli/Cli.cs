@@ -42,7 +42,7 @@ public static class Cli
     {
         if (stop.IsCancellationRequested) return;
         signal.Cancel = true;
-        Console.Error.WriteLine($"{signal.Signal}: stopping after the current step (send it again to quit at once).");
+        Console.Error.WriteLine($"{signal.Signal}: stopping; training finishes its step and saves a checkpoint first (send it again to quit at once).");
         stop.Cancel();
     }
 

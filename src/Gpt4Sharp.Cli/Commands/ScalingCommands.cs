@@ -124,7 +124,11 @@ public static class ScalingCommands
                 AnsiConsole.Write(new Rule("[yellow]prediction before training the held-out run[/]"));
                 AnsiConsole.MarkupLineInterpolated($"validation loss, headline ({predictions.Headline}): predicted [bold yellow]{predictions.HeadlinePredicted:F4}[/] at {predictions.Loss.Compute:G3} FLOPs");
                 foreach (var p in new[] { predictions.Loss, predictions.Code })
-                    AnsiConsole.MarkupLineInterpolated($"{p.Metric}, {ScalingSweep.FrontierPredictor}: fit {p.Fit.Law} on {p.Frontier.Count} frontier points (rmse {p.Fit.RootMeanSquareError:G3}) -> predicted {p.Predicted:F4}");
+                    AnsiConsole.MarkupLineInterpolated($"{p.Metric}, {ScalingSweep.FrontierPredictor}: fit {p.Fit.Law} on {p.Frontier.Count} frontier points (rmse {p.Fit.RootMeanSquareError:G3}) -> predicted {p.Predicted:F4}; fit window {p.Regime.Describe()}");
+                foreach (var f in predictions.Mixture?.Families ?? [])
+                    AnsiConsole.MarkupLineInterpolated($"{f.Family} tokens ({f.Share:P1}): predicted {f.Law.Predicted:F4}; fit window {f.Law.Regime.Describe()}");
+                if (predictions.Mixture?.FamiliesWithoutVisibleFloor is { Count: > 0 } open)
+                    AnsiConsole.MarkupLineInterpolated($"[yellow]warning:[/] the loss on {string.Join(" and ", open)} tokens does not flatten across the fit window; no a·C^(−b) + c fitted there can tell where it levels off, so the mixture's prediction rests partly on guesses.");
             }
         }
     }
@@ -133,9 +137,9 @@ public static class ScalingCommands
     static Table MixtureTable(MixturePrediction m)
     {
         var table = new Table().Title($"{ScalingSweep.MixturePredictor}: predicted {m.Predicted:F4}, actual {m.Actual:F4}, error {m.RelativeError:P2}")
-            .AddColumns("family", "token share", "law (on its loss at the frontier sizes)", "predicted", "actual", "relative error", "share of the total's error");
+            .AddColumns("family", "token share", "law (on its loss at the frontier sizes)", "fit window", "predicted", "actual", "relative error", "share of the total's error");
         foreach (var f in m.Families)
-            table.AddRow(Markup.Escape(f.Family), f.Share.ToString("P1"), Markup.Escape(f.Law.Fit.Law.ToString()), f.Law.Predicted.ToString("F4"), f.Law.Actual?.ToString("F4") ?? "—",
+            table.AddRow(Markup.Escape(f.Family), f.Share.ToString("P1"), Markup.Escape(f.Law.Fit.Law.ToString()), f.Law.Regime.Regime.ToString().ToLowerInvariant(), f.Law.Predicted.ToString("F4"), f.Law.Actual?.ToString("F4") ?? "—",
                 f.Law.Actual is { } a ? ((f.Law.Predicted - a) / a).ToString("+0.0%;-0.0%") : "—", m.Actual is { } total && f.ContributionTo(total) is { } c ? c.ToString("+0.00%;-0.00%") : "—");
         return table;
     }

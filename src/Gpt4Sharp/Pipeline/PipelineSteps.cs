@@ -303,6 +303,7 @@ static class PipelineSteps
         public void Log(string message) => observer.Log(message);
         public IProgress<TrainProgress>? RunStarting(SweepRunPlan plan) => observer.Training($"scaling {plan.Name}", plan.Steps);
         public void Predicted(SweepPredictions predictions) =>
-            observer.Log($"Predicted before training the held-out run: validation loss {predictions.HeadlinePredicted:F4} ({predictions.Headline}), {predictions.Code.Metric} {predictions.Code.Predicted:F4}.");
+            observer.Log($"Predicted before training the held-out run: validation loss {predictions.HeadlinePredicted:F4} ({predictions.Headline}), {predictions.Code.Metric} {predictions.Code.Predicted:F4}."
+                + (predictions.Mixture?.FamiliesWithoutVisibleFloor is { Count: > 0 } open ? $" The loss on {string.Join(" and ", open)} tokens does not flatten across the fit window, so those parts are guesses." : ""));
     }
 }

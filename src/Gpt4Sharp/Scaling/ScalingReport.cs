@@ -49,9 +49,9 @@ public static class ScalingReport
             .Paragraph($"Headline loss predictor, fixed before the held-out run trained: {result.HeadlinePredictor} (predicted {result.HeadlineLossPredicted:F4}, error {result.HeadlineLossError:P2}).")
             .Paragraph(HeldOutSeedsLine(result));
         if (result.LossMixture is { } m)
-            report.Section("Mixture of per-family laws", $"The validation loss split by the curriculum family of each token's document; per family, L_f(C) = a_f·C^(−b_f) + c_f fitted on that family's loss at the total loss's IsoFLOP frontier sizes (same budgets), and the total predicted as Σ share_f·L_f(C) = {m.Predicted:F4} (actual {m.Actual:F4}, error {m.RelativeError:P2}). The headline predictor unless the sweep asked for the frontier law; the last column is the family's part of the total's signed relative error.")
-                .Table(["family", "token share", "fit", "rmse on fit", "predicted", "actual", "relative error", "share of the total's error"],
-                    m.Families.Select(f => (IReadOnlyList<object?>)[f.Family, f.Share, f.Law.Fit.Law.ToString(), f.Law.Fit.RootMeanSquareError, f.Law.Predicted, f.Law.Actual, f.Law.RelativeError, m.Actual is { } total ? f.ContributionTo(total) : null]));
+            report.Section("Mixture of per-family laws", $"The validation loss split by the curriculum family of each token's document; per family, L_f(C) = a_f·C^(−b_f) + c_f fitted on that family's loss at the total loss's IsoFLOP frontier sizes (same budgets), and the total predicted as Σ share_f·L_f(C) = {m.Predicted:F4} (actual {m.Actual:F4}, error {m.RelativeError:P2}). The headline predictor unless the sweep asked for the frontier law; the last column is the family's part of the total's signed relative error. The fit window column says how each family falls across the fitted budgets: a law a·C^(−b) + c can only flatten, so a family whose fall still steepens there is being learnt, and one whose fall is steady shows no floor: either way its prediction is a guess.")
+                .Table(["family", "token share", "fit", "rmse on fit", "fit window", "predicted", "actual", "relative error", "share of the total's error"],
+                    m.Families.Select(f => (IReadOnlyList<object?>)[f.Family, f.Share, f.Law.Fit.Law.ToString(), f.Law.Fit.RootMeanSquareError, f.Law.Regime.Describe(), f.Law.Predicted, f.Law.Actual, f.Law.RelativeError, m.Actual is { } total ? f.ContributionTo(total) : null]));
         report
             .KeyValues(("compute", result.ComputeDefinition), ("code metric", result.CodeMetricRule), ("sweep time", $"{result.Seconds:F0} s"))
             .Section("Runs")
@@ -77,6 +77,7 @@ public static class ScalingReport
         families = m.Families.Select(f => new
         {
             family = f.Family, token_share = f.Share, a = f.Law.Fit.Law.A, b = f.Law.Fit.Law.B, c = f.Law.Fit.Law.C, fit_rmse = f.Law.Fit.RootMeanSquareError,
+            fit_window_slopes = f.Law.Regime.Slopes, fit_window_regime = f.Law.Regime.Regime,
             frontier = f.Law.Frontier.Select(p => new { compute_flops = p.Compute, validation_loss = p.Value, run = p.Run }),
             predicted = f.Law.Predicted, actual = f.Law.Actual, relative_error = f.Law.RelativeError, contribution_to_total_error = m.Actual is { } total ? f.ContributionTo(total) : null,
         }),
@@ -91,7 +92,7 @@ public static class ScalingReport
     static object Describe(Prediction p) => new
     {
         metric = p.Metric, a = p.Fit.Law.A, b = p.Fit.Law.B, c = p.Fit.Law.C, fit_rmse = p.Fit.RootMeanSquareError,
-        compute_flops = p.Compute, predicted = p.Predicted, actual = p.Actual, relative_error = p.RelativeError,
+        fit_window_slopes = p.Regime.Slopes, fit_window_regime = p.Regime.Regime, compute_flops = p.Compute, predicted = p.Predicted, actual = p.Actual, relative_error = p.RelativeError,
     };
 
     /// <summary>

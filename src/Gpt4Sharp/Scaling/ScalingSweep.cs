@@ -262,6 +262,8 @@ public sealed record Prediction(string Metric, PowerLawFitResult Fit, double Com
     public double? Actual { get; init; }
     public double? RelativeError => Actual is { } a ? Math.Abs(Predicted - a) / Math.Abs(a) : null;
     public IReadOnlyList<FrontierPoint> Frontier { get; init; } = [];
+    /// <summary>Whether the fitted points have the law's shape at all (see <see cref="RegimeCheck"/>).</summary>
+    public RegimeCheck Regime => RegimeCheck.Of(Frontier);
 }
 
 /// <summary>
@@ -292,6 +294,8 @@ public sealed record MixturePrediction(IReadOnlyList<FamilyPrediction> Families,
     /// <summary>The held-out run's total loss (its seed mean with several seeds).</summary>
     public double? Actual { get; init; }
     public double? RelativeError => Actual is { } a ? Math.Abs(Predicted - a) / Math.Abs(a) : null;
+    /// <summary>The families whose loss does not flatten across the fit window (steady or steepening): the window cannot tell where they level off, so their parts of the prediction are guesses.</summary>
+    public IReadOnlyList<string> FamiliesWithoutVisibleFloor => [.. Families.Where(f => f.Law.Regime.Regime != FitRegime.Flattening).Select(f => f.Family)];
 }
 
 /// <summary>

@@ -55,7 +55,7 @@ public class StopSignalTests
 
         string text = output.ToString();
         Assert.Equal(130, process.ExitCode);
-        Assert.Contains("SIGTERM: stopping after the current step", text);
+        Assert.Contains("SIGTERM: stopping; training finishes its step and saves a checkpoint first", text);
         Assert.Contains("--resume", text);
         Assert.Contains("not measured yet", text); // no evaluation ran, so no "after" loss is invented
         Assert.NotEmpty(Directory.GetDirectories(Path.Combine(dir, "checkpoints"), "step-*"));
