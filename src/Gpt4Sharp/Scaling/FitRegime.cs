@@ -17,8 +17,8 @@ public enum FitRegime
 /// <summary>
 /// Whether a fit window's points have the shape the law y = a·C^(−b) + c can carry. That law's
 /// log-log slope, d ln y / d ln C = −b·a·C^(−b) / y, only flattens as C grows (c &gt; 0) or stays
-/// constant (c = 0). A series whose fall steepens from budget to budget (in the sweeps of
-/// sessions 9–10, the arithmetic and knowledge tokens on every seed) has not reached that regime,
+/// constant (c = 0). A series whose fall steepens from budget to budget (in session 9's ten
+/// sweeps, the knowledge tokens on every seed and the arithmetic tokens on five) has not reached that regime,
 /// and the fitted law cannot foresee where it will level off: its prediction is a guess however
 /// small the fit's residuals. A steady window is hardly better: it fixes no floor, so the law
 /// extrapolates as if there were none. Printed beside every prediction, before the held-out run trains.
@@ -41,7 +41,7 @@ public sealed record RegimeCheck(IReadOnlyList<double> Slopes, FitRegime Regime)
         return new(slopes, regime);
     }
 
-    /// <summary>One phrase for the console and the report, e.g. "steepening (slopes −0.30 −0.44 −0.55): still being learnt, its prediction is a guess".</summary>
+    /// <summary>One phrase for the console and the report, e.g. "steepening (log-log slopes −0.31 −0.45 −0.55): still being learnt, …".</summary>
     public string Describe() =>
         $"{Regime.ToString().ToLowerInvariant()} (log-log slopes {string.Join(" ", Slopes.Select(s => s.ToString("+0.00;−0.00")))}): " + Regime switch
         {
