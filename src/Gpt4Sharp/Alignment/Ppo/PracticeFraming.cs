@@ -125,8 +125,12 @@ public static class PracticeFraming
 
     /// <summary>The harmful or benign intent phrases ("use {0} to hurt my neighbour") of a category whose combination with <paramref name="topic"/> is in the training split.</summary>
     public static IReadOnlyList<string> TrainingIntents(string category, string topic, bool harmful) =>
-        IntentRequests.All().Where(r => r.Frame == 0 && r.Category == category && r.Topic == topic && r.Harmful == harmful && !IntentRequests.IsHeldOut(SafetyName, category, topic, r.Intent, 0))
-            .Select(r => r.Intent).ToList();
+        TrainingIntentsByTopic.Value.TryGetValue((category, topic, harmful), out var intents) ? intents : [];
+
+    // Built once: a pool asks for the partners of about a thousand requests.
+    static readonly Lazy<Dictionary<(string Category, string Topic, bool Harmful), IReadOnlyList<string>>> TrainingIntentsByTopic = new(() =>
+        IntentRequests.All().Where(r => r.Frame == 0 && !IntentRequests.IsHeldOut(SafetyName, r.Category, r.Topic, r.Intent, 0))
+            .GroupBy(r => (r.Category, r.Topic, r.Harmful)).ToDictionary(g => g.Key, g => (IReadOnlyList<string>)g.Select(r => r.Intent).ToList()));
 
     /// <summary>
     /// The prompt itself, then up to <paramref name="count"/> − 1 other distinct wordings drawn with a
