@@ -86,6 +86,12 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
     /// best reply to a low-scoring prompt (a refusal of a harmful request) is then pushed down.
     /// </summary>
     public bool GroupBaseline { get; init; } = true;
+    /// <summary>
+    /// With <see cref="GroupBaseline"/>, baseline a reward that means the same on every prompt (the rule-based reward)
+    /// over the whole drawing unit, a contrastive pair's replies together, instead of per prompt. Off, each prompt's
+    /// replies are compared only with each other, as for the learned reward (an ablation of contrastive practice).
+    /// </summary>
+    public bool PairBaseline { get; init; } = true;
     /// <summary>Scale per-token rewards to unit spread over the batch (mean kept) before GAE.</summary>
     public bool WhitenRewards { get; init; } = true;
     public int CheckpointEvery { get; init; } = 0;

@@ -244,7 +244,7 @@ public sealed class PpoTrainer : IDisposable
         var result = new double[rollouts.Count];
         foreach (var (scorer, s) in perScorer)
         {
-            var shaped = LeaveOneOut(s, scorer.ComparableAcrossPrompts ? unitIds : prompts);
+            var shaped = LeaveOneOut(s, scorer.ComparableAcrossPrompts && settings.PairBaseline ? unitIds : prompts);
             for (int i = 0; i < result.Length; i++) result[i] += shaped[i];
         }
         return result;
