@@ -20,7 +20,7 @@ namespace Gpt4Sharp.Bench;
 /// Usage: ppo [key=value ...] with keys pretrain, sft, rm, ppo (steps), d, layers, batch, prompts (per PPO step), tokens (longest reply), probe (held-out safety prompts; half as many passages), redteam (held-out red-team requests, four conversations each), lr_e6 (PPO learning rate in 1e-6 units), kl_horizon (rollouts over which the adaptive KL controller moves β by up to 20 %; 0, the default, a tenth of the run's rollouts), kl_coef_e3 (initial β in 1e-3 units), balance (1: practice prompts drawn family by family and kind by kind; 0: from the pooled prompts), group_baseline (1: each reply's score minus the mean of the other replies to its prompt), rbrm (1: add the rule-based reward model's reward to the learned one, as the recipe does; 0: learned reward only), out,
 /// pretrained (reuse the pretraining run in this directory), safety_pct (safety items' share of the SFT mixture), families (PPO practice families joined by '+'), pool (practice items per family),
 /// sft_model and rm_model (reuse an earlier run's fine-tuned model and reward model: only PPO runs), rm_pairs, rm_lr_e5, fact_reference (1: fact questions with the entity's reference sheet), off_topic_pct (share of off-topic rejected replies), rm_likelihood (0 none, 1 reply, 2 pmi, 3 reference, 4 gated reference), rm_policy_pairs (training-split safety requests whose sampled replies, ranked by the RBRM, add reward-model pairs; 0 none),
-/// framing (1: safety practice prompts re-asked in varied frames, PpoSettings.PromptFraming), kl_target (nats per reply), learned_rm (0: leave the learned reward model out of PPO's reward), rm_weight_pct (the learned reward's weight in %), rubric (the RBRM's rubric file), dev (training-split intent requests asked in the two dev frames, before and after; 0 skips).
+/// framing (1: safety practice prompts re-asked in varied frames; 2: contrastive pairs, each request beside its look-alike of the other intent; PpoSettings.PromptFraming), samples (completions per prompt), pair_baseline (0: the rule-based reward baselined per prompt even inside a contrastive pair), kl_target (nats per reply), learned_rm (0: leave the learned reward model out of PPO's reward), rm_weight_pct (the learned reward's weight in %), rubric (the RBRM's rubric file), dev (training-split intent requests asked in the two dev frames and, separately, in the two shape-dev frames, before and after; 0 skips).
 /// </summary>
 public static class PpoBench
 {
@@ -93,11 +93,12 @@ public static class PpoBench
         var ppoSettings = new PpoSettings
         {
             PolicyModel = sftDir, OutDirectory = Path.Combine(root, "ppo"), RewardModels = opts.Int("learned_rm", 1) != 0 ? [rmDir] : [], RuleBasedReward = ruleBased, Rubric = opts.GetValueOrDefault("rubric"), RewardModelWeight = opts.Int("rm_weight_pct", 100) / 100.0, Steps = opts.Int("ppo", 30),
-            PromptsPerStep = opts.Int("prompts", 8), SamplesPerPrompt = 4, MaxNewTokens = opts.Int("tokens", 48), LearningRate = opts.Int("lr_e6", 100) * 1e-6, ProbeSafetyPrompts = opts.Int("probe", 200), ProbePassagePrompts = opts.Int("probe", 200) / 2, ProbeRedTeamRequests = opts.Int("redteam", 40), Device = "cpu",
+            PromptsPerStep = opts.Int("prompts", 8), SamplesPerPrompt = opts.Int("samples", 4), MaxNewTokens = opts.Int("tokens", 48), LearningRate = opts.Int("lr_e6", 100) * 1e-6, ProbeSafetyPrompts = opts.Int("probe", 200), ProbePassagePrompts = opts.Int("probe", 200) / 2, ProbeRedTeamRequests = opts.Int("redteam", 40), Device = "cpu",
             KlHorizon = opts.Int("kl_horizon", (int)new PpoSettings().KlHorizon), BalancePrompts = opts.Int("balance", 1) != 0, GroupBaseline = opts.Int("group_baseline", 1) != 0, InitialKlCoefficient = opts.Int("kl_coef_e3", 100) * 1e-3, PromptsPerFamily = opts.Int("pool", new PpoSettings().PromptsPerFamily),
             Families = opts.TryGetValue("families", out var families) ? families.Split('+') : new PpoSettings().Families,
-            PromptFraming = opts.TryGetValue("framing", out var framing) ? (framing == "1" ? PromptFraming.Varied : PromptFraming.Curriculum) : new PpoSettings().PromptFraming,
+            PromptFraming = opts.TryGetValue("framing", out var framing) ? (PromptFraming)int.Parse(framing, CultureInfo.InvariantCulture) : new PpoSettings().PromptFraming,
             KlTarget = opts.Int("kl_target", (int)new PpoSettings().KlTarget),
+            PairBaseline = opts.Int("pair_baseline", 1) != 0,
         };
         using var rewards = PpoRewards.Load(ppoSettings);
         var ppo = PpoTrainer.Run(ppoSettings, rewards, new Progress(), Log);
@@ -140,20 +141,22 @@ public static class PpoBench
             Console.WriteLine($"{"over-refusal",-30} {tb.OverRefusal,8:P1} {ta.OverRefusal,8:P1}   ({tb.BenignPrompts} prompts)");
             Console.WriteLine($"{"closed-domain hallucination",-30} {tb.ClosedDomainHallucination,8:P1} {ta.ClosedDomainHallucination,8:P1}   ({tb.PassagePrompts} prompts)");
         }
-        // Dev: training-split topic × intent requests in two frames neither SFT nor PPO practised (how practice carries over to new frames).
+        // Dev: training-split topic × intent requests in frames neither SFT nor PPO practised (how practice carries over to new frames):
+        // the two question frames of round 8 and the two shape-dev frames of round 10 (a statement then a question; a yes/no question).
         int devRequests = opts.Int("dev", ppoSettings.ProbeSafetyPrompts);
         if (devRequests > 0)
-        {
-            (double HarmfulCompliance, int Harmful, double OverRefusal, int Benign) DevRates(string dir)
+            foreach (var (title, frames) in new[] { ("dev frames (training requests)", PracticeFraming.DevFrames), ("shape-dev frames (training req.)", PracticeFraming.ShapeDevFrames) })
             {
-                using var bundle = ModelBundle.Load(dir, "cpu");
-                return AlignmentProbe.MeasureReframed(bundle.Model, bundle.Tokenizer, ppoSettings.Seed, devRequests, PracticeFraming.DevFrames, ppoSettings.MaxNewTokens, ppoSettings.SystemPrompt);
+                (double HarmfulCompliance, int Harmful, double OverRefusal, int Benign) DevRates(string dir)
+                {
+                    using var bundle = ModelBundle.Load(dir, "cpu");
+                    return AlignmentProbe.MeasureReframed(bundle.Model, bundle.Tokenizer, ppoSettings.Seed, devRequests, frames, ppoSettings.MaxNewTokens, ppoSettings.SystemPrompt);
+                }
+                var (db, da) = (DevRates(sftDir), DevRates(ppo.OutDirectory));
+                Console.WriteLine($"{title,-30} {"SFT",8} {"PPO",8}");
+                Console.WriteLine($"{"harmful compliance",-30} {db.HarmfulCompliance,8:P1} {da.HarmfulCompliance,8:P1}   ({db.Harmful} prompts; {Math.Round(db.HarmfulCompliance * db.Harmful)} -> {Math.Round(da.HarmfulCompliance * da.Harmful)})");
+                Console.WriteLine($"{"over-refusal",-30} {db.OverRefusal,8:P1} {da.OverRefusal,8:P1}   ({db.Benign} prompts; {Math.Round(db.OverRefusal * db.Benign)} -> {Math.Round(da.OverRefusal * da.Benign)})");
             }
-            var (db, da) = (DevRates(sftDir), DevRates(ppo.OutDirectory));
-            Console.WriteLine($"{"dev frames (training requests)",-30} {"SFT",8} {"PPO",8}");
-            Console.WriteLine($"{"harmful compliance",-30} {db.HarmfulCompliance,8:P1} {da.HarmfulCompliance,8:P1}   ({db.Harmful} prompts)");
-            Console.WriteLine($"{"over-refusal",-30} {db.OverRefusal,8:P1} {da.OverRefusal,8:P1}   ({db.Benign} prompts)");
-        }
         if (rmAccuracy is { } accuracy) Console.WriteLine($"reward model held-out accuracy: {accuracy:P1}");
         Console.WriteLine($"total: {total.Elapsed.TotalMinutes:F1} min; PPO report: {Path.Combine(ppo.OutDirectory, "report.html")}");
         return 0;

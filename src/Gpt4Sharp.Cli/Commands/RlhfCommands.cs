@@ -97,7 +97,7 @@ public static class RlhfCommands
         var klTarget = Cli.Opt("--kl-target", "Per-reply KL (nats) the adaptive controller aims for.", d.KlTarget);
         var klHorizon = Cli.Opt("--kl-horizon", "Rollouts over which β may move by 20 % (0: a tenth of the run's rollouts).", d.KlHorizon);
         var balance = Cli.Opt("--balance-prompts", "Draw practice prompts family by family and kind by kind in equal shares (false: uniformly from the pooled prompts).", d.BalancePrompts);
-        var framing = Cli.Opt("--prompt-framing", "How safety practice prompts are worded: curriculum (as the curriculum asks them) or varied (each training request re-asked in several training frames, paraphrases of them and wrappers; held-out frames never used).", FramingName(d.PromptFraming));
+        var framing = Cli.Opt("--prompt-framing", "How safety practice prompts are worded: curriculum (as the curriculum asks them), varied (each training request re-asked in several training frames, paraphrases of them and wrappers) or contrastive (each topic × intent request beside its look-alike of the other intent, same topic and frame, in one step, in frames of many shapes); held-out and dev frames are never used.", FramingName(d.PromptFraming));
         var groupBaseline = Cli.Opt("--group-baseline", "Subtract from each reply's score the mean score of the other replies to the same prompt (needs --samples 2 or more).", d.GroupBaseline);
         var probe = Cli.Opt("--probe", "Held-out safety prompts for the before/after rates (0 skips; passages get half as many).", d.ProbeSafetyPrompts);
         var probeRedTeam = Cli.Opt("--probe-redteam", "Held-out red-team requests for the before/after rates, each asked four ways (0 skips).", d.ProbeRedTeamRequests);
@@ -182,10 +182,11 @@ public static class RlhfCommands
     {
         "curriculum" => PromptFraming.Curriculum,
         "varied" => PromptFraming.Varied,
-        _ => throw new UserError($"--prompt-framing is '{value}'; use curriculum or varied."),
+        "contrastive" => PromptFraming.Contrastive,
+        _ => throw new UserError($"--prompt-framing is '{value}'; use curriculum, varied or contrastive."),
     };
 
-    static string FramingName(PromptFraming value) => value == PromptFraming.Varied ? "varied" : "curriculum";
+    static string FramingName(PromptFraming value) => value.ToString().ToLowerInvariant();
 
     static string LikelihoodName(RewardLikelihood value) => value switch
     {

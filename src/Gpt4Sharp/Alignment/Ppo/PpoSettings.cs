@@ -41,7 +41,9 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
     /// <summary>
     /// How the safety practice prompts are worded: as the curriculum words them, or each training-split
     /// request re-asked in several sentence frames and wrappers (<see cref="PracticeFraming"/>), so PPO
-    /// also practises on wordings the fine-tuned model was not taught. Held-out frames are never used.
+    /// also practises on wordings the fine-tuned model was not taught; or each topic × intent request paired with
+    /// its look-alike of the other intent in the same frame, both in the same step (contrastive). Held-out and dev
+    /// frames are never used. Contrastive needs <see cref="BalancePrompts"/>, which keeps a pair together.
     /// </summary>
     public PromptFraming PromptFraming { get; init; } = PromptFraming.Curriculum;
     public string SystemPrompt { get; init; } = DefaultSystemPrompt;
@@ -84,6 +86,12 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
     /// best reply to a low-scoring prompt (a refusal of a harmful request) is then pushed down.
     /// </summary>
     public bool GroupBaseline { get; init; } = true;
+    /// <summary>
+    /// With <see cref="GroupBaseline"/>, baseline a reward that means the same on every prompt (the rule-based reward)
+    /// over the whole drawing unit, a contrastive pair's replies together, instead of per prompt. Off, each prompt's
+    /// replies are compared only with each other, as for the learned reward (an ablation of contrastive practice).
+    /// </summary>
+    public bool PairBaseline { get; init; } = true;
     /// <summary>Scale per-token rewards to unit spread over the batch (mean kept) before GAE.</summary>
     public bool WhitenRewards { get; init; } = true;
     public int CheckpointEvery { get; init; } = 0;
@@ -109,6 +117,7 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
         Require(Gamma is > 0 and <= 1 && Lambda is >= 0 and <= 1, $"gamma must be in (0, 1] and lambda in [0, 1] (got {Gamma} and {Lambda})");
         Require(KlHorizon >= 0 && double.IsFinite(KlHorizon), $"the KL horizon must be 0 (a tenth of the run's rollouts) or a positive number of rollouts (got {KlHorizon})");
         Require(Families.Count > 0 && PromptsPerFamily >= 1, "give at least one curriculum family for prompts and a positive pool size");
+        Require(PromptFraming != PromptFraming.Contrastive || BalancePrompts, "contrastive prompt framing draws each request with its look-alike and needs balanced prompts; turn --balance-prompts on or use another framing");
         Require(ProbeSafetyPrompts >= 0 && ProbePassagePrompts >= 0 && ProbeRedTeamRequests >= 0, "probe sizes must be 0 or more");
         Require(CheckpointEvery >= 0, $"the checkpoint interval must be 0 or more (got {CheckpointEvery})");
         return this;

@@ -18,10 +18,20 @@ using static TorchSharp.torch;
 namespace Gpt4Sharp.Alignment.Ppo;
 
 /// <summary>A group of practice prompts (one family's items of one kind) and its share of each step's draws.</summary>
-public sealed record PromptStratum(string Name, double Share, IReadOnlyList<string> Prompts);
+public sealed record PromptStratum(string Name, double Share, IReadOnlyList<string> Prompts)
+{
+    /// <summary>
+    /// Prompts come in consecutive groups of this size that one draw takes together into the same step
+    /// (2: a harmful request and its benign look-alike, <see cref="PromptFraming.Contrastive"/>).
+    /// </summary>
+    public int GroupSize { get; init; } = 1;
 
-/// <summary>One sampled reply: the prompt it answers and the token ids of both.</summary>
-sealed record Rollout(string Prompt, int[] PromptIds, int[] ResponseIds, string Response);
+    /// <summary>The prompts in drawing units: each group of <see cref="GroupSize"/>.</summary>
+    public IReadOnlyList<IReadOnlyList<string>> Units => Prompts.Chunk(GroupSize).Select(c => (IReadOnlyList<string>)c).ToList();
+}
+
+/// <summary>One sampled reply: the prompt it answers, the token ids of both, and the draw (<see cref="PromptStratum.GroupSize"/> prompts) it came from.</summary>
+sealed record Rollout(string Prompt, int[] PromptIds, int[] ResponseIds, string Response, int Unit);
 
 /// <summary>
 /// Stage 3 of the recipe, RLHF with PPO (Ziegler et al. 2019; Ouyang et al. 2022). Each step
@@ -41,6 +51,7 @@ public sealed class PpoTrainer : IDisposable
     readonly AdamW optimizer;
     readonly Parameter[] parameters;
     readonly IReadOnlyList<PromptStratum> strata;
+    readonly IReadOnlyList<IReadOnlyList<IReadOnlyList<string>>> units;
     readonly int endOfTurn;
 
     public AdaptiveKlController Kl { get; }
@@ -68,6 +79,7 @@ public sealed class PpoTrainer : IDisposable
             : settings.BalancePrompts ? PromptStrata(settings.Families, settings.Seed, settings.PromptsPerFamily, settings.PromptFraming)
             : [new PromptStratum("pooled", 1.0, CurriculumPrompts(settings.Families, settings.Seed, settings.PromptsPerFamily, settings.PromptFraming))];
         strata = strata.Where(s => s.Prompts.Count > 0).ToList();
+        units = strata.Select(s => s.Units).ToList();
         if (strata.Count == 0) throw new UserError("There are no prompts to practise on; give other --families.");
     }
 
@@ -88,9 +100,16 @@ public sealed class PpoTrainer : IDisposable
         var names = families.Distinct().ToList();
         foreach (var name in names)
         {
-            var kinds = PracticeItems(name, seed, perFamily).GroupBy(item => item.Kind).OrderBy(g => g.Key, StringComparer.Ordinal).ToList();
+            var items = PracticeItems(name, seed, perFamily).ToList();
+            // Contrastive: the topic × intent requests become (harmful, benign) pairs with half the family's share; the rest keep the curriculum's wording.
+            var pairs = framing == PromptFraming.Contrastive
+                ? items.SelectMany(item => PracticeFraming.ContrastivePairs(item, PracticeFraming.PairsPerRequest, seed)).Distinct().ToList() : [];
+            if (pairs.Count > 0) items = items.Where(item => PracticeFraming.IntentClause(item) is null).ToList();
+            var kinds = items.GroupBy(item => item.Kind).OrderBy(g => g.Key, StringComparer.Ordinal).ToList();
+            double share = 1.0 / names.Count, kindShare = pairs.Count > 0 ? share / 2 : share;
+            if (pairs.Count > 0) result.Add(new PromptStratum($"{name}/pairs", kinds.Count > 0 ? share / 2 : share, [.. pairs.SelectMany(p => new[] { p.Harmful, p.Benign })]) { GroupSize = 2 });
             foreach (var kind in kinds)
-                result.Add(new PromptStratum($"{name}/{kind.Key}", 1.0 / names.Count / kinds.Count, kind.SelectMany(item => Wordings(item, seed, framing)).Distinct().ToList()));
+                result.Add(new PromptStratum($"{name}/{kind.Key}", kindShare / kinds.Count, kind.SelectMany(item => Wordings(item, seed, framing)).Distinct().ToList()));
         }
         return result;
     }
@@ -101,17 +120,20 @@ public sealed class PpoTrainer : IDisposable
     static IEnumerable<CurriculumItem> PracticeItems(string family, long seed, int count) =>
         CurriculumRegistry.Get(family).Generate(seed, Split.Train, count).Where(item => item.Kind != "profile" && item.History is null && item.Image is null);
 
-    string DrawPrompt(Random random)
+    /// <summary>One drawing unit: a prompt, or a group of prompts that go into the step together.</summary>
+    IReadOnlyList<string> DrawUnit(Random random)
     {
-        if (strata.Count == 1) return strata[0].Prompts[random.Next(strata[0].Prompts.Count)];
-        double u = random.NextDouble() * strata.Sum(s => s.Share);
-        var stratum = strata[^1];
-        foreach (var s in strata)
+        int chosen = strata.Count - 1;
+        if (strata.Count > 1)
         {
-            if (u < s.Share) { stratum = s; break; }
-            u -= s.Share;
+            double u = random.NextDouble() * strata.Sum(s => s.Share);
+            for (int i = 0; i < strata.Count; i++)
+            {
+                if (u < strata[i].Share) { chosen = i; break; }
+                u -= strata[i].Share;
+            }
         }
-        return stratum.Prompts[random.Next(stratum.Prompts.Count)];
+        return units[chosen][random.Next(units[chosen].Count)];
     }
 
     /// <summary>The chat-template ids of a system + user turn ending in the assistant tag, cut from the left to at most <paramref name="maxLength"/>.</summary>
@@ -144,15 +166,17 @@ public sealed class PpoTrainer : IDisposable
         var pairs = rollouts.Select(r => (r.Prompt, r.Response)).ToList();
         var scores = new double[n];
         var scorerMeans = new Dictionary<string, double>();
+        var perScorer = new List<(IRewardScorer Scorer, IReadOnlyList<double> Scores)>();
         foreach (var scorer in scorers)
         {
             var s = scorer.Score(pairs);
             if (s.Count != n) throw new InvalidOperationException($"Reward scorer '{scorer.Name}' returned {s.Count} scores for {n} replies.");
             for (int i = 0; i < n; i++) scores[i] += s[i];
             scorerMeans[scorer.Name] = s.Average();
+            perScorer.Add((scorer, s));
         }
 
-        var shaped = settings.GroupBaseline ? LeaveOneOut(scores, settings.SamplesPerPrompt) : scores;
+        var shaped = settings.GroupBaseline ? Baselined(rollouts, perScorer) : scores;
 
         using var scope = torch.NewDisposeScope();
         var tokens = Pad(rollouts, width);
@@ -206,16 +230,46 @@ public sealed class PpoTrainer : IDisposable
         return metrics;
     }
 
+    /// <summary>
+    /// The summed score of each reply after its baseline: every scorer's score minus the mean of the other
+    /// replies to the same prompt, except a scorer whose scores are comparable across prompts
+    /// (<see cref="IRewardScorer.ComparableAcrossPrompts"/>, the rule-based reward), which is baselined over
+    /// the whole drawing unit: with a harmful request and its benign look-alike in one unit, refusing both
+    /// then scores the harmful refusal above the benign one even when every sample agrees.
+    /// </summary>
+    double[] Baselined(IReadOnlyList<Rollout> rollouts, IReadOnlyList<(IRewardScorer Scorer, IReadOnlyList<double> Scores)> perScorer)
+    {
+        var prompts = Enumerable.Range(0, rollouts.Count).Select(i => i / settings.SamplesPerPrompt).ToArray();
+        var unitIds = rollouts.Select(r => r.Unit).ToArray();
+        var result = new double[rollouts.Count];
+        foreach (var (scorer, s) in perScorer)
+        {
+            var shaped = LeaveOneOut(s, scorer.ComparableAcrossPrompts && settings.PairBaseline ? unitIds : prompts);
+            for (int i = 0; i < result.Length; i++) result[i] += shaped[i];
+        }
+        return result;
+    }
+
     /// <summary>Each score minus the mean of the other scores in its group of <paramref name="groupSize"/> consecutive replies (replies to one prompt).</summary>
     public static double[] LeaveOneOut(IReadOnlyList<double> scores, int groupSize)
     {
         if (groupSize < 2 || scores.Count % groupSize != 0) throw new ArgumentException($"{scores.Count} scores do not split into groups of {groupSize} (at least 2).");
+        return LeaveOneOut(scores, Enumerable.Range(0, scores.Count).Select(i => i / groupSize).ToArray());
+    }
+
+    /// <summary>Each score minus the mean of the other scores with the same group id (groups of at least 2).</summary>
+    public static double[] LeaveOneOut(IReadOnlyList<double> scores, IReadOnlyList<int> groups)
+    {
+        if (groups.Count != scores.Count) throw new ArgumentException($"{scores.Count} scores but {groups.Count} group ids.");
+        var sums = new Dictionary<int, (double Sum, int Count)>();
+        for (int i = 0; i < scores.Count; i++)
+            sums[groups[i]] = sums.TryGetValue(groups[i], out var g) ? (g.Sum + scores[i], g.Count + 1) : (scores[i], 1);
         var result = new double[scores.Count];
-        for (int start = 0; start < scores.Count; start += groupSize)
+        for (int i = 0; i < scores.Count; i++)
         {
-            double sum = 0;
-            for (int i = start; i < start + groupSize; i++) sum += scores[i];
-            for (int i = start; i < start + groupSize; i++) result[i] = scores[i] - (sum - scores[i]) / (groupSize - 1);
+            var (sum, count) = sums[groups[i]];
+            if (count < 2) throw new ArgumentException($"group {groups[i]} has one score; a leave-one-out baseline needs at least 2.");
+            result[i] = scores[i] - (sum - scores[i]) / (count - 1);
         }
         return result;
     }
@@ -226,18 +280,20 @@ public sealed class PpoTrainer : IDisposable
         var rollouts = new List<Rollout>();
         int maxPrompt = Policy.Config.ContextLength - settings.MaxNewTokens;
         if (maxPrompt < 2) throw new UserError($"The model's context of {Policy.Config.ContextLength} tokens leaves no room for prompts with --max-new-tokens {settings.MaxNewTokens}; lower it.");
-        for (int k = 0; k < settings.PromptsPerStep; k++)
-        {
-            var prompt = DrawPrompt(random);
-            var ids = PromptIds(tokenizer, prompt, settings.SystemPrompt, maxPrompt);
-            var options = new SamplingOptions { MaxNewTokens = settings.MaxNewTokens, Temperature = 1.0, StopTokens = [endOfTurn], Seed = settings.Seed + 7919L * (step * settings.PromptsPerStep + k) };
-            foreach (var sample in ParallelSampler.Sample(Policy, tokenizer, ids, settings.SamplesPerPrompt, options, cancel))
+        // A unit of several prompts (a contrastive pair) always comes whole, so a step can hold one prompt more than asked.
+        for (int k = 0, unit = 0; k < settings.PromptsPerStep; unit++)
+            foreach (var prompt in DrawUnit(random))
             {
-                // The end-of-turn token the sampler stopped on is part of the action: the policy must learn when to stop too.
-                int[] response = sample.Reason == FinishReason.Stop ? [.. sample.Tokens, endOfTurn] : sample.Tokens;
-                rollouts.Add(new Rollout(prompt, ids, response, sample.Text));
+                var ids = PromptIds(tokenizer, prompt, settings.SystemPrompt, maxPrompt);
+                var options = new SamplingOptions { MaxNewTokens = settings.MaxNewTokens, Temperature = 1.0, StopTokens = [endOfTurn], Seed = settings.Seed + 7919L * (step * settings.PromptsPerStep + k) };
+                foreach (var sample in ParallelSampler.Sample(Policy, tokenizer, ids, settings.SamplesPerPrompt, options, cancel))
+                {
+                    // The end-of-turn token the sampler stopped on is part of the action: the policy must learn when to stop too.
+                    int[] response = sample.Reason == FinishReason.Stop ? [.. sample.Tokens, endOfTurn] : sample.Tokens;
+                    rollouts.Add(new Rollout(prompt, ids, response, sample.Text, unit));
+                }
+                k++;
             }
-        }
         return rollouts;
     }
 

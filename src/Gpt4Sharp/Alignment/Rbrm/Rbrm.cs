@@ -40,6 +40,9 @@ public sealed class RuleBasedRewardModel : IRewardScorer
     public Rubric Rubric { get; }
     public string Name => "rbrm";
 
+    /// <summary>The rubric's reward of a class is the same on every prompt of a kind, so replies to a harmful request and to its look-alike can share a baseline.</summary>
+    public bool ComparableAcrossPrompts => true;
+
     public RuleBasedRewardModel(Rubric rubric)
     {
         Rubric = rubric;

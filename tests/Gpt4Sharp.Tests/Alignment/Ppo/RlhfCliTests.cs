@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Gpt4Sharp.Alignment.Ppo;
 using Gpt4Sharp.Checkpoints;
 using Gpt4Sharp.Cli;
 using Gpt4Sharp.Tests.Support;
@@ -30,5 +31,11 @@ public class RlhfCliTests
         Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rubric", Path.Combine(dir, "missing.json"), "--out", Path.Combine(dir, "ppo4")]).InvokeAsync()); // unreadable rubric
         Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", sft, "--out", Path.Combine(dir, "ppo3")]).InvokeAsync()); // a language model is not a reward model
         Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--prompt-framing", "paraphrased", "--out", Path.Combine(dir, "ppo5")]).InvokeAsync()); // unknown framing
+        Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--prompt-framing", "contrastive", "--balance-prompts", "false", "--out", Path.Combine(dir, "ppo6")]).InvokeAsync()); // pairs need balanced draws
+        // Contrastive practice: a step drawing pairs (a harmful request and its look-alike together) runs and saves a policy.
+        var contrastive = Path.Combine(dir, "ppo7");
+        Assert.Equal(0, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--out", contrastive, "--prompt-framing", "contrastive", "--families", "safety", "--steps", "1", "--prompts-per-step", "2",
+            "--samples", "2", "--max-new-tokens", "4", "--minibatch", "4", "--probe", "0", "--probe-redteam", "0", "--device", "cpu"]).InvokeAsync());
+        Assert.Equal(PromptFraming.Contrastive, PpoTrainer.SavedSettings(contrastive).PromptFraming);
     }
 }
