@@ -27,6 +27,9 @@ public static class PpoBench
     public static int Run(string[] args)
     {
         var opts = KeyValueArgs.Parse(args);
+        // Read before any stage trains, so a bad value costs nothing.
+        var framing = (PromptFraming)opts.Int("framing", (int)new PpoSettings().PromptFraming);
+        if (!Enum.IsDefined(framing)) throw new Gpt4Sharp.UserError($"framing={(int)framing} is not 0 (curriculum), 1 (varied) or 2 (contrastive).");
         var root = opts.TryGetValue("out", out var o) ? Path.GetFullPath(o) : Path.Combine(Path.GetTempPath(), $"g4s-ppo-bench-{Environment.ProcessId}");
         Directory.CreateDirectory(root);
         Console.WriteLine($"cores: {Environment.ProcessorCount}; runs under {root}");
@@ -96,7 +99,7 @@ public static class PpoBench
             PromptsPerStep = opts.Int("prompts", 8), SamplesPerPrompt = opts.Int("samples", 4), MaxNewTokens = opts.Int("tokens", 48), LearningRate = opts.Int("lr_e6", 100) * 1e-6, ProbeSafetyPrompts = opts.Int("probe", 200), ProbePassagePrompts = opts.Int("probe", 200) / 2, ProbeRedTeamRequests = opts.Int("redteam", 40), Device = "cpu",
             KlHorizon = opts.Int("kl_horizon", (int)new PpoSettings().KlHorizon), BalancePrompts = opts.Int("balance", 1) != 0, GroupBaseline = opts.Int("group_baseline", 1) != 0, InitialKlCoefficient = opts.Int("kl_coef_e3", 100) * 1e-3, PromptsPerFamily = opts.Int("pool", new PpoSettings().PromptsPerFamily),
             Families = opts.TryGetValue("families", out var families) ? families.Split('+') : new PpoSettings().Families,
-            PromptFraming = opts.TryGetValue("framing", out var framing) ? (PromptFraming)int.Parse(framing, CultureInfo.InvariantCulture) : new PpoSettings().PromptFraming,
+            PromptFraming = framing,
             KlTarget = opts.Int("kl_target", (int)new PpoSettings().KlTarget),
             PairBaseline = opts.Int("pair_baseline", 1) != 0,
         };
