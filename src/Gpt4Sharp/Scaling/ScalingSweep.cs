@@ -256,8 +256,15 @@ public sealed record SweepPoint(SweepRunPlan Plan, long TokensSeen, double Compu
     public double FamilyLossOf(string family) => FamilyLosses.First(f => f.Family == family).Loss;
 }
 
+/// <summary>A loss prediction made before the held-out run trained, and (after it) its error: what every loss predictor shares, so the headline can be any of them.</summary>
+public interface ILossPrediction
+{
+    double Predicted { get; }
+    double? RelativeError { get; }
+}
+
 /// <summary>A prediction made before the held-out run trained, and (after it) the actual value. <see cref="Frontier"/> holds the points the law was fitted on.</summary>
-public sealed record Prediction(string Metric, PowerLawFitResult Fit, double Compute, double Predicted)
+public sealed record Prediction(string Metric, PowerLawFitResult Fit, double Compute, double Predicted) : ILossPrediction
 {
     public double? Actual { get; init; }
     public double? RelativeError => Actual is { } a ? Math.Abs(Predicted - a) / Math.Abs(a) : null;
@@ -270,7 +277,7 @@ public sealed record Prediction(string Metric, PowerLawFitResult Fit, double Com
 /// The loss of the held-out run predicted by the parametric law L(N, D) of <see cref="ParametricLawFit"/>,
 /// fitted on every measurement of the fitted runs' (seed-averaged) curves in the frontier's compute window.
 /// </summary>
-public sealed record ParametricPrediction(string Metric, ParametricFitResult Fit, double Parameters, double Tokens, double Predicted)
+public sealed record ParametricPrediction(string Metric, ParametricFitResult Fit, double Parameters, double Tokens, double Predicted) : ILossPrediction
 {
     public double? Actual { get; init; }
     public double? RelativeError => Actual is { } a ? Math.Abs(Predicted - a) / Math.Abs(a) : null;
@@ -288,7 +295,7 @@ public sealed record FamilyPrediction(string Family, double Share, Prediction La
 /// family's loss at the total loss's IsoFLOP frontier sizes, and the total predicted as the sum of
 /// the families' predictions weighted by their shares of the validation tokens.
 /// </summary>
-public sealed record MixturePrediction(IReadOnlyList<FamilyPrediction> Families, double Compute)
+public sealed record MixturePrediction(IReadOnlyList<FamilyPrediction> Families, double Compute) : ILossPrediction
 {
     public double Predicted => Families.Sum(f => f.Share * f.Law.Predicted);
     /// <summary>The held-out run's total loss (its seed mean with several seeds).</summary>
@@ -319,18 +326,9 @@ public sealed record ScalingResult(
     /// <summary>Which loss predictor is the headline (<see cref="ScalingSweep.MixturePredictor"/>, <see cref="ScalingSweep.FrontierPredictor"/> or <see cref="ScalingSweep.ParametricPredictor"/>), fixed before the held-out run trained.</summary>
     public string HeadlinePredictor { get; init; } = ScalingSweep.FrontierPredictor;
     /// <summary>The headline loss prediction and its error.</summary>
-    public double HeadlineLossPredicted => HeadlinePredictor switch
-    {
-        ScalingSweep.ParametricPredictor when LossParametric is { } p => p.Predicted,
-        ScalingSweep.MixturePredictor when LossMixture is { } m => m.Predicted,
-        _ => Loss.Predicted,
-    };
-    public double? HeadlineLossError => HeadlinePredictor switch
-    {
-        ScalingSweep.ParametricPredictor when LossParametric is { } p => p.RelativeError,
-        ScalingSweep.MixturePredictor when LossMixture is { } m => m.RelativeError,
-        _ => Loss.RelativeError,
-    };
+    [JsonIgnore] public ILossPrediction HeadlineLoss => ScalingSweep.Headline(HeadlinePredictor, Loss, LossParametric, LossMixture);
+    public double HeadlineLossPredicted => HeadlineLoss.Predicted;
+    public double? HeadlineLossError => HeadlineLoss.RelativeError;
     /// <summary>The held-out runs, one per held-out seed; the predictions' actual values are their means.</summary>
     [JsonIgnore] public IReadOnlyList<SweepPoint> HeldOutRuns => [.. Points.Where(p => p.Plan.HeldOut)];
     /// <summary>Sample standard deviation of the held-out runs' final losses (null with one held-out seed).</summary>
@@ -353,12 +351,7 @@ public sealed record SweepPredictions(Prediction Loss, Prediction Code, Predicti
     /// </summary>
     public string Headline { get; init; } = ScalingSweep.FrontierPredictor;
     /// <summary>The headline predictor's loss prediction.</summary>
-    public double HeadlinePredicted => Headline switch
-    {
-        ScalingSweep.ParametricPredictor when Parametric is { } p => p.Predicted,
-        ScalingSweep.MixturePredictor when Mixture is { } m => m.Predicted,
-        _ => Loss.Predicted,
-    };
+    public double HeadlinePredicted => ScalingSweep.Headline(Headline, Loss, Parametric, Mixture).Predicted;
 }
 
 /// <summary>Callbacks that let a front end show the sweep as it runs.</summary>
@@ -378,6 +371,14 @@ public static class ScalingSweep
     public const string CodeMetricRule = "mean over held-out problems of −log P(reference solution | prompt) in nats (an upper bound on −log pass rate at temperature 1); pass rates of sampled programs are reported beside it";
     public const string LossMetric = "validation loss";
     public const string FrontierPredictor = "frontier L(C)", ParametricPredictor = "parametric L(N, D)", MixturePredictor = "mixture of per-family L_f(C)";
+
+    /// <summary>The prediction named <paramref name="headline"/>, or the frontier law when that predictor made none (a sweep too small for it, or saved before it existed).</summary>
+    public static ILossPrediction Headline(string headline, Prediction frontier, ParametricPrediction? parametric, MixturePrediction? mixture) => headline switch
+    {
+        ParametricPredictor when parametric is not null => parametric,
+        MixturePredictor when mixture is not null => mixture,
+        _ => frontier,
+    };
 
     /// <summary>
     /// The runs in training order: the IsoFLOP grid (budgets from the smallest up, widths from the
