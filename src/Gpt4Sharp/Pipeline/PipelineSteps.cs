@@ -243,7 +243,7 @@ static class PipelineSteps
         StartFresh(c);
         System.IO.Directory.CreateDirectory(c.Directory);
         var progress = c.Observer.Items("memory model steps", c.Settings.Memory.Steps);
-        var r = MultiTurnMemory.Run(c.Settings.Memory, new InlineProgress<(int Step, float Loss)>(p => progress.Report((p.Step, c.Settings.Memory.Steps))), c.Observer.Log);
+        var r = MultiTurnMemory.Run(c.Settings.Memory, new InlineProgress<(int Step, float Loss)>(p => progress.Report((p.Step, c.Settings.Memory.Steps))), c.Observer.Log, c.Cancel);
         var metrics = (JsonObject)JsonSerializer.SerializeToNode(r, Results.Json)!;
         metrics["with_memory"] = r.WithMemory;
         metrics["without_memory"] = r.WithoutMemory;

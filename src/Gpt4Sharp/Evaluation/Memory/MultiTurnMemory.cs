@@ -50,7 +50,8 @@ public static class MultiTurnMemory
 {
     const int AnswerTokens = 10;
 
-    public static MultiTurnMemoryResult Run(MultiTurnMemorySettings s, IProgress<(int Step, float Loss)>? progress = null, Action<string>? log = null)
+    /// <summary>Trains the recurrent model and scores the held-out items; <paramref name="cancel"/> stops it between steps or items with <see cref="OperationCanceledException"/>.</summary>
+    public static MultiTurnMemoryResult Run(MultiTurnMemorySettings s, IProgress<(int Step, float Loss)>? progress = null, Action<string>? log = null, CancellationToken cancel = default)
     {
         if (s.Steps < 1 || s.EvalItems < 1) throw new UserError($"The memory evaluation needs at least one training step and one item (got {s.Steps} and {s.EvalItems}).");
         var family = new DialogueFamily();
@@ -77,10 +78,10 @@ public static class MultiTurnMemory
             $"{s.Segment}-token segments, {s.Memory} positions of memory, {s.Steps} steps of {s.Batch} conversations.");
 
         var clock = Stopwatch.StartNew();
-        var losses = SegmentTraining.TrainDocuments(model, data, s.Steps, s.LearningRate, warmupSteps: Math.Min(100, s.Steps / 10), progress: progress);
+        var losses = SegmentTraining.TrainDocuments(model, data, s.Steps, s.LearningRate, warmupSteps: Math.Min(100, s.Steps / 10), progress: progress, cancel: cancel);
         double seconds = clock.Elapsed.TotalSeconds;
 
-        var (withMemory, withoutMemory) = Score(model, tokenizer, family, held, s.Segment);
+        var (withMemory, withoutMemory) = Score(model, tokenizer, family, held, s.Segment, cancel);
         // Guessing among the values the training replies gave for the asked slot.
         var values = train.GroupBy(Slot).ToDictionary(g => g.Key, g => g.Select(i => i.Answer).Distinct().Count());
         double chance = held.Average(i => values.TryGetValue(Slot(i), out var n) ? 1.0 / n : 0);
@@ -128,11 +129,12 @@ public static class MultiTurnMemory
         return prompt - factEnd >= segment;
     }
 
-    static (int With, int Without) Score(GptModel model, ITokenizer tokenizer, DialogueFamily family, List<CurriculumItem> items, int segment)
+    static (int With, int Without) Score(GptModel model, ITokenizer tokenizer, DialogueFamily family, List<CurriculumItem> items, int segment, CancellationToken cancel)
     {
         int with = 0, without = 0;
         foreach (var item in items)
         {
+            cancel.ThrowIfCancellationRequested();
             var prompt = ChatTemplate.Encode(tokenizer, Conversation(item, withReply: false), addGenerationPrompt: true).Ids;
             if (family.Check(item, Answer(model, tokenizer, prompt, segment, carryMemory: true)).Correct) with++;
             if (family.Check(item, Answer(model, tokenizer, prompt, segment, carryMemory: false)).Correct) without++;
