@@ -57,6 +57,8 @@ public static class Pretraining
         var start = TrainingRun.Start(settings, resume);
         (settings, var outDir, var device) = start;
         var store = new CheckpointStore(outDir);
+        // Checked before the tokenizer and the shards are built, which take minutes: a bad setting should cost seconds.
+        settings.Train.Validate(settings.Model.ContextLength);
 
         var (tokenizer, dataDir) = PrepareData(settings, outDir, log);
         var config = (settings.Model with { VocabSize = tokenizer.VocabSize }).Validate();

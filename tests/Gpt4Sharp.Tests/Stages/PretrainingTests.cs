@@ -40,6 +40,16 @@ public class PretrainingTests
     }
 
     [Fact]
+    public void A_bad_training_setting_is_refused_before_the_tokenizer_and_shards_are_built()
+    {
+        var dir = RepoPaths.NewTempDir();
+        var error = Assert.Throws<UserError>(() => Pretraining.Run(Tiny(dir) with { Train = Tiny(dir).Train with { Steps = -5 } }, resume: false));
+        Assert.Contains("steps must be positive", error.Message);
+        Assert.False(Directory.Exists(Path.Combine(dir, "tokenizer")));
+        Assert.False(Directory.Exists(Path.Combine(dir, "data")));
+    }
+
+    [Fact]
     public void Resumed_run_repeats_the_loss_sequence_of_an_uninterrupted_one()
     {
         var whole = RepoPaths.NewTempDir();
