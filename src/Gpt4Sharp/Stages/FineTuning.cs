@@ -44,6 +44,8 @@ public static class FineTuning
         log ??= _ => { };
         var start = TrainingRun.Start(settings, resume);
         (settings, var outDir, var device) = start;
+        // Checked before the model loads and the conversations are drawn; the sequence length is cut to the model's context below.
+        settings.Train.Validate(int.MaxValue);
 
         using var bundle = ModelBundle.Load(settings.BaseModel, device, log);
         ModelBundle.CopyTokenizer(bundle.Tokenizer, outDir);
