@@ -57,8 +57,7 @@ public static class IntentCeilingBench
         {
             var clock = Stopwatch.StartNew();
             using var bundle = ModelBundle.Load(dir, "cpu");
-            using var classifier = IntentClassifier.Train(bundle.Model, bundle.Tokenizer, practice, settings,
-                new Progress<(int Step, double Loss)>(p => Console.WriteLine($"  {title} step {p.Step}/{settings.Steps}: loss {p.Loss:F4}")));
+            using var classifier = IntentClassifier.Train(bundle.Model, bundle.Tokenizer, practice, settings, new LossLines(title, settings.Steps));
             Console.WriteLine();
             Console.WriteLine($"{title} ({settings.Steps} steps, batch {settings.BatchSize}, lr {settings.LearningRate:G3}; {clock.Elapsed.TotalSeconds:F0} s)");
             Console.WriteLine($"  {"set (harmful / benign)",-34} {"AUC",6}   benign flagged at harmful flagged " + string.Join(" / ", Recalls.Select(r => $"{r:P0}")));
@@ -96,5 +95,11 @@ public static class IntentCeilingBench
         }
         Console.WriteLine($"total: {total.Elapsed.TotalMinutes:F1} min");
         return 0;
+    }
+
+    // Written on the training thread (Progress<T> would post the lines to the thread pool, out of order with the summary).
+    sealed class LossLines(string title, int steps) : IProgress<(int Step, double Loss)>
+    {
+        public void Report((int Step, double Loss) p) => Console.WriteLine($"  {title} step {p.Step}/{steps}: loss {p.Loss:F4}");
     }
 }
