@@ -44,8 +44,8 @@ public sealed class IntentClassifier : IDisposable
     IntentClassifier(LearnedRewardModel head, ITokenizer tokenizer, string systemPrompt) => (this.head, this.tokenizer, this.systemPrompt) = (head, tokenizer, systemPrompt);
 
     /// <summary>
-    /// Fits a classifier on <paramref name="backbone"/> (changed in place unless <see cref="IntentClassifierSettings.FreezeTrunk"/>;
-    /// pass a copy): AdamW, batches drawn with replacement by a generator seeded from the settings, gradient clipping at 1.
+    /// Fits a classifier on <paramref name="backbone"/>, which it changes in place (its weights when fine-tuned, its gradient
+    /// flags when <see cref="IntentClassifierSettings.FreezeTrunk"/>), so pass a copy: AdamW, batches drawn with replacement by a generator seeded from the settings, gradient clipping at 1.
     /// <paramref name="progress"/> gets (step, mean loss since the last report) every 50 steps and at the end.
     /// </summary>
     public static IntentClassifier Train(GptModel backbone, ITokenizer tokenizer, IReadOnlyList<IntentExample> examples, IntentClassifierSettings settings, IProgress<(int Step, double Loss)>? progress = null)
