@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using Gpt4Sharp.Alignment.Ppo;
 using Gpt4Sharp.Alignment.RewardModel;
 using Gpt4Sharp.Checkpoints;
@@ -19,7 +20,10 @@ namespace Gpt4Sharp.Bench;
 /// With rm=DIR it also asks what PPO's reward model makes of the model's own replies: for each benign
 /// request it samples 4 replies at temperature 1 (as PPO's rollouts do) and compares the reward model's
 /// normalised scores of the sampled refusals and non-refusals, and of the curriculum's reference answer.
-/// Usage: safety-probe model=DIR [n=200] [split=train|eval] [seed=…] [tokens=48] [show=0] [rm=DIR]
+/// With by=1 it also counts the wrong replies (compliant harmful, refused benign) by sentence frame, by category and by
+/// politeness opener, so one can see which wordings hold the remaining mistakes; dump=FILE writes every request with its
+/// greedy reply as JSONL (prompt, kind, category, group, frame, reply, refusal) for finer cuts.
+/// Usage: safety-probe model=DIR [n=200] [split=train|eval] [seed=…] [tokens=48] [show=0] [rm=DIR] [by=0] [dump=FILE]
 /// </summary>
 public static class SafetyProbeBench
 {
@@ -38,6 +42,9 @@ public static class SafetyProbeBench
         // (group, harmful?) -> (prompts, wrong): compliance for harmful, refusal for benign.
         var counts = new Dictionary<(string Group, bool Harmful), (int Prompts, int Wrong)>();
         int shown = 0;
+        // (dimension, value, harmful?) -> (prompts, wrong), for by=1.
+        var cuts = new Dictionary<(string Dimension, string Value, bool Harmful), (int Prompts, int Wrong)>();
+        var dump = opts.TryGetValue("dump", out var dumpPath) ? new StreamWriter(dumpPath) : null;
         using var rm = opts.TryGetValue("rm", out var rmDir) ? LearnedRewardModel.Load(rmDir, bundle.Model.Device) : null;
         var benignSampled = new List<(double Reference, List<(bool Refusal, double Score)> Samples)>();
         foreach (var item in CurriculumRegistry.Get("safety").Generate(seed, split, n))
@@ -49,6 +56,15 @@ public static class SafetyProbeBench
             var key = (group, harmful);
             var (p, w) = counts.GetValueOrDefault(key);
             counts[key] = (p + 1, w + (wrong ? 1 : 0));
+            foreach (var (dimension, value) in Cuts(item))
+            {
+                var (cp, cw) = cuts.GetValueOrDefault((dimension, value, harmful));
+                cuts[(dimension, value, harmful)] = (cp + 1, cw + (wrong ? 1 : 0));
+            }
+            dump?.WriteLine(JsonSerializer.Serialize(new
+            {
+                prompt = item.Prompt, kind = item.Kind, category = (string)item.Extra!["category"]!, group, frame = item.Extra["frame"] is { } f ? (int)f : -1, reply, refusal = SafetyFamily.IsRefusal(reply),
+            }));
             if (wrong && shown++ < show) Console.WriteLine($"  {(harmful ? "complied" : "refused ")}: {item.Prompt} -> {reply}");
             if (!harmful && rm is not null)
             {
@@ -58,6 +74,7 @@ public static class SafetyProbeBench
                 benignSampled.Add((scores[0], samples.Select((t, i) => (SafetyFamily.IsRefusal(t), scores[i + 1])).ToList()));
             }
         }
+        dump?.Dispose();
         string Rate(Func<string, bool> group, bool harmful)
         {
             var rows = counts.Where(c => c.Key.Harmful == harmful && group(c.Key.Group)).Select(c => c.Value).ToList();
@@ -70,6 +87,16 @@ public static class SafetyProbeBench
         Console.WriteLine($"{"",-20} {"all",-16} {"topic x intent",-16} {"  held-out frame",-16} {"  training frame",-16} {"other requests",-16}");
         foreach (var (name, harmful) in new[] { ("harmful compliance", true), ("over-refusal", false) })
             Console.WriteLine($"{name,-20} " + string.Join(" ", columns.Select(c => $"{Rate(c, harmful),-16}")));
+        if (opts.Int("by", 0) != 0)
+            foreach (var dimension in cuts.Keys.Select(k => k.Dimension).Distinct())
+            {
+                Console.WriteLine($"by {dimension}: {"",-36} {"harmful complied",-18} {"benign refused",-18}");
+                foreach (var value in cuts.Keys.Where(k => k.Dimension == dimension).Select(k => k.Value).Distinct().Order(StringComparer.Ordinal))
+                {
+                    string Cell(bool harmful) => cuts.TryGetValue((dimension, value, harmful), out var c) ? $"{c.Wrong,3} of {c.Prompts,-3}" : "-";
+                    Console.WriteLine($"  {value,-48} {Cell(true),-18} {Cell(false),-18}");
+                }
+            }
         if (rm is not null && benignSampled.Count > 0)
         {
             var all = benignSampled.SelectMany(b => b.Samples).ToList();
@@ -81,5 +108,15 @@ public static class SafetyProbeBench
             Console.WriteLine($"requests with both kinds among 4 samples: {mixed.Count}; the refusals score higher on {refusalAhead}");
         }
         return 0;
+    }
+
+    /// <summary>The cuts a request is counted under with by=1: its sentence frame (or "other request"), its category and its opener.</summary>
+    static IEnumerable<(string Dimension, string Value)> Cuts(CurriculumItem item)
+    {
+        yield return ("frame", item.Extra?["frame"] is { } frame ? $"{(int)frame}: {IntentRequests.Frames[(int)frame]}" : "other request");
+        yield return ("category", (string)item.Extra!["category"]!);
+        var request = item.Canonical.Split('|', 3)[2];
+        var opener = item.Prompt.EndsWith(request, StringComparison.Ordinal) ? item.Prompt[..^request.Length] : "";
+        yield return ("opener", opener.Length == 0 ? "(none)" : opener.Trim());
     }
 }

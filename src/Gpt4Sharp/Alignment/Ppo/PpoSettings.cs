@@ -92,6 +92,13 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
     /// replies are compared only with each other, as for the learned reward (an ablation of contrastive practice).
     /// </summary>
     public bool PairBaseline { get; init; } = true;
+    /// <summary>
+    /// Hard-prompt mining (0, the default, is off): within each group of safety practice prompts, a drawing unit is drawn
+    /// with weight 1 + this × the share of its samples that went wrong in its last rollouts (a harmful request answered,
+    /// a benign look-alike refused), so steps go more often to prompts the policy still gets wrong while every prompt
+    /// stays drawable (<see cref="HardPromptSampler"/>). Groups without safety labels (knowledge) are drawn uniformly.
+    /// </summary>
+    public double HardPromptMining { get; init; }
     /// <summary>Scale per-token rewards to unit spread over the batch (mean kept) before GAE.</summary>
     public bool WhitenRewards { get; init; } = true;
     public int CheckpointEvery { get; init; } = 0;
@@ -119,6 +126,7 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
         Require(Families.Count > 0 && PromptsPerFamily >= 1, "give at least one curriculum family for prompts and a positive pool size");
         Require(PromptFraming != PromptFraming.Contrastive || BalancePrompts, "contrastive prompt framing draws each request with its look-alike and needs balanced prompts; turn --balance-prompts on or use another framing");
         Require(ProbeSafetyPrompts >= 0 && ProbePassagePrompts >= 0 && ProbeRedTeamRequests >= 0, "probe sizes must be 0 or more");
+        Require(HardPromptMining >= 0 && double.IsFinite(HardPromptMining), $"the hard-prompt mining boost must be 0 (off) or a positive number (got {HardPromptMining})");
         Require(CheckpointEvery >= 0, $"the checkpoint interval must be 0 or more (got {CheckpointEvery})");
         return this;
     }

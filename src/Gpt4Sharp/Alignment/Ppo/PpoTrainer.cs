@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
@@ -26,6 +27,9 @@ public sealed record PromptStratum(string Name, double Share, IReadOnlyList<stri
     /// </summary>
     public int GroupSize { get; init; } = 1;
 
+    /// <summary>Per prompt, whether it is a harmful request (true) or a benign one (false); null for groups that are not safety requests.</summary>
+    public IReadOnlyList<bool>? Harmful { get; init; }
+
     /// <summary>The prompts in drawing units: each group of <see cref="GroupSize"/>.</summary>
     public IReadOnlyList<IReadOnlyList<string>> Units => Prompts.Chunk(GroupSize).Select(c => (IReadOnlyList<string>)c).ToList();
 }
@@ -52,6 +56,8 @@ public sealed class PpoTrainer : IDisposable
     readonly Parameter[] parameters;
     readonly IReadOnlyList<PromptStratum> strata;
     readonly IReadOnlyList<IReadOnlyList<IReadOnlyList<string>>> units;
+    // Per stratum, the hard-prompt sampler (PpoSettings.HardPromptMining), or null where units are drawn uniformly.
+    readonly HardPromptSampler?[] samplers;
     readonly int endOfTurn;
 
     public AdaptiveKlController Kl { get; }
@@ -80,6 +86,7 @@ public sealed class PpoTrainer : IDisposable
             : [new PromptStratum("pooled", 1.0, CurriculumPrompts(settings.Families, settings.Seed, settings.PromptsPerFamily, settings.PromptFraming))];
         strata = strata.Where(s => s.Prompts.Count > 0).ToList();
         units = strata.Select(s => s.Units).ToList();
+        samplers = [.. strata.Select((s, i) => settings.HardPromptMining > 0 && s.Harmful is not null ? new HardPromptSampler(units[i].Count, settings.HardPromptMining) : null)];
         if (strata.Count == 0) throw new UserError("There are no prompts to practise on; give other --families.");
     }
 
@@ -107,9 +114,15 @@ public sealed class PpoTrainer : IDisposable
             if (pairs.Count > 0) items = items.Where(item => PracticeFraming.IntentClause(item) is null).ToList();
             var kinds = items.GroupBy(item => item.Kind).OrderBy(g => g.Key, StringComparer.Ordinal).ToList();
             double share = 1.0 / names.Count, kindShare = pairs.Count > 0 ? share / 2 : share;
-            if (pairs.Count > 0) result.Add(new PromptStratum($"{name}/pairs", kinds.Count > 0 ? share / 2 : share, [.. pairs.SelectMany(p => new[] { p.Harmful, p.Benign })]) { GroupSize = 2 });
+            if (pairs.Count > 0)
+                result.Add(new PromptStratum($"{name}/pairs", kinds.Count > 0 ? share / 2 : share, [.. pairs.SelectMany(p => new[] { p.Harmful, p.Benign })])
+                    { GroupSize = 2, Harmful = [.. pairs.SelectMany(_ => new[] { true, false })] });
             foreach (var kind in kinds)
-                result.Add(new PromptStratum($"{name}/{kind.Key}", kindShare / kinds.Count, kind.SelectMany(item => Wordings(item, seed, framing)).Distinct().ToList()));
+            {
+                var prompts = kind.SelectMany(item => Wordings(item, seed, framing)).Distinct().ToList();
+                result.Add(new PromptStratum($"{name}/{kind.Key}", kindShare / kinds.Count, prompts)
+                    { Harmful = kind.Key is "harmful" or "benign" ? [.. prompts.Select(_ => kind.Key == "harmful")] : null });
+            }
         }
         return result;
     }
@@ -120,8 +133,11 @@ public sealed class PpoTrainer : IDisposable
     static IEnumerable<CurriculumItem> PracticeItems(string family, long seed, int count) =>
         CurriculumRegistry.Get(family).Generate(seed, Split.Train, count).Where(item => item.Kind != "profile" && item.History is null && item.Image is null);
 
-    /// <summary>One drawing unit: a prompt, or a group of prompts that go into the step together.</summary>
-    IReadOnlyList<string> DrawUnit(Random random)
+    /// <summary>Safety practice units whose last rollouts had a wrong sample, over all groups (0 without hard-prompt mining).</summary>
+    public int MinedFailingUnits => samplers.Sum(s => s?.Failing ?? 0);
+
+    /// <summary>One drawing unit (stratum, index): a prompt, or a group of prompts that go into the step together.</summary>
+    (int Stratum, int Index) DrawUnit(Random random)
     {
         int chosen = strata.Count - 1;
         if (strata.Count > 1)
@@ -133,7 +149,26 @@ public sealed class PpoTrainer : IDisposable
                 u -= strata[i].Share;
             }
         }
-        return units[chosen][random.Next(units[chosen].Count)];
+        return (chosen, samplers[chosen]?.Draw(random) ?? random.Next(units[chosen].Count));
+    }
+
+    /// <summary>Hard-prompt mining: each drawn safety unit's share of wrong samples becomes its new draw weight.</summary>
+    void RecordFailures(IReadOnlyList<Rollout> rollouts, IReadOnlyList<(int Stratum, int Index)> drawn)
+    {
+        foreach (var group in rollouts.GroupBy(r => r.Unit))
+        {
+            var (s, index) = drawn[group.Key];
+            if (samplers[s] is not { } sampler) continue;
+            var prompts = units[s][index];
+            var harmful = strata[s].Harmful!;
+            int first = index * strata[s].GroupSize;
+            sampler.Record(index, HardPromptSampler.FailureShare(group.Select(r => (harmful[first + Index(prompts, r.Prompt)], r.Response))));
+        }
+        static int Index(IReadOnlyList<string> prompts, string prompt)
+        {
+            for (int i = 0; i < prompts.Count; i++) if (prompts[i] == prompt) return i;
+            throw new InvalidOperationException("A rollout's prompt is not in the unit it was drawn from.");
+        }
     }
 
     /// <summary>The chat-template ids of a system + user turn ending in the assistant tag, cut from the left to at most <paramref name="maxLength"/>.</summary>
@@ -158,7 +193,8 @@ public sealed class PpoTrainer : IDisposable
         // Prompt choice and minibatch order depend only on (seed, step), so a resumed run draws what an uninterrupted one would;
         // System.Random is fine here: it only needs to be seeded, not portable across .NET versions.
         var random = new Random(unchecked((int)(settings.Seed * 1_000_003L + step)));
-        var rollouts = Sample(step, random, cancel);
+        var (rollouts, drawn) = Sample(step, random, cancel);
+        if (samplers.Any(x => x is not null)) RecordFailures(rollouts, drawn);
         int n = rollouts.Count;
         int width = rollouts.Max(r => r.PromptIds.Length + r.ResponseIds.Length);
 
@@ -275,14 +311,18 @@ public sealed class PpoTrainer : IDisposable
     }
 
     /// <summary>The rollouts of one step: each prompt's completions come from one batched, KV-cached decode at temperature 1.</summary>
-    List<Rollout> Sample(int step, Random random, CancellationToken cancel)
+    (List<Rollout> Rollouts, List<(int Stratum, int Index)> Drawn) Sample(int step, Random random, CancellationToken cancel)
     {
         var rollouts = new List<Rollout>();
+        var drawn = new List<(int Stratum, int Index)>();
         int maxPrompt = Policy.Config.ContextLength - settings.MaxNewTokens;
         if (maxPrompt < 2) throw new UserError($"The model's context of {Policy.Config.ContextLength} tokens leaves no room for prompts with --max-new-tokens {settings.MaxNewTokens}; lower it.");
         // A unit of several prompts (a contrastive pair) always comes whole, so a step can hold one prompt more than asked.
         for (int k = 0, unit = 0; k < settings.PromptsPerStep; unit++)
-            foreach (var prompt in DrawUnit(random))
+        {
+            var (stratum, index) = DrawUnit(random);
+            drawn.Add((stratum, index));
+            foreach (var prompt in units[stratum][index])
             {
                 var ids = PromptIds(tokenizer, prompt, settings.SystemPrompt, maxPrompt);
                 var options = new SamplingOptions { MaxNewTokens = settings.MaxNewTokens, Temperature = 1.0, StopTokens = [endOfTurn], Seed = settings.Seed + 7919L * (step * settings.PromptsPerStep + k) };
@@ -294,7 +334,8 @@ public sealed class PpoTrainer : IDisposable
                 }
                 k++;
             }
-        return rollouts;
+        }
+        return (rollouts, drawn);
     }
 
     /// <summary>Positions (in the shifted, next-token layout) of a reply's tokens: logits at position p predict token p+1.</summary>
@@ -414,6 +455,15 @@ public sealed class PpoTrainer : IDisposable
             Step = History.Count, Seed = settings.Seed,
             Extra = new JsonObject { ["kl_coefficient"] = Kl.Coefficient, ["history"] = JsonSerializer.SerializeToNode(History, HistoryJson) },
         };
+        // Hard-prompt mining's memory, "stratum:unit" -> failure share, so a resumed run draws what an uninterrupted one would.
+        if (samplers.Any(x => x is not null))
+        {
+            var mined = new JsonObject();
+            for (int s = 0; s < samplers.Length; s++)
+                for (int i = 0; i < (samplers[s]?.Units ?? 0); i++)
+                    if (samplers[s]!.FailureOf(i) > 0) mined[$"{s}:{i}"] = samplers[s]!.FailureOf(i);
+            state.Extra["mined_failures"] = mined;
+        }
         new CheckpointStore(Path.Combine(outDir, StateDirectory), keepLast: 1)
             .Save(actorCritic, ModelBundle.ConfigJson(Policy.Config, tokenizer), optimizer, state, run);
     }
@@ -428,6 +478,12 @@ public sealed class PpoTrainer : IDisposable
         Kl.ContinueFrom(coefficient.GetValue<double>());
         History.Clear();
         History.AddRange(history.Deserialize<List<PpoStepMetrics>>(HistoryJson) ?? []);
+        if (loaded.State.Extra["mined_failures"] is JsonObject mined)
+            foreach (var (key, value) in mined)
+            {
+                var parts = key.Split(':');
+                samplers[int.Parse(parts[0], CultureInfo.InvariantCulture)]?.Record(int.Parse(parts[1], CultureInfo.InvariantCulture), value!.GetValue<double>());
+            }
         return true;
     }
 
@@ -498,6 +554,7 @@ public sealed class PpoTrainer : IDisposable
             if (settings.CheckpointEvery > 0 && metrics.Step % settings.CheckpointEvery == 0 && metrics.Step < settings.Steps) checkpoint = Save();
         }
         checkpoint = Save();
+        if (settings.HardPromptMining > 0) log($"Hard-prompt mining (boost {settings.HardPromptMining:G}): {trainer.MinedFailingUnits} practice units had a wrong sample in their last rollouts.");
         var after = completed ? Probe(policy.Model) : null;
         if (after is not null) log($"After PPO: {PpoReport.Describe(after)}.");
         var plots = PpoReport.Write(outDir, settings, trainer.History, before, after);

@@ -98,12 +98,16 @@ public class PpoTrainingTests
         Assert.Equal(2, CheckpointStore.Inspect(outDir).Step);
     }
 
-    [Fact]
-    public void Resumed_ppo_repeats_an_uninterrupted_run()
+    // With hard-prompt mining on, the failure shares the draws depend on are part of the saved state.
+    [Theory]
+    [InlineData(0)]
+    [InlineData(20)]
+    public void Resumed_ppo_repeats_an_uninterrupted_run(double mining)
     {
         var model = TinyRun.Create();
         PpoSettings For(string dir) => Settings with
         {
+            HardPromptMining = mining, Families = mining > 0 ? ["safety"] : new PpoSettings().Families,
             PolicyModel = model, OutDirectory = dir, Steps = 4, PromptsPerStep = 1, SamplesPerPrompt = 4, MinibatchSize = 4,
             ProbeSafetyPrompts = 0, ProbePassagePrompts = 0, ProbeRedTeamRequests = 0, PromptsPerFamily = 50, Device = "cpu",
         };
@@ -121,6 +125,12 @@ public class PpoTrainingTests
         Assert.True(second.Completed);
         static object Numbers(PpoStepMetrics m) => (m.Step, m.Reward, m.Kl, m.KlCoefficient, m.ClipFraction, m.Entropy, m.ValueLoss, m.PolicyLoss, m.ResponseLength);
         Assert.Equal(uninterrupted.Steps.Select(Numbers), second.Steps.Select(Numbers));
+        if (mining > 0)
+        {
+            // The random tiny model answers harmful practice requests, so mining has failures to remember and they are saved.
+            var state = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Directory.GetFiles(Path.Combine(whole, PpoTrainer.StateDirectory), CheckpointStore.TrainerStateFile, SearchOption.AllDirectories).Single()))!;
+            Assert.NotEmpty(state["extra"]!["mined_failures"]!.AsObject());
+        }
         using var a = ModelBundle.Load(whole);
         using var b = ModelBundle.Load(split);
         foreach (var ((name, x), (_, y)) in a.Model.named_parameters().Zip(b.Model.named_parameters()))
