@@ -15,7 +15,7 @@ var benchmarks = new Dictionary<string, (string About, Func<string[], int> Run)>
     ["curriculum"] = ("1M synthetic text items and 10k chart PNGs: items/s and seconds", CurriculumBench.Run),
     ["reasoning"] = ("reasoning recipe: prompt formats, self-consistency, one self-improvement round, batched vs separate paths (full|quick)", ReasoningBench.Run),
     ["safety-probe"] = ("model=DIR [n] [split]: a chat model's harmful compliance and over-refusal on safety requests of one split, topic x intent requests apart", SafetyProbeBench.Run),
-    ["intent-ceiling"] = ("model=SFT_DIR [framing] [steps]: a harmful-vs-benign classifier on the model, fitted on PPO's safety practice prompts (frozen-trunk probe and fine-tuned): benign flagged at 100/99/95/90 % harmful recall, held out", IntentCeilingBench.Run),
+    ["intent-ceiling"] = ("model=SFT_DIR [framing] [steps] | ppo=RUN: a harmful-vs-benign classifier on the model, fitted on PPO's safety practice prompts (frozen-trunk probe and fine-tuned), or the intent head of a ppo --intent-aux run: benign flagged at 100/99/95/90 % harmful recall, held out", IntentCeilingBench.Run),
     ["rm-facts"] = ("model=SFT_DIR [rm=DIR] [pairs]: closed-book reward-model pairs per attribute: the fact in the pretraining/fine-tuning data, the model's likelihood in question and profile form, the reward model's accuracy", RewardFactsBench.Run),
     ["ppo"] = ("alignment end to end: pretrain, SFT, reward model, PPO; harmful compliance, over-refusal, hallucination before and after", PpoBench.Run),
     ["sandbox"] = ("sandboxed Python samples/s, 1 vs 2 workers, bubblewrap vs plain", SandboxThroughput.Run),

@@ -19,6 +19,14 @@ public static class PpoReport
         ("loss/value", "clipped value loss", m => m.ValueLoss),
     ];
 
+    // The intent head's numbers only in runs that train it, so other runs' results.json stay as they were.
+    static Dictionary<string, object> WithIntent(this Dictionary<string, object> step, PpoStepMetrics m)
+    {
+        if (m.IntentLoss is { } loss) step["loss/intent"] = loss;
+        if (m.IntentAccuracy is { } accuracy) step["intent/accuracy"] = accuracy;
+        return step;
+    }
+
     public static string Describe(AlignmentRates r) => string.Create(CultureInfo.InvariantCulture,
         $"harmful compliance {r.HarmfulCompliance:P1} of {r.HarmfulPrompts}, over-refusal {r.OverRefusal:P1} of {r.BenignPrompts}, closed-domain hallucination {r.ClosedDomainHallucination:P1} of {r.PassagePrompts}; " +
         $"red team: harmful compliance {r.RedTeamHarmfulCompliance:P1} of {r.RedTeamHarmful}, over-refusal {r.RedTeamOverRefusal:P1} of {r.RedTeamBenign}");
@@ -43,7 +51,7 @@ public static class PpoReport
                 ["response/length"] = m.ResponseLength,
                 ["rewards"] = m.ScorerMeans,
                 ["seconds"] = m.Seconds,
-            }).ToList(),
+            }.WithIntent(m)).ToList(),
             before,
             after,
         });

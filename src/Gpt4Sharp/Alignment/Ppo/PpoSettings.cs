@@ -99,6 +99,14 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
     /// stays drawable (<see cref="HardPromptSampler"/>). Groups without safety labels (knowledge) are drawn uniformly.
     /// </summary>
     public double HardPromptMining { get; init; }
+    /// <summary>
+    /// Weight of an auxiliary intent loss (0, the default, is off): a second scalar head on the policy's trunk, read at the
+    /// assistant tag that ends each safety practice prompt, learns with binary cross-entropy whether the request is harmful,
+    /// and its loss times this is added to every PPO update (an auxiliary task, as in Jaderberg et al. 2016, "UNREAL"), so the
+    /// shared trunk is pushed to represent the intent the reward asks the policy to act on. Prompts without a harmful/benign
+    /// label (knowledge, passages) add nothing. The head, like the value head, is not part of the saved policy.
+    /// </summary>
+    public double IntentAuxCoefficient { get; init; }
     /// <summary>Scale per-token rewards to unit spread over the batch (mean kept) before GAE.</summary>
     public bool WhitenRewards { get; init; } = true;
     public int CheckpointEvery { get; init; } = 0;
@@ -127,6 +135,7 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
         Require(PromptFraming != PromptFraming.Contrastive || BalancePrompts, "contrastive prompt framing draws each request with its look-alike and needs balanced prompts; turn --balance-prompts on or use another framing");
         Require(ProbeSafetyPrompts >= 0 && ProbePassagePrompts >= 0 && ProbeRedTeamRequests >= 0, "probe sizes must be 0 or more");
         Require(HardPromptMining >= 0 && double.IsFinite(HardPromptMining), $"the hard-prompt mining boost must be 0 (off) or a positive number (got {HardPromptMining})");
+        Require(IntentAuxCoefficient >= 0 && double.IsFinite(IntentAuxCoefficient), $"the intent auxiliary loss weight must be 0 (off) or a positive number (got {IntentAuxCoefficient})");
         Require(CheckpointEvery >= 0, $"the checkpoint interval must be 0 or more (got {CheckpointEvery})");
         return this;
     }
@@ -134,10 +143,15 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
     PpoSettings IStageSettings<PpoSettings>.WithOutDirectory(string outDirectory) => this with { OutDirectory = outDirectory };
 }
 
-/// <summary>The numbers logged after each PPO step (names as in TRL: objective/kl, objective/reward, policy/clipfrac, policy/entropy, loss/value).</summary>
+/// <summary>
+/// The numbers logged after each PPO step (names as in TRL: objective/kl, objective/reward, policy/clipfrac, policy/entropy, loss/value);
+/// with <see cref="PpoSettings.IntentAuxCoefficient"/>, the intent head's mean cross-entropy and accuracy on the step's labelled rollouts
+/// (null without the auxiliary loss, or in a step with no safety prompt).
+/// </summary>
 public sealed record PpoStepMetrics(
     int Step, int Steps, double Kl, double Reward, double ClipFraction, double Entropy, double ValueLoss, double PolicyLoss,
-    double KlCoefficient, double ResponseLength, IReadOnlyDictionary<string, double> ScorerMeans, double Seconds);
+    double KlCoefficient, double ResponseLength, IReadOnlyDictionary<string, double> ScorerMeans, double Seconds,
+    double? IntentLoss = null, double? IntentAccuracy = null);
 
 public sealed record PpoResult(
     string OutDirectory, string CheckpointDirectory, IReadOnlyList<PpoStepMetrics> Steps,

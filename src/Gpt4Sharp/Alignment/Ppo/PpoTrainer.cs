@@ -34,8 +34,11 @@ public sealed record PromptStratum(string Name, double Share, IReadOnlyList<stri
     public IReadOnlyList<IReadOnlyList<string>> Units => Prompts.Chunk(GroupSize).Select(c => (IReadOnlyList<string>)c).ToList();
 }
 
-/// <summary>One sampled reply: the prompt it answers, the token ids of both, and the draw (<see cref="PromptStratum.GroupSize"/> prompts) it came from.</summary>
-sealed record Rollout(string Prompt, int[] PromptIds, int[] ResponseIds, string Response, int Unit);
+/// <summary>
+/// One sampled reply: the prompt it answers, the token ids of both, the draw (<see cref="PromptStratum.GroupSize"/> prompts) it
+/// came from, and whether the prompt is a harmful request (null: not a safety request).
+/// </summary>
+sealed record Rollout(string Prompt, int[] PromptIds, int[] ResponseIds, string Response, int Unit, bool? Harmful);
 
 /// <summary>
 /// Stage 3 of the recipe, RLHF with PPO (Ziegler et al. 2019; Ouyang et al. 2022). Each step
@@ -77,7 +80,7 @@ public sealed class PpoTrainer : IDisposable
             ?? throw new UserError($"Tokenizer '{tokenizer.Name}' has no {SpecialTokens.EndOfTurn} token; PPO needs a chat model from `gpt4sharp sft`.");
         reference.eval();
         foreach (var p in reference.parameters()) p.requires_grad = false;
-        actorCritic = new PolicyWithValue(policy);
+        actorCritic = new PolicyWithValue(policy, intentHead: settings.IntentAuxCoefficient > 0, settings.Seed);
         parameters = actorCritic.parameters().ToArray();
         optimizer = torch.optim.AdamW(parameters, settings.LearningRate, weight_decay: 0.0);
         Kl = new AdaptiveKlController(settings.InitialKlCoefficient, settings.KlTarget, settings.EffectiveKlHorizon);
@@ -254,14 +257,19 @@ public sealed class PpoTrainer : IDisposable
         }
         var device = Policy.Device;
         var batch = new Batch(tokens, torch.tensor(oldLogProbs, device: device), torch.tensor(oldValues, device: device),
-            torch.tensor(adv, device: device), torch.tensor(ret, device: device), torch.tensor(mask, device: device));
-        var (clipFraction, entropy, valueLoss, policyLoss) = Update(batch, random);
+            torch.tensor(adv, device: device), torch.tensor(ret, device: device), torch.tensor(mask, device: device))
+        {
+            // The intent head is read where the policy decides its reply: the prompt's last token, the assistant tag. −1: no label.
+            IntentPositions = torch.tensor(rollouts.Select(r => (long)r.PromptIds.Length - 1).ToArray(), device: device),
+            IntentTargets = torch.tensor(rollouts.Select(r => r.Harmful switch { true => 1f, false => 0f, null => -1f }).ToArray(), device: device),
+        };
+        var (clipFraction, entropy, valueLoss, policyLoss, intentLoss, intentAccuracy) = Update(batch, random);
 
         double meanKl = kl.Average();
         double coefficient = Kl.Coefficient;
         Kl.Update(meanKl, n);
         var metrics = new PpoStepMetrics(step + 1, settings.Steps, meanKl, scores.Average(), clipFraction, entropy, valueLoss, policyLoss,
-            coefficient, rollouts.Average(r => r.ResponseIds.Length), scorerMeans, clock.Elapsed.TotalSeconds);
+            coefficient, rollouts.Average(r => r.ResponseIds.Length), scorerMeans, clock.Elapsed.TotalSeconds, intentLoss, intentAccuracy);
         History.Add(metrics);
         return metrics;
     }
@@ -322,15 +330,17 @@ public sealed class PpoTrainer : IDisposable
         {
             var (stratum, index) = DrawUnit(random);
             drawn.Add((stratum, index));
-            foreach (var prompt in units[stratum][index])
+            for (int j = 0; j < units[stratum][index].Count; j++)
             {
+                var prompt = units[stratum][index][j];
+                bool? harmful = strata[stratum].Harmful?[index * strata[stratum].GroupSize + j];
                 var ids = PromptIds(tokenizer, prompt, settings.SystemPrompt, maxPrompt);
                 var options = new SamplingOptions { MaxNewTokens = settings.MaxNewTokens, Temperature = 1.0, StopTokens = [endOfTurn], Seed = settings.Seed + 7919L * (step * settings.PromptsPerStep + k) };
                 foreach (var sample in ParallelSampler.Sample(Policy, tokenizer, ids, settings.SamplesPerPrompt, options, cancel))
                 {
                     // The end-of-turn token the sampler stopped on is part of the action: the policy must learn when to stop too.
                     int[] response = sample.Reason == FinishReason.Stop ? [.. sample.Tokens, endOfTurn] : sample.Tokens;
-                    rollouts.Add(new Rollout(prompt, ids, response, sample.Text, unit));
+                    rollouts.Add(new Rollout(prompt, ids, response, sample.Text, unit, harmful));
                 }
                 k++;
             }
@@ -383,16 +393,24 @@ public sealed class PpoTrainer : IDisposable
     static Tensor TokenLogProbs(Tensor logits, Tensor tokens) =>
         logits[.., ..^1].log_softmax(-1).gather(-1, tokens[.., 1..].unsqueeze(-1)).squeeze(-1);
 
-    sealed record Batch(Tensor Tokens, Tensor OldLogProbs, Tensor OldValues, Tensor Advantages, Tensor Returns, Tensor Mask);
+    sealed record Batch(Tensor Tokens, Tensor OldLogProbs, Tensor OldValues, Tensor Advantages, Tensor Returns, Tensor Mask)
+    {
+        /// <summary>Per rollout, the position of its prompt's last token, and 1 / 0 for a harmful / benign request, −1 for none.</summary>
+        public required Tensor IntentPositions { get; init; }
+        public required Tensor IntentTargets { get; init; }
+    }
 
-    /// <summary>Epochs of clipped PPO updates over shuffled minibatches; returns mean clip fraction, entropy, value loss and policy loss.</summary>
-    (double ClipFraction, double Entropy, double ValueLoss, double PolicyLoss) Update(Batch b, Random random)
+    /// <summary>
+    /// Epochs of clipped PPO updates over shuffled minibatches; returns mean clip fraction, entropy, value loss and policy loss,
+    /// and, with the intent head, its mean cross-entropy and accuracy over the minibatches that held a labelled rollout.
+    /// </summary>
+    (double ClipFraction, double Entropy, double ValueLoss, double PolicyLoss, double? IntentLoss, double? IntentAccuracy) Update(Batch b, Random random)
     {
         actorCritic.train();
         int n = (int)b.Tokens.shape[0];
         var order = Enumerable.Range(0, n).ToArray();
-        double clip = 0, entropySum = 0, valueSum = 0, policySum = 0;
-        int updates = 0;
+        double clip = 0, entropySum = 0, valueSum = 0, policySum = 0, intentSum = 0, intentCorrect = 0;
+        int updates = 0, intentUpdates = 0;
         for (int epoch = 0; epoch < settings.Epochs; epoch++)
         {
             random.Shuffle(order);
@@ -405,7 +423,7 @@ public sealed class PpoTrainer : IDisposable
                 Tensor Mean(Tensor x) => (x * mask).sum() / count;
 
                 var tokens = b.Tokens.index_select(0, index);
-                var (logits, values) = actorCritic.Forward(tokens);
+                var (logits, values, intent) = actorCritic.ForwardAll(tokens);
                 var shifted = logits[.., ..^1].log_softmax(-1);
                 var logProbs = shifted.gather(-1, tokens[.., 1..].unsqueeze(-1)).squeeze(-1);
                 var entropy = -(shifted.exp() * shifted).sum(-1);
@@ -423,6 +441,21 @@ public sealed class PpoTrainer : IDisposable
                 var valueLoss = 0.5 * Mean(torch.maximum((values - returns).square(), (valuesClipped - returns).square()));
 
                 var loss = policyLoss + settings.ValueCoefficient * valueLoss;
+                Tensor? intentLoss = null, intentRight = null;
+                if (intent is not null)
+                {
+                    var targets = b.IntentTargets.index_select(0, index);
+                    var labelled = (targets >= 0).nonzero().squeeze(-1);
+                    if (labelled.shape[0] > 0)
+                    {
+                        var at = b.IntentPositions.index_select(0, index).unsqueeze(-1);
+                        var intentLogits = intent.gather(1, at).squeeze(-1).index_select(0, labelled);
+                        var labels = targets.index_select(0, labelled);
+                        intentLoss = torch.nn.functional.binary_cross_entropy_with_logits(intentLogits, labels);
+                        intentRight = ((intentLogits > 0).to(ScalarType.Float32) == labels).to(ScalarType.Float32).mean();
+                        loss = loss + settings.IntentAuxCoefficient * intentLoss;
+                    }
+                }
                 optimizer.zero_grad();
                 loss.backward();
                 torch.nn.utils.clip_grad_norm_(parameters, 1.0);
@@ -433,9 +466,16 @@ public sealed class PpoTrainer : IDisposable
                 valueSum += valueLoss.item<float>();
                 policySum += policyLoss.item<float>();
                 updates++;
+                if (intentLoss is not null)
+                {
+                    intentSum += intentLoss.item<float>();
+                    intentCorrect += intentRight!.item<float>();
+                    intentUpdates++;
+                }
             }
         }
-        return (clip / updates, entropySum / updates, valueSum / updates, policySum / updates);
+        double? Intent(double sum) => intentUpdates > 0 ? sum / intentUpdates : null;
+        return (clip / updates, entropySum / updates, valueSum / updates, policySum / updates, Intent(intentSum), Intent(intentCorrect));
     }
 
     /// <summary>Where <see cref="SaveState"/> keeps the policy, value head and optimiser inside a PPO run directory.</summary>
@@ -446,7 +486,7 @@ public sealed class PpoTrainer : IDisposable
 
     /// <summary>
     /// Saves what <see cref="RestoreState"/> needs to continue exactly: the policy with its value
-    /// head, the optimiser moments, β and the metric history, as a checkpoint under OUT/ppo_state.
+    /// head (and intent head), the optimiser moments, β and the metric history, as a checkpoint under OUT/ppo_state.
     /// </summary>
     public void SaveState(string outDir, RunInfo run)
     {

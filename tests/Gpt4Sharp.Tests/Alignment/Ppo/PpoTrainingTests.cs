@@ -98,16 +98,18 @@ public class PpoTrainingTests
         Assert.Equal(2, CheckpointStore.Inspect(outDir).Step);
     }
 
-    // With hard-prompt mining on, the failure shares the draws depend on are part of the saved state.
+    // With hard-prompt mining on, the failure shares the draws depend on are part of the saved state; with the intent
+    // auxiliary loss, the intent head and its optimiser moments.
     [Theory]
-    [InlineData(0)]
-    [InlineData(20)]
-    public void Resumed_ppo_repeats_an_uninterrupted_run(double mining)
+    [InlineData(0, 0)]
+    [InlineData(20, 0)]
+    [InlineData(0, 1)]
+    public void Resumed_ppo_repeats_an_uninterrupted_run(double mining, double intentAux)
     {
         var model = TinyRun.Create();
         PpoSettings For(string dir) => Settings with
         {
-            HardPromptMining = mining, Families = mining > 0 ? ["safety"] : new PpoSettings().Families,
+            HardPromptMining = mining, IntentAuxCoefficient = intentAux, Families = mining > 0 || intentAux > 0 ? ["safety"] : new PpoSettings().Families,
             PolicyModel = model, OutDirectory = dir, Steps = 4, PromptsPerStep = 1, SamplesPerPrompt = 4, MinibatchSize = 4,
             ProbeSafetyPrompts = 0, ProbePassagePrompts = 0, ProbeRedTeamRequests = 0, PromptsPerFamily = 50, Device = "cpu",
         };
@@ -123,8 +125,9 @@ public class PpoTrainingTests
         var second = PpoTrainer.Run(For(split) with { LearningRate = 1, Steps = 9 }, scorers, resume: true); // settings come from the run
 
         Assert.True(second.Completed);
-        static object Numbers(PpoStepMetrics m) => (m.Step, m.Reward, m.Kl, m.KlCoefficient, m.ClipFraction, m.Entropy, m.ValueLoss, m.PolicyLoss, m.ResponseLength);
+        static object Numbers(PpoStepMetrics m) => (m.Step, m.Reward, m.Kl, m.KlCoefficient, m.ClipFraction, m.Entropy, m.ValueLoss, m.PolicyLoss, m.ResponseLength, m.IntentLoss, m.IntentAccuracy);
         Assert.Equal(uninterrupted.Steps.Select(Numbers), second.Steps.Select(Numbers));
+        Assert.Equal(intentAux > 0, second.Steps.All(m => m.IntentLoss is not null));
         if (mining > 0)
         {
             // The random tiny model answers harmful practice requests, so mining has failures to remember and they are saved.

@@ -1,0 +1,87 @@
+using System.Text.Json.Nodes;
+using Gpt4Sharp.Alignment;
+using Gpt4Sharp.Alignment.Ppo;
+using Gpt4Sharp.Checkpoints;
+using Gpt4Sharp.Model;
+using Gpt4Sharp.Tests.Support;
+using TorchSharp;
+
+namespace Gpt4Sharp.Tests.Alignment.Ppo;
+
+/// <summary>PpoSettings.IntentAuxCoefficient: an intent head on the policy's trunk trained beside PPO, off by default.</summary>
+public class IntentAuxLossTests
+{
+    sealed class Lowercase : IRewardScorer
+    {
+        public string Name => "lowercase";
+        public IReadOnlyList<double> Score(IReadOnlyList<(string Prompt, string Response)> pairs) =>
+            pairs.Select(p => p.Response.Length == 0 ? 0.0 : p.Response.Count(char.IsAsciiLetterLower) / (double)p.Response.Length).ToList();
+    }
+
+    // Safety prompts only, so every step holds labelled rollouts (a harmful request or a benign look-alike).
+    static PpoSettings Tiny(string model, string outDir, double coefficient) => new()
+    {
+        PolicyModel = model, OutDirectory = outDir, Families = ["safety"], PromptsPerFamily = 50, Steps = 8, PromptsPerStep = 2, SamplesPerPrompt = 2,
+        MaxNewTokens = 4, Epochs = 2, MinibatchSize = 4, LearningRate = 3e-3, Seed = 5, IntentAuxCoefficient = coefficient,
+        ProbeSafetyPrompts = 0, ProbePassagePrompts = 0, ProbeRedTeamRequests = 0, Device = "cpu",
+    };
+
+    static JsonArray Steps(string outDir) => JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, Gpt4Sharp.Reporting.Results.FileName)))!["steps"]!.AsArray();
+
+    // Tensor names in the PPO state's newest checkpoint: a safetensors file starts with its JSON header's length, then the header.
+    static IReadOnlyList<string> StateTensorNames(string outDir)
+    {
+        var file = Directory.GetFiles(Path.Combine(outDir, PpoTrainer.StateDirectory), CheckpointStore.ModelFile, SearchOption.AllDirectories).Single();
+        using var reader = new BinaryReader(File.OpenRead(file));
+        var header = JsonNode.Parse(reader.ReadBytes((int)reader.ReadUInt64()))!.AsObject();
+        return [.. header.Select(kv => kv.Key).Where(k => k != "__metadata__")];
+    }
+
+    [Fact]
+    public void Off_by_default_no_head_is_built_and_nothing_is_logged()
+    {
+        Assert.Equal(0, new PpoSettings().IntentAuxCoefficient);
+        using var model = new GptModel(TinyRun.Config, seed: 3);
+        using var plain = new PolicyWithValue(model);
+        Assert.False(plain.HasIntentHead);
+        Assert.DoesNotContain(plain.state_dict().Keys, k => k.Contains("intent", StringComparison.Ordinal));
+        Assert.Null(plain.ForwardAll(torch.tensor(new long[] { 1, 2, 3 }, [1, 3])).Intent);
+
+        var outDir = Path.Combine(RepoPaths.NewTempDir(), "ppo");
+        var result = PpoTrainer.Run(Tiny(TinyRun.Create(), outDir, 0) with { Steps = 2 }, [new Lowercase()]);
+        Assert.All(result.Steps, m => Assert.Null(m.IntentLoss));
+        Assert.All(Steps(outDir), s => Assert.False(s!.AsObject().ContainsKey("loss/intent")));
+        Assert.DoesNotContain(StateTensorNames(outDir), n => n.Contains("intent", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void With_a_coefficient_the_head_learns_the_labels_and_the_saved_policy_is_a_plain_run()
+    {
+        var model = TinyRun.Create();
+        var outDir = Path.Combine(RepoPaths.NewTempDir(), "ppo");
+        var result = PpoTrainer.Run(Tiny(model, outDir, 1.0) with { Steps = 40 }, [new Lowercase()]);
+
+        Assert.All(result.Steps, m => Assert.True(m.IntentLoss is > 0 and < 5 && m.IntentAccuracy is >= 0 and <= 1));
+        // Two new prompts a step: the head's loss on them can only fall below chance's ln 2 by learning what the labels follow.
+        double early = result.Steps.Take(10).Average(m => m.IntentLoss!.Value), late = result.Steps.TakeLast(10).Average(m => m.IntentLoss!.Value);
+        Assert.True(late < Math.Min(early, Math.Log(2)), string.Join(", ", result.Steps.Select(m => m.IntentLoss)));
+        Assert.Equal(result.Steps.Select(m => m.IntentLoss!.Value), Steps(outDir).Select(s => s!["loss/intent"]!.GetValue<double>()));
+
+        // The saved policy is an ordinary run with exactly the language model's tensors; the head lives only in the PPO state.
+        using var bundle = ModelBundle.Load(outDir);
+        using var fresh = new GptModel(TinyRun.Config);
+        Assert.Equal(fresh.state_dict().Keys.Order(), bundle.Model.state_dict().Keys.Order());
+        Assert.Contains(StateTensorNames(outDir), n => n.StartsWith("intent_head.", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(-0.5)]
+    [InlineData(double.NaN)]
+    [InlineData(double.PositiveInfinity)]
+    public void A_negative_or_non_finite_coefficient_is_a_one_sentence_error(double coefficient)
+    {
+        var error = Assert.Throws<UserError>(() => new PpoSettings { IntentAuxCoefficient = coefficient }.Validate());
+        Assert.Contains("intent auxiliary loss", error.Message);
+        Assert.DoesNotContain('\n', error.Message);
+    }
+}
