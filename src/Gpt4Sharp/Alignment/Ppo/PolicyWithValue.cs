@@ -70,4 +70,14 @@ public sealed class PolicyWithValue : nn.Module
         var intent = intent_head?.forward(hidden).squeeze(-1).to(ScalarType.Float32);
         return (logits.MoveToOuterDisposeScope(), values.MoveToOuterDisposeScope(), intent?.MoveToOuterDisposeScope());
     }
+
+    /// <summary>The intent head's logit [B] at <paramref name="positions"/> [B] of token ids [B, T]: trunk and intent head only, no vocabulary projection.</summary>
+    public Tensor IntentAt(Tensor tokens, Tensor positions)
+    {
+        if (intent_head is null) throw new InvalidOperationException("This policy has no intent head.");
+        using var scope = torch.NewDisposeScope();
+        var hidden = policy.Hidden(tokens);
+        var intent = intent_head.forward(hidden).squeeze(-1).to(ScalarType.Float32);
+        return intent.gather(1, positions.unsqueeze(-1)).squeeze(-1).MoveToOuterDisposeScope();
+    }
 }

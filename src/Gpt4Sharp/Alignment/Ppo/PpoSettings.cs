@@ -107,6 +107,14 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
     /// label (knowledge, passages) add nothing. The head, like the value head, is not part of the saved policy.
     /// </summary>
     public double IntentAuxCoefficient { get; init; }
+    /// <summary>
+    /// Labelled practice prompts added to the intent loss of every minibatch update (0, the default: only the step's rollouts).
+    /// With N, each update also reads the intent head at the assistant tag of N safety practice prompts drawn (with replacement,
+    /// from a generator seeded by seed, step and update) from every practice group with harmful/benign labels, the pool PPO
+    /// practises on (never held-out or dev frames), and the intent loss becomes the mean cross-entropy over the rollouts' labels
+    /// and these together, so the head sees thousands of distinct requests instead of a step's few. Policy and value losses are unchanged.
+    /// </summary>
+    public int IntentAuxBatch { get; init; }
     /// <summary>Scale per-token rewards to unit spread over the batch (mean kept) before GAE.</summary>
     public bool WhitenRewards { get; init; } = true;
     public int CheckpointEvery { get; init; } = 0;
@@ -136,6 +144,7 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
         Require(ProbeSafetyPrompts >= 0 && ProbePassagePrompts >= 0 && ProbeRedTeamRequests >= 0, "probe sizes must be 0 or more");
         Require(HardPromptMining >= 0 && double.IsFinite(HardPromptMining), $"the hard-prompt mining boost must be 0 (off) or a positive number (got {HardPromptMining})");
         Require(IntentAuxCoefficient >= 0 && double.IsFinite(IntentAuxCoefficient), $"the intent auxiliary loss weight must be 0 (off) or a positive number (got {IntentAuxCoefficient})");
+        Require(IntentAuxBatch >= 0 && (IntentAuxBatch == 0 || IntentAuxCoefficient > 0), $"the intent loss's practice batch must be 0 (off) or a positive number of prompts used with a positive intent auxiliary loss weight (got {IntentAuxBatch} with weight {IntentAuxCoefficient})");
         Require(CheckpointEvery >= 0, $"the checkpoint interval must be 0 or more (got {CheckpointEvery})");
         return this;
     }
@@ -145,7 +154,7 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
 
 /// <summary>
 /// The numbers logged after each PPO step (names as in TRL: objective/kl, objective/reward, policy/clipfrac, policy/entropy, loss/value);
-/// with <see cref="PpoSettings.IntentAuxCoefficient"/>, the intent head's mean cross-entropy and accuracy on the step's labelled rollouts
+/// with <see cref="PpoSettings.IntentAuxCoefficient"/>, the intent head's mean cross-entropy and accuracy on the step's labelled rollouts (and PpoSettings.IntentAuxBatch's practice prompts with it)
 /// (null without the auxiliary loss, or in a step with no safety prompt).
 /// </summary>
 public sealed record PpoStepMetrics(

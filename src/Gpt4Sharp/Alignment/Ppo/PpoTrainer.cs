@@ -61,6 +61,8 @@ public sealed class PpoTrainer : IDisposable
     readonly IReadOnlyList<IReadOnlyList<IReadOnlyList<string>>> units;
     // Per stratum, the hard-prompt sampler (PpoSettings.HardPromptMining), or null where units are drawn uniformly.
     readonly HardPromptSampler?[] samplers;
+    // Every labelled safety practice prompt (PpoSettings.IntentAuxBatch draws from these); empty when that is off.
+    readonly IReadOnlyList<(string Prompt, bool Harmful)> labelledPractice;
     readonly int endOfTurn;
 
     public AdaptiveKlController Kl { get; }
@@ -91,6 +93,10 @@ public sealed class PpoTrainer : IDisposable
         units = strata.Select(s => s.Units).ToList();
         samplers = [.. strata.Select((s, i) => settings.HardPromptMining > 0 && s.Harmful is not null ? new HardPromptSampler(units[i].Count, settings.HardPromptMining) : null)];
         if (strata.Count == 0) throw new UserError("There are no prompts to practise on; give other --families.");
+        labelledPractice = settings.IntentAuxBatch > 0
+            ? [.. strata.Where(s => s.Harmful is not null).SelectMany(s => s.Prompts.Zip(s.Harmful!))] : [];
+        if (settings.IntentAuxBatch > 0 && labelledPractice.Count == 0)
+            throw new UserError("The intent loss's practice batch needs labelled safety practice prompts; add the safety family to --families or set --intent-aux-batch 0.");
     }
 
     /// <summary>The practice prompts in the groups a step draws from, with each group's share of the draws.</summary>
@@ -263,7 +269,7 @@ public sealed class PpoTrainer : IDisposable
             IntentPositions = torch.tensor(rollouts.Select(r => (long)r.PromptIds.Length - 1).ToArray(), device: device),
             IntentTargets = torch.tensor(rollouts.Select(r => r.Harmful switch { true => 1f, false => 0f, null => -1f }).ToArray(), device: device),
         };
-        var (clipFraction, entropy, valueLoss, policyLoss, intentLoss, intentAccuracy) = Update(batch, random);
+        var (clipFraction, entropy, valueLoss, policyLoss, intentLoss, intentAccuracy) = Update(batch, random, step);
 
         double meanKl = kl.Average();
         double coefficient = Kl.Coefficient;
@@ -393,6 +399,26 @@ public sealed class PpoTrainer : IDisposable
     static Tensor TokenLogProbs(Tensor logits, Tensor tokens) =>
         logits[.., ..^1].log_softmax(-1).gather(-1, tokens[.., 1..].unsqueeze(-1)).squeeze(-1);
 
+    /// <summary>
+    /// Intent logits and labels of <see cref="PpoSettings.IntentAuxBatch"/> labelled practice prompts for one minibatch update,
+    /// drawn with replacement by a generator seeded from (seed, step, update) so a resumed run draws the same ones, right-padded
+    /// (the causal trunk's reading at each prompt's last token never sees the padding).
+    /// </summary>
+    (Tensor Logits, Tensor Labels) PracticeIntent(int step, int update)
+    {
+        var random = new Random(unchecked((int)((settings.Seed * 1_000_003L + step) * 10_007L + update)));
+        var drawn = Enumerable.Range(0, settings.IntentAuxBatch).Select(_ => labelledPractice[random.Next(labelledPractice.Count)]).ToList();
+        int maxPrompt = Policy.Config.ContextLength - settings.MaxNewTokens;
+        var ids = drawn.Select(d => PromptIds(tokenizer, d.Prompt, settings.SystemPrompt, maxPrompt)).ToList();
+        int width = ids.Max(x => x.Length);
+        var flat = new long[ids.Count * width];
+        for (int i = 0; i < ids.Count; i++)
+            for (int j = 0; j < ids[i].Length; j++) flat[i * width + j] = ids[i][j];
+        var device = Policy.Device;
+        var logits = actorCritic.IntentAt(torch.tensor(flat, [ids.Count, width], device: device), torch.tensor(ids.Select(x => (long)x.Length - 1).ToArray(), device: device));
+        return (logits, torch.tensor(drawn.Select(d => d.Harmful ? 1f : 0f).ToArray(), device: device));
+    }
+
     sealed record Batch(Tensor Tokens, Tensor OldLogProbs, Tensor OldValues, Tensor Advantages, Tensor Returns, Tensor Mask)
     {
         /// <summary>Per rollout, the position of its prompt's last token, and 1 / 0 for a harmful / benign request, −1 for none.</summary>
@@ -404,7 +430,7 @@ public sealed class PpoTrainer : IDisposable
     /// Epochs of clipped PPO updates over shuffled minibatches; returns mean clip fraction, entropy, value loss and policy loss,
     /// and, with the intent head, its mean cross-entropy and accuracy over the minibatches that held a labelled rollout.
     /// </summary>
-    (double ClipFraction, double Entropy, double ValueLoss, double PolicyLoss, double? IntentLoss, double? IntentAccuracy) Update(Batch b, Random random)
+    (double ClipFraction, double Entropy, double ValueLoss, double PolicyLoss, double? IntentLoss, double? IntentAccuracy) Update(Batch b, Random random, int step)
     {
         actorCritic.train();
         int n = (int)b.Tokens.shape[0];
@@ -446,11 +472,17 @@ public sealed class PpoTrainer : IDisposable
                 {
                     var targets = b.IntentTargets.index_select(0, index);
                     var labelled = (targets >= 0).nonzero().squeeze(-1);
-                    if (labelled.shape[0] > 0)
+                    if (labelled.shape[0] > 0 || settings.IntentAuxBatch > 0)
                     {
                         var at = b.IntentPositions.index_select(0, index).unsqueeze(-1);
                         var intentLogits = intent.gather(1, at).squeeze(-1).index_select(0, labelled);
                         var labels = targets.index_select(0, labelled);
+                        if (settings.IntentAuxBatch > 0)
+                        {
+                            var (practiceLogits, practiceLabels) = PracticeIntent(step, updates);
+                            intentLogits = torch.cat([intentLogits, practiceLogits]);
+                            labels = torch.cat([labels, practiceLabels]);
+                        }
                         intentLoss = torch.nn.functional.binary_cross_entropy_with_logits(intentLogits, labels);
                         intentRight = ((intentLogits > 0).to(ScalarType.Float32) == labels).to(ScalarType.Float32).mean();
                         loss = loss + settings.IntentAuxCoefficient * intentLoss;
