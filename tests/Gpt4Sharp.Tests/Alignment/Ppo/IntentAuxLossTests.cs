@@ -74,6 +74,44 @@ public class IntentAuxLossTests
         Assert.Contains(StateTensorNames(outDir), n => n.StartsWith("intent_head.", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void A_practice_batch_joins_the_intent_loss_and_the_loss_falls()
+    {
+        var model = TinyRun.Create();
+        var plainDir = Path.Combine(RepoPaths.NewTempDir(), "ppo");
+        var batchDir = Path.Combine(RepoPaths.NewTempDir(), "ppo");
+        var plain = PpoTrainer.Run(Tiny(model, plainDir, 1.0) with { Steps = 2 }, [new Lowercase()]);
+        var result = PpoTrainer.Run(Tiny(model, batchDir, 1.0) with { Steps = 24, IntentAuxBatch = 16 }, [new Lowercase()]);
+
+        // The first update of step 1 starts from the same weights and rollouts: only the 16 extra prompts can change its loss.
+        Assert.NotEqual(plain.Steps[0].IntentLoss, result.Steps[0].IntentLoss);
+        Assert.Equal(plain.Steps[0].Reward, result.Steps[0].Reward);
+        Assert.All(result.Steps, m => Assert.True(m.IntentLoss is > 0 and < 5, $"{m.IntentLoss}"));
+        double early = result.Steps.Take(6).Average(m => m.IntentLoss!.Value), late = result.Steps.TakeLast(6).Average(m => m.IntentLoss!.Value);
+        Assert.True(late < Math.Min(early, Math.Log(2)), string.Join(", ", result.Steps.Select(m => m.IntentLoss)));
+        Assert.Equal(result.Steps.Select(m => m.IntentLoss!.Value), Steps(batchDir).Select(s => s!["loss/intent"]!.GetValue<double>()));
+    }
+
+    [Fact]
+    public void A_practice_batch_without_labelled_prompts_is_a_one_sentence_error()
+    {
+        var settings = Tiny(TinyRun.Create(), Path.Combine(RepoPaths.NewTempDir(), "ppo"), 1.0) with { IntentAuxBatch = 4, Families = ["knowledge"] };
+        var error = Assert.Throws<UserError>(() => PpoTrainer.Run(settings, [new Lowercase()]));
+        Assert.Contains("--intent-aux-batch", error.Message);
+        Assert.DoesNotContain('\n', error.Message);
+    }
+
+    [Theory]
+    [InlineData(-1, 0.5)]
+    [InlineData(8, 0.0)]
+    public void A_negative_practice_batch_or_one_without_the_intent_loss_is_a_one_sentence_error(int batch, double coefficient)
+    {
+        Assert.Equal(0, new PpoSettings().IntentAuxBatch);
+        var error = Assert.Throws<UserError>(() => new PpoSettings { IntentAuxBatch = batch, IntentAuxCoefficient = coefficient }.Validate());
+        Assert.Contains("practice batch", error.Message);
+        Assert.DoesNotContain('\n', error.Message);
+    }
+
     [Theory]
     [InlineData(-0.5)]
     [InlineData(double.NaN)]
