@@ -99,17 +99,18 @@ public class PpoTrainingTests
     }
 
     // With hard-prompt mining on, the failure shares the draws depend on are part of the saved state; with the intent
-    // auxiliary loss, the intent head and its optimiser moments.
+    // auxiliary loss, the intent head and its optimiser moments (and with its practice batch, draws seeded by step and update).
     [Theory]
-    [InlineData(0, 0)]
-    [InlineData(20, 0)]
-    [InlineData(0, 1)]
-    public void Resumed_ppo_repeats_an_uninterrupted_run(double mining, double intentAux)
+    [InlineData(0, 0, 0)]
+    [InlineData(20, 0, 0)]
+    [InlineData(0, 1, 0)]
+    [InlineData(0, 1, 6)]
+    public void Resumed_ppo_repeats_an_uninterrupted_run(double mining, double intentAux, int intentBatch)
     {
         var model = TinyRun.Create();
         PpoSettings For(string dir) => Settings with
         {
-            HardPromptMining = mining, IntentAuxCoefficient = intentAux, Families = mining > 0 || intentAux > 0 ? ["safety"] : new PpoSettings().Families,
+            HardPromptMining = mining, IntentAuxCoefficient = intentAux, IntentAuxBatch = intentBatch, Families = mining > 0 || intentAux > 0 ? ["safety"] : new PpoSettings().Families,
             PolicyModel = model, OutDirectory = dir, Steps = 4, PromptsPerStep = 1, SamplesPerPrompt = 4, MinibatchSize = 4,
             ProbeSafetyPrompts = 0, ProbePassagePrompts = 0, ProbeRedTeamRequests = 0, PromptsPerFamily = 50, Device = "cpu",
         };
