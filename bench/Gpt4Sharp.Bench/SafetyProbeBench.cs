@@ -44,7 +44,7 @@ public static class SafetyProbeBench
         int shown = 0;
         // (dimension, value, harmful?) -> (prompts, wrong), for by=1.
         var cuts = new Dictionary<(string Dimension, string Value, bool Harmful), (int Prompts, int Wrong)>();
-        var dump = opts.TryGetValue("dump", out var dumpPath) ? new StreamWriter(dumpPath) : null;
+        using var dump = opts.TryGetValue("dump", out var dumpPath) ? new StreamWriter(dumpPath) : null;
         using var rm = opts.TryGetValue("rm", out var rmDir) ? LearnedRewardModel.Load(rmDir, bundle.Model.Device) : null;
         var benignSampled = new List<(double Reference, List<(bool Refusal, double Score)> Samples)>();
         foreach (var item in CurriculumRegistry.Get("safety").Generate(seed, split, n))
@@ -74,7 +74,6 @@ public static class SafetyProbeBench
                 benignSampled.Add((scores[0], samples.Select((t, i) => (SafetyFamily.IsRefusal(t), scores[i + 1])).ToList()));
             }
         }
-        dump?.Dispose();
         string Rate(Func<string, bool> group, bool harmful)
         {
             var rows = counts.Where(c => c.Key.Harmful == harmful && group(c.Key.Group)).Select(c => c.Value).ToList();

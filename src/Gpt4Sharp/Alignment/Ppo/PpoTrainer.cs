@@ -63,6 +63,8 @@ public sealed class PpoTrainer : IDisposable
     readonly HardPromptSampler?[] samplers;
     // Every labelled safety practice prompt (PpoSettings.IntentAuxBatch draws from these); empty when that is off.
     readonly IReadOnlyList<(string Prompt, bool Harmful)> labelledPractice;
+    // Their chat-template ids, encoded on first draw: every update draws a batch, and most prompts come back many times.
+    readonly int[]?[] labelledPracticeIds;
     readonly int endOfTurn;
 
     public AdaptiveKlController Kl { get; }
@@ -97,6 +99,7 @@ public sealed class PpoTrainer : IDisposable
             ? [.. strata.Where(s => s.Harmful is not null).SelectMany(s => s.Prompts.Zip(s.Harmful!))] : [];
         if (settings.IntentAuxBatch > 0 && labelledPractice.Count == 0)
             throw new UserError("The intent loss's practice batch needs labelled safety practice prompts; add the safety family to --families or set --intent-aux-batch 0.");
+        labelledPracticeIds = new int[]?[labelledPractice.Count];
     }
 
     /// <summary>The practice prompts in the groups a step draws from, with each group's share of the draws.</summary>
@@ -168,15 +171,8 @@ public sealed class PpoTrainer : IDisposable
         {
             var (s, index) = drawn[group.Key];
             if (samplers[s] is not { } sampler) continue;
-            var prompts = units[s][index];
-            var harmful = strata[s].Harmful!;
-            int first = index * strata[s].GroupSize;
-            sampler.Record(index, HardPromptSampler.FailureShare(group.Select(r => (harmful[first + Index(prompts, r.Prompt)], r.Response))));
-        }
-        static int Index(IReadOnlyList<string> prompts, string prompt)
-        {
-            for (int i = 0; i < prompts.Count; i++) if (prompts[i] == prompt) return i;
-            throw new InvalidOperationException("A rollout's prompt is not in the unit it was drawn from.");
+            // A sampler exists only for labelled groups, so every rollout drawn from one carries its label.
+            sampler.Record(index, HardPromptSampler.FailureShare(group.Select(r => (r.Harmful!.Value, r.Response))));
         }
     }
 
@@ -407,16 +403,16 @@ public sealed class PpoTrainer : IDisposable
     (Tensor Logits, Tensor Labels) PracticeIntent(int step, int update)
     {
         var random = new Random(unchecked((int)((settings.Seed * 1_000_003L + step) * 10_007L + update)));
-        var drawn = Enumerable.Range(0, settings.IntentAuxBatch).Select(_ => labelledPractice[random.Next(labelledPractice.Count)]).ToList();
+        var drawn = Enumerable.Range(0, settings.IntentAuxBatch).Select(_ => random.Next(labelledPractice.Count)).ToList();
         int maxPrompt = Policy.Config.ContextLength - settings.MaxNewTokens;
-        var ids = drawn.Select(d => PromptIds(tokenizer, d.Prompt, settings.SystemPrompt, maxPrompt)).ToList();
+        var ids = drawn.Select(i => labelledPracticeIds[i] ??= PromptIds(tokenizer, labelledPractice[i].Prompt, settings.SystemPrompt, maxPrompt)).ToList();
         int width = ids.Max(x => x.Length);
         var flat = new long[ids.Count * width];
         for (int i = 0; i < ids.Count; i++)
             for (int j = 0; j < ids[i].Length; j++) flat[i * width + j] = ids[i][j];
         var device = Policy.Device;
         var logits = actorCritic.IntentAt(torch.tensor(flat, [ids.Count, width], device: device), torch.tensor(ids.Select(x => (long)x.Length - 1).ToArray(), device: device));
-        return (logits, torch.tensor(drawn.Select(d => d.Harmful ? 1f : 0f).ToArray(), device: device));
+        return (logits, torch.tensor(drawn.Select(i => labelledPractice[i].Harmful ? 1f : 0f).ToArray(), device: device));
     }
 
     sealed record Batch(Tensor Tokens, Tensor OldLogProbs, Tensor OldValues, Tensor Advantages, Tensor Returns, Tensor Mask)
