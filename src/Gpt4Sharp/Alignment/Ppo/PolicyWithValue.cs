@@ -71,13 +71,18 @@ public sealed class PolicyWithValue : nn.Module
         return (logits.MoveToOuterDisposeScope(), values.MoveToOuterDisposeScope(), intent?.MoveToOuterDisposeScope());
     }
 
-    /// <summary>The intent head's logit [B] at <paramref name="positions"/> [B] of token ids [B, T]: trunk and intent head only, no vocabulary projection.</summary>
-    public Tensor IntentAt(Tensor tokens, Tensor positions)
+    /// <summary>
+    /// The readings at <paramref name="positions"/> [B, P] of token ids [B, T]: the intent head's logits [B, P] (null without the
+    /// head) and the next-token logits [B, P, V] there; the vocabulary projection runs only at those positions.
+    /// </summary>
+    public (Tensor? Intent, Tensor NextTokenLogits) ReadAt(Tensor tokens, Tensor positions)
     {
-        if (intent_head is null) throw new InvalidOperationException("This policy has no intent head.");
         using var scope = torch.NewDisposeScope();
         var hidden = policy.Hidden(tokens);
-        var intent = intent_head.forward(hidden).squeeze(-1).to(ScalarType.Float32);
-        return intent.gather(1, positions.unsqueeze(-1)).squeeze(-1).MoveToOuterDisposeScope();
+        // The intent head reads every position and is then gathered, exactly as ForwardAll's reading is, so runs repeat bit for bit.
+        var intent = intent_head?.forward(hidden).squeeze(-1).to(ScalarType.Float32).gather(1, positions);
+        var at = hidden.gather(1, positions.unsqueeze(-1).expand(-1, -1, hidden.shape[^1]));
+        var logits = policy.Head(at).to(ScalarType.Float32);
+        return (intent?.MoveToOuterDisposeScope(), logits.MoveToOuterDisposeScope());
     }
 }

@@ -19,11 +19,13 @@ public static class PpoReport
         ("loss/value", "clipped value loss", m => m.ValueLoss),
     ];
 
-    // The intent head's numbers only in runs that train it, so other runs' results.json stay as they were.
+    // The intent head's and the refusal decision's numbers only in runs that train them, so other runs' results.json stay as they were.
     static Dictionary<string, object> WithIntent(this Dictionary<string, object> step, PpoStepMetrics m)
     {
         if (m.IntentLoss is { } loss) step["loss/intent"] = loss;
         if (m.IntentAccuracy is { } accuracy) step["intent/accuracy"] = accuracy;
+        if (m.RefusalLoss is { } refusal) step["loss/refusal"] = refusal;
+        if (m.RefusalAccuracy is { } decided) step["refusal/accuracy"] = decided;
         return step;
     }
 

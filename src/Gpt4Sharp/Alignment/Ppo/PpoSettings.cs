@@ -115,6 +115,15 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
     /// and these together, so the head sees thousands of distinct requests instead of a step's few. Policy and value losses are unchanged.
     /// </summary>
     public int IntentAuxBatch { get; init; }
+    /// <summary>
+    /// Weight of an auxiliary refusal-decision loss (0, the default, is off; needs <see cref="IntentAuxBatch"/>). Where the intent
+    /// loss shapes the trunk and leaves the policy to act on it through the reward, this one trains the decision itself on the
+    /// practice batch: the probability that the reply opens like a refusal (<see cref="RefusalOpenings"/>: the two-token openings of
+    /// the curriculum's refusals that open none of its helpful answers) is pushed up for harmful requests and down for benign ones
+    /// with binary cross-entropy. A supervised term beside the PPO loss, as InstructGPT's PPO-ptx mixes in supervised gradients;
+    /// the rest of the reply is left to the reward.
+    /// </summary>
+    public double RefusalAuxCoefficient { get; init; }
     /// <summary>Scale per-token rewards to unit spread over the batch (mean kept) before GAE.</summary>
     public bool WhitenRewards { get; init; } = true;
     public int CheckpointEvery { get; init; } = 0;
@@ -144,7 +153,9 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
         Require(ProbeSafetyPrompts >= 0 && ProbePassagePrompts >= 0 && ProbeRedTeamRequests >= 0, "probe sizes must be 0 or more");
         Require(HardPromptMining >= 0 && double.IsFinite(HardPromptMining), $"the hard-prompt mining boost must be 0 (off) or a positive number (got {HardPromptMining})");
         Require(IntentAuxCoefficient >= 0 && double.IsFinite(IntentAuxCoefficient), $"the intent auxiliary loss weight must be 0 (off) or a positive number (got {IntentAuxCoefficient})");
-        Require(IntentAuxBatch >= 0 && (IntentAuxBatch == 0 || IntentAuxCoefficient > 0), $"the intent loss's practice batch must be 0 (off) or a positive number of prompts used with a positive intent auxiliary loss weight (got {IntentAuxBatch} with weight {IntentAuxCoefficient})");
+        Require(RefusalAuxCoefficient >= 0 && double.IsFinite(RefusalAuxCoefficient), $"the refusal-decision loss weight must be 0 (off) or a positive number (got {RefusalAuxCoefficient})");
+        Require(RefusalAuxCoefficient == 0 || IntentAuxBatch > 0, $"the refusal-decision loss reads the labelled practice batch; give a positive practice batch (--intent-aux-batch) with it (got {IntentAuxBatch})");
+        Require(IntentAuxBatch >= 0 && (IntentAuxBatch == 0 || IntentAuxCoefficient > 0 || RefusalAuxCoefficient > 0), $"the practice batch must be 0 (off) or a positive number of prompts used with a positive intent or refusal-decision loss weight (got {IntentAuxBatch} with weights {IntentAuxCoefficient} and {RefusalAuxCoefficient})");
         Require(CheckpointEvery >= 0, $"the checkpoint interval must be 0 or more (got {CheckpointEvery})");
         return this;
     }
@@ -155,12 +166,13 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
 /// <summary>
 /// The numbers logged after each PPO step (names as in TRL: objective/kl, objective/reward, policy/clipfrac, policy/entropy, loss/value);
 /// with <see cref="PpoSettings.IntentAuxCoefficient"/>, the intent head's mean cross-entropy and accuracy on the step's labelled rollouts (and PpoSettings.IntentAuxBatch's practice prompts with it)
-/// (null without the auxiliary loss, or in a step with no safety prompt).
+/// (null without the auxiliary loss, or in a step with no safety prompt); likewise, with <see cref="PpoSettings.RefusalAuxCoefficient"/>,
+/// the refusal-decision loss and the share of those prompts whose most likely first reply token opens a refusal exactly when the request is harmful.
 /// </summary>
 public sealed record PpoStepMetrics(
     int Step, int Steps, double Kl, double Reward, double ClipFraction, double Entropy, double ValueLoss, double PolicyLoss,
     double KlCoefficient, double ResponseLength, IReadOnlyDictionary<string, double> ScorerMeans, double Seconds,
-    double? IntentLoss = null, double? IntentAccuracy = null);
+    double? IntentLoss = null, double? IntentAccuracy = null, double? RefusalLoss = null, double? RefusalAccuracy = null);
 
 public sealed record PpoResult(
     string OutDirectory, string CheckpointDirectory, IReadOnlyList<PpoStepMetrics> Steps,

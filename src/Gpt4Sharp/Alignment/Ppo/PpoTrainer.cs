@@ -65,6 +65,8 @@ public sealed class PpoTrainer : IDisposable
     readonly IReadOnlyList<(string Prompt, bool Harmful)> labelledPractice;
     // Their chat-template ids, encoded on first draw: every update draws a batch, and most prompts come back many times.
     readonly int[]?[] labelledPracticeIds;
+    // The reply openings PpoSettings.RefusalAuxCoefficient counts as a refusal; null when that is off.
+    readonly RefusalOpenings? refusalOpenings;
     readonly int endOfTurn;
 
     public AdaptiveKlController Kl { get; }
@@ -97,9 +99,12 @@ public sealed class PpoTrainer : IDisposable
         if (strata.Count == 0) throw new UserError("There are no prompts to practise on; give other --families.");
         labelledPractice = settings.IntentAuxBatch > 0
             ? [.. strata.Where(s => s.Harmful is not null).SelectMany(s => s.Prompts.Zip(s.Harmful!))] : [];
+        if (settings.RefusalAuxCoefficient > 0 && !settings.Families.Contains("safety"))
+            throw new UserError("The refusal-decision loss reads the safety practice prompts; add the safety family to --families or set --refusal-aux 0.");
         if (settings.IntentAuxBatch > 0 && labelledPractice.Count == 0)
-            throw new UserError("The intent loss's practice batch needs labelled safety practice prompts; add the safety family to --families or set --intent-aux-batch 0.");
+            throw new UserError("The practice batch needs labelled safety practice prompts; add the safety family to --families or set --intent-aux-batch 0.");
         labelledPracticeIds = new int[]?[labelledPractice.Count];
+        refusalOpenings = settings.RefusalAuxCoefficient > 0 ? RefusalOpenings.FromCurriculum(tokenizer, PracticeItems("safety", settings.Seed, settings.PromptsPerFamily)) : null;
     }
 
     /// <summary>The practice prompts in the groups a step draws from, with each group's share of the draws.</summary>
@@ -265,13 +270,13 @@ public sealed class PpoTrainer : IDisposable
             IntentPositions = torch.tensor(rollouts.Select(r => (long)r.PromptIds.Length - 1).ToArray(), device: device),
             IntentTargets = torch.tensor(rollouts.Select(r => r.Harmful switch { true => 1f, false => 0f, null => -1f }).ToArray(), device: device),
         };
-        var (clipFraction, entropy, valueLoss, policyLoss, intentLoss, intentAccuracy) = Update(batch, random, step);
+        var u = Update(batch, random, step);
 
         double meanKl = kl.Average();
         double coefficient = Kl.Coefficient;
         Kl.Update(meanKl, n);
-        var metrics = new PpoStepMetrics(step + 1, settings.Steps, meanKl, scores.Average(), clipFraction, entropy, valueLoss, policyLoss,
-            coefficient, rollouts.Average(r => r.ResponseIds.Length), scorerMeans, clock.Elapsed.TotalSeconds, intentLoss, intentAccuracy);
+        var metrics = new PpoStepMetrics(step + 1, settings.Steps, meanKl, scores.Average(), u.ClipFraction, u.Entropy, u.ValueLoss, u.PolicyLoss,
+            coefficient, rollouts.Average(r => r.ResponseIds.Length), scorerMeans, clock.Elapsed.TotalSeconds, u.IntentLoss, u.IntentAccuracy, u.RefusalLoss, u.RefusalAccuracy);
         History.Add(metrics);
         return metrics;
     }
@@ -396,23 +401,34 @@ public sealed class PpoTrainer : IDisposable
         logits[.., ..^1].log_softmax(-1).gather(-1, tokens[.., 1..].unsqueeze(-1)).squeeze(-1);
 
     /// <summary>
-    /// Intent logits and labels of <see cref="PpoSettings.IntentAuxBatch"/> labelled practice prompts for one minibatch update,
-    /// drawn with replacement by a generator seeded from (seed, step, update) so a resumed run draws the same ones, right-padded
-    /// (the causal trunk's reading at each prompt's last token never sees the padding).
+    /// Readings of <see cref="PpoSettings.IntentAuxBatch"/> labelled practice prompts for one minibatch update: the intent logits
+    /// at the assistant tag (with the intent head), the refusal openings' next-token logits [B, F, 2, V] (with the refusal-decision
+    /// loss: each prompt followed by each opening's first token, read at the tag and after that token) and the labels. The prompts
+    /// are drawn with replacement by a generator seeded from (seed, step, update), so a resumed run draws the same ones, and
+    /// right-padded (the causal trunk's reading at a prompt's tokens never sees the padding).
     /// </summary>
-    (Tensor Logits, Tensor Labels) PracticeIntent(int step, int update)
+    (Tensor? Intent, Tensor? OpeningLogits, Tensor Labels) PracticeReadings(int step, int update)
     {
         var random = new Random(unchecked((int)((settings.Seed * 1_000_003L + step) * 10_007L + update)));
         var drawn = Enumerable.Range(0, settings.IntentAuxBatch).Select(_ => random.Next(labelledPractice.Count)).ToList();
         int maxPrompt = Policy.Config.ContextLength - settings.MaxNewTokens;
         var ids = drawn.Select(i => labelledPracticeIds[i] ??= PromptIds(tokenizer, labelledPractice[i].Prompt, settings.SystemPrompt, maxPrompt)).ToList();
-        int width = ids.Max(x => x.Length);
-        var flat = new long[ids.Count * width];
-        for (int i = 0; i < ids.Count; i++)
-            for (int j = 0; j < ids[i].Length; j++) flat[i * width + j] = ids[i][j];
+        // Without the refusal loss, each prompt alone (as in round 12b, bit for bit); with it, once per opening's first token.
+        int[] appended = refusalOpenings is null ? [] : [.. refusalOpenings.FirstTokens];
+        var rows = appended.Length == 0 ? ids : [.. ids.SelectMany(x => appended.Select(a => (int[])[.. x, a]))];
+        int width = rows.Max(x => x.Length);
+        var flat = new long[rows.Count * width];
+        for (int i = 0; i < rows.Count; i++)
+            for (int j = 0; j < rows[i].Length; j++) flat[i * width + j] = rows[i][j];
         var device = Policy.Device;
-        var logits = actorCritic.IntentAt(torch.tensor(flat, [ids.Count, width], device: device), torch.tensor(ids.Select(x => (long)x.Length - 1).ToArray(), device: device));
-        return (logits, torch.tensor(drawn.Select(i => labelledPractice[i].Harmful ? 1f : 0f).ToArray(), device: device));
+        var positions = appended.Length == 0
+            ? ids.Select(x => (long)x.Length - 1).ToArray()
+            : rows.SelectMany(x => new[] { (long)x.Length - 2, x.Length - 1 }).ToArray();
+        var (intent, next) = actorCritic.ReadAt(torch.tensor(flat, [rows.Count, width], device: device), torch.tensor(positions, [rows.Count, positions.Length / rows.Count], device: device));
+        // The intent is read at the tag of each prompt's first row.
+        intent = intent?.select(1, 0).reshape(ids.Count, -1).select(1, 0);
+        var openingLogits = appended.Length == 0 ? null : next.reshape(ids.Count, appended.Length, 2, next.shape[^1]);
+        return (intent, openingLogits, torch.tensor(drawn.Select(i => labelledPractice[i].Harmful ? 1f : 0f).ToArray(), device: device));
     }
 
     sealed record Batch(Tensor Tokens, Tensor OldLogProbs, Tensor OldValues, Tensor Advantages, Tensor Returns, Tensor Mask)
@@ -422,17 +438,29 @@ public sealed class PpoTrainer : IDisposable
         public required Tensor IntentTargets { get; init; }
     }
 
+    /// <summary>The refusal-decision loss on the practice batch, and the share of it whose greedy opening is a refusal exactly when the request is harmful.</summary>
+    (Tensor Loss, double Accuracy) RefusalDecision(Tensor openingLogits, Tensor labels)
+    {
+        var loss = RefusalOpenings.DecisionLoss(refusalOpenings!.LogProbability(openingLogits), labels);
+        var refuses = refusalOpenings.GreedyRefuses(openingLogits);
+        var harmful = labels.cpu().data<float>().ToArray();
+        return (loss, refuses.Zip(harmful).Count(x => x.First == (x.Second > 0.5f)) / (double)refuses.Length);
+    }
+
+    /// <summary>Means over a step's minibatch updates; the intent and refusal-decision numbers over the updates that computed them (null: none).</summary>
+    readonly record struct UpdateMeans(double ClipFraction, double Entropy, double ValueLoss, double PolicyLoss,
+        double? IntentLoss, double? IntentAccuracy, double? RefusalLoss, double? RefusalAccuracy);
+
     /// <summary>
-    /// Epochs of clipped PPO updates over shuffled minibatches; returns mean clip fraction, entropy, value loss and policy loss,
-    /// and, with the intent head, its mean cross-entropy and accuracy over the minibatches that held a labelled rollout.
+    /// Epochs of clipped PPO updates over shuffled minibatches, with the intent and refusal-decision losses where they are on.
     /// </summary>
-    (double ClipFraction, double Entropy, double ValueLoss, double PolicyLoss, double? IntentLoss, double? IntentAccuracy) Update(Batch b, Random random, int step)
+    UpdateMeans Update(Batch b, Random random, int step)
     {
         actorCritic.train();
         int n = (int)b.Tokens.shape[0];
         var order = Enumerable.Range(0, n).ToArray();
-        double clip = 0, entropySum = 0, valueSum = 0, policySum = 0, intentSum = 0, intentCorrect = 0;
-        int updates = 0, intentUpdates = 0;
+        double clip = 0, entropySum = 0, valueSum = 0, policySum = 0, intentSum = 0, intentCorrect = 0, refusalSum = 0, refusalCorrect = 0;
+        int updates = 0, intentUpdates = 0, refusalUpdates = 0;
         for (int epoch = 0; epoch < settings.Epochs; epoch++)
         {
             random.Shuffle(order);
@@ -463,27 +491,36 @@ public sealed class PpoTrainer : IDisposable
                 var valueLoss = 0.5 * Mean(torch.maximum((values - returns).square(), (valuesClipped - returns).square()));
 
                 var loss = policyLoss + settings.ValueCoefficient * valueLoss;
-                Tensor? intentLoss = null, intentRight = null;
+                Tensor? intentLoss = null, intentRight = null, refusalLoss = null;
+                double? refusalRight = null;
                 if (intent is not null)
                 {
                     var targets = b.IntentTargets.index_select(0, index);
                     var labelled = (targets >= 0).nonzero().squeeze(-1);
                     if (labelled.shape[0] > 0 || settings.IntentAuxBatch > 0)
                     {
+                        // Read where the policy decides its reply: the prompt's last token, the assistant tag.
                         var at = b.IntentPositions.index_select(0, index).unsqueeze(-1);
                         var intentLogits = intent.gather(1, at).squeeze(-1).index_select(0, labelled);
                         var labels = targets.index_select(0, labelled);
                         if (settings.IntentAuxBatch > 0)
                         {
-                            var (practiceLogits, practiceLabels) = PracticeIntent(step, updates);
-                            intentLogits = torch.cat([intentLogits, practiceLogits]);
-                            labels = torch.cat([labels, practiceLabels]);
+                            var practice = PracticeReadings(step, updates);
+                            intentLogits = torch.cat([intentLogits, practice.Intent!]);
+                            labels = torch.cat([labels, practice.Labels]);
+                            if (practice.OpeningLogits is { } opening) (refusalLoss, refusalRight) = RefusalDecision(opening, practice.Labels);
                         }
                         intentLoss = torch.nn.functional.binary_cross_entropy_with_logits(intentLogits, labels);
                         intentRight = ((intentLogits > 0).to(ScalarType.Float32) == labels).to(ScalarType.Float32).mean();
                         loss = loss + settings.IntentAuxCoefficient * intentLoss;
                     }
                 }
+                else if (refusalOpenings is not null)
+                {
+                    var practice = PracticeReadings(step, updates);
+                    (refusalLoss, refusalRight) = RefusalDecision(practice.OpeningLogits!, practice.Labels);
+                }
+                if (refusalLoss is not null) loss = loss + settings.RefusalAuxCoefficient * refusalLoss;
                 optimizer.zero_grad();
                 loss.backward();
                 torch.nn.utils.clip_grad_norm_(parameters, 1.0);
@@ -500,10 +537,17 @@ public sealed class PpoTrainer : IDisposable
                     intentCorrect += intentRight!.item<float>();
                     intentUpdates++;
                 }
+                if (refusalLoss is not null)
+                {
+                    refusalSum += refusalLoss.item<float>();
+                    refusalCorrect += refusalRight!.Value;
+                    refusalUpdates++;
+                }
             }
         }
-        double? Intent(double sum) => intentUpdates > 0 ? sum / intentUpdates : null;
-        return (clip / updates, entropySum / updates, valueSum / updates, policySum / updates, Intent(intentSum), Intent(intentCorrect));
+        static double? MeanOf(double sum, int count) => count > 0 ? sum / count : null;
+        return new(clip / updates, entropySum / updates, valueSum / updates, policySum / updates,
+            MeanOf(intentSum, intentUpdates), MeanOf(intentCorrect, intentUpdates), MeanOf(refusalSum, refusalUpdates), MeanOf(refusalCorrect, refusalUpdates));
     }
 
     /// <summary>Where <see cref="SaveState"/> keeps the policy, value head and optimiser inside a PPO run directory.</summary>
@@ -603,6 +647,8 @@ public sealed class PpoTrainer : IDisposable
         var before = Probe(reference.Model);
         if (before is not null) log($"Before PPO: {PpoReport.Describe(before)}.");
         log($"PPO on {policy.Model.ParameterCount:N0} parameters with rewards {string.Join(" + ", scorers.Select(s => s.Name))} − β·KL; {trainer.strata.Sum(st => st.Prompts.Count):N0} practice prompts in {trainer.strata.Count} group(s) ({string.Join(", ", trainer.strata.Select(st => $"{st.Name} {st.Share:P0}"))}); KL horizon {settings.EffectiveKlHorizon:N0} rollouts.");
+        if (trainer.refusalOpenings is { } openings)
+            log($"Refusal-decision loss (weight {settings.RefusalAuxCoefficient:G}) on replies opening {string.Join(", ", openings.Pairs.Select(o => $"'{policy.Tokenizer.Decode([o.First, o.Second])}'"))}.");
         var store = new CheckpointStore(outDir);
         var run = start.Describe("ppo");
         run.Write(outDir);

@@ -99,18 +99,21 @@ public class PpoTrainingTests
     }
 
     // With hard-prompt mining on, the failure shares the draws depend on are part of the saved state; with the intent
-    // auxiliary loss, the intent head and its optimiser moments (and with its practice batch, draws seeded by step and update).
+    // auxiliary loss, the intent head and its optimiser moments (and with its practice batch, draws seeded by step and update);
+    // the refusal-decision loss adds no state, but reads the same seeded practice draws.
     [Theory]
-    [InlineData(0, 0, 0)]
-    [InlineData(20, 0, 0)]
-    [InlineData(0, 1, 0)]
-    [InlineData(0, 1, 6)]
-    public void Resumed_ppo_repeats_an_uninterrupted_run(double mining, double intentAux, int intentBatch)
+    [InlineData(0, 0, 0, 0)]
+    [InlineData(20, 0, 0, 0)]
+    [InlineData(0, 1, 0, 0)]
+    [InlineData(0, 1, 6, 0)]
+    [InlineData(0, 0, 6, 1)]
+    public void Resumed_ppo_repeats_an_uninterrupted_run(double mining, double intentAux, int intentBatch, double refusalAux)
     {
         var model = TinyRun.Create();
         PpoSettings For(string dir) => Settings with
         {
-            HardPromptMining = mining, IntentAuxCoefficient = intentAux, IntentAuxBatch = intentBatch, Families = mining > 0 || intentAux > 0 ? ["safety"] : new PpoSettings().Families,
+            HardPromptMining = mining, IntentAuxCoefficient = intentAux, IntentAuxBatch = intentBatch, RefusalAuxCoefficient = refusalAux,
+            Families = mining > 0 || intentAux > 0 || refusalAux > 0 ? ["safety"] : new PpoSettings().Families,
             PolicyModel = model, OutDirectory = dir, Steps = 4, PromptsPerStep = 1, SamplesPerPrompt = 4, MinibatchSize = 4,
             ProbeSafetyPrompts = 0, ProbePassagePrompts = 0, ProbeRedTeamRequests = 0, PromptsPerFamily = 50, Device = "cpu",
         };
@@ -126,9 +129,10 @@ public class PpoTrainingTests
         var second = PpoTrainer.Run(For(split) with { LearningRate = 1, Steps = 9 }, scorers, resume: true); // settings come from the run
 
         Assert.True(second.Completed);
-        static object Numbers(PpoStepMetrics m) => (m.Step, m.Reward, m.Kl, m.KlCoefficient, m.ClipFraction, m.Entropy, m.ValueLoss, m.PolicyLoss, m.ResponseLength, m.IntentLoss, m.IntentAccuracy);
+        static object Numbers(PpoStepMetrics m) => (m.Step, m.Reward, m.Kl, m.KlCoefficient, m.ClipFraction, m.Entropy, m.ValueLoss, m.PolicyLoss, m.ResponseLength, m.IntentLoss, m.IntentAccuracy, m.RefusalLoss, m.RefusalAccuracy);
         Assert.Equal(uninterrupted.Steps.Select(Numbers), second.Steps.Select(Numbers));
         Assert.Equal(intentAux > 0, second.Steps.All(m => m.IntentLoss is not null));
+        Assert.Equal(refusalAux > 0, second.Steps.All(m => m.RefusalLoss is not null));
         if (mining > 0)
         {
             // The random tiny model answers harmful practice requests, so mining has failures to remember and they are saved.
