@@ -116,6 +116,12 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
     /// </summary>
     public int IntentAuxBatch { get; init; }
     /// <summary>
+    /// Draw the practice batch (<see cref="IntentAuxBatch"/>) group by group in the shares the rollouts use (contrastive pairs,
+    /// the family's fixed harmful requests, its fixed benign look-alikes), then uniformly inside the group, instead of uniformly
+    /// from the pooled labelled prompts, where the fixed requests are a few percent beside thousands of worded pairs.
+    /// </summary>
+    public bool PracticeBatchByGroup { get; init; }
+    /// <summary>
     /// Weight of an auxiliary refusal-decision loss (0, the default, is off; needs <see cref="IntentAuxBatch"/>). Where the intent
     /// loss shapes the trunk and leaves the policy to act on it through the reward, this one trains the decision itself on the
     /// practice batch: the probability that the reply opens like a refusal (<see cref="RefusalOpenings"/>: the two-token openings of
@@ -154,6 +160,7 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
         Require(HardPromptMining >= 0 && double.IsFinite(HardPromptMining), $"the hard-prompt mining boost must be 0 (off) or a positive number (got {HardPromptMining})");
         Require(IntentAuxCoefficient >= 0 && double.IsFinite(IntentAuxCoefficient), $"the intent auxiliary loss weight must be 0 (off) or a positive number (got {IntentAuxCoefficient})");
         Require(RefusalAuxCoefficient >= 0 && double.IsFinite(RefusalAuxCoefficient), $"the refusal-decision loss weight must be 0 (off) or a positive number (got {RefusalAuxCoefficient})");
+        Require(!PracticeBatchByGroup || IntentAuxBatch > 0, "drawing the practice batch by group needs a practice batch; give --intent-aux-batch N");
         Require(RefusalAuxCoefficient == 0 || IntentAuxBatch > 0, $"the refusal-decision loss reads the labelled practice batch; give a positive practice batch (--intent-aux-batch) with it (got {IntentAuxBatch})");
         Require(IntentAuxBatch >= 0 && (IntentAuxBatch == 0 || IntentAuxCoefficient > 0 || RefusalAuxCoefficient > 0), $"the practice batch must be 0 (off) or a positive number of prompts used with a positive intent or refusal-decision loss weight (got {IntentAuxBatch} with weights {IntentAuxCoefficient} and {RefusalAuxCoefficient})");
         Require(CheckpointEvery >= 0, $"the checkpoint interval must be 0 or more (got {CheckpointEvery})");

@@ -63,6 +63,8 @@ public sealed class PpoTrainer : IDisposable
     readonly HardPromptSampler?[] samplers;
     // Every labelled safety practice prompt (PpoSettings.IntentAuxBatch draws from these); empty when that is off.
     readonly IReadOnlyList<(string Prompt, bool Harmful)> labelledPractice;
+    // The labelled groups' ranges in labelledPractice and their shares of the rollouts (PpoSettings.PracticeBatchByGroup).
+    readonly IReadOnlyList<(string Name, int Start, int Count, double Share)> labelledGroups;
     // Their chat-template ids, encoded on first draw: every update draws a batch, and most prompts come back many times.
     readonly int[]?[] labelledPracticeIds;
     // The reply openings PpoSettings.RefusalAuxCoefficient counts as a refusal; null when that is off.
@@ -97,8 +99,9 @@ public sealed class PpoTrainer : IDisposable
         units = strata.Select(s => s.Units).ToList();
         samplers = [.. strata.Select((s, i) => settings.HardPromptMining > 0 && s.Harmful is not null ? new HardPromptSampler(units[i].Count, settings.HardPromptMining) : null)];
         if (strata.Count == 0) throw new UserError("There are no prompts to practise on; give other --families.");
-        labelledPractice = settings.IntentAuxBatch > 0
-            ? [.. strata.Where(s => s.Harmful is not null).SelectMany(s => s.Prompts.Zip(s.Harmful!))] : [];
+        var labelledStrata = settings.IntentAuxBatch > 0 ? strata.Where(s => s.Harmful is not null).ToList() : [];
+        labelledPractice = [.. labelledStrata.SelectMany(s => s.Prompts.Zip(s.Harmful!))];
+        labelledGroups = [.. labelledStrata.Select((s, i) => (s.Name, labelledStrata.Take(i).Sum(t => t.Prompts.Count), s.Prompts.Count, s.Share))];
         if (settings.RefusalAuxCoefficient > 0 && !settings.Families.Contains("safety"))
             throw new UserError("The refusal-decision loss reads the safety practice prompts; add the safety family to --families or set --refusal-aux 0.");
         if (settings.IntentAuxBatch > 0 && labelledPractice.Count == 0)
@@ -410,7 +413,7 @@ public sealed class PpoTrainer : IDisposable
     (Tensor? Intent, Tensor? OpeningLogits, Tensor Labels) PracticeReadings(int step, int update)
     {
         var random = new Random(unchecked((int)((settings.Seed * 1_000_003L + step) * 10_007L + update)));
-        var drawn = Enumerable.Range(0, settings.IntentAuxBatch).Select(_ => random.Next(labelledPractice.Count)).ToList();
+        var drawn = Enumerable.Range(0, settings.IntentAuxBatch).Select(_ => settings.PracticeBatchByGroup ? DrawByGroup(random) : random.Next(labelledPractice.Count)).ToList();
         int maxPrompt = Policy.Config.ContextLength - settings.MaxNewTokens;
         var ids = drawn.Select(i => labelledPracticeIds[i] ??= PromptIds(tokenizer, labelledPractice[i].Prompt, settings.SystemPrompt, maxPrompt)).ToList();
         // Without the refusal loss, each prompt alone (as in round 12b, bit for bit); with it, once per opening's first token.
@@ -429,6 +432,19 @@ public sealed class PpoTrainer : IDisposable
         intent = intent?.select(1, 0).reshape(ids.Count, -1).select(1, 0);
         var openingLogits = appended.Length == 0 ? null : next.reshape(ids.Count, appended.Length, 2, next.shape[^1]);
         return (intent, openingLogits, torch.tensor(drawn.Select(i => labelledPractice[i].Harmful ? 1f : 0f).ToArray(), device: device));
+    }
+
+    /// <summary>A labelled practice prompt's index: a group by its share of the rollouts, then a prompt in it uniformly.</summary>
+    int DrawByGroup(Random random)
+    {
+        double u = random.NextDouble() * labelledGroups.Sum(g => g.Share);
+        var group = labelledGroups[^1];
+        foreach (var g in labelledGroups)
+        {
+            if (u < g.Share) { group = g; break; }
+            u -= g.Share;
+        }
+        return group.Start + random.Next(group.Count);
     }
 
     sealed record Batch(Tensor Tokens, Tensor OldLogProbs, Tensor OldValues, Tensor Advantages, Tensor Returns, Tensor Mask)
@@ -647,6 +663,9 @@ public sealed class PpoTrainer : IDisposable
         var before = Probe(reference.Model);
         if (before is not null) log($"Before PPO: {PpoReport.Describe(before)}.");
         log($"PPO on {policy.Model.ParameterCount:N0} parameters with rewards {string.Join(" + ", scorers.Select(s => s.Name))} − β·KL; {trainer.strata.Sum(st => st.Prompts.Count):N0} practice prompts in {trainer.strata.Count} group(s) ({string.Join(", ", trainer.strata.Select(st => $"{st.Name} {st.Share:P0}"))}); KL horizon {settings.EffectiveKlHorizon:N0} rollouts.");
+        if (settings.IntentAuxBatch > 0)
+            log($"Practice batch: {settings.IntentAuxBatch} labelled prompts per update, drawn {(settings.PracticeBatchByGroup ? "by group" : "from the pooled prompts")}: " +
+                string.Join(", ", trainer.labelledGroups.Select(g => $"{g.Name} {g.Count:N0} prompts ({(settings.PracticeBatchByGroup ? g.Share / trainer.labelledGroups.Sum(x => x.Share) : g.Count / (double)trainer.labelledPractice.Count):P0} of draws)")) + ".");
         if (trainer.refusalOpenings is { } openings)
             log($"Refusal-decision loss (weight {settings.RefusalAuxCoefficient:G}) on replies opening {string.Join(", ", openings.Pairs.Select(o => $"'{policy.Tokenizer.Decode([o.First, o.Second])}'"))}.");
         var store = new CheckpointStore(outDir);

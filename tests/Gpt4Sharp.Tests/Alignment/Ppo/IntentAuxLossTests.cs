@@ -93,6 +93,33 @@ public class IntentAuxLossTests
     }
 
     [Fact]
+    public void Drawn_by_group_the_practice_batch_takes_the_rollouts_shares()
+    {
+        var model = TinyRun.Create();
+        PpoSettings Contrastive(bool byGroup) => Tiny(model, Path.Combine(RepoPaths.NewTempDir(), "ppo"), 1.0) with
+            { Steps = 1, IntentAuxBatch = 16, PracticeBatchByGroup = byGroup, PromptFraming = PromptFraming.Contrastive };
+        var pooledLog = new List<string>();
+        var byGroupLog = new List<string>();
+        var pooled = PpoTrainer.Run(Contrastive(false), [new Lowercase()], log: pooledLog.Add);
+        var byGroup = PpoTrainer.Run(Contrastive(true), [new Lowercase()], log: byGroupLog.Add);
+
+        // Pairs take half the rollouts and the fixed harmful and benign requests a quarter each; pooled, the worded pairs outnumber them.
+        var line = Assert.Single(byGroupLog, l => l.StartsWith("Practice batch", StringComparison.Ordinal));
+        Assert.Matches(@"drawn by group: safety/pairs [\d,]+ prompts \(50 ?%.*safety/benign [\d,]+ prompts \(25 ?%.*safety/harmful [\d,]+ prompts \(25 ?%", line);
+        Assert.Contains("drawn from the pooled prompts", Assert.Single(pooledLog, l => l.StartsWith("Practice batch", StringComparison.Ordinal)));
+        Assert.NotEqual(pooled.Steps[0].IntentLoss, byGroup.Steps[0].IntentLoss);
+        Assert.Equal(pooled.Steps[0].Reward, byGroup.Steps[0].Reward);
+    }
+
+    [Fact]
+    public void Drawing_by_group_without_a_practice_batch_is_a_one_sentence_error()
+    {
+        var error = Assert.Throws<UserError>(() => new PpoSettings { PracticeBatchByGroup = true }.Validate());
+        Assert.Contains("--intent-aux-batch", error.Message);
+        Assert.DoesNotContain('\n', error.Message);
+    }
+
+    [Fact]
     public void A_practice_batch_without_labelled_prompts_is_a_one_sentence_error()
     {
         var settings = Tiny(TinyRun.Create(), Path.Combine(RepoPaths.NewTempDir(), "ppo"), 1.0) with { IntentAuxBatch = 4, Families = ["knowledge"] };

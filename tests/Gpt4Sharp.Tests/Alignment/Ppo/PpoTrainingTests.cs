@@ -102,17 +102,17 @@ public class PpoTrainingTests
     // auxiliary loss, the intent head and its optimiser moments (and with its practice batch, draws seeded by step and update);
     // the refusal-decision loss adds no state, but reads the same seeded practice draws.
     [Theory]
-    [InlineData(0, 0, 0, 0)]
-    [InlineData(20, 0, 0, 0)]
-    [InlineData(0, 1, 0, 0)]
-    [InlineData(0, 1, 6, 0)]
-    [InlineData(0, 0, 6, 1)]
-    public void Resumed_ppo_repeats_an_uninterrupted_run(double mining, double intentAux, int intentBatch, double refusalAux)
+    [InlineData(0, 0, 0, 0, false)]
+    [InlineData(20, 0, 0, 0, false)]
+    [InlineData(0, 1, 0, 0, false)]
+    [InlineData(0, 1, 6, 0, false)]
+    [InlineData(0, 0, 6, 1, true)]
+    public void Resumed_ppo_repeats_an_uninterrupted_run(double mining, double intentAux, int intentBatch, double refusalAux, bool batchByGroup)
     {
         var model = TinyRun.Create();
         PpoSettings For(string dir) => Settings with
         {
-            HardPromptMining = mining, IntentAuxCoefficient = intentAux, IntentAuxBatch = intentBatch, RefusalAuxCoefficient = refusalAux,
+            HardPromptMining = mining, IntentAuxCoefficient = intentAux, IntentAuxBatch = intentBatch, RefusalAuxCoefficient = refusalAux, PracticeBatchByGroup = batchByGroup,
             Families = mining > 0 || intentAux > 0 || refusalAux > 0 ? ["safety"] : new PpoSettings().Families,
             PolicyModel = model, OutDirectory = dir, Steps = 4, PromptsPerStep = 1, SamplesPerPrompt = 4, MinibatchSize = 4,
             ProbeSafetyPrompts = 0, ProbePassagePrompts = 0, ProbeRedTeamRequests = 0, PromptsPerFamily = 50, Device = "cpu",
