@@ -11,13 +11,6 @@ namespace Gpt4Sharp.Tests.Alignment.Ppo;
 /// <summary>PpoSettings.IntentAuxCoefficient: an intent head on the policy's trunk trained beside PPO, off by default.</summary>
 public class IntentAuxLossTests
 {
-    sealed class Lowercase : IRewardScorer
-    {
-        public string Name => "lowercase";
-        public IReadOnlyList<double> Score(IReadOnlyList<(string Prompt, string Response)> pairs) =>
-            pairs.Select(p => p.Response.Length == 0 ? 0.0 : p.Response.Count(char.IsAsciiLetterLower) / (double)p.Response.Length).ToList();
-    }
-
     // Safety prompts only, so every step holds labelled rollouts (a harmful request or a benign look-alike).
     static PpoSettings Tiny(string model, string outDir, double coefficient) => new()
     {
@@ -25,8 +18,6 @@ public class IntentAuxLossTests
         MaxNewTokens = 4, Epochs = 2, MinibatchSize = 4, LearningRate = 3e-3, Seed = 5, IntentAuxCoefficient = coefficient,
         ProbeSafetyPrompts = 0, ProbePassagePrompts = 0, ProbeRedTeamRequests = 0, Device = "cpu",
     };
-
-    static JsonArray Steps(string outDir) => JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, Gpt4Sharp.Reporting.Results.FileName)))!["steps"]!.AsArray();
 
     // Tensor names in the PPO state's newest checkpoint: a safetensors file starts with its JSON header's length, then the header.
     static IReadOnlyList<string> StateTensorNames(string outDir)
@@ -48,9 +39,9 @@ public class IntentAuxLossTests
         Assert.Null(plain.ForwardAll(torch.tensor(new long[] { 1, 2, 3 }, [1, 3])).Intent);
 
         var outDir = Path.Combine(RepoPaths.NewTempDir(), "ppo");
-        var result = PpoTrainer.Run(Tiny(TinyRun.Create(), outDir, 0) with { Steps = 2 }, [new Lowercase()]);
+        var result = PpoTrainer.Run(Tiny(TinyRun.Create(), outDir, 0) with { Steps = 2 }, [new LowercaseReward()]);
         Assert.All(result.Steps, m => Assert.Null(m.IntentLoss));
-        Assert.All(Steps(outDir), s => Assert.False(s!.AsObject().ContainsKey("loss/intent")));
+        Assert.All(PpoRunFiles.Steps(outDir), s => Assert.False(s!.AsObject().ContainsKey("loss/intent")));
         Assert.DoesNotContain(StateTensorNames(outDir), n => n.Contains("intent", StringComparison.Ordinal));
     }
 
@@ -59,13 +50,13 @@ public class IntentAuxLossTests
     {
         var model = TinyRun.Create();
         var outDir = Path.Combine(RepoPaths.NewTempDir(), "ppo");
-        var result = PpoTrainer.Run(Tiny(model, outDir, 1.0) with { Steps = 40 }, [new Lowercase()]);
+        var result = PpoTrainer.Run(Tiny(model, outDir, 1.0) with { Steps = 40 }, [new LowercaseReward()]);
 
         Assert.All(result.Steps, m => Assert.True(m.IntentLoss is > 0 and < 5 && m.IntentAccuracy is >= 0 and <= 1));
         // Two new prompts a step: the head's loss on them can only fall below chance's ln 2 by learning what the labels follow.
         double early = result.Steps.Take(10).Average(m => m.IntentLoss!.Value), late = result.Steps.TakeLast(10).Average(m => m.IntentLoss!.Value);
         Assert.True(late < Math.Min(early, Math.Log(2)), string.Join(", ", result.Steps.Select(m => m.IntentLoss)));
-        Assert.Equal(result.Steps.Select(m => m.IntentLoss!.Value), Steps(outDir).Select(s => s!["loss/intent"]!.GetValue<double>()));
+        Assert.Equal(result.Steps.Select(m => m.IntentLoss!.Value), PpoRunFiles.Steps(outDir).Select(s => s!["loss/intent"]!.GetValue<double>()));
 
         // The saved policy is an ordinary run with exactly the language model's tensors; the head lives only in the PPO state.
         using var bundle = ModelBundle.Load(outDir);
@@ -80,8 +71,8 @@ public class IntentAuxLossTests
         var model = TinyRun.Create();
         var plainDir = Path.Combine(RepoPaths.NewTempDir(), "ppo");
         var batchDir = Path.Combine(RepoPaths.NewTempDir(), "ppo");
-        var plain = PpoTrainer.Run(Tiny(model, plainDir, 1.0) with { Steps = 2 }, [new Lowercase()]);
-        var result = PpoTrainer.Run(Tiny(model, batchDir, 1.0) with { Steps = 24, IntentAuxBatch = 16 }, [new Lowercase()]);
+        var plain = PpoTrainer.Run(Tiny(model, plainDir, 1.0) with { Steps = 2 }, [new LowercaseReward()]);
+        var result = PpoTrainer.Run(Tiny(model, batchDir, 1.0) with { Steps = 24, IntentAuxBatch = 16 }, [new LowercaseReward()]);
 
         // The first update of step 1 starts from the same weights and rollouts: only the 16 extra prompts can change its loss.
         Assert.NotEqual(plain.Steps[0].IntentLoss, result.Steps[0].IntentLoss);
@@ -89,7 +80,7 @@ public class IntentAuxLossTests
         Assert.All(result.Steps, m => Assert.True(m.IntentLoss is > 0 and < 5, $"{m.IntentLoss}"));
         double early = result.Steps.Take(6).Average(m => m.IntentLoss!.Value), late = result.Steps.TakeLast(6).Average(m => m.IntentLoss!.Value);
         Assert.True(late < Math.Min(early, Math.Log(2)), string.Join(", ", result.Steps.Select(m => m.IntentLoss)));
-        Assert.Equal(result.Steps.Select(m => m.IntentLoss!.Value), Steps(batchDir).Select(s => s!["loss/intent"]!.GetValue<double>()));
+        Assert.Equal(result.Steps.Select(m => m.IntentLoss!.Value), PpoRunFiles.Steps(batchDir).Select(s => s!["loss/intent"]!.GetValue<double>()));
     }
 
     [Fact]
@@ -100,8 +91,8 @@ public class IntentAuxLossTests
             { Steps = 1, IntentAuxBatch = 16, PracticeBatchByGroup = byGroup, PromptFraming = PromptFraming.Contrastive };
         var pooledLog = new List<string>();
         var byGroupLog = new List<string>();
-        var pooled = PpoTrainer.Run(Contrastive(false), [new Lowercase()], log: pooledLog.Add);
-        var byGroup = PpoTrainer.Run(Contrastive(true), [new Lowercase()], log: byGroupLog.Add);
+        var pooled = PpoTrainer.Run(Contrastive(false), [new LowercaseReward()], log: pooledLog.Add);
+        var byGroup = PpoTrainer.Run(Contrastive(true), [new LowercaseReward()], log: byGroupLog.Add);
 
         // Pairs take half the rollouts and the fixed harmful and benign requests a quarter each; pooled, the worded pairs outnumber them.
         var line = Assert.Single(byGroupLog, l => l.StartsWith("Practice batch", StringComparison.Ordinal));
@@ -123,7 +114,7 @@ public class IntentAuxLossTests
     public void A_practice_batch_without_labelled_prompts_is_a_one_sentence_error()
     {
         var settings = Tiny(TinyRun.Create(), Path.Combine(RepoPaths.NewTempDir(), "ppo"), 1.0) with { IntentAuxBatch = 4, Families = ["knowledge"] };
-        var error = Assert.Throws<UserError>(() => PpoTrainer.Run(settings, [new Lowercase()]));
+        var error = Assert.Throws<UserError>(() => PpoTrainer.Run(settings, [new LowercaseReward()]));
         Assert.Contains("--intent-aux-batch", error.Message);
         Assert.DoesNotContain('\n', error.Message);
     }

@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Gpt4Sharp.Alignment;
 using Gpt4Sharp.Alignment.Ppo;
 using Gpt4Sharp.Checkpoints;
@@ -8,24 +7,15 @@ using TorchSharp;
 
 namespace Gpt4Sharp.Tests.Alignment.Ppo;
 
-/// <summary>PpoSettings.RefusalAuxCoefficient: a cross-entropy on the reply's first token being a refusal opening, off by default.</summary>
+/// <summary>PpoSettings.RefusalAuxCoefficient: a cross-entropy on the reply opening like a refusal (its first two tokens), off by default.</summary>
 public class RefusalAuxLossTests
 {
-    sealed class Lowercase : IRewardScorer
-    {
-        public string Name => "lowercase";
-        public IReadOnlyList<double> Score(IReadOnlyList<(string Prompt, string Response)> pairs) =>
-            pairs.Select(p => p.Response.Length == 0 ? 0.0 : p.Response.Count(char.IsAsciiLetterLower) / (double)p.Response.Length).ToList();
-    }
-
     static PpoSettings Tiny(string model, string outDir, double coefficient) => new()
     {
         PolicyModel = model, OutDirectory = outDir, Families = ["safety"], PromptsPerFamily = 50, Steps = 8, PromptsPerStep = 2, SamplesPerPrompt = 2,
         MaxNewTokens = 4, Epochs = 2, MinibatchSize = 4, LearningRate = 3e-3, Seed = 5, RefusalAuxCoefficient = coefficient, IntentAuxBatch = coefficient > 0 ? 16 : 0,
         ProbeSafetyPrompts = 0, ProbePassagePrompts = 0, ProbeRedTeamRequests = 0, Device = "cpu",
     };
-
-    static JsonArray Steps(string outDir) => JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, Gpt4Sharp.Reporting.Results.FileName)))!["steps"]!.AsArray();
 
     [Fact]
     public void The_refusal_probability_sums_its_openings_and_the_loss_is_its_cross_entropy()
@@ -73,9 +63,9 @@ public class RefusalAuxLossTests
     {
         Assert.Equal(0, new PpoSettings().RefusalAuxCoefficient);
         var outDir = Path.Combine(RepoPaths.NewTempDir(), "ppo");
-        var result = PpoTrainer.Run(Tiny(TinyRun.Create(), outDir, 0) with { Steps = 2 }, [new Lowercase()]);
+        var result = PpoTrainer.Run(Tiny(TinyRun.Create(), outDir, 0) with { Steps = 2 }, [new LowercaseReward()]);
         Assert.All(result.Steps, m => Assert.Null(m.RefusalLoss));
-        Assert.All(Steps(outDir), s => Assert.False(s!.AsObject().ContainsKey("loss/refusal")));
+        Assert.All(PpoRunFiles.Steps(outDir), s => Assert.False(s!.AsObject().ContainsKey("loss/refusal")));
     }
 
     [Fact]
@@ -83,7 +73,7 @@ public class RefusalAuxLossTests
     {
         var model = TinyRun.Create();
         var outDir = Path.Combine(RepoPaths.NewTempDir(), "ppo");
-        var result = PpoTrainer.Run(Tiny(model, outDir, 1.0) with { Steps = 60 }, [new Lowercase()]);
+        var result = PpoTrainer.Run(Tiny(model, outDir, 1.0) with { Steps = 60 }, [new LowercaseReward()]);
 
         Assert.All(result.Steps, m => Assert.True(m.RefusalLoss is > 0 and < 20 && m.RefusalAccuracy is >= 0 and <= 1, $"{m.RefusalLoss}"));
         Assert.All(result.Steps, m => Assert.Null(m.IntentLoss));
@@ -91,7 +81,7 @@ public class RefusalAuxLossTests
         double early = result.Steps.Take(6).Average(m => m.RefusalLoss!.Value), late = result.Steps.TakeLast(6).Average(m => m.RefusalLoss!.Value);
         Assert.True(late < Math.Min(early, Math.Log(2)), string.Join(", ", result.Steps.Select(m => m.RefusalLoss)));
         Assert.True(result.Steps.TakeLast(6).Average(m => m.RefusalAccuracy!.Value) > 0.5, string.Join(", ", result.Steps.Select(m => m.RefusalAccuracy)));
-        Assert.Equal(result.Steps.Select(m => m.RefusalLoss!.Value), Steps(outDir).Select(s => s!["loss/refusal"]!.GetValue<double>()));
+        Assert.Equal(result.Steps.Select(m => m.RefusalLoss!.Value), PpoRunFiles.Steps(outDir).Select(s => s!["loss/refusal"]!.GetValue<double>()));
 
         // The loss adds no head: the saved policy has exactly the language model's tensors.
         using var bundle = ModelBundle.Load(outDir);
@@ -103,7 +93,7 @@ public class RefusalAuxLossTests
     public void Without_the_safety_family_it_is_a_one_sentence_error()
     {
         var settings = Tiny(TinyRun.Create(), Path.Combine(RepoPaths.NewTempDir(), "ppo"), 1.0) with { Families = ["knowledge"] };
-        var error = Assert.Throws<UserError>(() => PpoTrainer.Run(settings, [new Lowercase()]));
+        var error = Assert.Throws<UserError>(() => PpoTrainer.Run(settings, [new LowercaseReward()]));
         Assert.Contains("--refusal-aux", error.Message);
         Assert.DoesNotContain('\n', error.Message);
     }
