@@ -73,8 +73,8 @@ public static class IntentCeilingBench
                 {
                     using var scope = torch.NewDisposeScope();
                     var ids = PpoTrainer.PromptIds(bundle.Tokenizer, c, ppo.SystemPrompt, bundle.Model.Config.ContextLength);
-                    var (_, _, intent) = actorCritic.ForwardAll(torch.tensor(ids.Select(i => (long)i).ToArray(), [1, ids.Length]));
-                    return (double)intent![0, ids.Length - 1].item<float>();
+                    var (intent, _) = actorCritic.ReadAt(torch.tensor(ids.Select(i => (long)i).ToArray(), [1, ids.Length]), torch.tensor(new long[] { ids.Length - 1 }, [1, 1]));
+                    return (double)intent![0, 0].item<float>();
                 })];
             }
             Console.WriteLine();

@@ -174,7 +174,7 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
 /// The numbers logged after each PPO step (names as in TRL: objective/kl, objective/reward, policy/clipfrac, policy/entropy, loss/value);
 /// with <see cref="PpoSettings.IntentAuxCoefficient"/>, the intent head's mean cross-entropy and accuracy on the step's labelled rollouts (and PpoSettings.IntentAuxBatch's practice prompts with it)
 /// (null without the auxiliary loss, or in a step with no safety prompt); likewise, with <see cref="PpoSettings.RefusalAuxCoefficient"/>,
-/// the refusal-decision loss and the share of those prompts whose most likely first reply token opens a refusal exactly when the request is harmful.
+/// the refusal-decision loss and the share of the practice batch whose greedy two-token opening is a refusal exactly when the request is harmful.
 /// </summary>
 public sealed record PpoStepMetrics(
     int Step, int Steps, double Kl, double Reward, double ClipFraction, double Entropy, double ValueLoss, double PolicyLoss,

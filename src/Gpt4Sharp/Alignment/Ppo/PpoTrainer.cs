@@ -159,17 +159,21 @@ public sealed class PpoTrainer : IDisposable
     /// <summary>One drawing unit (stratum, index): a prompt, or a group of prompts that go into the step together.</summary>
     (int Stratum, int Index) DrawUnit(Random random)
     {
-        int chosen = strata.Count - 1;
-        if (strata.Count > 1)
-        {
-            double u = random.NextDouble() * strata.Sum(s => s.Share);
-            for (int i = 0; i < strata.Count; i++)
-            {
-                if (u < strata[i].Share) { chosen = i; break; }
-                u -= strata[i].Share;
-            }
-        }
+        int chosen = PickByShare([.. strata.Select(s => s.Share)], random);
         return (chosen, samplers[chosen]?.Draw(random) ?? random.Next(units[chosen].Count));
+    }
+
+    /// <summary>An index drawn with probability proportional to its share (a single share is taken without drawing).</summary>
+    static int PickByShare(IReadOnlyList<double> shares, Random random)
+    {
+        if (shares.Count == 1) return 0;
+        double u = random.NextDouble() * shares.Sum();
+        for (int i = 0; i < shares.Count; i++)
+        {
+            if (u < shares[i]) return i;
+            u -= shares[i];
+        }
+        return shares.Count - 1;
     }
 
     /// <summary>Hard-prompt mining: each drawn safety unit's share of wrong samples becomes its new draw weight.</summary>
@@ -437,13 +441,7 @@ public sealed class PpoTrainer : IDisposable
     /// <summary>A labelled practice prompt's index: a group by its share of the rollouts, then a prompt in it uniformly.</summary>
     int DrawByGroup(Random random)
     {
-        double u = random.NextDouble() * labelledGroups.Sum(g => g.Share);
-        var group = labelledGroups[^1];
-        foreach (var g in labelledGroups)
-        {
-            if (u < g.Share) { group = g; break; }
-            u -= g.Share;
-        }
+        var group = labelledGroups[PickByShare([.. labelledGroups.Select(g => g.Share)], random)];
         return group.Start + random.Next(group.Count);
     }
 
