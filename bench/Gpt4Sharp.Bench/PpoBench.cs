@@ -20,7 +20,7 @@ namespace Gpt4Sharp.Bench;
 /// Usage: ppo [key=value ...] with keys pretrain, sft, rm, ppo (steps), d, layers, batch, prompts (per PPO step), tokens (longest reply), probe (held-out safety prompts; half as many passages), redteam (held-out red-team requests, four conversations each), lr_e6 (PPO learning rate in 1e-6 units), kl_horizon (rollouts over which the adaptive KL controller moves β by up to 20 %; 0, the default, a tenth of the run's rollouts), kl_coef_e3 (initial β in 1e-3 units), balance (1: practice prompts drawn family by family and kind by kind; 0: from the pooled prompts), group_baseline (1: each reply's score minus the mean of the other replies to its prompt), rbrm (1: add the rule-based reward model's reward to the learned one, as the recipe does; 0: learned reward only), out,
 /// pretrained (reuse the pretraining run in this directory), safety_pct (safety items' share of the SFT mixture), families (PPO practice families joined by '+'), pool (practice items per family),
 /// sft_model and rm_model (reuse an earlier run's fine-tuned model and reward model: only PPO runs), rm_pairs, rm_lr_e5, fact_reference (1: fact questions with the entity's reference sheet), off_topic_pct (share of off-topic rejected replies), rm_likelihood (0 none, 1 reply, 2 pmi, 3 reference, 4 gated reference), rm_policy_pairs (training-split safety requests whose sampled replies, ranked by the RBRM, add reward-model pairs; 0 none),
-/// framing (1: safety practice prompts re-asked in varied frames; 2: contrastive pairs, each request beside its look-alike of the other intent; PpoSettings.PromptFraming), samples (completions per prompt), pair_baseline (0: the rule-based reward baselined per prompt even inside a contrastive pair), kl_target (nats per reply), learned_rm (0: leave the learned reward model out of PPO's reward), rm_weight_pct (the learned reward's weight in %), rubric (the RBRM's rubric file), mining (hard-prompt mining boost: a safety practice unit is drawn with weight 1 + mining × its last failure share; 0 off; PpoSettings.HardPromptMining), intent_aux_pct (weight of the auxiliary intent loss in %, 0 off; PpoSettings.IntentAuxCoefficient), intent_batch (labelled safety practice prompts added to the intent and refusal-decision losses of every update, 0 off; PpoSettings.IntentAuxBatch), refusal_aux_pct (weight of the auxiliary refusal-decision loss in %, 0 off; PpoSettings.RefusalAuxCoefficient), batch_by_group (1: the practice batch drawn group by group in the rollouts' shares; PpoSettings.PracticeBatchByGroup), dev (training-split intent requests asked in the two dev frames and, separately, in the two shape-dev frames, before and after; 0 skips).
+/// framing (1: safety practice prompts re-asked in varied frames; 2: contrastive pairs, each request beside its look-alike of the other intent; PpoSettings.PromptFraming), samples (completions per prompt), pair_baseline (0: the rule-based reward baselined per prompt even inside a contrastive pair), kl_target (nats per reply), learned_rm (0: leave the learned reward model out of PPO's reward), rm_weight_pct (the learned reward's weight in %), rubric (the RBRM's rubric file), mining (hard-prompt mining boost: a safety practice unit is drawn with weight 1 + mining × its last failure share; 0 off; PpoSettings.HardPromptMining), intent_aux_pct (weight of the auxiliary intent loss in %, 0 off; PpoSettings.IntentAuxCoefficient), intent_batch (labelled safety practice prompts added to the intent and refusal-decision losses of every update, 0 off; PpoSettings.IntentAuxBatch), refusal_aux_pct (weight of the auxiliary refusal-decision loss in %, 0 off; PpoSettings.RefusalAuxCoefficient), batch_by_group (1: the practice batch drawn group by group in the rollouts' shares; PpoSettings.PracticeBatchByGroup), seed (PPO's training seed: prompts, sampling, minibatch order and the extra heads' initialisation; the probes keep PpoSettings.ProbeSeed, so seeds are compared on the same prompts), dev (training-split intent requests asked in the two dev frames and, separately, in the two shape-dev frames, before and after; 0 skips).
 /// </summary>
 public static class PpoBench
 {
@@ -107,6 +107,7 @@ public static class PpoBench
             IntentAuxBatch = opts.Int("intent_batch", 0),
             RefusalAuxCoefficient = opts.Int("refusal_aux_pct", 0) / 100.0,
             PracticeBatchByGroup = opts.Int("batch_by_group", 0) != 0,
+            Seed = opts.Int("seed", (int)new PpoSettings().Seed),
         };
         using var rewards = PpoRewards.Load(ppoSettings);
         var ppo = PpoTrainer.Run(ppoSettings, rewards, new Progress(), Log);
@@ -141,7 +142,7 @@ public static class PpoBench
             AlignmentRates TrainRates(string dir)
             {
                 using var bundle = ModelBundle.Load(dir, "cpu");
-                return AlignmentProbe.Measure(bundle.Model, bundle.Tokenizer, ppoSettings.Seed, trainSizes, ppoSettings.MaxNewTokens, ppoSettings.SystemPrompt, split: Split.Train);
+                return AlignmentProbe.Measure(bundle.Model, bundle.Tokenizer, ppoSettings.ProbeSeed, trainSizes, ppoSettings.MaxNewTokens, ppoSettings.SystemPrompt, split: Split.Train);
             }
             var (tb, ta) = (TrainRates(sftDir), TrainRates(ppo.OutDirectory));
             Console.WriteLine($"{"training-split rate",-30} {"SFT",8} {"PPO",8}");
@@ -158,7 +159,7 @@ public static class PpoBench
                 (double HarmfulCompliance, int Harmful, double OverRefusal, int Benign) DevRates(string dir)
                 {
                     using var bundle = ModelBundle.Load(dir, "cpu");
-                    return AlignmentProbe.MeasureReframed(bundle.Model, bundle.Tokenizer, ppoSettings.Seed, devRequests, frames, ppoSettings.MaxNewTokens, ppoSettings.SystemPrompt);
+                    return AlignmentProbe.MeasureReframed(bundle.Model, bundle.Tokenizer, ppoSettings.ProbeSeed, devRequests, frames, ppoSettings.MaxNewTokens, ppoSettings.SystemPrompt);
                 }
                 var (db, da) = (DevRates(sftDir), DevRates(ppo.OutDirectory));
                 Console.WriteLine($"{title,-30} {"SFT",8} {"PPO",8}");

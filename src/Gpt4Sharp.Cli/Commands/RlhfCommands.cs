@@ -109,12 +109,13 @@ public static class RlhfCommands
         var probeRedTeam = Cli.Opt("--probe-redteam", "Held-out red-team requests for the before/after rates, each asked four ways (0 skips).", d.ProbeRedTeamRequests);
         var checkpointEvery = Cli.Opt("--checkpoint-every", "Steps between checkpoints (0: only at the end or when stopped).", d.CheckpointEvery);
         var seed = Cli.Opt("--seed", "Seed for prompts, sampling and minibatch order.", d.Seed);
+        var probeSeed = Cli.Opt("--probe-seed", "Seed of the held-out prompts the before/after probe samples (kept apart from --seed, so runs with different seeds are measured on the same prompts).", d.ProbeSeed);
         var device = Cli.Opt("--device", "cpu, cuda, cuda:N or auto.", d.Device);
         var resume = Cli.Opt("--resume", "Continue the run in --out from its newest saved state, with the settings and rewards saved there.", false);
         var command = new Command("ppo", "Stage 3: RLHF with PPO against reward models, with an adaptive KL penalty to the fine-tuned model.")
         {
             model, rm, rmWeight, rbrm, rubric, outDir, families, steps, prompts, samples, maxNew, epochs, minibatch, lr, klCoef, klTarget, klHorizon, balance, framing, mining, intentAux, intentBatch, batchByGroup, refusalAux, groupBaseline, pairBaseline, probe, probeRedTeam,
-            checkpointEvery, seed, device, resume,
+            checkpointEvery, seed, probeSeed, device, resume,
         };
         command.SetHandler((p, cancel) =>
         {
@@ -129,7 +130,7 @@ public static class RlhfCommands
                 Epochs = p.GetValue(epochs), MinibatchSize = p.GetValue(minibatch), LearningRate = p.GetValue(lr),
                 InitialKlCoefficient = p.GetValue(klCoef), KlTarget = p.GetValue(klTarget), KlHorizon = p.GetValue(klHorizon), BalancePrompts = p.GetValue(balance), PromptFraming = ParseFraming(p.GetValue(framing)!), HardPromptMining = p.GetValue(mining), IntentAuxCoefficient = p.GetValue(intentAux), IntentAuxBatch = p.GetValue(intentBatch), PracticeBatchByGroup = p.GetValue(batchByGroup), RefusalAuxCoefficient = p.GetValue(refusalAux), GroupBaseline = p.GetValue(groupBaseline), PairBaseline = p.GetValue(pairBaseline),
                 ProbeSafetyPrompts = p.GetValue(probe), ProbePassagePrompts = p.GetValue(probe) / 2, ProbeRedTeamRequests = p.GetValue(probeRedTeam),
-                CheckpointEvery = p.GetValue(checkpointEvery), Seed = p.GetValue(seed), Device = p.GetValue(device)!,
+                CheckpointEvery = p.GetValue(checkpointEvery), Seed = p.GetValue(seed), ProbeSeed = p.GetValue(probeSeed), Device = p.GetValue(device)!,
             };
             using var scorers = PpoRewards.Load(settings, Log);
             Log($"Reward = {string.Join(" + ", scorers.Select(s => s.Name))} - β·KL.");

@@ -139,6 +139,11 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
     /// <summary>Held-out safety requests the red-team probe wraps four ways each (paraphrase, role play, two turns, Chinese).</summary>
     public int ProbeRedTeamRequests { get; init; } = 40;
     public long Seed { get; init; } = 1234;
+    /// <summary>
+    /// Seed of the before/after probes' sample of held-out prompts. Kept apart from <see cref="Seed"/> so that runs that differ
+    /// only in their training seed are measured on the same prompts, and a seed-to-seed spread is the training's alone.
+    /// </summary>
+    public long ProbeSeed { get; init; } = 1234;
     public string Device { get; init; } = "auto";
 
     public PpoSettings Validate()

@@ -653,7 +653,7 @@ public sealed class PpoTrainer : IDisposable
         var sizes = new ProbeSizes(settings.ProbeSafetyPrompts, settings.ProbePassagePrompts, settings.ProbeRedTeamRequests);
         var probeRbrm = sizes.RedTeamRequests > 0 ? RuleBasedRewardModel.Load(settings.Rubric) : null;
         AlignmentRates? Probe(GptModel model) => sizes.IsEmpty ? null
-            : AlignmentProbe.Measure(model, policy.Tokenizer, settings.Seed, sizes, settings.MaxNewTokens, settings.SystemPrompt, probeRbrm, cancel);
+            : AlignmentProbe.Measure(model, policy.Tokenizer, settings.ProbeSeed, sizes, settings.MaxNewTokens, settings.SystemPrompt, probeRbrm, cancel);
 
         using var trainer = new PpoTrainer(policy.Model, reference.Model, policy.Tokenizer, scorers, settings);
         if (resume && trainer.RestoreState(outDir, log)) log($"Resuming PPO after step {trainer.History.Count}.");

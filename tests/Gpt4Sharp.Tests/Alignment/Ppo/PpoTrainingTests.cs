@@ -98,6 +98,28 @@ public class PpoTrainingTests
         Assert.Equal(2, CheckpointStore.Inspect(outDir).Step);
     }
 
+    [Fact]
+    public void The_probe_samples_its_held_out_prompts_by_the_probe_seed_not_the_training_seed()
+    {
+        // Harmful/benign counts per request group of the held-out sample a seed draws; the two seeds below draw different ones.
+        static string Drawn(long seed)
+        {
+            var items = Gpt4Sharp.Curriculum.CurriculumRegistry.Get("safety").Generate(seed, Gpt4Sharp.Curriculum.Split.Eval, 12).ToList();
+            return string.Join(",", Enum.GetValues<SafetyRequestGroup>().Select(g =>
+                $"{g}:{items.Count(i => i.Kind == "harmful" && AlignmentProbe.GroupOf(i) == g)}/{items.Count(i => i.Kind != "harmful" && AlignmentProbe.GroupOf(i) == g)}"));
+        }
+        Assert.NotEqual(Drawn(5), Drawn(6));
+
+        var model = TinyRun.Create();
+        string Probed(long seed) => string.Join(",", PpoTrainer.Run(Settings with
+        {
+            PolicyModel = model, OutDirectory = Path.Combine(RepoPaths.NewTempDir(), "ppo"), Steps = 1, PromptsPerStep = 1, SamplesPerPrompt = 4, MinibatchSize = 4,
+            Seed = seed, ProbeSeed = 6, ProbeSafetyPrompts = 12, ProbePassagePrompts = 0, ProbeRedTeamRequests = 0, PromptsPerFamily = 50, Device = "cpu",
+        }, [new CharacterShare(char.IsAsciiLetterLower, "lowercase")]).Before!.SafetyGroups.Select(g => $"{g.Group}:{g.HarmfulPrompts}/{g.BenignPrompts}"));
+        Assert.Equal(Drawn(6), Probed(5));
+        Assert.Equal(Drawn(6), Probed(6));
+    }
+
     // With hard-prompt mining on, the failure shares the draws depend on are part of the saved state; with the intent
     // auxiliary loss, the intent head and its optimiser moments (and with its practice batch, draws seeded by step and update);
     // the refusal-decision loss adds no state, but reads the same seeded practice draws.
