@@ -419,7 +419,10 @@ public sealed class PpoTrainer : IDisposable
         var random = new Random(unchecked((int)((settings.Seed * 1_000_003L + step) * 10_007L + update)));
         var drawn = Enumerable.Range(0, settings.IntentAuxBatch).Select(_ => settings.PracticeBatchByGroup ? DrawByGroup(random) : random.Next(labelledPractice.Count)).ToList();
         int maxPrompt = Policy.Config.ContextLength - settings.MaxNewTokens;
-        var ids = drawn.Select(i => labelledPracticeIds[i] ??= PromptIds(tokenizer, labelledPractice[i].Prompt, settings.SystemPrompt, maxPrompt)).ToList();
+        // Words are dropped after all prompts are drawn, so the draws are the same with and without dropout.
+        var ids = drawn.Select(i => settings.PracticeWordDropout > 0
+            ? PromptIds(tokenizer, WordDropout.Apply(labelledPractice[i].Prompt, settings.PracticeWordDropout, random), settings.SystemPrompt, maxPrompt)
+            : labelledPracticeIds[i] ??= PromptIds(tokenizer, labelledPractice[i].Prompt, settings.SystemPrompt, maxPrompt)).ToList();
         // Without the refusal loss, each prompt alone (as in round 12b, bit for bit); with it, once per opening's first token.
         int[] appended = refusalOpenings is null ? [] : [.. refusalOpenings.FirstTokens];
         var rows = appended.Length == 0 ? ids : [.. ids.SelectMany(x => appended.Select(a => (int[])[.. x, a]))];
@@ -663,7 +666,8 @@ public sealed class PpoTrainer : IDisposable
         log($"PPO on {policy.Model.ParameterCount:N0} parameters with rewards {string.Join(" + ", scorers.Select(s => s.Name))} − β·KL; {trainer.strata.Sum(st => st.Prompts.Count):N0} practice prompts in {trainer.strata.Count} group(s) ({string.Join(", ", trainer.strata.Select(st => $"{st.Name} {st.Share:P0}"))}); KL horizon {settings.EffectiveKlHorizon:N0} rollouts.");
         if (settings.IntentAuxBatch > 0)
             log($"Practice batch: {settings.IntentAuxBatch} labelled prompts per update, drawn {(settings.PracticeBatchByGroup ? "by group" : "from the pooled prompts")}: " +
-                string.Join(", ", trainer.labelledGroups.Select(g => $"{g.Name} {g.Count:N0} prompts ({(settings.PracticeBatchByGroup ? g.Share / trainer.labelledGroups.Sum(x => x.Share) : g.Count / (double)trainer.labelledPractice.Count):P0} of draws)")) + ".");
+                string.Join(", ", trainer.labelledGroups.Select(g => $"{g.Name} {g.Count:N0} prompts ({(settings.PracticeBatchByGroup ? g.Share / trainer.labelledGroups.Sum(x => x.Share) : g.Count / (double)trainer.labelledPractice.Count):P0} of draws)")) +
+                (settings.PracticeWordDropout > 0 ? $"; each word left out with probability {settings.PracticeWordDropout:G}." : "."));
         if (trainer.refusalOpenings is { } openings)
             log($"Refusal-decision loss (weight {settings.RefusalAuxCoefficient:G}) on replies opening {string.Join(", ", openings.Pairs.Select(o => $"'{policy.Tokenizer.Decode([o.First, o.Second])}'"))}.");
         var store = new CheckpointStore(outDir);

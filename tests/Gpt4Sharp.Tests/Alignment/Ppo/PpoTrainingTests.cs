@@ -129,12 +129,13 @@ public class PpoTrainingTests
     [InlineData(0, 1, 0, 0, false)]
     [InlineData(0, 1, 6, 0, false)]
     [InlineData(0, 0, 6, 1, true)]
-    public void Resumed_ppo_repeats_an_uninterrupted_run(double mining, double intentAux, int intentBatch, double refusalAux, bool batchByGroup)
+    [InlineData(0, 1, 6, 1, true, 0.3)]
+    public void Resumed_ppo_repeats_an_uninterrupted_run(double mining, double intentAux, int intentBatch, double refusalAux, bool batchByGroup, double wordDropout = 0)
     {
         var model = TinyRun.Create();
         PpoSettings For(string dir) => Settings with
         {
-            HardPromptMining = mining, IntentAuxCoefficient = intentAux, IntentAuxBatch = intentBatch, RefusalAuxCoefficient = refusalAux, PracticeBatchByGroup = batchByGroup,
+            HardPromptMining = mining, IntentAuxCoefficient = intentAux, IntentAuxBatch = intentBatch, RefusalAuxCoefficient = refusalAux, PracticeBatchByGroup = batchByGroup, PracticeWordDropout = wordDropout,
             Families = mining > 0 || intentAux > 0 || refusalAux > 0 ? ["safety"] : new PpoSettings().Families,
             PolicyModel = model, OutDirectory = dir, Steps = 4, PromptsPerStep = 1, SamplesPerPrompt = 4, MinibatchSize = 4,
             ProbeSafetyPrompts = 0, ProbePassagePrompts = 0, ProbeRedTeamRequests = 0, PromptsPerFamily = 50, Device = "cpu",
