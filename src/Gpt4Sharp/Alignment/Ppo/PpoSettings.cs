@@ -128,6 +128,12 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
     /// </summary>
     public double PracticeWordDropout { get; init; }
     /// <summary>
+    /// Decay d of an exponential moving average of the policy's weights over PPO steps (<see cref="PolicyAverage"/>; 0, the
+    /// default, is off): the saved policy and the after-probe are the average, the rollouts and updates the live policy. About
+    /// 1 / (1 − d) steps are averaged; a third copy of the policy's weights is kept.
+    /// </summary>
+    public double PolicyAverageDecay { get; init; }
+    /// <summary>
     /// Weight of an auxiliary refusal-decision loss (0, the default, is off; needs <see cref="IntentAuxBatch"/>). Where the intent
     /// loss shapes the trunk and leaves the policy to act on it through the reward, this one trains the decision itself on the
     /// practice batch: the probability that the reply opens like a refusal (<see cref="RefusalOpenings"/>: the two-token openings of
@@ -173,6 +179,7 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
         Require(RefusalAuxCoefficient >= 0 && double.IsFinite(RefusalAuxCoefficient), $"the refusal-decision loss weight must be 0 (off) or a positive number (got {RefusalAuxCoefficient})");
         Require(!PracticeBatchByGroup || IntentAuxBatch > 0, "drawing the practice batch by group needs a practice batch; give --intent-aux-batch N");
         Require(PracticeWordDropout is >= 0 and < 1, $"the practice word dropout must be a probability from 0 (off) up to but not including 1 (got {PracticeWordDropout})");
+        Require(PolicyAverageDecay is >= 0 and < 1, $"the policy average's decay must be from 0 (off) up to but not including 1 (got {PolicyAverageDecay})");
         Require(PracticeWordDropout == 0 || IntentAuxBatch > 0, "word dropout acts on the practice batch; give --intent-aux-batch N with it");
         Require(RefusalAuxCoefficient == 0 || IntentAuxBatch > 0, $"the refusal-decision loss reads the labelled practice batch; give a positive practice batch (--intent-aux-batch) with it (got {IntentAuxBatch})");
         Require(IntentAuxBatch >= 0 && (IntentAuxBatch == 0 || IntentAuxCoefficient > 0 || RefusalAuxCoefficient > 0), $"the practice batch must be 0 (off) or a positive number of prompts used with a positive intent or refusal-decision loss weight (got {IntentAuxBatch} with weights {IntentAuxCoefficient} and {RefusalAuxCoefficient})");

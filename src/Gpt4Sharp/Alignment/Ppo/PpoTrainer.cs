@@ -659,7 +659,13 @@ public sealed class PpoTrainer : IDisposable
             : AlignmentProbe.Measure(model, policy.Tokenizer, settings.ProbeSeed, sizes, settings.MaxNewTokens, settings.SystemPrompt, probeRbrm, cancel);
 
         using var trainer = new PpoTrainer(policy.Model, reference.Model, policy.Tokenizer, scorers, settings);
-        if (resume && trainer.RestoreState(outDir, log)) log($"Resuming PPO after step {trainer.History.Count}.");
+        using var averaged = settings.PolicyAverageDecay > 0 ? ModelBundle.Load(settings.PolicyModel, device, log) : null;
+        var average = averaged is null ? null : new PolicyAverage(averaged.Model, settings.PolicyAverageDecay);
+        if (resume && trainer.RestoreState(outDir, log))
+        {
+            average?.Restore(Path.Combine(outDir, StateDirectory), log);
+            log($"Resuming PPO after step {trainer.History.Count}.");
+        }
         // The reference is the fine-tuned model, so "before" is the same measurement on a fresh or a resumed run.
         var before = Probe(reference.Model);
         if (before is not null) log($"Before PPO: {PpoReport.Describe(before)}.");
@@ -670,14 +676,20 @@ public sealed class PpoTrainer : IDisposable
                 (settings.PracticeWordDropout > 0 ? $"; each word left out with probability {settings.PracticeWordDropout:G}." : "."));
         if (trainer.refusalOpenings is { } openings)
             log($"Refusal-decision loss (weight {settings.RefusalAuxCoefficient:G}) on replies opening {string.Join(", ", openings.Pairs.Select(o => $"'{policy.Tokenizer.Decode([o.First, o.Second])}'"))}.");
+        if (average is not null)
+            log($"Saved policy: the moving average of the policy's weights over steps (decay {settings.PolicyAverageDecay:G}, about {1 / (1 - settings.PolicyAverageDecay):F0} steps).");
         var store = new CheckpointStore(outDir);
         var run = start.Describe("ppo");
         run.Write(outDir);
         var config = ModelBundle.ConfigJson(policy.Model.Config, policy.Tokenizer);
+        // The policy users get: the averaged weights when averaging, else the live ones.
+        var saved = average?.Model ?? policy.Model;
         string Save()
         {
             trainer.SaveState(outDir, run);
-            return store.Save(policy.Model, config, null, new TrainerState { Step = trainer.History.Count, Seed = settings.Seed }, run);
+            var state = new TrainerState { Step = trainer.History.Count, Seed = settings.Seed };
+            average?.Save(Path.Combine(outDir, StateDirectory), config, state, run);
+            return store.Save(saved, config, null, state, run);
         }
         string checkpoint = "";
         bool completed = true;
@@ -685,12 +697,13 @@ public sealed class PpoTrainer : IDisposable
         {
             if (cancel.IsCancellationRequested) { completed = false; break; }
             var metrics = trainer.Step(cancel);
+            average?.Update(policy.Model);
             progress?.Report(metrics);
             if (settings.CheckpointEvery > 0 && metrics.Step % settings.CheckpointEvery == 0 && metrics.Step < settings.Steps) checkpoint = Save();
         }
         checkpoint = Save();
         if (settings.HardPromptMining > 0) log($"Hard-prompt mining (boost {settings.HardPromptMining:G}): {trainer.MinedFailingUnits} practice units had a wrong sample in their last rollouts.");
-        var after = completed ? Probe(policy.Model) : null;
+        var after = completed ? Probe(saved) : null;
         if (after is not null) log($"After PPO: {PpoReport.Describe(after)}.");
         var plots = PpoReport.Write(outDir, settings, trainer.History, before, after);
         return new PpoResult(outDir, checkpoint, trainer.History, before, after, plots, completed);

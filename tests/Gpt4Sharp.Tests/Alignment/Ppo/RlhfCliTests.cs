@@ -37,7 +37,7 @@ public class RlhfCliTests
         var contrastive = Path.Combine(dir, "ppo7");
         Assert.Equal(0, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--out", contrastive, "--prompt-framing", "contrastive", "--families", "safety", "--steps", "1", "--prompts-per-step", "2",
             "--samples", "2", "--max-new-tokens", "4", "--minibatch", "4", "--probe", "0", "--probe-redteam", "0", "--device", "cpu", "--hard-prompt-mining", "20", "--pair-baseline", "false", "--intent-aux", "0.5",
-            "--intent-aux-batch", "4", "--practice-batch-by-group", "true", "--refusal-aux", "0.5", "--practice-word-dropout", "0.1", "--probe-seed", "77"]).InvokeAsync());
+            "--intent-aux-batch", "4", "--practice-batch-by-group", "true", "--refusal-aux", "0.5", "--practice-word-dropout", "0.1", "--policy-average", "0.9", "--probe-seed", "77"]).InvokeAsync());
         Assert.Equal(PromptFraming.Contrastive, PpoTrainer.SavedSettings(contrastive).PromptFraming);
         Assert.Equal(20, PpoTrainer.SavedSettings(contrastive).HardPromptMining);
         Assert.False(PpoTrainer.SavedSettings(contrastive).PairBaseline);
@@ -47,6 +47,7 @@ public class RlhfCliTests
         Assert.True(PpoTrainer.SavedSettings(contrastive).PracticeBatchByGroup);
         Assert.Equal(77, PpoTrainer.SavedSettings(contrastive).ProbeSeed);
         Assert.Equal(0.1, PpoTrainer.SavedSettings(contrastive).PracticeWordDropout);
+        Assert.Equal(0.9, PpoTrainer.SavedSettings(contrastive).PolicyAverageDecay);
         using (ModelBundle.Load(contrastive)) { }   // the intent head stays out of the saved policy
         Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--intent-aux", "-0.5", "--out", Path.Combine(dir, "ppo9")]).InvokeAsync()); // negative intent-loss weight
         Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--refusal-aux", "0.5", "--out", Path.Combine(dir, "ppo10")]).InvokeAsync()); // refusal loss without its practice batch
