@@ -33,10 +33,14 @@ public sealed class PolicyAverage(GptModel average, double decay)
     public void Save(string stateDirectory, JsonObject config, TrainerState state, RunInfo run) =>
         new CheckpointStore(Path.Combine(stateDirectory, StateDirectory), keepLast: 1).Save(Model, config, null, state, run);
 
-    /// <summary>Loads the average saved with the PPO state in <paramref name="stateDirectory"/>; a resumed run without one is an error.</summary>
-    public void Restore(string stateDirectory, Action<string>? warn = null)
+    /// <summary>
+    /// Loads the average saved with the PPO state in <paramref name="stateDirectory"/> after <paramref name="step"/> steps; a
+    /// resumed run without one, or with one of another step (a stop between the two saves), is an error.
+    /// </summary>
+    public void Restore(string stateDirectory, int step, Action<string>? warn = null)
     {
-        if (new CheckpointStore(Path.Combine(stateDirectory, StateDirectory), keepLast: 1).LoadLatest(Model, null, warn) is null)
-            throw new UserError($"{stateDirectory} holds no averaged policy to resume with; start a new run in another --out directory.");
+        var loaded = new CheckpointStore(Path.Combine(stateDirectory, StateDirectory), keepLast: 1).LoadLatest(Model, null, warn);
+        if (loaded?.Step != step)
+            throw new UserError($"{stateDirectory} holds no averaged policy of step {step} to resume with; start a new run in another --out directory.");
     }
 }

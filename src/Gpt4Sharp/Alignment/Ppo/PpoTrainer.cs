@@ -663,7 +663,7 @@ public sealed class PpoTrainer : IDisposable
         var average = averaged is null ? null : new PolicyAverage(averaged.Model, settings.PolicyAverageDecay);
         if (resume && trainer.RestoreState(outDir, log))
         {
-            average?.Restore(Path.Combine(outDir, StateDirectory), log);
+            average?.Restore(Path.Combine(outDir, StateDirectory), trainer.History.Count, log);
             log($"Resuming PPO after step {trainer.History.Count}.");
         }
         // The reference is the fine-tuned model, so "before" is the same measurement on a fresh or a resumed run.

@@ -68,6 +68,18 @@ public class PolicyAverageTests
         Assert.Equal(saved, Weights(split.OutDirectory));
     }
 
+    [Fact]
+    public void Resuming_without_the_saved_average_is_a_one_sentence_error()
+    {
+        var settings = Tiny(TinyRun.Create(), 0.5);
+        using var stop = new CancellationTokenSource();
+        PpoTrainer.Run(settings, [new LowercaseReward()], new ProgressCallback<PpoStepMetrics>(m => { if (m.Step == 1) stop.Cancel(); }), cancel: stop.Token);
+        Directory.Delete(Path.Combine(settings.OutDirectory, PpoTrainer.StateDirectory, PolicyAverage.StateDirectory), recursive: true);
+        var error = Assert.Throws<UserError>(() => PpoTrainer.Run(settings, [new LowercaseReward()], resume: true));
+        Assert.Contains("averaged policy of step 1", error.Message);
+        Assert.DoesNotContain('\n', error.Message);
+    }
+
     [Theory]
     [InlineData(1.0)]
     [InlineData(-0.1)]
