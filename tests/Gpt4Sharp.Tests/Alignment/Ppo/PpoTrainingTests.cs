@@ -1,6 +1,7 @@
 using Gpt4Sharp.Alignment;
 using Gpt4Sharp.Alignment.Ppo;
 using Gpt4Sharp.Checkpoints;
+using Gpt4Sharp.Curriculum;
 using Gpt4Sharp.Model;
 using Gpt4Sharp.Tests.Support;
 
@@ -104,7 +105,7 @@ public class PpoTrainingTests
         // Harmful/benign counts per request group of the held-out sample a seed draws; the two seeds below draw different ones.
         static string Drawn(long seed)
         {
-            var items = Gpt4Sharp.Curriculum.CurriculumRegistry.Get("safety").Generate(seed, Gpt4Sharp.Curriculum.Split.Eval, 12).ToList();
+            var items = CurriculumRegistry.Get("safety").Generate(seed, Split.Eval, 12).ToList();
             return string.Join(",", Enum.GetValues<SafetyRequestGroup>().Select(g =>
                 $"{g}:{items.Count(i => i.Kind == "harmful" && AlignmentProbe.GroupOf(i) == g)}/{items.Count(i => i.Kind != "harmful" && AlignmentProbe.GroupOf(i) == g)}"));
         }
