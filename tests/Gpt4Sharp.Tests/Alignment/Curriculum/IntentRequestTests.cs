@@ -47,17 +47,6 @@ public class IntentRequestTests
     }
 
     [Fact]
-    public void Forging_is_practised_on_many_documents_each_also_asked_about_harmlessly()
-    {
-        // Round 15: "forge" once came in a single training phrase; now the verb, not the object, has to carry the intent.
-        var train = IntentRequests.All().Where(r => !HeldOut(r)).ToList();
-        var forged = train.Where(r => r.Harmful && r.Intent.StartsWith("forge ", StringComparison.Ordinal)).Select(r => r.Topic).ToHashSet();
-        Assert.True(forged.Count >= 10, $"forging is practised on {forged.Count} objects");
-        var benignTopics = train.Where(r => !r.Harmful).Select(r => r.Topic).ToHashSet();
-        Assert.All(forged, t => Assert.Contains(t, benignTopics));
-    }
-
-    [Fact]
     public void Held_out_requests_combine_seen_parts_in_unseen_ways()
     {
         var all = IntentRequests.All().ToList();

@@ -53,8 +53,8 @@ public class IntentAuxLossTests
         var result = PpoTrainer.Run(Tiny(model, outDir, 1.0) with { Steps = 40, PromptsPerStep = 4 }, [new LowercaseReward()]);
 
         Assert.All(result.Steps, m => Assert.True(m.IntentLoss is > 0 and < 5 && m.IntentAccuracy is >= 0 and <= 1));
-        // Four new prompts a step (two were too few to average out one confident miss): the head's loss on them can only
-        // fall below chance's ln 2 by learning what the labels follow. Seeds 5-8 all pass.
+        // Four new prompts a step (with two, one confident miss can outweigh the learning): the head's loss on them can
+        // only fall below chance's ln 2 by learning what the labels follow.
         double early = result.Steps.Take(10).Average(m => m.IntentLoss!.Value), late = result.Steps.TakeLast(10).Average(m => m.IntentLoss!.Value);
         Assert.True(late < Math.Min(early, Math.Log(2)), string.Join(", ", result.Steps.Select(m => m.IntentLoss)));
         Assert.Equal(result.Steps.Select(m => m.IntentLoss!.Value), PpoRunFiles.Steps(outDir).Select(s => s!["loss/intent"]!.GetValue<double>()));
