@@ -91,8 +91,6 @@ public static class IntentRequests
             "I can't write content that demeans people for who they are. I'm glad to help you write on another theme."),
     ];
 
-    public static IReadOnlyList<string> CategoryNames => Categories.Select(c => c.Name).ToList();
-
     /// <summary>One request: category, topic, harmful or benign (even odds), intent and frame, uniformly.</summary>
     public static IntentRequest Draw(ItemRng rng)
     {
