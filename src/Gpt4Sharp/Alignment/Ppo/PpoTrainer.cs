@@ -61,6 +61,9 @@ public sealed class PpoTrainer : IDisposable
     readonly IReadOnlyList<IReadOnlyList<IReadOnlyList<string>>> units;
     // Per stratum, the hard-prompt sampler (PpoSettings.HardPromptMining), or null where units are drawn uniformly.
     readonly HardPromptSampler?[] samplers;
+    // The stride of the sampling seeds (PromptSlotsPerStep), so that no two prompts of a run, in one step or in two, decode
+    // from the same seed.
+    readonly int promptSlotsPerStep;
     // Every labelled safety practice prompt (PpoSettings.IntentAuxBatch draws from these); empty when that is off.
     readonly IReadOnlyList<(string Prompt, bool Harmful)> labelledPractice;
     // The labelled groups' ranges in labelledPractice and their shares of the rollouts (PpoSettings.PracticeBatchByGroup).
@@ -99,6 +102,7 @@ public sealed class PpoTrainer : IDisposable
         units = strata.Select(s => s.Units).ToList();
         samplers = [.. strata.Select((s, i) => settings.HardPromptMining > 0 && s.Harmful is not null ? new HardPromptSampler(units[i].Count, settings.HardPromptMining) : null)];
         if (strata.Count == 0) throw new UserError("There are no prompts to practise on; give other --families.");
+        promptSlotsPerStep = PromptSlotsPerStep(settings.PromptsPerStep, strata);
         var labelledStrata = settings.IntentAuxBatch > 0 ? strata.Where(s => s.Harmful is not null).ToList() : [];
         labelledPractice = [.. labelledStrata.SelectMany(s => s.Prompts.Zip(s.Harmful!))];
         labelledGroups = [.. labelledStrata.Select((s, i) => (s.Name, labelledStrata.Take(i).Sum(t => t.Prompts.Count), s.Prompts.Count, s.Share))];
@@ -349,7 +353,7 @@ public sealed class PpoTrainer : IDisposable
                 var prompt = units[stratum][index][j];
                 bool? harmful = strata[stratum].Harmful?[index * strata[stratum].GroupSize + j];
                 var ids = PromptIds(tokenizer, prompt, settings.SystemPrompt, maxPrompt);
-                var options = new SamplingOptions { MaxNewTokens = settings.MaxNewTokens, Temperature = 1.0, StopTokens = [endOfTurn], Seed = settings.Seed + 7919L * (step * settings.PromptsPerStep + k) };
+                var options = new SamplingOptions { MaxNewTokens = settings.MaxNewTokens, Temperature = 1.0, StopTokens = [endOfTurn], Seed = SamplingSeed(settings.Seed, step, k, promptSlotsPerStep) };
                 foreach (var sample in ParallelSampler.Sample(Policy, tokenizer, ids, settings.SamplesPerPrompt, options, cancel))
                 {
                     // The end-of-turn token the sampler stopped on is part of the action: the policy must learn when to stop too.
@@ -361,6 +365,12 @@ public sealed class PpoTrainer : IDisposable
         }
         return (rollouts, drawn);
     }
+
+    /// <summary>The most prompts one step can hold: whole units are drawn until <paramref name="promptsPerStep"/> is reached, so the last can overshoot it by its size less one.</summary>
+    internal static int PromptSlotsPerStep(int promptsPerStep, IEnumerable<PromptStratum> strata) => promptsPerStep + strata.Max(s => s.GroupSize) - 1;
+
+    /// <summary>The sampling seed of the <paramref name="slot"/>-th prompt of <paramref name="step"/>; distinct for every prompt of a run while slot &lt; slotsPerStep.</summary>
+    internal static long SamplingSeed(long seed, int step, int slot, int slotsPerStep) => seed + 7919L * ((long)step * slotsPerStep + slot);
 
     /// <summary>Positions (in the shifted, next-token layout) of a reply's tokens: logits at position p predict token p+1.</summary>
     static (int From, int Length) Span(Rollout r) => (r.PromptIds.Length - 1, r.ResponseIds.Length);

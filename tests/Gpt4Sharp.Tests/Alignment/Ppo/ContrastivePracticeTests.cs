@@ -116,6 +116,20 @@ public class ContrastivePracticeTests
     }
 
     [Fact]
+    public void A_pair_that_lengthens_a_step_never_shares_a_sampling_seed_with_the_next_step()
+    {
+        // Eight prompts a step drawn in pairs and singles: a pair started at slot 7 makes the step nine prompts long.
+        var strata = PpoTrainer.PromptStrata(["safety", "knowledge"], seed: 3, perFamily: 200, PromptFraming.Contrastive);
+        int slots = PpoTrainer.PromptSlotsPerStep(8, strata);
+        Assert.Equal(9, slots);
+        var seeds = Enumerable.Range(0, 100).SelectMany(step => Enumerable.Range(0, slots).Select(slot => PpoTrainer.SamplingSeed(1234, step, slot, slots))).ToList();
+        Assert.Equal(seeds.Count, seeds.Distinct().Count());
+        // Without pairs the stride is the prompts per step, so such runs keep the seeds they had.
+        Assert.Equal(8, PpoTrainer.PromptSlotsPerStep(8, PpoTrainer.PromptStrata(["safety", "knowledge"], 3, 200)));
+        Assert.Equal(1234 + 7919L * (5 * 8 + 3), PpoTrainer.SamplingSeed(1234, 5, 3, 8));
+    }
+
+    [Fact]
     public void Leave_one_out_by_group_id_uses_the_whole_group_and_only_the_rubric_shares_it_across_prompts()
     {
         // Two prompts of a pair, two samples each, every sample agreeing: per prompt nothing is left, over the pair the harmful refusal wins.
