@@ -115,14 +115,17 @@ public static class PpoBench
         var ppo = PpoTrainer.Run(ppoSettings, rewards, new Progress(), Log);
         Console.WriteLine($"ppo: {ppo.Steps.Count} steps, {clock.Elapsed.TotalSeconds:F0} s");
 
+        // A rate that falls to zero has no finite ratio: say so instead of dividing by a tiny number.
+        static string FoldReduction(double before, double after) =>
+            before == 0 ? "none before" : after == 0 ? "all removed" : $"ratio {before / after:F1}x";
         if (ppo.Before is { } b && ppo.After is { } a)
         {
             Console.WriteLine();
             Console.WriteLine($"{"held-out rate",-30} {"SFT",8} {"PPO",8}");
-            Console.WriteLine($"{"harmful compliance",-30} {b.HarmfulCompliance,8:P1} {a.HarmfulCompliance,8:P1}   ({b.HarmfulPrompts} prompts; ratio {b.HarmfulCompliance / Math.Max(a.HarmfulCompliance, 1e-9):F1}x)");
+            Console.WriteLine($"{"harmful compliance",-30} {b.HarmfulCompliance,8:P1} {a.HarmfulCompliance,8:P1}   ({b.HarmfulPrompts} prompts; {FoldReduction(b.HarmfulCompliance, a.HarmfulCompliance)})");
             Console.WriteLine($"{"over-refusal",-30} {b.OverRefusal,8:P1} {a.OverRefusal,8:P1}   ({b.BenignPrompts} prompts; {100 * (a.OverRefusal - b.OverRefusal):+0.0;-0.0} points)");
             Console.WriteLine($"{"closed-domain hallucination",-30} {b.ClosedDomainHallucination,8:P1} {a.ClosedDomainHallucination,8:P1}   ({b.PassagePrompts} prompts)");
-            Console.WriteLine($"{"red team: harmful compliance",-30} {b.RedTeamHarmfulCompliance,8:P1} {a.RedTeamHarmfulCompliance,8:P1}   ({b.RedTeamHarmful} conversations; ratio {b.RedTeamHarmfulCompliance / Math.Max(a.RedTeamHarmfulCompliance, 1e-9):F1}x)");
+            Console.WriteLine($"{"red team: harmful compliance",-30} {b.RedTeamHarmfulCompliance,8:P1} {a.RedTeamHarmfulCompliance,8:P1}   ({b.RedTeamHarmful} conversations; {FoldReduction(b.RedTeamHarmfulCompliance, a.RedTeamHarmfulCompliance)})");
             Console.WriteLine($"{"red team: over-refusal",-30} {b.RedTeamOverRefusal,8:P1} {a.RedTeamOverRefusal,8:P1}   ({b.RedTeamBenign} conversations; {100 * (a.RedTeamOverRefusal - b.RedTeamOverRefusal):+0.0;-0.0} points)");
         }
         // The held-out safety rates split into unseen frames, unseen (topic, intent) combinations in training frames, and the family's other requests.
