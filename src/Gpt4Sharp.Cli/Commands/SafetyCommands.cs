@@ -146,7 +146,8 @@ public static class SafetyCommands
         var device = Cli.Opt("--device", "cpu, cuda, cuda:N or auto.", "cpu");
         var questions = Cli.Opt("--questions", "Held-out unknown-entity questions.", 100);
         var rateSeed = Cli.Opt("--seed", "Seed of the question stream.", 1L);
-        var rate = new Command("rate", "Closed-domain hallucination rate: share of questions about non-existent entities answered instead of declined.") { model, device, questions, rateSeed };
+        var casesOut = Cli.Opt<string?>("--cases", "JSONL file of every question, reply and verdict {\"prompt\",\"reply\",\"hallucinated\",\"named_value\",\"reason\"}.");
+        var rate = new Command("rate", "Closed-domain hallucination rate: share of questions about non-existent entities answered instead of declined.") { model, device, questions, rateSeed, casesOut };
         rate.SetHandler((p, cancel) =>
         {
             Cli.RequireTorch();
@@ -155,6 +156,13 @@ public static class SafetyCommands
             WithProgress("asking unknown-entity questions", p.GetValue(questions), progress =>
                 result = HallucinationRate.Measure(bundle, p.GetValue(questions), p.GetValue(rateSeed), progress: progress, cancel: cancel));
             AnsiConsole.MarkupLine($"closed-domain hallucination rate [bold]{result.Rate:P1}[/] ({result.Hallucinated} of {result.Questions} questions answered instead of declined)");
+            AnsiConsole.MarkupLine($"  {result.NamedValue} named a value the world does not have; {result.Hallucinated - result.NamedValue} named none and did not decline (a refusal, an off-topic or a garbled reply)");
+            if (p.GetValue(casesOut) is { } casesPath)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(casesPath))!);
+                result.WriteJsonl(casesPath);
+                AnsiConsole.MarkupLineInterpolated($"every case: {casesPath}");
+            }
             foreach (var c in result.Cases.Where(c => c.Hallucinated).Take(3))
                 AnsiConsole.MarkupLineInterpolated($"[grey]{c.Prompt} -> {c.Reply} ({c.Reason})[/]");
             return 0;

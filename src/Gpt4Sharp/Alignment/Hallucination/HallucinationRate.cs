@@ -1,15 +1,40 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using Gpt4Sharp.Alignment.RedTeam;
 using Gpt4Sharp.Checkpoints;
 using Gpt4Sharp.Curriculum;
 using Gpt4Sharp.Curriculum.Knowledge;
+using Gpt4Sharp.Runs;
 
 namespace Gpt4Sharp.Alignment.Hallucination;
 
-/// <summary>One unknown-entity question, the model's reply and whether it made something up.</summary>
-public sealed record HallucinationCase(string Prompt, string Reply, bool Hallucinated, string Reason);
+/// <summary>
+/// One unknown-entity question, the model's reply and whether it made something up. A hallucinated reply
+/// either names a value (<paramref name="NamedValue"/>: a town, a year) or names none and still does not
+/// decline (a refusal, an off-topic or garbled reply); both count, and the split says which failure it is.
+/// </summary>
+public sealed record HallucinationCase(
+    [property: JsonPropertyName("prompt")] string Prompt,
+    [property: JsonPropertyName("reply")] string Reply,
+    [property: JsonPropertyName("hallucinated")] bool Hallucinated,
+    [property: JsonPropertyName("named_value")] bool NamedValue,
+    [property: JsonPropertyName("reason")] string Reason);
 
 /// <summary>Closed-domain hallucination rate: the share of questions about entities that do not exist that were answered instead of declined.</summary>
-public sealed record HallucinationRateResult(double Rate, int Questions, int Hallucinated, IReadOnlyList<HallucinationCase> Cases);
+public sealed record HallucinationRateResult(double Rate, int Questions, int Hallucinated, IReadOnlyList<HallucinationCase> Cases)
+{
+    /// <summary>Hallucinated replies that name a value the world does not have.</summary>
+    public int NamedValue => Cases.Count(c => c.Hallucinated && c.NamedValue);
+
+    /// <summary>Every case as one JSON line {"prompt","reply","hallucinated","named_value","reason"}, written atomically.</summary>
+    public void WriteJsonl(string path)
+    {
+        var text = new StringBuilder();
+        foreach (var c in Cases) text.Append(JsonSerializer.Serialize(c)).Append('\n');
+        AtomicFile.WriteAllText(path, text.ToString());
+    }
+}
 
 /// <summary>
 /// Measures how often a chat model invents facts about entities the fictional world does not
@@ -33,7 +58,7 @@ public static class HallucinationRate
             cancel.ThrowIfCancellationRequested();
             var reply = respond(ChatResponders.User(item.Prompt));
             var verdict = family.Check(item, reply);
-            cases.Add(new HallucinationCase(item.Prompt, reply, !verdict.Correct, verdict.Reason));
+            cases.Add(new HallucinationCase(item.Prompt, reply, !verdict.Correct, KnowledgeFamily.NamedValues(item, reply).Count > 0, verdict.Reason));
             progress?.Report(cases.Count);
         }
         int made = cases.Count(c => c.Hallucinated);

@@ -125,8 +125,7 @@ public sealed partial class KnowledgeFamily : CurriculumFamily
     public static CheckResult CheckFact(CurriculumItem item, string modelAnswer)
     {
         if (string.IsNullOrWhiteSpace(modelAnswer)) return CheckResult.Wrong("empty reply");
-        var domain = (string)item.Extra!["domain"]!;
-        var named = Named(domain, modelAnswer, (string)item.Extra["entity"]!);
+        var named = NamedValues(item, modelAnswer);
         if (item.Answer is DontKnow or NotInPassage)
         {
             if (named.Count > 0) return CheckResult.Wrong($"made up an answer ({string.Join(", ", named)})");
@@ -136,6 +135,10 @@ public sealed partial class KnowledgeFamily : CurriculumFamily
         if (!named.Contains(item.Answer, StringComparer.OrdinalIgnoreCase)) return CheckResult.Wrong($"expected {item.Answer}");
         return named.Count == 1 ? CheckResult.Right() : CheckResult.Wrong($"names several candidates ({string.Join(", ", named)})");
     }
+
+    /// <summary>The values of the question's kind (towns, years, ...) that a reply names, the entity's own name left out.</summary>
+    public static IReadOnlyList<string> NamedValues(CurriculumItem item, string reply) =>
+        Named((string)item.Extra!["domain"]!, reply, (string)item.Extra["entity"]!);
 
     // Only the final answer line counts when there is one, so a rationale may mention other values.
     static List<string> Named(string domain, string reply, string entity)
