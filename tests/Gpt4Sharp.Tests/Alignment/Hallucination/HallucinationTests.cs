@@ -114,6 +114,30 @@ public sealed class HallucinationTests
         Assert.All(HallucinationRate.UnknownEntityQuestions(new KnowledgeFamily(), 2, 12), q => Assert.Equal(Split.Eval, q.Split));
     }
 
+    [Fact]
+    public void Hallucination_rate_tells_invented_values_from_replies_that_do_not_decline_and_writes_every_case()
+    {
+        // A refusal names no value but does not decline either: it counts, on the other side of the split.
+        var refuser = HallucinationRate.Measure(_ => "I can't help with that.", questions: 6, seed: 2);
+        Assert.Equal((6, 0), (refuser.Hallucinated, refuser.NamedValue));
+        var inventor = HallucinationRate.Measure(_ => "That was in 1200.", questions: 12, seed: 2);
+        var yearQuestions = inventor.Cases.Where(c => c.Prompt.Contains("year", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(yearQuestions);
+        Assert.All(yearQuestions, c => Assert.True(c.Hallucinated && c.NamedValue, c.Prompt));
+        Assert.Equal(yearQuestions.Count, inventor.NamedValue);
+
+        var path = Path.Combine(RepoPaths.NewTempDir(), "cases.jsonl");
+        refuser.WriteJsonl(path);
+        var lines = File.ReadAllLines(path);
+        Assert.Equal(6, lines.Length);
+        using var first = System.Text.Json.JsonDocument.Parse(lines[0]);
+        Assert.Equal(refuser.Cases[0].Prompt, first.RootElement.GetProperty("prompt").GetString());
+        Assert.Equal("I can't help with that.", first.RootElement.GetProperty("reply").GetString());
+        Assert.True(first.RootElement.GetProperty("hallucinated").GetBoolean());
+        Assert.False(first.RootElement.GetProperty("named_value").GetBoolean());
+        Assert.Equal("did not say it does not know", first.RootElement.GetProperty("reason").GetString());
+    }
+
     /// <summary>Reports on the calling thread (Progress&lt;T&gt; posts to the thread pool, too late for asserts).</summary>
     sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
     {
