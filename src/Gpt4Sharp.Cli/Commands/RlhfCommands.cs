@@ -72,7 +72,31 @@ public static class RlhfCommands
             if (!r.Completed) AnsiConsole.MarkupLineInterpolated($"[yellow]Stopped early; continue with: gpt4sharp rm train --model {settings.BaseModel} --out {r.OutDirectory} --resume[/]");
             return r.Completed ? 0 : 130;
         });
-        return new Command("rm", "Learned reward model.") { train };
+        return new Command("rm", "Learned reward model.") { train, Score() };
+    }
+
+    /// <summary>"rm score": what a trained reward model makes of replies to one prompt, to see what PPO is rewarded for.</summary>
+    static Command Score()
+    {
+        var model = Cli.Required<string>("--model", "Run or checkpoint directory of a reward model (from `rm train`).");
+        var prompt = Cli.Required<string>("--prompt", "The user's message.");
+        var responses = Cli.Required<string[]>("--response", "Replies to score (give the option several times, or several values after it).");
+        responses.AllowMultipleArgumentsPerToken = true;
+        var device = Cli.Opt("--device", "cpu, cuda, cuda:N or auto.", "cpu");
+        var score = new Command("score", "Normalised reward of each reply to a prompt (0 is the training pairs' mean, 1 their standard deviation).") { model, prompt, responses, device };
+        score.SetHandler((p, cancel) =>
+        {
+            Cli.RequireTorch();
+            var replies = p.GetValue(responses)!;
+            if (replies.Length == 0) throw new UserError("Give at least one --response to score.");
+            using var rm = LearnedRewardModel.Load(p.GetValue(model)!, TorchRuntime.ParseDevice(p.GetValue(device)!), Log);
+            var scores = rm.Score([.. replies.Select(r => (p.GetValue(prompt)!, r))]);
+            var table = new Table().Title("reward").AddColumns("reply", "normalised reward");
+            foreach (var (reply, value) in replies.Zip(scores)) table.AddRow(Markup.Escape(reply), value.ToString("F3", CultureInfo.InvariantCulture));
+            AnsiConsole.Write(table);
+            return 0;
+        });
+        return score;
     }
 
     static Command Ppo()
@@ -104,6 +128,7 @@ public static class RlhfCommands
         var batchByGroup = Cli.Opt("--practice-batch-by-group", "Draw the --intent-aux-batch prompts group by group in the rollouts' shares (contrastive pairs, the family's fixed harmful requests, its fixed benign look-alikes) instead of uniformly from the pooled prompts.", d.PracticeBatchByGroup);
         var wordDropout = Cli.Opt("--practice-word-dropout", "Probability P (0: off) that each word of an --intent-aux-batch prompt is left out before the intent and refusal-decision losses read it, labels kept, so a request must be recognised from part of its wording.", d.PracticeWordDropout);
         var policyAverage = Cli.Opt("--policy-average", "Decay D (0: off) of a moving average of the policy's weights over PPO steps, saved and probed instead of the last step's weights (about 1 / (1 - D) steps averaged).", d.PolicyAverageDecay);
+        var closedDomain = Cli.Opt("--closed-domain-reward", "Weight of the closed-domain reward (0: off): on the knowledge family's practice prompts its checker rewards a right answer or a due \"I don't know\" (+1), a decline of an answerable question (0) and anything else (-1), added to the other rewards.", d.ClosedDomainRewardWeight);
         var refusalAux = Cli.Opt("--refusal-aux", "Weight C of an auxiliary refusal-decision loss (0: off; needs --intent-aux-batch N): for the N labelled safety practice prompts of every PPO update, the probability that the reply opens like the curriculum's refusals is trained up for harmful requests and down for benign ones, and C × its cross-entropy joins every PPO update.", d.RefusalAuxCoefficient);
         var groupBaseline = Cli.Opt("--group-baseline", "Subtract from each reply's score the mean score of the other replies to the same prompt (needs --samples 2 or more).", d.GroupBaseline);
         var pairBaseline = Cli.Opt("--pair-baseline", "With --group-baseline and contrastive framing, baseline the rule-based reward over a pair's replies together (false: per prompt, as the learned reward).", d.PairBaseline);
@@ -116,7 +141,7 @@ public static class RlhfCommands
         var resume = Cli.Opt("--resume", "Continue the run in --out from its newest saved state, with the settings and rewards saved there.", false);
         var command = new Command("ppo", "Stage 3: RLHF with PPO against reward models, with an adaptive KL penalty to the fine-tuned model.")
         {
-            model, rm, rmWeight, rbrm, rubric, outDir, families, steps, prompts, samples, maxNew, epochs, minibatch, lr, klCoef, klTarget, klHorizon, balance, framing, mining, intentAux, intentBatch, batchByGroup, wordDropout, refusalAux, policyAverage, groupBaseline, pairBaseline, probe, probeRedTeam,
+            model, rm, rmWeight, rbrm, rubric, outDir, families, steps, prompts, samples, maxNew, epochs, minibatch, lr, klCoef, klTarget, klHorizon, balance, framing, mining, intentAux, intentBatch, batchByGroup, wordDropout, refusalAux, policyAverage, closedDomain, groupBaseline, pairBaseline, probe, probeRedTeam,
             checkpointEvery, seed, probeSeed, device, resume,
         };
         command.SetHandler((p, cancel) =>
@@ -130,7 +155,7 @@ public static class RlhfCommands
                 Families = p.GetValue(families)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 Steps = p.GetValue(steps), PromptsPerStep = p.GetValue(prompts), SamplesPerPrompt = p.GetValue(samples), MaxNewTokens = p.GetValue(maxNew),
                 Epochs = p.GetValue(epochs), MinibatchSize = p.GetValue(minibatch), LearningRate = p.GetValue(lr),
-                InitialKlCoefficient = p.GetValue(klCoef), KlTarget = p.GetValue(klTarget), KlHorizon = p.GetValue(klHorizon), BalancePrompts = p.GetValue(balance), PromptFraming = ParseFraming(p.GetValue(framing)!), HardPromptMining = p.GetValue(mining), IntentAuxCoefficient = p.GetValue(intentAux), IntentAuxBatch = p.GetValue(intentBatch), PracticeBatchByGroup = p.GetValue(batchByGroup), PracticeWordDropout = p.GetValue(wordDropout), PolicyAverageDecay = p.GetValue(policyAverage), RefusalAuxCoefficient = p.GetValue(refusalAux), GroupBaseline = p.GetValue(groupBaseline), PairBaseline = p.GetValue(pairBaseline),
+                InitialKlCoefficient = p.GetValue(klCoef), KlTarget = p.GetValue(klTarget), KlHorizon = p.GetValue(klHorizon), BalancePrompts = p.GetValue(balance), PromptFraming = ParseFraming(p.GetValue(framing)!), HardPromptMining = p.GetValue(mining), IntentAuxCoefficient = p.GetValue(intentAux), IntentAuxBatch = p.GetValue(intentBatch), PracticeBatchByGroup = p.GetValue(batchByGroup), PracticeWordDropout = p.GetValue(wordDropout), PolicyAverageDecay = p.GetValue(policyAverage), RefusalAuxCoefficient = p.GetValue(refusalAux), ClosedDomainRewardWeight = p.GetValue(closedDomain), GroupBaseline = p.GetValue(groupBaseline), PairBaseline = p.GetValue(pairBaseline),
                 ProbeSafetyPrompts = p.GetValue(probe), ProbePassagePrompts = p.GetValue(probe) / 2, ProbeRedTeamRequests = p.GetValue(probeRedTeam),
                 CheckpointEvery = p.GetValue(checkpointEvery), Seed = p.GetValue(seed), ProbeSeed = p.GetValue(probeSeed), Device = p.GetValue(device)!,
             };

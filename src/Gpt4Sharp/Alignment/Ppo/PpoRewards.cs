@@ -1,5 +1,7 @@
+using Gpt4Sharp.Alignment.Hallucination;
 using Gpt4Sharp.Alignment.Rbrm;
 using Gpt4Sharp.Alignment.RewardModel;
+using Gpt4Sharp.Curriculum;
 using Gpt4Sharp.Runtime;
 
 namespace Gpt4Sharp.Alignment.Ppo;
@@ -10,11 +12,12 @@ public static class PpoRewards
     /// <summary>
     /// Each reward model of <see cref="PpoSettings.RewardModels"/> (normalised scores, named rm or
     /// rm1, rm2, ...) and, when <see cref="PpoSettings.RuleBasedReward"/>, the rule-based reward
-    /// model with <see cref="PpoSettings.Rubric"/>. The caller disposes the result.
+    /// model with <see cref="PpoSettings.Rubric"/>, and with <see cref="PpoSettings.ClosedDomainRewardWeight"/> the
+    /// closed-domain reward on the knowledge practice prompts. The caller disposes the result.
     /// </summary>
     public static PpoRewardSet Load(PpoSettings settings, Action<string>? warn = null)
     {
-        if (settings.RewardModels.Count == 0 && !settings.RuleBasedReward)
+        if (settings.RewardModels.Count == 0 && !settings.RuleBasedReward && settings.ClosedDomainRewardWeight == 0)
             throw new UserError("PPO needs a reward: pass --rm with a directory from `gpt4sharp rm train`, or keep --rbrm on.");
         var device = TorchRuntime.ParseDevice(settings.Device);
         var set = new PpoRewardSet();
@@ -23,6 +26,9 @@ public static class PpoRewards
             for (int i = 0; i < settings.RewardModels.Count; i++)
                 set.Add(new RewardModelScorer(LearnedRewardModel.Load(settings.RewardModels[i], device, warn), settings.RewardModels.Count == 1 ? "rm" : $"rm{i + 1}", settings.RewardModelWeight));
             if (settings.RuleBasedReward) set.Add(RuleBasedRewardModel.Load(settings.Rubric));
+            // The same training-split items, seed and count as the practice pool, so every knowledge practice prompt is known.
+            if (settings.ClosedDomainRewardWeight > 0)
+                set.Add(new ClosedDomainReward(CurriculumRegistry.Get("knowledge").Generate(settings.Seed, Split.Train, settings.PromptsPerFamily), settings.ClosedDomainRewardWeight));
             return set;
         }
         catch

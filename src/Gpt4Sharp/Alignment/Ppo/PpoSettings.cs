@@ -23,6 +23,12 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
     /// can rebuild the same reward for --resume.
     /// </summary>
     public bool RuleBasedReward { get; init; }
+    /// <summary>
+    /// Weight of the closed-domain reward (<see cref="Hallucination.ClosedDomainReward"/>; 0, the default, is off): on the
+    /// knowledge family's practice prompts the family's checker rewards a right answer or a due decline (+1), a decline of
+    /// an answerable question (0) and anything else (−1), times this. Needs the knowledge family in <see cref="Families"/>.
+    /// </summary>
+    public double ClosedDomainRewardWeight { get; init; }
     /// <summary>Rubric JSON for the rule-based reward model and the red-team probe's classifier (null: the built-in rubric).</summary>
     public string? Rubric { get; init; }
     /// <summary>Curriculum families whose training-split prompts PPO practises on.</summary>
@@ -167,6 +173,8 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
         Require(MaxNewTokens >= 1, $"max new tokens must be positive (got {MaxNewTokens})");
         Require(Epochs >= 1 && MinibatchSize >= 1, $"epochs and minibatch size must be positive (got {Epochs} and {MinibatchSize})");
         Require(RewardModelWeight >= 0 && double.IsFinite(RewardModelWeight), $"the reward-model weight must be 0 or more (got {RewardModelWeight})");
+        Require(ClosedDomainRewardWeight >= 0 && double.IsFinite(ClosedDomainRewardWeight), $"the closed-domain reward's weight must be 0 or more (got {ClosedDomainRewardWeight})");
+        Require(ClosedDomainRewardWeight == 0 || Families.Contains("knowledge"), "the closed-domain reward judges the knowledge family's practice prompts; add knowledge to the families or set its weight to 0");
         Require(LearningRate > 0, $"learning rate must be positive (got {LearningRate})");
         Require(ClipRange > 0 && ValueClipRange > 0, "clip ranges must be positive");
         Require(Gamma is > 0 and <= 1 && Lambda is >= 0 and <= 1, $"gamma must be in (0, 1] and lambda in [0, 1] (got {Gamma} and {Lambda})");

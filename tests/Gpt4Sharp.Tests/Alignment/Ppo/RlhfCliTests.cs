@@ -20,8 +20,11 @@ public class RlhfCliTests
         var ppo = Path.Combine(dir, "ppo");
         Assert.Equal(0, await root.Parse(["rm", "train", "--model", sft, "--out", rm, "--curriculum-pairs", "60", "--policy-pairs", "3", "--steps", "2", "--batch-size", "4", "--device", "cpu"]).InvokeAsync());
         Assert.Equal(0, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--out", ppo, "--steps", "1", "--prompts-per-step", "1", "--samples", "2",
-            "--max-new-tokens", "8", "--minibatch", "2", "--probe", "2", "--probe-redteam", "1", "--device", "cpu"]).InvokeAsync());
+            "--max-new-tokens", "8", "--minibatch", "2", "--probe", "2", "--probe-redteam", "1", "--device", "cpu", "--closed-domain-reward", "0.5"]).InvokeAsync());
         using (ModelBundle.Load(ppo)) { }
+        Assert.Equal(0.5, PpoTrainer.SavedSettings(ppo).ClosedDomainRewardWeight);
+        Assert.Equal(0, await root.Parse(["rm", "score", "--model", rm, "--prompt", "Who is Kalo?", "--response", "I don't know.", "Kalo is a town."]).InvokeAsync());
+        Assert.Equal(1, await root.Parse(["rm", "score", "--model", sft, "--prompt", "Who is Kalo?", "--response", "I don't know."]).InvokeAsync()); // a language model is not a reward model
         // Resuming a finished run rebuilds its rewards from the saved settings and only measures again.
         Assert.Equal(0, await root.Parse(["ppo", "--model", sft, "--out", ppo, "--resume"]).InvokeAsync());
         Assert.Equal(0, await root.Parse(["rm", "train", "--model", sft, "--out", rm, "--resume"]).InvokeAsync());
@@ -33,6 +36,7 @@ public class RlhfCliTests
         Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--prompt-framing", "paraphrased", "--out", Path.Combine(dir, "ppo5")]).InvokeAsync()); // unknown framing
         Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--prompt-framing", "contrastive", "--balance-prompts", "false", "--out", Path.Combine(dir, "ppo6")]).InvokeAsync()); // pairs need balanced draws
         Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--hard-prompt-mining", "-1", "--out", Path.Combine(dir, "ppo8")]).InvokeAsync()); // negative mining boost
+        Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--closed-domain-reward", "1", "--families", "safety", "--out", Path.Combine(dir, "ppo11")]).InvokeAsync()); // nothing for the closed-domain reward to judge
         // Contrastive practice with hard-prompt mining, the per-prompt baseline ablation and the intent and refusal-decision losses: a step drawing pairs (a harmful request and its look-alike together) runs and saves a policy.
         var contrastive = Path.Combine(dir, "ppo7");
         Assert.Equal(0, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--out", contrastive, "--prompt-framing", "contrastive", "--families", "safety", "--steps", "1", "--prompts-per-step", "2",
