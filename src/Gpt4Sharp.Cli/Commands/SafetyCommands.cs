@@ -147,14 +147,21 @@ public static class SafetyCommands
         var questions = Cli.Opt("--questions", "Held-out unknown-entity questions.", 100);
         var rateSeed = Cli.Opt("--seed", "Seed of the question stream.", 1L);
         var casesOut = Cli.Opt<string?>("--cases", "JSONL file of every question, reply and verdict {\"prompt\",\"reply\",\"hallucinated\",\"named_value\",\"reason\"}.");
-        var rate = new Command("rate", "Closed-domain hallucination rate: share of questions about non-existent entities answered instead of declined.") { model, device, questions, rateSeed, casesOut };
+        var rateSplit = Cli.Opt("--split", "eval (held-out entities) or train (training-split ones, such as those a PPO run with this --seed practised on).", "eval");
+        var rate = new Command("rate", "Closed-domain hallucination rate: share of questions about non-existent entities answered instead of declined.") { model, device, questions, rateSeed, casesOut, rateSplit };
         rate.SetHandler((p, cancel) =>
         {
+            var split = p.GetValue(rateSplit) switch
+            {
+                "eval" => Split.Eval,
+                "train" => Split.Train,
+                var other => throw new UserError($"--split must be eval or train (got '{other}')."),
+            };
             Cli.RequireTorch();
             using var bundle = ModelBundle.Load(p.GetValue(model)!, TorchRuntime.ParseDevice(p.GetValue(device)!));
             HallucinationRateResult result = null!;
             WithProgress("asking unknown-entity questions", p.GetValue(questions), progress =>
-                result = HallucinationRate.Measure(bundle, p.GetValue(questions), p.GetValue(rateSeed), progress: progress, cancel: cancel));
+                result = HallucinationRate.Measure(bundle, p.GetValue(questions), p.GetValue(rateSeed), progress: progress, cancel: cancel, split: split));
             AnsiConsole.MarkupLine($"closed-domain hallucination rate [bold]{result.Rate:P1}[/] ({result.Hallucinated} of {result.Questions} questions answered instead of declined)");
             AnsiConsole.MarkupLine($"  {result.NamedValue} named a value the world does not have; {result.Hallucinated - result.NamedValue} named none and did not decline (a refusal, an off-topic or a garbled reply)");
             if (p.GetValue(casesOut) is { } casesPath)

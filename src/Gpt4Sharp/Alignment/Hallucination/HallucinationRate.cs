@@ -45,15 +45,17 @@ public sealed record HallucinationRateResult(double Rate, int Questions, int Hal
 /// </summary>
 public static class HallucinationRate
 {
-    public static HallucinationRateResult Measure(ModelBundle bundle, int questions = 100, long seed = 1, int maxNewTokens = 48, IProgress<int>? progress = null, CancellationToken cancel = default) =>
-        Measure(ChatResponders.Greedy(bundle, maxNewTokens), questions, seed, progress, cancel);
+    public static HallucinationRateResult Measure(ModelBundle bundle, int questions = 100, long seed = 1, int maxNewTokens = 48, IProgress<int>? progress = null, CancellationToken cancel = default, Split split = Split.Eval) =>
+        Measure(ChatResponders.Greedy(bundle, maxNewTokens), questions, seed, progress, cancel, split);
 
-    public static HallucinationRateResult Measure(ChatResponder respond, int questions = 100, long seed = 1, IProgress<int>? progress = null, CancellationToken cancel = default)
+    /// <param name="split">Eval (the default) for the held-out rate; Train asks about training-split entities, e.g. the ones a PPO run
+    /// with seed <paramref name="seed"/> practised on (its pool is the start of the same stream), to tell a learning failure from a generalisation gap.</param>
+    public static HallucinationRateResult Measure(ChatResponder respond, int questions = 100, long seed = 1, IProgress<int>? progress = null, CancellationToken cancel = default, Split split = Split.Eval)
     {
         if (questions < 1) throw new UserError($"The number of questions must be positive (got {questions}).");
         var family = new KnowledgeFamily();
         var cases = new List<HallucinationCase>();
-        foreach (var item in UnknownEntityQuestions(family, seed, questions))
+        foreach (var item in UnknownEntityQuestions(family, seed, questions, split))
         {
             cancel.ThrowIfCancellationRequested();
             var reply = respond(ChatResponders.User(item.Prompt));
@@ -65,13 +67,13 @@ public static class HallucinationRate
         return new HallucinationRateResult((double)made / cases.Count, cases.Count, made, cases);
     }
 
-    /// <summary>The first <paramref name="count"/> held-out unknown-entity questions of the stream.</summary>
-    public static IEnumerable<CurriculumItem> UnknownEntityQuestions(KnowledgeFamily family, long seed, int count)
+    /// <summary>The first <paramref name="count"/> unknown-entity questions of the stream's <paramref name="split"/> (held out by default).</summary>
+    public static IEnumerable<CurriculumItem> UnknownEntityQuestions(KnowledgeFamily family, long seed, int count, Split split = Split.Eval)
     {
         int found = 0;
         for (long index = 0; found < count; index++)
         {
-            var item = family.Make(seed, Split.Eval, index);
+            var item = family.Make(seed, split, index);
             if (item.Kind != "unknown_entity") continue;
             found++;
             yield return item;

@@ -16,7 +16,10 @@ public class HallucinationCliTests
         var cases = Path.Combine(RepoPaths.NewTempDir(), "sub", "cases.jsonl");
         Assert.Equal(0, await root.Parse(["hallucination", "rate", "--model", model, "--questions", "3", "--cases", cases]).InvokeAsync());
         Assert.Equal(3, File.ReadAllLines(cases).Length);
+        Assert.Equal(0, await root.Parse(["hallucination", "rate", "--model", model, "--questions", "2", "--split", "train", "--cases", cases]).InvokeAsync());
+        Assert.Equal(2, File.ReadAllLines(cases).Length);
         Assert.Equal(1, await root.Parse(["hallucination", "rate", "--model", model, "--questions", "0"]).InvokeAsync()); // no questions
+        Assert.Equal(1, await root.Parse(["hallucination", "rate", "--model", model, "--split", "dev"]).InvokeAsync()); // no such split
         Assert.Equal(1, await root.Parse(["hallucination", "rate", "--model", Path.Combine(model, "missing")]).InvokeAsync()); // no model there
     }
 }

@@ -112,6 +112,9 @@ public sealed class HallucinationTests
         var inventor = HallucinationRate.Measure(_ => "It is in Ostrand, founded in 1200, on the river Kessa.", questions: 12, seed: 2);
         Assert.Equal(1, inventor.Rate);
         Assert.All(HallucinationRate.UnknownEntityQuestions(new KnowledgeFamily(), 2, 12), q => Assert.Equal(Split.Eval, q.Split));
+        // Training-split questions are the start of the stream a PPO run with the same seed practises on.
+        var practised = new KnowledgeFamily().Generate(2, Split.Train, 200).Where(i => i.Kind == "unknown_entity").Select(i => i.Prompt).ToList();
+        Assert.Equal(practised.Take(12), HallucinationRate.UnknownEntityQuestions(new KnowledgeFamily(), 2, 12, Split.Train).Select(q => q.Prompt));
     }
 
     [Fact]
