@@ -34,7 +34,7 @@ public static class CurriculumCommands
         return command;
     }
 
-    static Split ParseSplit(string text) => text.ToLowerInvariant() switch
+    internal static Split ParseSplit(string text) => text.ToLowerInvariant() switch
     {
         "train" => Split.Train,
         "eval" => Split.Eval,

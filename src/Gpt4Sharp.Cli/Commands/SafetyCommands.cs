@@ -151,12 +151,7 @@ public static class SafetyCommands
         var rate = new Command("rate", "Closed-domain hallucination rate: share of questions about non-existent entities answered instead of declined.") { model, device, questions, rateSeed, casesOut, rateSplit };
         rate.SetHandler((p, cancel) =>
         {
-            var split = p.GetValue(rateSplit) switch
-            {
-                "eval" => Split.Eval,
-                "train" => Split.Train,
-                var other => throw new UserError($"--split must be eval or train (got '{other}')."),
-            };
+            var split = CurriculumCommands.ParseSplit(p.GetValue(rateSplit)!);
             Cli.RequireTorch();
             using var bundle = ModelBundle.Load(p.GetValue(model)!, TorchRuntime.ParseDevice(p.GetValue(device)!));
             HallucinationRateResult result = null!;
@@ -166,8 +161,7 @@ public static class SafetyCommands
             AnsiConsole.MarkupLine($"  {result.NamedValue} named a value the world does not have; {result.Hallucinated - result.NamedValue} named none and did not decline (a refusal, an off-topic or a garbled reply)");
             if (p.GetValue(casesOut) is { } casesPath)
             {
-                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(casesPath))!);
-                result.WriteJsonl(casesPath);
+                result.WriteJsonl(casesPath);   // creates the folder
                 AnsiConsole.MarkupLineInterpolated($"every case: {casesPath}");
             }
             foreach (var c in result.Cases.Where(c => c.Hallucinated).Take(3))

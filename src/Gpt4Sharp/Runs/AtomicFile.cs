@@ -26,6 +26,14 @@ public static class AtomicFile
     public static void WriteAllText(string path, string text) =>
         Write(path, s => { using var w = new StreamWriter(s, leaveOpen: true); w.Write(text); });
 
+    /// <summary>One JSON object per line (System.Text.Json's default options), written atomically.</summary>
+    public static void WriteJsonLines<T>(string path, IEnumerable<T> items) =>
+        Write(path, s =>
+        {
+            using var w = new StreamWriter(s, leaveOpen: true);
+            foreach (var item in items) w.Write(System.Text.Json.JsonSerializer.Serialize(item) + "\n");
+        });
+
     public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
     {
         var copy = bytes.ToArray();

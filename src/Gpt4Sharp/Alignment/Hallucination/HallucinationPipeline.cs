@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using Gpt4Sharp.Alignment.RedTeam;
@@ -18,12 +17,7 @@ public sealed record ComparisonPair(
     [property: JsonPropertyName("chosen")] string Chosen,
     [property: JsonPropertyName("rejected")] string Rejected)
 {
-    public static void WriteJsonl(string path, IEnumerable<ComparisonPair> pairs)
-    {
-        var text = new StringBuilder();
-        foreach (var pair in pairs) text.Append(JsonSerializer.Serialize(pair)).Append('\n');
-        AtomicFile.WriteAllText(path, text.ToString());
-    }
+    public static void WriteJsonl(string path, IEnumerable<ComparisonPair> pairs) => AtomicFile.WriteJsonLines(path, pairs);
 }
 
 /// <summary>What happened to one question in the pipeline.</summary>

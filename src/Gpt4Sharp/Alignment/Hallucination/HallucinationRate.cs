@@ -1,5 +1,3 @@
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using Gpt4Sharp.Alignment.RedTeam;
 using Gpt4Sharp.Checkpoints;
@@ -28,12 +26,7 @@ public sealed record HallucinationRateResult(double Rate, int Questions, int Hal
     public int NamedValue => Cases.Count(c => c.Hallucinated && c.NamedValue);
 
     /// <summary>Every case as one JSON line {"prompt","reply","hallucinated","named_value","reason"}, written atomically.</summary>
-    public void WriteJsonl(string path)
-    {
-        var text = new StringBuilder();
-        foreach (var c in Cases) text.Append(JsonSerializer.Serialize(c)).Append('\n');
-        AtomicFile.WriteAllText(path, text.ToString());
-    }
+    public void WriteJsonl(string path) => AtomicFile.WriteJsonLines(path, Cases);
 }
 
 /// <summary>

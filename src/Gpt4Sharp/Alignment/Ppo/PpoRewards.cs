@@ -1,7 +1,6 @@
 using Gpt4Sharp.Alignment.Hallucination;
 using Gpt4Sharp.Alignment.Rbrm;
 using Gpt4Sharp.Alignment.RewardModel;
-using Gpt4Sharp.Curriculum;
 using Gpt4Sharp.Runtime;
 
 namespace Gpt4Sharp.Alignment.Ppo;
@@ -26,9 +25,8 @@ public static class PpoRewards
             for (int i = 0; i < settings.RewardModels.Count; i++)
                 set.Add(new RewardModelScorer(LearnedRewardModel.Load(settings.RewardModels[i], device, warn), settings.RewardModels.Count == 1 ? "rm" : $"rm{i + 1}", settings.RewardModelWeight));
             if (settings.RuleBasedReward) set.Add(RuleBasedRewardModel.Load(settings.Rubric));
-            // The same training-split items, seed and count as the practice pool, so every knowledge practice prompt is known.
             if (settings.ClosedDomainRewardWeight > 0)
-                set.Add(new ClosedDomainReward(CurriculumRegistry.Get("knowledge").Generate(settings.Seed, Split.Train, settings.PromptsPerFamily), settings.ClosedDomainRewardWeight));
+                set.Add(new ClosedDomainReward(PpoTrainer.PracticeItems("knowledge", settings.Seed, settings.PromptsPerFamily), settings.ClosedDomainRewardWeight));
             return set;
         }
         catch

@@ -154,7 +154,8 @@ public sealed class PpoTrainer : IDisposable
     static IReadOnlyList<string> Wordings(CurriculumItem item, long seed, PromptFraming framing) =>
         framing == PromptFraming.Varied ? PracticeFraming.Variants(item, PracticeFraming.VariantsPerRequest, seed) : [item.Prompt];
 
-    static IEnumerable<CurriculumItem> PracticeItems(string family, long seed, int count) =>
+    /// <summary>The training-split items of a family that PPO practises on (also what the closed-domain reward judges).</summary>
+    internal static IEnumerable<CurriculumItem> PracticeItems(string family, long seed, int count) =>
         CurriculumRegistry.Get(family).Generate(seed, Split.Train, count).Where(item => item.Kind != "profile" && item.History is null && item.Image is null);
 
     /// <summary>Safety practice units whose last rollouts had a wrong sample, over all groups (0 without hard-prompt mining).</summary>
