@@ -64,10 +64,13 @@ public sealed class PpoTrainer : IDisposable
     // The stride of the sampling seeds (PromptSlotsPerStep), so that no two prompts of a run, in one step or in two, decode
     // from the same seed.
     readonly int promptSlotsPerStep;
-    // Every labelled safety practice prompt (PpoSettings.IntentAuxBatch draws from these); empty when that is off.
+    // Every labelled safety practice prompt (PpoSettings.IntentAuxBatch draws from these), then, with PpoSettings.BenignPracticeBatch,
+    // every practice prompt without a safety label, labelled benign; empty when the practice batch is off.
     readonly IReadOnlyList<(string Prompt, bool Harmful)> labelledPractice;
-    // The labelled groups' ranges in labelledPractice and their shares of the rollouts (PpoSettings.PracticeBatchByGroup).
+    // The safety groups' ranges in labelledPractice and their shares of the rollouts (PpoSettings.PracticeBatchByGroup).
     readonly IReadOnlyList<(string Name, int Start, int Count, double Share)> labelledGroups;
+    // The ranges of the groups without safety labels in labelledPractice, and their shares (PpoSettings.BenignPracticeBatch).
+    readonly IReadOnlyList<(string Name, int Start, int Count, double Share)> benignGroups;
     // Their chat-template ids, encoded on first draw: every update draws a batch, and most prompts come back many times.
     readonly int[]?[] labelledPracticeIds;
     // The reply openings PpoSettings.RefusalAuxCoefficient counts as a refusal; null when that is off.
@@ -104,15 +107,23 @@ public sealed class PpoTrainer : IDisposable
         if (strata.Count == 0) throw new UserError("There are no prompts to practise on; give other --families.");
         promptSlotsPerStep = PromptSlotsPerStep(settings.PromptsPerStep, strata);
         var labelledStrata = settings.IntentAuxBatch > 0 ? strata.Where(s => s.Harmful is not null).ToList() : [];
-        labelledPractice = [.. labelledStrata.SelectMany(s => s.Prompts.Zip(s.Harmful!))];
-        labelledGroups = [.. labelledStrata.Select((s, i) => (s.Name, labelledStrata.Take(i).Sum(t => t.Prompts.Count), s.Prompts.Count, s.Share))];
+        var benignStrata = settings.BenignPracticeBatch > 0 ? strata.Where(s => s.Harmful is null).ToList() : [];
+        labelledPractice = [.. labelledStrata.SelectMany(s => s.Prompts.Zip(s.Harmful!)), .. benignStrata.SelectMany(s => s.Prompts.Select(p => (p, false)))];
+        labelledGroups = Ranges(labelledStrata, 0);
+        benignGroups = Ranges(benignStrata, labelledGroups.Sum(g => g.Count));
         if (settings.RefusalAuxCoefficient > 0 && !settings.Families.Contains("safety"))
             throw new UserError("The refusal-decision loss reads the safety practice prompts; add the safety family to --families or set --refusal-aux 0.");
-        if (settings.IntentAuxBatch > 0 && labelledPractice.Count == 0)
+        if (settings.IntentAuxBatch > 0 && labelledGroups.Sum(g => g.Count) == 0)
             throw new UserError("The practice batch needs labelled safety practice prompts; add the safety family to --families or set --intent-aux-batch 0.");
+        if (settings.BenignPracticeBatch > 0 && benignGroups.Count == 0)
+            throw new UserError("The benign practice batch draws from practice prompts without safety labels; add the knowledge family to --families or set --benign-practice-batch 0.");
         labelledPracticeIds = new int[]?[labelledPractice.Count];
         refusalOpenings = settings.RefusalAuxCoefficient > 0 ? RefusalOpenings.FromCurriculum(tokenizer, PracticeItems("safety", settings.Seed, settings.PromptsPerFamily)) : null;
     }
+
+    /// <summary>Each group's range in the practice pool that starts at <paramref name="start"/>, with its share of the rollouts.</summary>
+    static IReadOnlyList<(string Name, int Start, int Count, double Share)> Ranges(IReadOnlyList<PromptStratum> groups, int start) =>
+        [.. groups.Select((s, i) => (s.Name, start + groups.Take(i).Sum(t => t.Prompts.Count), s.Prompts.Count, s.Share))];
 
     /// <summary>The practice prompts in the groups a step draws from, with each group's share of the draws.</summary>
     public IReadOnlyList<PromptStratum> Strata => strata;
@@ -419,7 +430,8 @@ public sealed class PpoTrainer : IDisposable
         logits[.., ..^1].log_softmax(-1).gather(-1, tokens[.., 1..].unsqueeze(-1)).squeeze(-1);
 
     /// <summary>
-    /// Readings of <see cref="PpoSettings.IntentAuxBatch"/> labelled practice prompts for one minibatch update: the intent logits
+    /// Readings of <see cref="PpoSettings.IntentAuxBatch"/> labelled practice prompts (then <see cref="PpoSettings.BenignPracticeBatch"/>
+    /// benign ones without a safety label) for one minibatch update: the intent logits
     /// at the assistant tag (with the intent head), the refusal openings' next-token logits [B, F, 2, V] (with the refusal-decision
     /// loss: each prompt followed by each opening's first token, read at the tag and after that token) and the labels. The prompts
     /// are drawn with replacement by a generator seeded from (seed, step, update), so a resumed run draws the same ones, and
@@ -427,8 +439,7 @@ public sealed class PpoTrainer : IDisposable
     /// </summary>
     (Tensor? Intent, Tensor? OpeningLogits, Tensor Labels) PracticeReadings(int step, int update)
     {
-        var random = new Random(unchecked((int)((settings.Seed * 1_000_003L + step) * 10_007L + update)));
-        var drawn = Enumerable.Range(0, settings.IntentAuxBatch).Select(_ => settings.PracticeBatchByGroup ? DrawByGroup(random) : random.Next(labelledPractice.Count)).ToList();
+        var (drawn, random) = DrawPractice(step, update);
         int maxPrompt = Policy.Config.ContextLength - settings.MaxNewTokens;
         // Words are dropped after all prompts are drawn, so the draws are the same with and without dropout.
         var ids = drawn.Select(i => settings.PracticeWordDropout > 0
@@ -452,10 +463,27 @@ public sealed class PpoTrainer : IDisposable
         return (intent, openingLogits, torch.tensor(drawn.Select(i => labelledPractice[i].Harmful ? 1f : 0f).ToArray(), device: device));
     }
 
-    /// <summary>A labelled practice prompt's index: a group by its share of the rollouts, then a prompt in it uniformly.</summary>
-    int DrawByGroup(Random random)
+    /// <summary>
+    /// The indices in the practice pool of one update's practice batch (the safety draws, then the benign ones), and the generator
+    /// that drew them, which word dropout goes on with. Benign draws come after the safety ones, so they leave those unchanged.
+    /// </summary>
+    (List<int> Drawn, Random Random) DrawPractice(int step, int update)
     {
-        var group = labelledGroups[PickByShare([.. labelledGroups.Select(g => g.Share)], random)];
+        var random = new Random(unchecked((int)((settings.Seed * 1_000_003L + step) * 10_007L + update)));
+        int safetyCount = labelledGroups.Sum(g => g.Count);
+        var drawn = Enumerable.Range(0, settings.IntentAuxBatch).Select(_ => settings.PracticeBatchByGroup ? DrawByGroup(labelledGroups, random) : random.Next(safetyCount))
+            .Concat(Enumerable.Range(0, settings.BenignPracticeBatch).Select(_ => DrawByGroup(benignGroups, random))).ToList();
+        return (drawn, random);
+    }
+
+    /// <summary>The prompts and labels of one update's practice batch (<see cref="DrawPractice"/>), before any word dropout.</summary>
+    internal IReadOnlyList<(string Prompt, bool Harmful)> PracticeBatch(int step, int update) =>
+        [.. DrawPractice(step, update).Drawn.Select(i => labelledPractice[i])];
+
+    /// <summary>A practice prompt's index: one of <paramref name="groups"/> by its share of the rollouts, then a prompt in it uniformly.</summary>
+    static int DrawByGroup(IReadOnlyList<(string Name, int Start, int Count, double Share)> groups, Random random)
+    {
+        var group = groups[PickByShare([.. groups.Select(g => g.Share)], random)];
         return group.Start + random.Next(group.Count);
     }
 
@@ -683,7 +711,9 @@ public sealed class PpoTrainer : IDisposable
         log($"PPO on {policy.Model.ParameterCount:N0} parameters with rewards {string.Join(" + ", scorers.Select(s => s.Name))} − β·KL; {trainer.strata.Sum(st => st.Prompts.Count):N0} practice prompts in {trainer.strata.Count} group(s) ({string.Join(", ", trainer.strata.Select(st => $"{st.Name} {st.Share:P0}"))}); KL horizon {settings.EffectiveKlHorizon:N0} rollouts.");
         if (settings.IntentAuxBatch > 0)
             log($"Practice batch: {settings.IntentAuxBatch} labelled prompts per update, drawn {(settings.PracticeBatchByGroup ? "by group" : "from the pooled prompts")}: " +
-                string.Join(", ", trainer.labelledGroups.Select(g => $"{g.Name} {g.Count:N0} prompts ({(settings.PracticeBatchByGroup ? g.Share / trainer.labelledGroups.Sum(x => x.Share) : g.Count / (double)trainer.labelledPractice.Count):P0} of draws)")) +
+                string.Join(", ", trainer.labelledGroups.Select(g => $"{g.Name} {g.Count:N0} prompts ({(settings.PracticeBatchByGroup ? g.Share / trainer.labelledGroups.Sum(x => x.Share) : g.Count / (double)trainer.labelledGroups.Sum(x => x.Count)):P0} of draws)")) +
+                (settings.BenignPracticeBatch > 0 ? $"; and {settings.BenignPracticeBatch} benign prompts without safety labels, by group: " +
+                    string.Join(", ", trainer.benignGroups.Select(g => $"{g.Name} {g.Count:N0} prompts ({g.Share / trainer.benignGroups.Sum(x => x.Share):P0} of draws)")) : "") +
                 (settings.PracticeWordDropout > 0 ? $"; each word left out with probability {settings.PracticeWordDropout:G}." : "."));
         if (trainer.refusalOpenings is { } openings)
             log($"Refusal-decision loss (weight {settings.RefusalAuxCoefficient:G}) on replies opening {string.Join(", ", openings.Pairs.Select(o => $"'{policy.Tokenizer.Decode([o.First, o.Second])}'"))}.");

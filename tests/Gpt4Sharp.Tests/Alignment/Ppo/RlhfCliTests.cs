@@ -39,9 +39,9 @@ public class RlhfCliTests
         Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--closed-domain-reward", "1", "--families", "safety", "--out", Path.Combine(dir, "ppo11")]).InvokeAsync()); // nothing for the closed-domain reward to judge
         // Contrastive practice with hard-prompt mining, the per-prompt baseline ablation and the intent and refusal-decision losses: a step drawing pairs (a harmful request and its look-alike together) runs and saves a policy.
         var contrastive = Path.Combine(dir, "ppo7");
-        Assert.Equal(0, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--out", contrastive, "--prompt-framing", "contrastive", "--families", "safety", "--steps", "1", "--prompts-per-step", "2",
+        Assert.Equal(0, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--out", contrastive, "--prompt-framing", "contrastive", "--families", "safety,knowledge", "--steps", "1", "--prompts-per-step", "2",
             "--samples", "2", "--max-new-tokens", "4", "--minibatch", "4", "--probe", "0", "--probe-redteam", "0", "--device", "cpu", "--hard-prompt-mining", "20", "--pair-baseline", "false", "--intent-aux", "0.5",
-            "--intent-aux-batch", "4", "--practice-batch-by-group", "true", "--refusal-aux", "0.5", "--practice-word-dropout", "0.1", "--policy-average", "0.9", "--probe-seed", "77"]).InvokeAsync());
+            "--intent-aux-batch", "4", "--practice-batch-by-group", "true", "--refusal-aux", "0.5", "--practice-word-dropout", "0.1", "--policy-average", "0.9", "--probe-seed", "77", "--benign-practice-batch", "2"]).InvokeAsync());
         Assert.Equal(PromptFraming.Contrastive, PpoTrainer.SavedSettings(contrastive).PromptFraming);
         Assert.Equal(20, PpoTrainer.SavedSettings(contrastive).HardPromptMining);
         Assert.False(PpoTrainer.SavedSettings(contrastive).PairBaseline);
@@ -52,8 +52,11 @@ public class RlhfCliTests
         Assert.Equal(77, PpoTrainer.SavedSettings(contrastive).ProbeSeed);
         Assert.Equal(0.1, PpoTrainer.SavedSettings(contrastive).PracticeWordDropout);
         Assert.Equal(0.9, PpoTrainer.SavedSettings(contrastive).PolicyAverageDecay);
+        Assert.Equal(2, PpoTrainer.SavedSettings(contrastive).BenignPracticeBatch);
         using (ModelBundle.Load(contrastive)) { }   // the intent head stays out of the saved policy
         Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--intent-aux", "-0.5", "--out", Path.Combine(dir, "ppo9")]).InvokeAsync()); // negative intent-loss weight
         Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--refusal-aux", "0.5", "--out", Path.Combine(dir, "ppo10")]).InvokeAsync()); // refusal loss without its practice batch
+        Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--benign-practice-batch", "4", "--out", Path.Combine(dir, "ppo12")]).InvokeAsync()); // benign prompts without a practice batch
+        Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--families", "safety", "--intent-aux", "0.5", "--intent-aux-batch", "4", "--benign-practice-batch", "4", "--out", Path.Combine(dir, "ppo13")]).InvokeAsync()); // no prompts without safety labels
     }
 }

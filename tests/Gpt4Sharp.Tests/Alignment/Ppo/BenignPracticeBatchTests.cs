@@ -1,0 +1,85 @@
+using Gpt4Sharp.Alignment;
+using Gpt4Sharp.Alignment.Ppo;
+using Gpt4Sharp.Model;
+using Gpt4Sharp.Tests.Support;
+using Gpt4Sharp.Text;
+
+namespace Gpt4Sharp.Tests.Alignment.Ppo;
+
+/// <summary>PpoSettings.BenignPracticeBatch: knowledge practice prompts added to the practice batch as benign, off by default.</summary>
+public class BenignPracticeBatchTests
+{
+    static PpoSettings Settings(int benign) => new()
+    {
+        Families = ["safety", "knowledge"], PromptsPerFamily = 60, Steps = 1, PromptsPerStep = 2, SamplesPerPrompt = 2, MaxNewTokens = 4,
+        Epochs = 1, MinibatchSize = 4, LearningRate = 3e-3, Seed = 5, IntentAuxCoefficient = 1, IntentAuxBatch = 16, PracticeBatchByGroup = true,
+        BenignPracticeBatch = benign, ProbeSafetyPrompts = 0, ProbePassagePrompts = 0, ProbeRedTeamRequests = 0, Device = "cpu",
+    };
+
+    static PpoTrainer Trainer(PpoSettings settings)
+    {
+        var config = new GptConfig { VocabSize = new ByteTokenizer().VocabSize, ContextLength = 512, DModel = 16, Layers = 1, Heads = 2, KvHeads = 2, FfnHidden = 32 };
+        return new PpoTrainer(new GptModel(config, seed: 1), new GptModel(config, seed: 1), new ByteTokenizer(), [new LowercaseReward()], settings);
+    }
+
+    [Fact]
+    public void Benign_prompts_come_after_the_safety_draws_from_every_unlabelled_group_and_leave_those_draws_unchanged()
+    {
+        Assert.Equal(0, new PpoSettings().BenignPracticeBatch);
+        using var plain = Trainer(Settings(0));
+        using var withBenign = Trainer(Settings(8));
+        var unlabelled = withBenign.Strata.Where(s => s.Harmful is null).ToList();
+        Assert.Equal(["knowledge/passage", "knowledge/passage_unanswerable", "knowledge/question", "knowledge/unknown_entity"], unlabelled.Select(s => s.Name));
+        var drawnFrom = new Dictionary<string, int>();
+        for (int update = 0; update < 50; update++)
+        {
+            var before = plain.PracticeBatch(3, update);
+            var batch = withBenign.PracticeBatch(3, update);
+            Assert.Equal(16, before.Count);
+            Assert.Equal(24, batch.Count);
+            Assert.Equal(before, batch.Take(16));
+            foreach (var (prompt, harmful) in batch.Skip(16))
+            {
+                Assert.False(harmful);
+                var group = Assert.Single(unlabelled, s => s.Prompts.Contains(prompt));
+                drawnFrom[group.Name] = drawnFrom.GetValueOrDefault(group.Name) + 1;
+            }
+        }
+        // Four groups with equal shares of the rollouts: 400 draws, about 100 each.
+        Assert.Equal(4, drawnFrom.Count);
+        Assert.All(drawnFrom.Values, n => Assert.InRange(n, 60, 140));
+    }
+
+    [Fact]
+    public void In_a_run_the_rollouts_are_unchanged_the_losses_read_more_and_the_log_names_the_groups()
+    {
+        var model = TinyRun.Create();
+        PpoSettings For(int benign) => Settings(benign) with
+            { PolicyModel = model, OutDirectory = Path.Combine(RepoPaths.NewTempDir(), "ppo"), RefusalAuxCoefficient = 1 };
+        var log = new List<string>();
+        var plain = PpoTrainer.Run(For(0), [new LowercaseReward()]);
+        var result = PpoTrainer.Run(For(8), [new LowercaseReward()], log: log.Add);
+        Assert.Equal(plain.Steps[0].Reward, result.Steps[0].Reward);
+        Assert.NotEqual(plain.Steps[0].RefusalLoss, result.Steps[0].RefusalLoss);
+        Assert.NotEqual(plain.Steps[0].IntentLoss, result.Steps[0].IntentLoss);
+        Assert.Matches(@"and 8 benign prompts without safety labels, by group: knowledge/passage [\d,]+ prompts \(25 ?%", Assert.Single(log, l => l.StartsWith("Practice batch", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void Without_a_family_lacking_safety_labels_it_is_a_one_sentence_error()
+    {
+        var error = Assert.Throws<UserError>(() => Trainer(Settings(4) with { Families = ["safety"] }));
+        Assert.Contains("--benign-practice-batch", error.Message);
+        Assert.DoesNotContain('\n', error.Message);
+    }
+
+    [Theory]
+    [InlineData(-1, 16)]
+    [InlineData(4, 0)]
+    public void A_negative_size_or_one_without_a_practice_batch_is_a_one_sentence_error(int benign, int batch)
+    {
+        var error = Assert.Throws<UserError>(() => new PpoSettings { BenignPracticeBatch = benign, IntentAuxBatch = batch, IntentAuxCoefficient = 1 }.Validate());
+        Assert.Contains("benign practice batch", error.Message);
+        Assert.DoesNotContain('\n', error.Message);
+    }
+}
