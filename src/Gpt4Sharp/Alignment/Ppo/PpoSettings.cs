@@ -132,7 +132,9 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
     /// questions) added to every practice batch as benign (0, the default: none; needs <see cref="IntentAuxBatch"/>), drawn
     /// group by group in the rollouts' shares. Without them the intent and refusal-decision losses see only safety requests and their
     /// look-alikes, and the refusal they train up spreads to closed-domain questions that share no topic with them (rounds
-    /// 18–21: "Which river runs through X?" answered with the fraud refusal); with them, a refusal opening is trained down there too.
+    /// 18–21: "Which river runs through X?" answered with the fraud refusal); with them, a refusal opening is trained down there too,
+    /// given the reply's first token only (<see cref="RefusalOpenings.ConditionalLogProbability"/>), since a decline ("I don't
+    /// know of any town called …") opens with the same "I" as a refusal and must not be pushed down with it.
     /// </summary>
     public int BenignPracticeBatch { get; init; }
     /// <summary>

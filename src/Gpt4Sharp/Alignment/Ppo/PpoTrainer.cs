@@ -497,10 +497,26 @@ public sealed class PpoTrainer : IDisposable
     /// <summary>The refusal-decision loss on the practice batch, and the share of it whose greedy opening is a refusal exactly when the request is harmful.</summary>
     (Tensor Loss, double Accuracy) RefusalDecision(Tensor openingLogits, Tensor labels)
     {
-        var loss = RefusalOpenings.DecisionLoss(refusalOpenings!.LogProbability(openingLogits), labels);
-        var refuses = refusalOpenings.GreedyRefuses(openingLogits);
+        var openings = refusalOpenings!;
+        var loss = RefusalOpenings.DecisionLoss(PracticeLogProbability(openings, openingLogits, settings.IntentAuxBatch), labels);
+        var refuses = openings.GreedyRefuses(openingLogits);
         var harmful = labels.cpu().data<float>().ToArray();
         return (loss, refuses.Zip(harmful).Count(x => x.First == (x.Second > 0.5f)) / (double)refuses.Length);
+    }
+
+    /// <summary>
+    /// log p(refusal) of a practice batch [B]: the safety prompts (the first <paramref name="safetyRows"/>) as the reply's whole
+    /// opening, the benign prompts without safety labels after them (PpoSettings.BenignPracticeBatch) given the opening's first
+    /// token, because a closed-domain question's decline opens with the same "I" as a refusal: trained on the whole opening, the
+    /// loss would push that "I" down and with it the decline (round 22's W2: "I don't know" in 49 replies of 400, T2's 292).
+    /// </summary>
+    internal static Tensor PracticeLogProbability(RefusalOpenings openings, Tensor openingLogits, int safetyRows)
+    {
+        var whole = openings.LogProbability(openingLogits);
+        if (openingLogits.shape[0] <= safetyRows) return whole;
+        using var scope = torch.NewDisposeScope();
+        var conditional = openings.ConditionalLogProbability(openingLogits);
+        return torch.cat([whole[..safetyRows], conditional[safetyRows..]]).MoveToOuterDisposeScope();
     }
 
     /// <summary>Means over a step's minibatch updates; the intent and refusal-decision numbers over the updates that computed them (null: none).</summary>

@@ -67,6 +67,23 @@ public sealed class RefusalOpenings
         return (first.index_select(1, firstAt) + second.index_select(1, secondAt)).logsumexp(-1).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// log p(the reply opens with a refusal | it opens with one of the first tokens) [B], from the same logits as
+    /// <see cref="LogProbability"/>. For prompts whose right reply may itself open with a refusal's first token ("I don't
+    /// know of any town called …" beside "I can't help with that"), so that a loss on it moves only the choice after that
+    /// token and never the first token's own probability (with one first token, its gradient there is exactly zero).
+    /// </summary>
+    public Tensor ConditionalLogProbability(Tensor logits)
+    {
+        using var scope = torch.NewDisposeScope();
+        long b = logits.shape[0], v = logits.shape[3];
+        var first = logits.select(2, 0).log_softmax(-1);
+        // The tag's reading for first token f is in copy f of the prompt (all copies read the same prefix).
+        var firstAt = torch.tensor(firstTokens.Select((t, f) => f * v + t).ToArray(), device: logits.device);
+        var opensWithFirst = first.reshape(b, -1).index_select(1, firstAt).logsumexp(-1);
+        return (LogProbability(logits) - opensWithFirst).MoveToOuterDisposeScope();
+    }
+
     /// <summary>Per prompt, whether greedy decoding opens with a refusal: the most likely first token, then the most likely token after it.</summary>
     public bool[] GreedyRefuses(Tensor logits)
     {

@@ -2,7 +2,7 @@ using Gpt4Sharp.Alignment;
 using Gpt4Sharp.Alignment.Ppo;
 using Gpt4Sharp.Model;
 using Gpt4Sharp.Tests.Support;
-using Gpt4Sharp.Text;
+using TorchSharp;
 
 namespace Gpt4Sharp.Tests.Alignment.Ppo;
 
@@ -48,6 +48,31 @@ public class BenignPracticeBatchTests
         // Four groups with equal shares of the rollouts: 400 draws, about 100 each.
         Assert.Equal(4, drawnFrom.Count);
         Assert.All(drawnFrom.Values, n => Assert.InRange(n, 60, 140));
+    }
+
+    [Fact]
+    public void Benign_prompts_train_only_the_choice_after_the_first_token_so_a_decline_opening_with_it_is_left_alone()
+    {
+        using var scope = torch.NewDisposeScope();
+        // Four tokens; the openings are (1, 2) and (1, 3). Prompt 0 is uniform; prompt 1 leads with token 1 at the tag and token 0 after it.
+        var openings = RefusalOpenings.Of([(1, 2), (1, 3)]);
+        var values = new float[] { 0, 0, 0, 0, 0, 0, 0, 0, /* prompt 1 */ 0, 2, 0, 0, 1, 0, 0, 0 };
+        var conditional = openings.ConditionalLogProbability(torch.tensor(values, [2, 1, 2, 4]));
+        Assert.Equal(Math.Log(0.5), conditional[0].item<float>(), 5);
+        Assert.Equal(Math.Log(2 / (Math.E + 3)), conditional[1].item<float>(), 5);
+
+        // A safety prompt (row 0) and a benign knowledge prompt (row 1): the loss reaches row 0's first token, never row 1's.
+        var logits = torch.tensor(values, [2, 1, 2, 4]).requires_grad_(true);
+        var labels = torch.tensor(new float[] { 1, 0 });
+        var loss = RefusalOpenings.DecisionLoss(PpoTrainer.PracticeLogProbability(openings, logits, safetyRows: 1), labels);
+        loss.backward();
+        var grad = logits.grad!.data<float>().ToArray();
+        Assert.Contains(grad[0..4], g => Math.Abs(g) > 1e-4);      // row 0, at the tag
+        Assert.All(grad[8..12], g => Assert.Equal(0, g, 6));         // row 1, at the tag: the first token is not moved
+        Assert.Contains(grad[12..16], g => Math.Abs(g) > 1e-4);    // row 1, after the first token: refusal against the rest
+        // Without benign rows it is the whole opening's probability.
+        var whole = PpoTrainer.PracticeLogProbability(openings, torch.tensor(values, [2, 1, 2, 4]), safetyRows: 2);
+        Assert.Equal(Math.Log(0.125), whole[0].item<float>(), 5);
     }
 
     [Fact]
