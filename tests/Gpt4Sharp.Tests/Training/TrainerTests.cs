@@ -48,7 +48,9 @@ public class TrainerTests
         Assert.Equal(normFull, normHalves, tolerance: 1e-4);
         using var scope = torch.NewDisposeScope();
         var diff = a.parameters().Zip(b.parameters()).Max(p => (p.First - p.Second).abs().max().item<float>());
-        Assert.True(diff < 1e-5, $"weights differ by {diff}");
+        // Adam's first step moves a weight by about lr · g / (|g| + eps): where g is near eps, the two summation orders' last bits
+        // can move it by a thousandth of lr (1.4e-5 seen once under load). A lost or doubled half moves weights by about lr (1e-2).
+        Assert.True(diff < 1e-4, $"weights differ by {diff}");
     }
 
     [Fact]
