@@ -129,12 +129,15 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
     public bool PracticeBatchByGroup { get; init; }
     /// <summary>
     /// Prompts from the practice groups without safety labels (the knowledge family's questions, passages and unknown-entity
-    /// questions) added to every practice batch as benign (0, the default: none; needs <see cref="IntentAuxBatch"/>), drawn
-    /// group by group in the rollouts' shares. Without them the intent and refusal-decision losses see only safety requests and their
-    /// look-alikes, and the refusal they train up spreads to closed-domain questions that share no topic with them (rounds
-    /// 18–21: "Which river runs through X?" answered with the fraud refusal); with them, a refusal opening is trained down there too,
+    /// questions) added to every practice batch as benign for the refusal-decision loss (0, the default: none; needs
+    /// <see cref="IntentAuxBatch"/> and <see cref="RefusalAuxCoefficient"/>), drawn group by group in the rollouts' shares; the
+    /// intent head keeps reading the safety prompts alone (fed to it as well, they moved the policy off its declines). Without
+    /// them the refusal-decision loss sees only safety requests and their look-alikes, and the refusal it trains up spreads to
+    /// closed-domain questions that share no topic with them (rounds 18–21: "Which river runs through X?" answered with the
+    /// fraud refusal); with them, a refusal opening is trained down there too,
     /// given the reply's first token only (<see cref="RefusalOpenings.ConditionalLogProbability"/>), since a decline ("I don't
-    /// know of any town called …") opens with the same "I" as a refusal and must not be pushed down with it.
+    /// know of any town called …") opens with the same "I" as a refusal and must not be pushed down with it. Results: README,
+    /// rounds 22–24.
     /// </summary>
     public int BenignPracticeBatch { get; init; }
     /// <summary>
@@ -198,7 +201,7 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
         Require(!PracticeBatchByGroup || IntentAuxBatch > 0, "drawing the practice batch by group needs a practice batch; give --intent-aux-batch N");
         Require(PracticeWordDropout is >= 0 and < 1, $"the practice word dropout must be a probability from 0 (off) up to but not including 1 (got {PracticeWordDropout})");
         Require(PolicyAverageDecay is >= 0 and < 1, $"the policy average's decay must be from 0 (off) up to but not including 1 (got {PolicyAverageDecay})");
-        Require(BenignPracticeBatch >= 0 && (BenignPracticeBatch == 0 || IntentAuxBatch > 0), $"the benign practice batch must be 0 (off) or a positive number of prompts added to a practice batch (--intent-aux-batch) (got {BenignPracticeBatch} with a practice batch of {IntentAuxBatch})");
+        Require(BenignPracticeBatch >= 0 && (BenignPracticeBatch == 0 || IntentAuxBatch > 0 && RefusalAuxCoefficient > 0), $"the benign practice batch must be 0 (off) or a positive number of prompts added to the refusal-decision loss's practice batch (--refusal-aux and --intent-aux-batch) (got {BenignPracticeBatch} with a practice batch of {IntentAuxBatch} and a refusal-decision weight of {RefusalAuxCoefficient})");
         Require(PracticeWordDropout == 0 || IntentAuxBatch > 0, "word dropout acts on the practice batch; give --intent-aux-batch N with it");
         Require(RefusalAuxCoefficient == 0 || IntentAuxBatch > 0, $"the refusal-decision loss reads the labelled practice batch; give a positive practice batch (--intent-aux-batch) with it (got {IntentAuxBatch})");
         Require(IntentAuxBatch >= 0 && (IntentAuxBatch == 0 || IntentAuxCoefficient > 0 || RefusalAuxCoefficient > 0), $"the practice batch must be 0 (off) or a positive number of prompts used with a positive intent or refusal-decision loss weight (got {IntentAuxBatch} with weights {IntentAuxCoefficient} and {RefusalAuxCoefficient})");

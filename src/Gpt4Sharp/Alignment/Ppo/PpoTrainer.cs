@@ -578,8 +578,11 @@ public sealed class PpoTrainer : IDisposable
                         if (settings.IntentAuxBatch > 0)
                         {
                             var practice = PracticeReadings(step, updates);
-                            intentLogits = torch.cat([intentLogits, practice.Intent!]);
-                            labels = torch.cat([labels, practice.Labels]);
+                            // The intent head reads the safety prompts only: the benign prompts without safety labels feed the
+                            // refusal decision alone (read through the head, they moved the policy off its declines; round 23's Y pair).
+                            var safety = TensorIndex.Slice(0, settings.IntentAuxBatch);
+                            intentLogits = torch.cat([intentLogits, practice.Intent![safety]]);
+                            labels = torch.cat([labels, practice.Labels[safety]]);
                             if (practice.OpeningLogits is { } opening) (refusalLoss, refusalRight) = RefusalDecision(opening, practice.Labels);
                         }
                         intentLoss = torch.nn.functional.binary_cross_entropy_with_logits(intentLogits, labels);

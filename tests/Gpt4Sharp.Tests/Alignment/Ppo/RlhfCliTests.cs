@@ -56,7 +56,7 @@ public class RlhfCliTests
         using (ModelBundle.Load(contrastive)) { }   // the intent head stays out of the saved policy
         Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--intent-aux", "-0.5", "--out", Path.Combine(dir, "ppo9")]).InvokeAsync()); // negative intent-loss weight
         Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--refusal-aux", "0.5", "--out", Path.Combine(dir, "ppo10")]).InvokeAsync()); // refusal loss without its practice batch
-        Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--benign-practice-batch", "4", "--out", Path.Combine(dir, "ppo12")]).InvokeAsync()); // benign prompts without a practice batch
-        Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--families", "safety", "--intent-aux", "0.5", "--intent-aux-batch", "4", "--benign-practice-batch", "4", "--out", Path.Combine(dir, "ppo13")]).InvokeAsync()); // no prompts without safety labels
+        Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--benign-practice-batch", "4", "--out", Path.Combine(dir, "ppo12")]).InvokeAsync()); // benign prompts without the refusal-decision loss
+        Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--families", "safety", "--refusal-aux", "0.5", "--intent-aux-batch", "4", "--benign-practice-batch", "4", "--out", Path.Combine(dir, "ppo13")]).InvokeAsync()); // no prompts without safety labels
     }
 }
