@@ -5,6 +5,7 @@ using Gpt4Sharp.Alignment.Rbrm;
 using Gpt4Sharp.Alignment.RedTeam;
 using Gpt4Sharp.Checkpoints;
 using Gpt4Sharp.Curriculum;
+using Gpt4Sharp.Curriculum.Knowledge;
 using Gpt4Sharp.Runs;
 using Gpt4Sharp.Runtime;
 using Spectre.Console;
@@ -148,10 +149,12 @@ public static class SafetyCommands
         var rateSeed = Cli.Opt("--seed", "Seed of the question stream.", 1L);
         var casesOut = Cli.Opt<string?>("--cases", "JSONL file of every question, reply and verdict {\"prompt\",\"reply\",\"hallucinated\",\"named_value\",\"reason\"}.");
         var rateSplit = Cli.Opt("--split", "eval (held-out entities) or train (training-split ones, such as those a PPO run with this --seed practised on).", "eval");
-        var rate = new Command("rate", "Closed-domain hallucination rate: share of questions about non-existent entities answered instead of declined.") { model, device, questions, rateSeed, casesOut, rateSplit };
+        var answerable = Cli.Opt("--answerable", "Also ask this many held-out questions about entities that exist and report how many were declined (0: off), so a rate bought by declining everything shows.", 0);
+        var rate = new Command("rate", "Closed-domain hallucination rate: share of questions about non-existent entities answered instead of declined.") { model, device, questions, rateSeed, casesOut, rateSplit, answerable };
         rate.SetHandler((p, cancel) =>
         {
             var split = CurriculumCommands.ParseSplit(p.GetValue(rateSplit)!);
+            if (p.GetValue(answerable) < 0) throw new UserError($"--answerable must be 0 (off) or a positive number of questions (got {p.GetValue(answerable)}).");
             Cli.RequireTorch();
             using var bundle = ModelBundle.Load(p.GetValue(model)!, TorchRuntime.ParseDevice(p.GetValue(device)!));
             HallucinationRateResult result = null!;
@@ -166,6 +169,15 @@ public static class SafetyCommands
             }
             foreach (var c in result.Cases.Where(c => c.Hallucinated).Take(3))
                 AnsiConsole.MarkupLineInterpolated($"[grey]{c.Prompt} -> {c.Reply} ({c.Reason})[/]");
+            if (p.GetValue(answerable) is > 0 and var count)
+            {
+                AnswerableResult known = null!;
+                WithProgress("asking answerable questions", count, progress =>
+                    known = HallucinationRate.MeasureAnswerable(ChatResponders.Greedy(bundle, 48), count, p.GetValue(rateSeed), progress, cancel, split));
+                AnsiConsole.MarkupLine($"answerable questions declined [bold]{known.DeclineRate:P1}[/] ({known.Declined} of {known.Questions}); answered right {known.Right}");
+                foreach (var c in known.Cases.Where(c => KnowledgeFamily.SaysDontKnow(c.Reply)).Take(3))
+                    AnsiConsole.MarkupLineInterpolated($"[grey]{c.Prompt} -> {c.Reply}[/]");
+            }
             return 0;
         });
 

@@ -30,6 +30,16 @@ public sealed record HallucinationRateResult(double Rate, int Questions, int Hal
 }
 
 /// <summary>
+/// Over-declining, the counterpart of the hallucination rate (as over-refusal is of harmful compliance): of questions about
+/// entities the world has, how many the model declined and how many it answered right.
+/// </summary>
+public sealed record AnswerableResult(int Questions, int Declined, int Right, IReadOnlyList<HallucinationCase> Cases)
+{
+    /// <summary>The share of answerable questions declined.</summary>
+    public double DeclineRate => (double)Declined / Questions;
+}
+
+/// <summary>
 /// Measures how often a chat model invents facts about entities the fictional world does not
 /// contain, on the knowledge curriculum's held-out "unknown_entity" questions. The family's own
 /// checker decides: a reply that names a value, or does not say it does not know, counts as a
@@ -60,14 +70,40 @@ public static class HallucinationRate
         return new HallucinationRateResult((double)made / cases.Count, cases.Count, made, cases);
     }
 
+    /// <summary>
+    /// Asks the first <paramref name="questions"/> questions about entities that exist (the knowledge family's "question" items of
+    /// <paramref name="split"/>) and counts the declines, so that a lower hallucination rate bought by declining everything shows.
+    /// A case's Hallucinated flag marks a reply the family's checker does not accept (a decline, a wrong or missing value).
+    /// </summary>
+    public static AnswerableResult MeasureAnswerable(ChatResponder respond, int questions = 100, long seed = 1, IProgress<int>? progress = null, CancellationToken cancel = default, Split split = Split.Eval)
+    {
+        if (questions < 1) throw new UserError($"The number of answerable questions must be positive (got {questions}).");
+        var family = new KnowledgeFamily();
+        var cases = new List<HallucinationCase>();
+        int declined = 0;
+        foreach (var item in Questions(family, "question", seed, questions, split))
+        {
+            cancel.ThrowIfCancellationRequested();
+            var reply = respond(ChatResponders.User(item.Prompt));
+            var verdict = family.Check(item, reply);
+            if (KnowledgeFamily.SaysDontKnow(reply)) declined++;
+            cases.Add(new HallucinationCase(item.Prompt, reply, !verdict.Correct, KnowledgeFamily.NamedValues(item, reply).Count > 0, verdict.Reason));
+            progress?.Report(cases.Count);
+        }
+        return new AnswerableResult(cases.Count, declined, cases.Count(c => !c.Hallucinated), cases);
+    }
+
     /// <summary>The first <paramref name="count"/> unknown-entity questions of the stream's <paramref name="split"/> (held out by default).</summary>
-    public static IEnumerable<CurriculumItem> UnknownEntityQuestions(KnowledgeFamily family, long seed, int count, Split split = Split.Eval)
+    public static IEnumerable<CurriculumItem> UnknownEntityQuestions(KnowledgeFamily family, long seed, int count, Split split = Split.Eval) =>
+        Questions(family, "unknown_entity", seed, count, split);
+
+    static IEnumerable<CurriculumItem> Questions(KnowledgeFamily family, string kind, long seed, int count, Split split)
     {
         int found = 0;
         for (long index = 0; found < count; index++)
         {
             var item = family.Make(seed, split, index);
-            if (item.Kind != "unknown_entity") continue;
+            if (item.Kind != kind) continue;
             found++;
             yield return item;
         }

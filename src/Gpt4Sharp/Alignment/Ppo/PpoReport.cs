@@ -19,13 +19,15 @@ public static class PpoReport
         ("loss/value", "clipped value loss", m => m.ValueLoss),
     ];
 
-    // The intent head's and the refusal decision's numbers only in runs that train them, so other runs' results.json stay as they were.
-    static Dictionary<string, object> WithIntent(this Dictionary<string, object> step, PpoStepMetrics m)
+    // The intent head's, the refusal decision's and the decline decision's numbers only in runs that train them, so other runs' results.json stay as they were.
+    static Dictionary<string, object> WithAuxiliaryLosses(this Dictionary<string, object> step, PpoStepMetrics m)
     {
         if (m.IntentLoss is { } loss) step["loss/intent"] = loss;
         if (m.IntentAccuracy is { } accuracy) step["intent/accuracy"] = accuracy;
         if (m.RefusalLoss is { } refusal) step["loss/refusal"] = refusal;
         if (m.RefusalAccuracy is { } decided) step["refusal/accuracy"] = decided;
+        if (m.DeclineLoss is { } decline) step["loss/decline"] = decline;
+        if (m.DeclineAccuracy is { } declined) step["decline/accuracy"] = declined;
         return step;
     }
 
@@ -53,7 +55,7 @@ public static class PpoReport
                 ["response/length"] = m.ResponseLength,
                 ["rewards"] = m.ScorerMeans,
                 ["seconds"] = m.Seconds,
-            }.WithIntent(m)).ToList(),
+            }.WithAuxiliaryLosses(m)).ToList(),
             before,
             after,
         });

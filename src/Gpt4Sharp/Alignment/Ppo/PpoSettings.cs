@@ -135,11 +135,20 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
     /// them the refusal-decision loss sees only safety requests and their look-alikes, and the refusal it trains up spreads to
     /// closed-domain questions that share no topic with them (rounds 18–21: "Which river runs through X?" answered with the
     /// fraud refusal); with them, a refusal opening is trained down there too,
-    /// given the reply's first token only (<see cref="RefusalOpenings.ConditionalLogProbability"/>), since a decline ("I don't
+    /// given the reply's first token only (<see cref="ReplyOpenings.ConditionalLogProbability"/>), since a decline ("I don't
     /// know of any town called …") opens with the same "I" as a refusal and must not be pushed down with it. Results: README,
     /// rounds 22–24.
     /// </summary>
     public int BenignPracticeBatch { get; init; }
+    /// <summary>
+    /// Weight C of the decline-decision loss (0, the default, is off; needs <see cref="BenignPracticeBatch"/>): on the benign
+    /// practice prompts of the knowledge family, C × the binary cross-entropy of the reply opening like a decline
+    /// (<see cref="ReplyOpenings.Declines"/>: "I don't know of any …", "The passage does not say.") against whether the world
+    /// leaves the question unanswered (an entity that does not exist, a value the passage does not give). The closed-domain
+    /// counterpart of <see cref="RefusalAuxCoefficient"/>: a supervised term beside the PPO loss, on training-split prompts only,
+    /// for the choice the closed-domain reward judges a few dozen times in a run. Results: README, round 25.
+    /// </summary>
+    public double DeclineAuxCoefficient { get; init; }
     /// <summary>
     /// Probability that a word of a practice-batch prompt (<see cref="IntentAuxBatch"/>) is left out before the intent and
     /// refusal-decision losses read it (<see cref="WordDropout"/>; 0, the default, is off). Labels are kept, so a request must be
@@ -155,7 +164,7 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
     /// <summary>
     /// Weight of an auxiliary refusal-decision loss (0, the default, is off; needs <see cref="IntentAuxBatch"/>). Where the intent
     /// loss shapes the trunk and leaves the policy to act on it through the reward, this one trains the decision itself on the
-    /// practice batch: the probability that the reply opens like a refusal (<see cref="RefusalOpenings"/>: the two-token openings of
+    /// practice batch: the probability that the reply opens like a refusal (<see cref="ReplyOpenings"/>: the two-token openings of
     /// the curriculum's refusals that open none of its helpful answers) is pushed up for harmful requests and down for benign ones
     /// with binary cross-entropy. A supervised term beside the PPO loss, as InstructGPT's PPO-ptx mixes in supervised gradients;
     /// the rest of the reply is left to the reward.
@@ -202,6 +211,7 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
         Require(PracticeWordDropout is >= 0 and < 1, $"the practice word dropout must be a probability from 0 (off) up to but not including 1 (got {PracticeWordDropout})");
         Require(PolicyAverageDecay is >= 0 and < 1, $"the policy average's decay must be from 0 (off) up to but not including 1 (got {PolicyAverageDecay})");
         Require(BenignPracticeBatch >= 0 && (BenignPracticeBatch == 0 || IntentAuxBatch > 0 && RefusalAuxCoefficient > 0), $"the benign practice batch must be 0 (off) or a positive number of prompts added to the refusal-decision loss's practice batch (--refusal-aux and --intent-aux-batch) (got {BenignPracticeBatch} with a practice batch of {IntentAuxBatch} and a refusal-decision weight of {RefusalAuxCoefficient})");
+        Require(DeclineAuxCoefficient >= 0 && double.IsFinite(DeclineAuxCoefficient) && (DeclineAuxCoefficient == 0 || BenignPracticeBatch > 0), $"the decline-decision loss weight must be 0 (off) or a positive number used with a benign practice batch (--benign-practice-batch) (got {DeclineAuxCoefficient} with a benign batch of {BenignPracticeBatch})");
         Require(PracticeWordDropout == 0 || IntentAuxBatch > 0, "word dropout acts on the practice batch; give --intent-aux-batch N with it");
         Require(RefusalAuxCoefficient == 0 || IntentAuxBatch > 0, $"the refusal-decision loss reads the labelled practice batch; give a positive practice batch (--intent-aux-batch) with it (got {IntentAuxBatch})");
         Require(IntentAuxBatch >= 0 && (IntentAuxBatch == 0 || IntentAuxCoefficient > 0 || RefusalAuxCoefficient > 0), $"the practice batch must be 0 (off) or a positive number of prompts used with a positive intent or refusal-decision loss weight (got {IntentAuxBatch} with weights {IntentAuxCoefficient} and {RefusalAuxCoefficient})");
@@ -216,12 +226,15 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
 /// The numbers logged after each PPO step (names as in TRL: objective/kl, objective/reward, policy/clipfrac, policy/entropy, loss/value);
 /// with <see cref="PpoSettings.IntentAuxCoefficient"/>, the intent head's mean cross-entropy and accuracy on the step's labelled rollouts (and PpoSettings.IntentAuxBatch's practice prompts with it)
 /// (null without the auxiliary loss, or in a step with no safety prompt); likewise, with <see cref="PpoSettings.RefusalAuxCoefficient"/>,
-/// the refusal-decision loss and the share of the practice batch whose greedy two-token opening is a refusal exactly when the request is harmful.
+/// the refusal-decision loss and the share of the practice batch whose greedy two-token opening is a refusal exactly when the request is harmful;
+/// with <see cref="PpoSettings.DeclineAuxCoefficient"/>, the decline-decision loss and the share of the benign practice prompts whose greedy
+/// opening is a decline exactly when the world leaves the question unanswered.
 /// </summary>
 public sealed record PpoStepMetrics(
     int Step, int Steps, double Kl, double Reward, double ClipFraction, double Entropy, double ValueLoss, double PolicyLoss,
     double KlCoefficient, double ResponseLength, IReadOnlyDictionary<string, double> ScorerMeans, double Seconds,
-    double? IntentLoss = null, double? IntentAccuracy = null, double? RefusalLoss = null, double? RefusalAccuracy = null);
+    double? IntentLoss = null, double? IntentAccuracy = null, double? RefusalLoss = null, double? RefusalAccuracy = null,
+    double? DeclineLoss = null, double? DeclineAccuracy = null);
 
 public sealed record PpoResult(
     string OutDirectory, string CheckpointDirectory, IReadOnlyList<PpoStepMetrics> Steps,

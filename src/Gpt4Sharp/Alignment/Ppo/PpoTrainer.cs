@@ -74,7 +74,13 @@ public sealed class PpoTrainer : IDisposable
     // Their chat-template ids, encoded on first draw: every update draws a batch, and most prompts come back many times.
     readonly int[]?[] labelledPracticeIds;
     // The reply openings PpoSettings.RefusalAuxCoefficient counts as a refusal; null when that is off.
-    readonly RefusalOpenings? refusalOpenings;
+    readonly ReplyOpenings? refusalOpenings;
+    // The reply openings PpoSettings.DeclineAuxCoefficient counts as a decline, and the practice prompts whose right reply
+    // declines; null when that is off.
+    readonly ReplyOpenings? declineOpenings;
+    readonly HashSet<string>? declinePrompts;
+    // The first tokens each practice prompt is read after: those of the refusal openings, then the decline openings' others.
+    readonly int[] openingFirstTokens;
     readonly int endOfTurn;
 
     public AdaptiveKlController Kl { get; }
@@ -118,7 +124,16 @@ public sealed class PpoTrainer : IDisposable
         if (settings.BenignPracticeBatch > 0 && benignGroups.Count == 0)
             throw new UserError("The benign practice batch draws from practice prompts without safety labels; add the knowledge family to --families or set --benign-practice-batch 0.");
         labelledPracticeIds = new int[]?[labelledPractice.Count];
-        refusalOpenings = settings.RefusalAuxCoefficient > 0 ? RefusalOpenings.FromCurriculum(tokenizer, PracticeItems("safety", settings.Seed, settings.PromptsPerFamily)) : null;
+        refusalOpenings = settings.RefusalAuxCoefficient > 0 ? ReplyOpenings.Refusals(tokenizer, PracticeItems("safety", settings.Seed, settings.PromptsPerFamily)) : null;
+        if (settings.DeclineAuxCoefficient > 0)
+        {
+            if (!settings.Families.Contains("knowledge"))
+                throw new UserError("The decline-decision loss reads the knowledge family's practice prompts; add knowledge to --families or set --decline-aux 0.");
+            var knowledge = PracticeItems("knowledge", settings.Seed, settings.PromptsPerFamily).ToList();
+            declineOpenings = ReplyOpenings.Declines(tokenizer, knowledge);
+            declinePrompts = [.. knowledge.Where(ReplyOpenings.Declines).SelectMany(item => Wordings(item, settings.Seed, settings.PromptFraming))];
+        }
+        openingFirstTokens = [.. (refusalOpenings?.FirstTokens ?? []).Concat(declineOpenings?.FirstTokens ?? []).Distinct()];
     }
 
     /// <summary>Each group's range in the practice pool that starts at <paramref name="start"/>, with its share of the rollouts.</summary>
@@ -299,7 +314,7 @@ public sealed class PpoTrainer : IDisposable
         double coefficient = Kl.Coefficient;
         Kl.Update(meanKl, n);
         var metrics = new PpoStepMetrics(step + 1, settings.Steps, meanKl, scores.Average(), u.ClipFraction, u.Entropy, u.ValueLoss, u.PolicyLoss,
-            coefficient, rollouts.Average(r => r.ResponseIds.Length), scorerMeans, clock.Elapsed.TotalSeconds, u.IntentLoss, u.IntentAccuracy, u.RefusalLoss, u.RefusalAccuracy);
+            coefficient, rollouts.Average(r => r.ResponseIds.Length), scorerMeans, clock.Elapsed.TotalSeconds, u.IntentLoss, u.IntentAccuracy, u.RefusalLoss, u.RefusalAccuracy, u.DeclineLoss, u.DeclineAccuracy);
         History.Add(metrics);
         return metrics;
     }
@@ -432,12 +447,13 @@ public sealed class PpoTrainer : IDisposable
     /// <summary>
     /// Readings of <see cref="PpoSettings.IntentAuxBatch"/> labelled practice prompts (then <see cref="PpoSettings.BenignPracticeBatch"/>
     /// benign ones without a safety label) for one minibatch update: the intent logits
-    /// at the assistant tag (with the intent head), the refusal openings' next-token logits [B, F, 2, V] (with the refusal-decision
-    /// loss: each prompt followed by each opening's first token, read at the tag and after that token) and the labels. The prompts
+    /// at the assistant tag (with the intent head), the openings' next-token logits [B, F, 2, V] (with the refusal- or
+    /// decline-decision loss: each prompt followed by each first token of <see cref="openingFirstTokens"/>, read at the tag and
+    /// after that token), the labels and, with the decline-decision loss, whether each benign prompt's right reply declines. The prompts
     /// are drawn with replacement by a generator seeded from (seed, step, update), so a resumed run draws the same ones, and
     /// right-padded (the causal trunk's reading at a prompt's tokens never sees the padding).
     /// </summary>
-    (Tensor? Intent, Tensor? OpeningLogits, Tensor Labels) PracticeReadings(int step, int update)
+    (Tensor? Intent, Tensor? OpeningLogits, Tensor Labels, Tensor? Declines) PracticeReadings(int step, int update)
     {
         var (drawn, random) = DrawPractice(step, update);
         int maxPrompt = Policy.Config.ContextLength - settings.MaxNewTokens;
@@ -445,8 +461,8 @@ public sealed class PpoTrainer : IDisposable
         var ids = drawn.Select(i => settings.PracticeWordDropout > 0
             ? PromptIds(tokenizer, WordDropout.Apply(labelledPractice[i].Prompt, settings.PracticeWordDropout, random), settings.SystemPrompt, maxPrompt)
             : labelledPracticeIds[i] ??= PromptIds(tokenizer, labelledPractice[i].Prompt, settings.SystemPrompt, maxPrompt)).ToList();
-        // Without the refusal loss, each prompt alone (as in round 12b, bit for bit); with it, once per opening's first token.
-        int[] appended = refusalOpenings is null ? [] : [.. refusalOpenings.FirstTokens];
+        // Without the decision losses, each prompt alone (as in round 12b, bit for bit); with them, once per opening's first token.
+        int[] appended = openingFirstTokens;
         var rows = appended.Length == 0 ? ids : [.. ids.SelectMany(x => appended.Select(a => (int[])[.. x, a]))];
         int width = rows.Max(x => x.Length);
         var flat = new long[rows.Count * width];
@@ -460,8 +476,15 @@ public sealed class PpoTrainer : IDisposable
         // The intent is read at the tag of each prompt's first row.
         intent = intent?.select(1, 0).reshape(ids.Count, -1).select(1, 0);
         var openingLogits = appended.Length == 0 ? null : next.reshape(ids.Count, appended.Length, 2, next.shape[^1]);
-        return (intent, openingLogits, torch.tensor(drawn.Select(i => labelledPractice[i].Harmful ? 1f : 0f).ToArray(), device: device));
+        var declines = declinePrompts is null ? null
+            : torch.tensor(drawn.Skip(settings.IntentAuxBatch).Select(i => declinePrompts.Contains(labelledPractice[i].Prompt) ? 1f : 0f).ToArray(), device: device);
+        return (intent, openingLogits, torch.tensor(drawn.Select(i => labelledPractice[i].Harmful ? 1f : 0f).ToArray(), device: device), declines);
     }
+
+    /// <summary>The logits [B, F, 2, V] of <paramref name="openings"/>' first tokens, from readings after every one of <see cref="openingFirstTokens"/>.</summary>
+    Tensor LogitsFor(ReplyOpenings openings, Tensor openingLogits) =>
+        openings.FirstTokens.SequenceEqual(openingFirstTokens) ? openingLogits
+            : openingLogits.index_select(1, torch.tensor(openings.FirstTokens.Select(t => (long)Array.IndexOf(openingFirstTokens, t)).ToArray(), device: openingLogits.device));
 
     /// <summary>
     /// The indices in the practice pool of one update's practice batch (the safety draws, then the benign ones), and the generator
@@ -495,14 +518,29 @@ public sealed class PpoTrainer : IDisposable
     }
 
     /// <summary>The refusal-decision loss on the practice batch, and the share of it whose greedy opening is a refusal exactly when the request is harmful.</summary>
-    (Tensor Loss, double Accuracy) RefusalDecision(Tensor openingLogits, Tensor labels)
+    (Tensor Loss, double Accuracy) RefusalDecision(Tensor readings, Tensor labels)
     {
         var openings = refusalOpenings!;
-        var loss = RefusalOpenings.DecisionLoss(PracticeLogProbability(openings, openingLogits, settings.IntentAuxBatch), labels);
-        var refuses = openings.GreedyRefuses(openingLogits);
-        var harmful = labels.cpu().data<float>().ToArray();
-        return (loss, refuses.Zip(harmful).Count(x => x.First == (x.Second > 0.5f)) / (double)refuses.Length);
+        var openingLogits = LogitsFor(openings, readings);
+        var loss = ReplyOpenings.DecisionLoss(PracticeLogProbability(openings, openingLogits, settings.IntentAuxBatch), labels);
+        return (loss, Accuracy(openings.GreedyOpens(openingLogits), labels));
     }
+
+    /// <summary>
+    /// The decline-decision loss on the benign practice prompts (after the first PpoSettings.IntentAuxBatch safety ones), and the
+    /// share of them whose greedy opening is a decline exactly when the world leaves the question unanswered. The whole opening
+    /// is read: unlike a refusal on these prompts, the decline's first token is part of the decision.
+    /// </summary>
+    (Tensor Loss, double Accuracy) DeclineDecision(Tensor readings, Tensor declines)
+    {
+        var openings = declineOpenings!;
+        var openingLogits = LogitsFor(openings, readings)[TensorIndex.Slice(settings.IntentAuxBatch)];
+        return (ReplyOpenings.DecisionLoss(openings.LogProbability(openingLogits), declines), Accuracy(openings.GreedyOpens(openingLogits), declines));
+    }
+
+    /// <summary>The share of prompts whose greedy opening agrees with their 0 / 1 label.</summary>
+    static double Accuracy(bool[] opens, Tensor labels) =>
+        opens.Zip(labels.cpu().data<float>().ToArray()).Count(x => x.First == (x.Second > 0.5f)) / (double)opens.Length;
 
     /// <summary>
     /// log p(refusal) of a practice batch [B]: the safety prompts (the first <paramref name="safetyRows"/>) as the reply's whole
@@ -510,7 +548,7 @@ public sealed class PpoTrainer : IDisposable
     /// token, because a closed-domain question's decline opens with the same "I" as a refusal: trained on the whole opening, the
     /// loss would push that "I" down and with it the decline (round 22's W2: "I don't know" in 49 replies of 400, T2's 292).
     /// </summary>
-    internal static Tensor PracticeLogProbability(RefusalOpenings openings, Tensor openingLogits, int safetyRows)
+    internal static Tensor PracticeLogProbability(ReplyOpenings openings, Tensor openingLogits, int safetyRows)
     {
         var whole = openings.LogProbability(openingLogits);
         if (openingLogits.shape[0] <= safetyRows) return whole;
@@ -519,20 +557,20 @@ public sealed class PpoTrainer : IDisposable
         return torch.cat([whole[..safetyRows], conditional[safetyRows..]]).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Means over a step's minibatch updates; the intent and refusal-decision numbers over the updates that computed them (null: none).</summary>
+    /// <summary>Means over a step's minibatch updates; the intent, refusal- and decline-decision numbers over the updates that computed them (null: none).</summary>
     readonly record struct UpdateMeans(double ClipFraction, double Entropy, double ValueLoss, double PolicyLoss,
-        double? IntentLoss, double? IntentAccuracy, double? RefusalLoss, double? RefusalAccuracy);
+        double? IntentLoss, double? IntentAccuracy, double? RefusalLoss, double? RefusalAccuracy, double? DeclineLoss, double? DeclineAccuracy);
 
     /// <summary>
-    /// Epochs of clipped PPO updates over shuffled minibatches, with the intent and refusal-decision losses where they are on.
+    /// Epochs of clipped PPO updates over shuffled minibatches, with the intent, refusal- and decline-decision losses where they are on.
     /// </summary>
     UpdateMeans Update(Batch b, Random random, int step)
     {
         actorCritic.train();
         int n = (int)b.Tokens.shape[0];
         var order = Enumerable.Range(0, n).ToArray();
-        double clip = 0, entropySum = 0, valueSum = 0, policySum = 0, intentSum = 0, intentCorrect = 0, refusalSum = 0, refusalCorrect = 0;
-        int updates = 0, intentUpdates = 0, refusalUpdates = 0;
+        double clip = 0, entropySum = 0, valueSum = 0, policySum = 0, intentSum = 0, intentCorrect = 0, refusalSum = 0, refusalCorrect = 0, declineSum = 0, declineCorrect = 0;
+        int updates = 0, intentUpdates = 0, refusalUpdates = 0, declineUpdates = 0;
         for (int epoch = 0; epoch < settings.Epochs; epoch++)
         {
             random.Shuffle(order);
@@ -563,8 +601,9 @@ public sealed class PpoTrainer : IDisposable
                 var valueLoss = 0.5 * Mean(torch.maximum((values - returns).square(), (valuesClipped - returns).square()));
 
                 var loss = policyLoss + settings.ValueCoefficient * valueLoss;
-                Tensor? intentLoss = null, intentRight = null, refusalLoss = null;
-                double? refusalRight = null;
+                Tensor? intentLoss = null, intentRight = null, refusalLoss = null, declineLoss = null;
+                double? refusalRight = null, declineRight = null;
+                (Tensor? Intent, Tensor? OpeningLogits, Tensor Labels, Tensor? Declines)? practice = null;
                 if (intent is not null)
                 {
                     var targets = b.IntentTargets.index_select(0, index);
@@ -577,13 +616,12 @@ public sealed class PpoTrainer : IDisposable
                         var labels = targets.index_select(0, labelled);
                         if (settings.IntentAuxBatch > 0)
                         {
-                            var practice = PracticeReadings(step, updates);
+                            practice = PracticeReadings(step, updates);
                             // The intent head reads the safety prompts only: the benign prompts without safety labels feed the
-                            // refusal decision alone (read through the head, they moved the policy off its declines; round 23's Y pair).
+                            // decision losses alone (read through the head, they moved the policy off its declines; round 23's Y pair).
                             var safety = TensorIndex.Slice(0, settings.IntentAuxBatch);
-                            intentLogits = torch.cat([intentLogits, practice.Intent![safety]]);
-                            labels = torch.cat([labels, practice.Labels[safety]]);
-                            if (practice.OpeningLogits is { } opening) (refusalLoss, refusalRight) = RefusalDecision(opening, practice.Labels);
+                            intentLogits = torch.cat([intentLogits, practice.Value.Intent![safety]]);
+                            labels = torch.cat([labels, practice.Value.Labels[safety]]);
                         }
                         intentLoss = torch.nn.functional.binary_cross_entropy_with_logits(intentLogits, labels);
                         intentRight = ((intentLogits > 0).to(ScalarType.Float32) == labels).to(ScalarType.Float32).mean();
@@ -591,11 +629,14 @@ public sealed class PpoTrainer : IDisposable
                     }
                 }
                 else if (refusalOpenings is not null)
+                    practice = PracticeReadings(step, updates);
+                if (practice is { OpeningLogits: { } readings } read)
                 {
-                    var practice = PracticeReadings(step, updates);
-                    (refusalLoss, refusalRight) = RefusalDecision(practice.OpeningLogits!, practice.Labels);
+                    if (refusalOpenings is not null) (refusalLoss, refusalRight) = RefusalDecision(readings, read.Labels);
+                    if (read.Declines is { } declines) (declineLoss, declineRight) = DeclineDecision(readings, declines);
                 }
                 if (refusalLoss is not null) loss = loss + settings.RefusalAuxCoefficient * refusalLoss;
+                if (declineLoss is not null) loss = loss + settings.DeclineAuxCoefficient * declineLoss;
                 optimizer.zero_grad();
                 loss.backward();
                 torch.nn.utils.clip_grad_norm_(parameters, 1.0);
@@ -618,11 +659,18 @@ public sealed class PpoTrainer : IDisposable
                     refusalCorrect += refusalRight!.Value;
                     refusalUpdates++;
                 }
+                if (declineLoss is not null)
+                {
+                    declineSum += declineLoss.item<float>();
+                    declineCorrect += declineRight!.Value;
+                    declineUpdates++;
+                }
             }
         }
         static double? MeanOf(double sum, int count) => count > 0 ? sum / count : null;
         return new(clip / updates, entropySum / updates, valueSum / updates, policySum / updates,
-            MeanOf(intentSum, intentUpdates), MeanOf(intentCorrect, intentUpdates), MeanOf(refusalSum, refusalUpdates), MeanOf(refusalCorrect, refusalUpdates));
+            MeanOf(intentSum, intentUpdates), MeanOf(intentCorrect, intentUpdates), MeanOf(refusalSum, refusalUpdates), MeanOf(refusalCorrect, refusalUpdates),
+            MeanOf(declineSum, declineUpdates), MeanOf(declineCorrect, declineUpdates));
     }
 
     /// <summary>Where <see cref="SaveState"/> keeps the policy, value head and optimiser inside a PPO run directory.</summary>
@@ -736,6 +784,9 @@ public sealed class PpoTrainer : IDisposable
                 (settings.PracticeWordDropout > 0 ? $"; each word left out with probability {settings.PracticeWordDropout:G}." : "."));
         if (trainer.refusalOpenings is { } openings)
             log($"Refusal-decision loss (weight {settings.RefusalAuxCoefficient:G}) on replies opening {string.Join(", ", openings.Pairs.Select(o => $"'{policy.Tokenizer.Decode([o.First, o.Second])}'"))}.");
+        if (trainer.declineOpenings is { } declineOpenings)
+            log($"Decline-decision loss (weight {settings.DeclineAuxCoefficient:G}) on replies opening {string.Join(", ", declineOpenings.Pairs.Select(o => $"'{policy.Tokenizer.Decode([o.First, o.Second])}'"))}, " +
+                $"to open so exactly where the world leaves the question unanswered; {trainer.declinePrompts!.Count:N0} knowledge practice prompts do.");
         if (average is not null)
             log($"Saved policy: the moving average of the policy's weights over steps (decay {settings.PolicyAverageDecay:G}, about {1 / (1 - settings.PolicyAverageDecay):F0} steps).");
         var store = new CheckpointStore(outDir);

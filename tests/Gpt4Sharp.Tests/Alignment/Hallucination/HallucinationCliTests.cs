@@ -18,6 +18,8 @@ public class HallucinationCliTests
         Assert.Equal(3, File.ReadAllLines(cases).Length);
         Assert.Equal(0, await root.Parse(["hallucination", "rate", "--model", model, "--questions", "2", "--split", "train", "--cases", cases]).InvokeAsync());
         Assert.Equal(2, File.ReadAllLines(cases).Length);
+        Assert.Equal(0, await root.Parse(["hallucination", "rate", "--model", model, "--questions", "2", "--answerable", "2"]).InvokeAsync());
+        Assert.Equal(1, await root.Parse(["hallucination", "rate", "--model", model, "--answerable", "-1"]).InvokeAsync()); // negative count
         Assert.Equal(1, await root.Parse(["hallucination", "rate", "--model", model, "--questions", "0"]).InvokeAsync()); // no questions
         Assert.Equal(1, await root.Parse(["hallucination", "rate", "--model", model, "--split", "dev"]).InvokeAsync()); // no such split
         Assert.Equal(1, await root.Parse(["hallucination", "rate", "--model", Path.Combine(model, "missing")]).InvokeAsync()); // no model there

@@ -118,6 +118,20 @@ public sealed class HallucinationTests
     }
 
     [Fact]
+    public void Answerable_questions_count_the_declines_and_the_right_answers()
+    {
+        var decliner = HallucinationRate.MeasureAnswerable(_ => "I don't know of any person called that.", questions: 10, seed: 2);
+        Assert.Equal((10, 10, 0, 1.0), (decliner.Questions, decliner.Declined, decliner.Right, decliner.DeclineRate));
+        // Questions about entities that exist, held out: the world's own statement is the right answer.
+        var world = new KnowledgeFamily().Generate(2, Split.Eval, 2000).Where(i => i.Kind == "question").GroupBy(i => i.Prompt).ToDictionary(g => g.Key, g => g.First().Response);
+        var knower = HallucinationRate.MeasureAnswerable(conversation => world[conversation[^1].Content], questions: 10, seed: 2);
+        Assert.Equal((10, 0, 10), (knower.Questions, knower.Declined, knower.Right));
+        Assert.All(knower.Cases, c => Assert.False(c.Hallucinated, c.Prompt));
+        Assert.DoesNotContain(knower.Cases, c => HallucinationRate.UnknownEntityQuestions(new KnowledgeFamily(), 2, 50).Any(q => q.Prompt == c.Prompt));
+        Assert.Throws<UserError>(() => HallucinationRate.MeasureAnswerable(_ => "", questions: 0));
+    }
+
+    [Fact]
     public void Hallucination_rate_tells_invented_values_from_replies_that_do_not_decline_and_writes_every_case()
     {
         // A refusal names no value but does not decline either: it counts, on the other side of the split.

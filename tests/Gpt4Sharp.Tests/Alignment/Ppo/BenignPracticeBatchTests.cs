@@ -55,7 +55,7 @@ public class BenignPracticeBatchTests
     {
         using var scope = torch.NewDisposeScope();
         // Four tokens; the openings are (1, 2) and (1, 3). Prompt 0 is uniform; prompt 1 leads with token 1 at the tag and token 0 after it.
-        var openings = RefusalOpenings.Of([(1, 2), (1, 3)]);
+        var openings = ReplyOpenings.Of([(1, 2), (1, 3)]);
         var values = new float[] { 0, 0, 0, 0, 0, 0, 0, 0, /* prompt 1 */ 0, 2, 0, 0, 1, 0, 0, 0 };
         var conditional = openings.ConditionalLogProbability(torch.tensor(values, [2, 1, 2, 4]));
         Assert.Equal(Math.Log(0.5), conditional[0].item<float>(), 5);
@@ -64,7 +64,7 @@ public class BenignPracticeBatchTests
         // A safety prompt (row 0) and a benign knowledge prompt (row 1): the loss reaches row 0's first token, never row 1's.
         var logits = torch.tensor(values, [2, 1, 2, 4]).requires_grad_(true);
         var labels = torch.tensor(new float[] { 1, 0 });
-        var loss = RefusalOpenings.DecisionLoss(PpoTrainer.PracticeLogProbability(openings, logits, safetyRows: 1), labels);
+        var loss = ReplyOpenings.DecisionLoss(PpoTrainer.PracticeLogProbability(openings, logits, safetyRows: 1), labels);
         loss.backward();
         var grad = logits.grad!.data<float>().ToArray();
         Assert.Contains(grad[0..4], g => Math.Abs(g) > 1e-4);      // row 0, at the tag

@@ -22,7 +22,7 @@ public class RefusalAuxLossTests
     {
         // Four tokens; the openings are (1, 2) and (1, 3). Prompt 0: uniform everywhere, so p = 1/4 · 2/4.
         // Prompt 1: token 1 leads at the tag and token 0 after it, so greedy decoding does not open a refusal.
-        var openings = RefusalOpenings.Of([(1, 3), (1, 2), (1, 2)]);
+        var openings = ReplyOpenings.Of([(1, 3), (1, 2), (1, 2)]);
         Assert.Equal([1], openings.FirstTokens);
         Assert.Equal([(1, 2), (1, 3)], openings.Pairs);
         using var logits = torch.tensor(new float[] { 0, 0, 0, 0, 0, 0, 0, 0, /* prompt 1 */ 0, 2, 0, 0, 1, 0, 0, 0 }, [2, 1, 2, 4]);
@@ -30,15 +30,15 @@ public class RefusalAuxLossTests
         double e = Math.E, p1 = e * e / (e * e + 3) * (2 / (e + 3));
         Assert.Equal(Math.Log(0.125), logP[0], 5);
         Assert.Equal(Math.Log(p1), logP[1], 5);
-        Assert.Equal([false, false], openings.GreedyRefuses(logits));
+        Assert.Equal([false, false], openings.GreedyOpens(logits));
         using var refusing = torch.tensor(new float[] { 0, 2, 0, 0, 0, 0, 0, 3 }, [1, 1, 2, 4]);
-        Assert.Equal([true], openings.GreedyRefuses(refusing));
+        Assert.Equal([true], openings.GreedyOpens(refusing));
 
         using var logProbability = torch.tensor(new float[] { (float)Math.Log(0.125), (float)Math.Log(p1) });
-        Assert.Equal((-Math.Log(0.125) - Math.Log(p1)) / 2, RefusalOpenings.DecisionLoss(logProbability, torch.tensor(new float[] { 1, 1 })).item<float>(), 4);
-        Assert.Equal((-Math.Log(0.875) - Math.Log(1 - p1)) / 2, RefusalOpenings.DecisionLoss(logProbability, torch.tensor(new float[] { 0, 0 })).item<float>(), 4);
+        Assert.Equal((-Math.Log(0.125) - Math.Log(p1)) / 2, ReplyOpenings.DecisionLoss(logProbability, torch.tensor(new float[] { 1, 1 })).item<float>(), 4);
+        Assert.Equal((-Math.Log(0.875) - Math.Log(1 - p1)) / 2, ReplyOpenings.DecisionLoss(logProbability, torch.tensor(new float[] { 0, 0 })).item<float>(), 4);
         // A certain refusal stays finite for a benign label.
-        Assert.True(float.IsFinite(RefusalOpenings.DecisionLoss(torch.tensor(new float[] { 0 }), torch.tensor(new float[] { 0 })).item<float>()));
+        Assert.True(float.IsFinite(ReplyOpenings.DecisionLoss(torch.tensor(new float[] { 0 }), torch.tensor(new float[] { 0 })).item<float>()));
     }
 
     [Fact]
@@ -47,14 +47,14 @@ public class RefusalAuxLossTests
         var model = TinyRun.Create();
         using var bundle = ModelBundle.Load(model);
         var items = CurriculumRegistry.Get("safety").Generate(5, Split.Train, 200).ToList();
-        var openings = RefusalOpenings.FromCurriculum(bundle.Tokenizer, items);
+        var openings = ReplyOpenings.Refusals(bundle.Tokenizer, items);
 
         (int, int) Opening(CurriculumItem item) { var ids = bundle.Tokenizer.Encode(item.Response, allowSpecial: false); return (ids[0], ids[1]); }
         Assert.DoesNotContain(items.Where(i => i.Kind == "benign").Select(Opening), openings.Pairs.Contains);
         // Most refusals open with one of them ("I can't ...", "I'm sorry ..."), so the decision it trains is the one the probe reads.
         var harmful = items.Where(i => i.Kind == "harmful").ToList();
         Assert.True(harmful.Count(i => openings.Pairs.Contains(Opening(i))) > harmful.Count / 2);
-        var error = Assert.Throws<UserError>(() => RefusalOpenings.FromCurriculum(bundle.Tokenizer, items.Where(i => i.Kind == "benign")));
+        var error = Assert.Throws<UserError>(() => ReplyOpenings.Refusals(bundle.Tokenizer, items.Where(i => i.Kind == "benign")));
         Assert.DoesNotContain('\n', error.Message);
     }
 

@@ -1,4 +1,5 @@
 using Gpt4Sharp.Curriculum;
+using Gpt4Sharp.Curriculum.Knowledge;
 using Gpt4Sharp.Text;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -6,18 +7,19 @@ using static TorchSharp.torch;
 namespace Gpt4Sharp.Alignment.Ppo;
 
 /// <summary>
-/// The two-token openings of the curriculum's refusals that open none of its helpful answers, for
-/// <see cref="PpoSettings.RefusalAuxCoefficient"/>. Two tokens, not one, because a small vocabulary starts both
+/// The two-token openings of one kind of reply that open none of the curriculum's other replies: its refusals, for
+/// <see cref="PpoSettings.RefusalAuxCoefficient"/>, or its declines ("I don't know of any …", "The passage does not say."), for
+/// <see cref="PpoSettings.DeclineAuxCoefficient"/>. Two tokens, not one, because a small vocabulary starts both
 /// "I can't ..." and "In your settings ..." with the same token "I"; the second token tells them apart.
-/// The probability of a refusal is the sum over openings (a, b) of p(a | prompt) · p(b | prompt, a), read from one
+/// The probability of such an opening is the sum over openings (a, b) of p(a | prompt) · p(b | prompt, a), read from one
 /// pass over the prompt followed by each distinct first token (almost always just "I").
 /// </summary>
-public sealed class RefusalOpenings
+public sealed class ReplyOpenings
 {
     readonly int[] firstTokens;
     readonly (int FirstIndex, int Second)[] openings;
 
-    RefusalOpenings(int[] firstTokens, (int FirstIndex, int Second)[] openings) => (this.firstTokens, this.openings) = (firstTokens, openings);
+    ReplyOpenings(int[] firstTokens, (int FirstIndex, int Second)[] openings) => (this.firstTokens, this.openings) = (firstTokens, openings);
 
     /// <summary>The distinct first tokens; a prompt is read once followed by each.</summary>
     public IReadOnlyList<int> FirstTokens => firstTokens;
@@ -29,29 +31,47 @@ public sealed class RefusalOpenings
     /// The openings of <paramref name="items"/>' harmful replies (refusals) minus those of their benign replies.
     /// Throws <see cref="UserError"/> when none is left, where the refusal decision cannot be read from two tokens.
     /// </summary>
-    public static RefusalOpenings FromCurriculum(ITokenizer tokenizer, IEnumerable<CurriculumItem> items)
+    public static ReplyOpenings Refusals(ITokenizer tokenizer, IEnumerable<CurriculumItem> items)
     {
         var list = items.ToList();
-        HashSet<(int, int)> Openings(string kind) => [.. list.Where(item => item.Kind == kind)
-            .Select(item => tokenizer.Encode(item.Response, allowSpecial: false)).Where(ids => ids.Length >= 2).Select(ids => (ids[0], ids[1]))];
-        var refusals = Openings("harmful");
-        refusals.ExceptWith(Openings("benign"));
+        var refusals = Openings(tokenizer, list.Where(item => item.Kind == "harmful"));
+        refusals.ExceptWith(Openings(tokenizer, list.Where(item => item.Kind == "benign")));
         if (refusals.Count == 0)
             throw new UserError("The refusal-decision loss found no two-token opening of the curriculum's refusals that opens none of its helpful answers; set --refusal-aux 0.");
         return Of(refusals);
     }
 
+    /// <summary>
+    /// The openings of <paramref name="items"/>' declines (knowledge items whose answer is "I don't know." or "The passage does not
+    /// say.") minus those of their answers. Throws <see cref="UserError"/> when none is left.
+    /// </summary>
+    public static ReplyOpenings Declines(ITokenizer tokenizer, IEnumerable<CurriculumItem> items)
+    {
+        var list = items.ToList();
+        var declines = Openings(tokenizer, list.Where(Declines));
+        declines.ExceptWith(Openings(tokenizer, list.Where(item => !Declines(item))));
+        if (declines.Count == 0)
+            throw new UserError("The decline-decision loss found no two-token opening of the curriculum's declines that opens none of its answers; set --decline-aux 0.");
+        return Of(declines);
+    }
+
+    /// <summary>Whether a knowledge item's right reply declines: it asks about an entity that does not exist, or what a passage does not say.</summary>
+    public static bool Declines(CurriculumItem item) => item.Answer is KnowledgeFamily.DontKnow or KnowledgeFamily.NotInPassage;
+
+    static HashSet<(int, int)> Openings(ITokenizer tokenizer, IEnumerable<CurriculumItem> items) =>
+        [.. items.Select(item => tokenizer.Encode(item.Response, allowSpecial: false)).Where(ids => ids.Length >= 2).Select(ids => (ids[0], ids[1]))];
+
     /// <summary>The given (first token, second token) openings.</summary>
-    public static RefusalOpenings Of(IEnumerable<(int First, int Second)> pairs)
+    public static ReplyOpenings Of(IEnumerable<(int First, int Second)> pairs)
     {
         var sorted = pairs.Distinct().Order().ToList();
         if (sorted.Count == 0) throw new ArgumentException("At least one opening is needed.", nameof(pairs));
         int[] firsts = [.. sorted.Select(o => o.First).Distinct()];
-        return new RefusalOpenings(firsts, [.. sorted.Select(o => (Array.IndexOf(firsts, o.First), o.Second))]);
+        return new ReplyOpenings(firsts, [.. sorted.Select(o => (Array.IndexOf(firsts, o.First), o.Second))]);
     }
 
     /// <summary>
-    /// log p(the reply opens with a refusal) [B] from next-token logits [B, F, 2, V]: for each prompt and each first token f,
+    /// log p(the reply opens with one of the openings) [B] from next-token logits [B, F, 2, V]: for each prompt and each first token f,
     /// the logits at the assistant tag (index 0) and after f (index 1).
     /// </summary>
     public Tensor LogProbability(Tensor logits)
@@ -68,7 +88,7 @@ public sealed class RefusalOpenings
     }
 
     /// <summary>
-    /// log p(the reply opens with a refusal | it opens with one of the first tokens) [B], from the same logits as
+    /// log p(the reply opens with one of the openings | it opens with one of their first tokens) [B], from the same logits as
     /// <see cref="LogProbability"/>. For prompts whose right reply may itself open with a refusal's first token ("I don't
     /// know of any town called …" beside "I can't help with that"), so that a loss on it moves only the choice after that
     /// token and never the first token's own probability (with one first token, its gradient there is exactly zero).
@@ -84,8 +104,8 @@ public sealed class RefusalOpenings
         return (LogProbability(logits) - opensWithFirst).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Per prompt, whether greedy decoding opens with a refusal: the most likely first token, then the most likely token after it.</summary>
-    public bool[] GreedyRefuses(Tensor logits)
+    /// <summary>Per prompt, whether greedy decoding opens with one of the openings: the most likely first token, then the most likely token after it.</summary>
+    public bool[] GreedyOpens(Tensor logits)
     {
         using var scope = torch.NewDisposeScope();
         var top = logits.argmax(-1).cpu(); // [B, F, 2]
@@ -102,7 +122,8 @@ public sealed class RefusalOpenings
     }
 
     /// <summary>
-    /// Binary cross-entropy of the refusal decision from log p(refusal) [B] against labels [B] (1 harmful, 0 benign).
+    /// Binary cross-entropy of the decision from log p(opening) [B] against labels [B] (1: the reply should open so, e.g. a
+    /// harmful request's refusal; 0: it should not).
     /// </summary>
     public static Tensor DecisionLoss(Tensor logProbability, Tensor labels)
     {
