@@ -143,10 +143,10 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
     /// <summary>
     /// Weight C of the decline-decision loss (0, the default, is off; needs <see cref="BenignPracticeBatch"/>): on the benign
     /// practice prompts of the knowledge family, C × the binary cross-entropy of the reply opening like a decline
-    /// (<see cref="ReplyOpenings.Declines"/>: "I don't know of any …", "The passage does not say.") against whether the world
-    /// leaves the question unanswered (an entity that does not exist, a value the passage does not give). The closed-domain
-    /// counterpart of <see cref="RefusalAuxCoefficient"/>: a supervised term beside the PPO loss, on training-split prompts only,
-    /// for the choice the closed-domain reward judges a few dozen times in a run. Results: README, round 25.
+    /// (<see cref="ReplyOpenings.Declines"/>: "I don't know of any …", and "The passage does not say." where its opening opens no
+    /// answer) against whether the curriculum's reply to the prompt opens so (the world leaves the question unanswered). The
+    /// closed-domain counterpart of <see cref="RefusalAuxCoefficient"/>: a supervised term beside the PPO loss, on training-split
+    /// prompts only, for the choice the closed-domain reward judges a few dozen times in a run. Results: README, round 26.
     /// </summary>
     public double DeclineAuxCoefficient { get; init; }
     /// <summary>
@@ -228,7 +228,7 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
 /// (null without the auxiliary loss, or in a step with no safety prompt); likewise, with <see cref="PpoSettings.RefusalAuxCoefficient"/>,
 /// the refusal-decision loss and the share of the practice batch whose greedy two-token opening is a refusal exactly when the request is harmful;
 /// with <see cref="PpoSettings.DeclineAuxCoefficient"/>, the decline-decision loss and the share of the benign practice prompts whose greedy
-/// opening is a decline exactly when the world leaves the question unanswered.
+/// opening is a decline exactly when the curriculum's reply opens with one.
 /// </summary>
 public sealed record PpoStepMetrics(
     int Step, int Steps, double Kl, double Reward, double ClipFraction, double Entropy, double ValueLoss, double PolicyLoss,

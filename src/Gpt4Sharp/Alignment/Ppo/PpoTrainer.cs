@@ -75,8 +75,8 @@ public sealed class PpoTrainer : IDisposable
     readonly int[]?[] labelledPracticeIds;
     // The reply openings PpoSettings.RefusalAuxCoefficient counts as a refusal; null when that is off.
     readonly ReplyOpenings? refusalOpenings;
-    // The reply openings PpoSettings.DeclineAuxCoefficient counts as a decline, and the practice prompts whose right reply
-    // declines; null when that is off.
+    // The reply openings PpoSettings.DeclineAuxCoefficient counts as a decline, and the practice prompts whose curriculum reply
+    // opens with one of them; null when that is off.
     readonly ReplyOpenings? declineOpenings;
     readonly HashSet<string>? declinePrompts;
     // The first tokens each practice prompt is read after: those of the refusal openings, then the decline openings' others.
@@ -131,7 +131,10 @@ public sealed class PpoTrainer : IDisposable
                 throw new UserError("The decline-decision loss reads the knowledge family's practice prompts; add knowledge to --families or set --decline-aux 0.");
             var knowledge = PracticeItems("knowledge", settings.Seed, settings.PromptsPerFamily).ToList();
             declineOpenings = ReplyOpenings.Declines(tokenizer, knowledge);
-            declinePrompts = [.. knowledge.Where(ReplyOpenings.Declines).SelectMany(item => Wordings(item, settings.Seed, settings.PromptFraming))];
+            // Labelled by the curriculum's own reply, not by whether it declines: where a decline's opening also opens an answer
+            // ("The passage does not say." beside "The river Kessa runs through …" under a vocabulary that spells "The" "T" + "he"),
+            // that decline is not among the openings, and pushing "I don't" up there would train against the curriculum's reply.
+            declinePrompts = [.. knowledge.Where(item => declineOpenings.Opens(tokenizer, item.Response)).SelectMany(item => Wordings(item, settings.Seed, settings.PromptFraming))];
         }
         openingFirstTokens = [.. (refusalOpenings?.FirstTokens ?? []).Concat(declineOpenings?.FirstTokens ?? []).Distinct()];
     }
@@ -528,7 +531,7 @@ public sealed class PpoTrainer : IDisposable
 
     /// <summary>
     /// The decline-decision loss on the benign practice prompts (after the first PpoSettings.IntentAuxBatch safety ones), and the
-    /// share of them whose greedy opening is a decline exactly when the world leaves the question unanswered. The whole opening
+    /// share of them whose greedy opening is a decline exactly when the curriculum's reply opens with one. The whole opening
     /// is read: unlike a refusal on these prompts, the decline's first token is part of the decision.
     /// </summary>
     (Tensor Loss, double Accuracy) DeclineDecision(Tensor readings, Tensor declines)
@@ -786,7 +789,7 @@ public sealed class PpoTrainer : IDisposable
             log($"Refusal-decision loss (weight {settings.RefusalAuxCoefficient:G}) on replies opening {string.Join(", ", openings.Pairs.Select(o => $"'{policy.Tokenizer.Decode([o.First, o.Second])}'"))}.");
         if (trainer.declineOpenings is { } declineOpenings)
             log($"Decline-decision loss (weight {settings.DeclineAuxCoefficient:G}) on replies opening {string.Join(", ", declineOpenings.Pairs.Select(o => $"'{policy.Tokenizer.Decode([o.First, o.Second])}'"))}, " +
-                $"to open so exactly where the world leaves the question unanswered; {trainer.declinePrompts!.Count:N0} knowledge practice prompts do.");
+                $"to open so exactly where the curriculum's reply does; {trainer.declinePrompts!.Count:N0} knowledge practice prompts do.");
         if (average is not null)
             log($"Saved policy: the moving average of the policy's weights over steps (decay {settings.PolicyAverageDecay:G}, about {1 / (1 - settings.PolicyAverageDecay):F0} steps).");
         var store = new CheckpointStore(outDir);

@@ -55,6 +55,13 @@ public sealed class ReplyOpenings
         return Of(declines);
     }
 
+    /// <summary>Whether <paramref name="reply"/> opens with one of the openings.</summary>
+    public bool Opens(ITokenizer tokenizer, string reply)
+    {
+        var ids = tokenizer.Encode(reply, allowSpecial: false);
+        return ids.Length >= 2 && Pairs.Contains((ids[0], ids[1]));
+    }
+
     /// <summary>Whether a knowledge item's right reply declines: it asks about an entity that does not exist, or what a passage does not say.</summary>
     public static bool Declines(CurriculumItem item) => item.Answer is KnowledgeFamily.DontKnow or KnowledgeFamily.NotInPassage;
 

@@ -34,6 +34,9 @@ public class DeclineAuxLossTests
         Assert.All(declining, i => Assert.Contains(Opening(i.Response), openings.Pairs));
         Assert.DoesNotContain(items.Where(i => !ReplyOpenings.Declines(i)).Select(i => Opening(i.Response)), openings.Pairs.Contains);
         Assert.Contains(Opening(KnowledgeFamily.NotInPassage), openings.Pairs);
+        // The decline loss's labels: whether the curriculum's reply opens like a decline.
+        Assert.All(declining, i => Assert.True(openings.Opens(tokenizer, i.Response), i.Response));
+        Assert.DoesNotContain(items.Where(i => !ReplyOpenings.Declines(i)), i => openings.Opens(tokenizer, i.Response));
 
         var error = Assert.Throws<UserError>(() => ReplyOpenings.Declines(tokenizer, items.Where(i => !ReplyOpenings.Declines(i))));
         Assert.Contains("--decline-aux", error.Message);
@@ -60,7 +63,7 @@ public class DeclineAuxLossTests
         Assert.Equal(plain.Steps[0].RefusalLoss, result.Steps[0].RefusalLoss);
         Assert.Equal(plain.Steps[0].IntentLoss, result.Steps[0].IntentLoss);
         Assert.NotEqual(plain.Steps[1].RefusalLoss, result.Steps[1].RefusalLoss);
-        Assert.Matches(@"^Decline-decision loss \(weight 1\) on replies opening '.+', 'The.*unanswered; \d+ knowledge practice prompts do\.$",
+        Assert.Matches(@"^Decline-decision loss \(weight 1\) on replies opening '.+', 'The.*where the curriculum's reply does; \d+ knowledge practice prompts do\.$",
             Assert.Single(log, l => l.StartsWith("Decline-decision", StringComparison.Ordinal)));
     }
 
