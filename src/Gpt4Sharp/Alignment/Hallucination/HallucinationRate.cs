@@ -56,16 +56,7 @@ public static class HallucinationRate
     public static HallucinationRateResult Measure(ChatResponder respond, int questions = 100, long seed = 1, IProgress<int>? progress = null, CancellationToken cancel = default, Split split = Split.Eval)
     {
         if (questions < 1) throw new UserError($"The number of questions must be positive (got {questions}).");
-        var family = new KnowledgeFamily();
-        var cases = new List<HallucinationCase>();
-        foreach (var item in UnknownEntityQuestions(family, seed, questions, split))
-        {
-            cancel.ThrowIfCancellationRequested();
-            var reply = respond(ChatResponders.User(item.Prompt));
-            var verdict = family.Check(item, reply);
-            cases.Add(new HallucinationCase(item.Prompt, reply, !verdict.Correct, KnowledgeFamily.NamedValues(item, reply).Count > 0, verdict.Reason));
-            progress?.Report(cases.Count);
-        }
+        var cases = Ask(respond, "unknown_entity", seed, questions, split, progress, cancel);
         int made = cases.Count(c => c.Hallucinated);
         return new HallucinationRateResult((double)made / cases.Count, cases.Count, made, cases);
     }
@@ -78,19 +69,24 @@ public static class HallucinationRate
     public static AnswerableResult MeasureAnswerable(ChatResponder respond, int questions = 100, long seed = 1, IProgress<int>? progress = null, CancellationToken cancel = default, Split split = Split.Eval)
     {
         if (questions < 1) throw new UserError($"The number of answerable questions must be positive (got {questions}).");
+        var cases = Ask(respond, "question", seed, questions, split, progress, cancel);
+        return new AnswerableResult(cases.Count, cases.Count(c => KnowledgeFamily.SaysDontKnow(c.Reply)), cases.Count(c => !c.Hallucinated), cases);
+    }
+
+    /// <summary>Asks the first <paramref name="count"/> questions of one kind and keeps each reply with the family checker's verdict.</summary>
+    static List<HallucinationCase> Ask(ChatResponder respond, string kind, long seed, int count, Split split, IProgress<int>? progress, CancellationToken cancel)
+    {
         var family = new KnowledgeFamily();
         var cases = new List<HallucinationCase>();
-        int declined = 0;
-        foreach (var item in Questions(family, "question", seed, questions, split))
+        foreach (var item in Questions(family, kind, seed, count, split))
         {
             cancel.ThrowIfCancellationRequested();
             var reply = respond(ChatResponders.User(item.Prompt));
             var verdict = family.Check(item, reply);
-            if (KnowledgeFamily.SaysDontKnow(reply)) declined++;
             cases.Add(new HallucinationCase(item.Prompt, reply, !verdict.Correct, KnowledgeFamily.NamedValues(item, reply).Count > 0, verdict.Reason));
             progress?.Report(cases.Count);
         }
-        return new AnswerableResult(cases.Count, declined, cases.Count(c => !c.Hallucinated), cases);
+        return cases;
     }
 
     /// <summary>The first <paramref name="count"/> unknown-entity questions of the stream's <paramref name="split"/> (held out by default).</summary>

@@ -59,7 +59,13 @@ public sealed class ReplyOpenings
     public bool Opens(ITokenizer tokenizer, string reply)
     {
         var ids = tokenizer.Encode(reply, allowSpecial: false);
-        return ids.Length >= 2 && Pairs.Contains((ids[0], ids[1]));
+        return ids.Length >= 2 && IsOpening(ids[0], ids[1]);
+    }
+
+    bool IsOpening(int first, int second)
+    {
+        int index = Array.IndexOf(firstTokens, first);
+        return index >= 0 && openings.Contains((index, second));
     }
 
     /// <summary>Whether a knowledge item's right reply declines: it asks about an entity that does not exist, or what a passage does not say.</summary>
@@ -121,9 +127,9 @@ public sealed class ReplyOpenings
         var result = new bool[b];
         for (long i = 0; i < b; i++)
         {
-            // The tag's reading is the same in every copy of the prompt; the first copy's is used.
-            int chosen = Array.IndexOf(firstTokens, (int)ids[i * f * 2]);
-            result[i] = chosen >= 0 && openings.Contains((chosen, (int)ids[(i * f + chosen) * 2 + 1]));
+            // The tag's reading is the same in every copy of the prompt; the first copy's is used, then the copy after the chosen token.
+            int first = (int)ids[i * f * 2], chosen = Array.IndexOf(firstTokens, first);
+            result[i] = chosen >= 0 && IsOpening(first, (int)ids[(i * f + chosen) * 2 + 1]);
         }
         return result;
     }
