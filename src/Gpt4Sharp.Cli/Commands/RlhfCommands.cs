@@ -3,6 +3,7 @@ using System.CommandLine;
 using System.Globalization;
 using Gpt4Sharp.Alignment.Ppo;
 using Gpt4Sharp.Alignment.RewardModel;
+using Gpt4Sharp.Curriculum.Knowledge;
 using Spectre.Console;
 
 namespace Gpt4Sharp.Cli;
@@ -131,6 +132,7 @@ public static class RlhfCommands
         var wordDropout = Cli.Opt("--practice-word-dropout", "Probability P (0: off) that each word of an --intent-aux-batch prompt is left out before the intent and refusal-decision losses read it, labels kept, so a request must be recognised from part of its wording.", d.PracticeWordDropout);
         var policyAverage = Cli.Opt("--policy-average", "Decay D (0: off) of a moving average of the policy's weights over PPO steps, saved and probed instead of the last step's weights (about 1 / (1 - D) steps averaged).", d.PolicyAverageDecay);
         var closedDomain = Cli.Opt("--closed-domain-reward", "Weight of the closed-domain reward (0: off): on the knowledge family's practice prompts its checker rewards a right answer or a due \"I don't know\" (+1), a decline of an answerable question (0) and anything else (-1), added to the other rewards.", d.ClosedDomainRewardWeight);
+        var closedDomainKinds = Cli.Opt("--closed-domain-kinds", $"Comma-separated kinds of knowledge question the closed-domain reward judges ({string.Join(", ", KnowledgeFamily.QuestionKinds)}); \"passage,passage_unanswerable\" keeps it to the reference passages, so declining an answerable closed-book question no longer earns more than a wrong answer.", string.Join(",", d.ClosedDomainRewardKinds));
         var refusalAux = Cli.Opt("--refusal-aux", "Weight C of an auxiliary refusal-decision loss (0: off; needs --intent-aux-batch N): for the N labelled safety practice prompts of every PPO update, the probability that the reply opens like the curriculum's refusals is trained up for harmful requests and down for benign ones, and C × its cross-entropy joins every PPO update.", d.RefusalAuxCoefficient);
         var groupBaseline = Cli.Opt("--group-baseline", "Subtract from each reply's score the mean score of the other replies to the same prompt (needs --samples 2 or more).", d.GroupBaseline);
         var pairBaseline = Cli.Opt("--pair-baseline", "With --group-baseline and contrastive framing, baseline the rule-based reward over a pair's replies together (false: per prompt, as the learned reward).", d.PairBaseline);
@@ -143,7 +145,7 @@ public static class RlhfCommands
         var resume = Cli.Opt("--resume", "Continue the run in --out from its newest saved state, with the settings and rewards saved there.", false);
         var command = new Command("ppo", "Stage 3: RLHF with PPO against reward models, with an adaptive KL penalty to the fine-tuned model.")
         {
-            model, rm, rmWeight, rbrm, rubric, outDir, families, steps, prompts, samples, maxNew, epochs, minibatch, lr, klCoef, klTarget, klHorizon, balance, framing, mining, intentAux, intentBatch, batchByGroup, benignBatch, declineAux, wordDropout, refusalAux, policyAverage, closedDomain, groupBaseline, pairBaseline, probe, probeRedTeam,
+            model, rm, rmWeight, rbrm, rubric, outDir, families, steps, prompts, samples, maxNew, epochs, minibatch, lr, klCoef, klTarget, klHorizon, balance, framing, mining, intentAux, intentBatch, batchByGroup, benignBatch, declineAux, wordDropout, refusalAux, policyAverage, closedDomain, closedDomainKinds, groupBaseline, pairBaseline, probe, probeRedTeam,
             checkpointEvery, seed, probeSeed, device, resume,
         };
         command.SetHandler((p, cancel) =>
@@ -157,7 +159,7 @@ public static class RlhfCommands
                 Families = p.GetValue(families)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 Steps = p.GetValue(steps), PromptsPerStep = p.GetValue(prompts), SamplesPerPrompt = p.GetValue(samples), MaxNewTokens = p.GetValue(maxNew),
                 Epochs = p.GetValue(epochs), MinibatchSize = p.GetValue(minibatch), LearningRate = p.GetValue(lr),
-                InitialKlCoefficient = p.GetValue(klCoef), KlTarget = p.GetValue(klTarget), KlHorizon = p.GetValue(klHorizon), BalancePrompts = p.GetValue(balance), PromptFraming = ParseFraming(p.GetValue(framing)!), HardPromptMining = p.GetValue(mining), IntentAuxCoefficient = p.GetValue(intentAux), IntentAuxBatch = p.GetValue(intentBatch), PracticeBatchByGroup = p.GetValue(batchByGroup), BenignPracticeBatch = p.GetValue(benignBatch), DeclineAuxCoefficient = p.GetValue(declineAux), PracticeWordDropout = p.GetValue(wordDropout), PolicyAverageDecay = p.GetValue(policyAverage), RefusalAuxCoefficient = p.GetValue(refusalAux), ClosedDomainRewardWeight = p.GetValue(closedDomain), GroupBaseline = p.GetValue(groupBaseline), PairBaseline = p.GetValue(pairBaseline),
+                InitialKlCoefficient = p.GetValue(klCoef), KlTarget = p.GetValue(klTarget), KlHorizon = p.GetValue(klHorizon), BalancePrompts = p.GetValue(balance), PromptFraming = ParseFraming(p.GetValue(framing)!), HardPromptMining = p.GetValue(mining), IntentAuxCoefficient = p.GetValue(intentAux), IntentAuxBatch = p.GetValue(intentBatch), PracticeBatchByGroup = p.GetValue(batchByGroup), BenignPracticeBatch = p.GetValue(benignBatch), DeclineAuxCoefficient = p.GetValue(declineAux), PracticeWordDropout = p.GetValue(wordDropout), PolicyAverageDecay = p.GetValue(policyAverage), RefusalAuxCoefficient = p.GetValue(refusalAux), ClosedDomainRewardWeight = p.GetValue(closedDomain), ClosedDomainRewardKinds = p.GetValue(closedDomainKinds)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), GroupBaseline = p.GetValue(groupBaseline), PairBaseline = p.GetValue(pairBaseline),
                 ProbeSafetyPrompts = p.GetValue(probe), ProbePassagePrompts = p.GetValue(probe) / 2, ProbeRedTeamRequests = p.GetValue(probeRedTeam),
                 CheckpointEvery = p.GetValue(checkpointEvery), Seed = p.GetValue(seed), ProbeSeed = p.GetValue(probeSeed), Device = p.GetValue(device)!,
             };

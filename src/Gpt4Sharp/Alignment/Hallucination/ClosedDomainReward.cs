@@ -12,7 +12,9 @@ namespace Gpt4Sharp.Alignment.Hallucination;
 /// Why it exists: the learned reward model ranks a decline above an invented answer on held-out pairs but by a fraction
 /// of a standard deviation (`rm score`), far below the rubric's two points between a refusal and disallowed content, so
 /// PPO's pressure on safety prompts drowns it. The prompts it knows are the training-split items PPO practises on, never
-/// held-out ones, so held-out hallucination rates still measure generalisation.
+/// held-out ones, so held-out hallucination rates still measure generalisation. It can be kept to some kinds of question
+/// (for example the passages alone), because its 0 for declining an answerable closed-book question against −1 for a
+/// wrong answer teaches a model that knows few facts to decline most of them (README, round 25).
 /// </summary>
 public sealed class ClosedDomainReward : IRewardScorer
 {
@@ -22,10 +24,14 @@ public sealed class ClosedDomainReward : IRewardScorer
 
     /// <param name="practice">The training-split knowledge items PPO practises on (their prompts are looked up verbatim).</param>
     /// <param name="weight">Multiplies every reward.</param>
-    public ClosedDomainReward(IEnumerable<CurriculumItem> practice, double weight = 1.0)
+    /// <param name="kinds">The kinds of question it judges (<see cref="KnowledgeFamily.QuestionKinds"/>; null: all of them).</param>
+    public ClosedDomainReward(IEnumerable<CurriculumItem> practice, double weight = 1.0, IReadOnlyCollection<string>? kinds = null)
     {
+        kinds ??= KnowledgeFamily.QuestionKinds;
+        if (kinds.FirstOrDefault(k => !KnowledgeFamily.QuestionKinds.Contains(k)) is { } unknown)
+            throw new UserError($"The closed-domain reward judges the knowledge questions {string.Join(", ", KnowledgeFamily.QuestionKinds)}, not '{unknown}'.");
         _items = [];
-        foreach (var item in practice.Where(i => i.Family == _family.Name && i.Kind != "profile" && i.Split == Split.Train))
+        foreach (var item in practice.Where(i => i.Family == _family.Name && kinds.Contains(i.Kind) && i.Split == Split.Train))
             _items.TryAdd(item.Prompt, item);
         _weight = weight;
     }

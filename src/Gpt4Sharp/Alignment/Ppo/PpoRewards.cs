@@ -12,7 +12,7 @@ public static class PpoRewards
     /// Each reward model of <see cref="PpoSettings.RewardModels"/> (normalised scores, named rm or
     /// rm1, rm2, ...) and, when <see cref="PpoSettings.RuleBasedReward"/>, the rule-based reward
     /// model with <see cref="PpoSettings.Rubric"/>, and with <see cref="PpoSettings.ClosedDomainRewardWeight"/> the
-    /// closed-domain reward on the knowledge practice prompts. The caller disposes the result.
+    /// closed-domain reward on the knowledge practice prompts of <see cref="PpoSettings.ClosedDomainRewardKinds"/>. The caller disposes the result.
     /// </summary>
     public static PpoRewardSet Load(PpoSettings settings, Action<string>? warn = null)
     {
@@ -26,7 +26,7 @@ public static class PpoRewards
                 set.Add(new RewardModelScorer(LearnedRewardModel.Load(settings.RewardModels[i], device, warn), settings.RewardModels.Count == 1 ? "rm" : $"rm{i + 1}", settings.RewardModelWeight));
             if (settings.RuleBasedReward) set.Add(RuleBasedRewardModel.Load(settings.Rubric));
             if (settings.ClosedDomainRewardWeight > 0)
-                set.Add(new ClosedDomainReward(PpoTrainer.PracticeItems("knowledge", settings.Seed, settings.PromptsPerFamily), settings.ClosedDomainRewardWeight));
+                set.Add(new ClosedDomainReward(PpoTrainer.PracticeItems("knowledge", settings.Seed, settings.PromptsPerFamily), settings.ClosedDomainRewardWeight, settings.ClosedDomainRewardKinds));
             return set;
         }
         catch

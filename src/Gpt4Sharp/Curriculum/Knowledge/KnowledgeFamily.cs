@@ -15,6 +15,8 @@ public sealed partial class KnowledgeFamily : CurriculumFamily
 {
     public const string DontKnow = "I don't know.";
     public const string NotInPassage = "The passage does not say.";
+    /// <summary>The kinds of item that ask a question (every kind but "profile"), in the order the family proposes them.</summary>
+    public static readonly IReadOnlyList<string> QuestionKinds = ["question", "unknown_entity", "passage", "passage_unanswerable"];
 
     public override string Name => "knowledge";
     public override string Description => "Fictional-world facts: profiles, questions, questions about non-existent entities (say \"I don't know\"), and reference passages.";

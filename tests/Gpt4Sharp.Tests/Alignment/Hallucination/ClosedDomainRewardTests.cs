@@ -54,8 +54,28 @@ public sealed class ClosedDomainRewardTests
     }
 
     [Fact]
+    public void Kept_to_the_passages_it_judges_them_alone()
+    {
+        var passages = new ClosedDomainReward(Practice, kinds: ["passage", "passage_unanswerable"]);
+        var unanswerable = First("passage_unanswerable").Prompt;
+        Assert.Equal([0.0, 0.0, 1.0, -1.0], passages.Score([
+            (First("unknown_entity").Prompt, "That was in 1200."),
+            (First("question").Prompt, KnowledgeFamily.DontKnow),
+            (unanswerable, KnowledgeFamily.NotInPassage),
+            (unanswerable, "Ostrandia"),
+        ]));
+        Assert.Equal(Practice.Where(i => i.Kind.StartsWith("passage", StringComparison.Ordinal)).Select(i => i.Prompt).Distinct().Count(), passages.Prompts);
+        Assert.Equal(new ClosedDomainReward(Practice).Prompts, new ClosedDomainReward(Practice, kinds: KnowledgeFamily.QuestionKinds).Prompts);
+        var error = Assert.Throws<UserError>(() => new ClosedDomainReward(Practice, kinds: ["profile"]));
+        Assert.Contains("'profile'", error.Message);
+    }
+
+    [Fact]
     public void The_ppo_setting_needs_the_knowledge_family_and_a_weight_of_zero_or_more()
     {
+        Assert.Equal(KnowledgeFamily.QuestionKinds, new PpoSettings().ClosedDomainRewardKinds);
+        Assert.Throws<UserError>(() => new PpoSettings { ClosedDomainRewardWeight = 1, ClosedDomainRewardKinds = [] }.Validate());
+        Assert.Contains("'passage,fact'", Assert.Throws<UserError>(() => new PpoSettings { ClosedDomainRewardKinds = ["passage", "fact"] }.Validate()).Message);
         Assert.Throws<UserError>(() => new PpoSettings { ClosedDomainRewardWeight = -1 }.Validate());
         Assert.Throws<UserError>(() => new PpoSettings { ClosedDomainRewardWeight = 1, Families = ["safety"] }.Validate());
         new PpoSettings { ClosedDomainRewardWeight = 1 }.Validate();
