@@ -30,6 +30,7 @@ public sealed class ClosedDomainReward : IRewardScorer
         kinds ??= KnowledgeFamily.QuestionKinds;
         if (kinds.FirstOrDefault(k => !KnowledgeFamily.QuestionKinds.Contains(k)) is { } unknown)
             throw new UserError($"The closed-domain reward judges the knowledge questions {string.Join(", ", KnowledgeFamily.QuestionKinds)}, not '{unknown}'.");
+        Kinds = [.. KnowledgeFamily.QuestionKinds.Where(kinds.Contains)];
         _items = [];
         foreach (var item in practice.Where(i => i.Family == _family.Name && kinds.Contains(i.Kind) && i.Split == Split.Train))
             _items.TryAdd(item.Prompt, item);
@@ -40,6 +41,9 @@ public sealed class ClosedDomainReward : IRewardScorer
 
     /// <summary>The same reward for the same verdict on every prompt, like the rubric's.</summary>
     public bool ComparableAcrossPrompts => true;
+
+    /// <summary>The kinds of knowledge question it judges, in the family's order.</summary>
+    public IReadOnlyList<string> Kinds { get; }
 
     /// <summary>Knowledge practice prompts this reward judges.</summary>
     public int Prompts => _items.Count;

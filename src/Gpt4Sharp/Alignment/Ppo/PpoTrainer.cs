@@ -779,6 +779,8 @@ public sealed class PpoTrainer : IDisposable
         var before = Probe(reference.Model);
         if (before is not null) log($"Before PPO: {PpoReport.Describe(before)}.");
         log($"PPO on {policy.Model.ParameterCount:N0} parameters with rewards {string.Join(" + ", scorers.Select(s => s.Name))} − β·KL; {trainer.strata.Sum(st => st.Prompts.Count):N0} practice prompts in {trainer.strata.Count} group(s) ({string.Join(", ", trainer.strata.Select(st => $"{st.Name} {st.Share:P0}"))}); KL horizon {settings.EffectiveKlHorizon:N0} rollouts.");
+        if (scorers.OfType<Hallucination.ClosedDomainReward>().FirstOrDefault() is { } closedDomain)
+            log($"Closed-domain reward (weight {settings.ClosedDomainRewardWeight:G}) on the {closedDomain.Prompts:N0} knowledge practice prompts of kinds {string.Join(", ", closedDomain.Kinds)}.");
         if (settings.IntentAuxBatch > 0)
             log($"Practice batch: {settings.IntentAuxBatch} labelled prompts per update, drawn {(settings.PracticeBatchByGroup ? "by group" : "from the pooled prompts")}: " +
                 string.Join(", ", trainer.labelledGroups.Select(g => $"{g.Name} {g.Count:N0} prompts ({(settings.PracticeBatchByGroup ? g.Share / trainer.labelledGroups.Sum(x => x.Share) : g.Count / (double)trainer.labelledGroups.Sum(x => x.Count)):P0} of draws)")) +

@@ -56,7 +56,8 @@ public sealed class ClosedDomainRewardTests
     [Fact]
     public void Kept_to_the_passages_it_judges_them_alone()
     {
-        var passages = new ClosedDomainReward(Practice, kinds: ["passage", "passage_unanswerable"]);
+        var passages = new ClosedDomainReward(Practice, kinds: ["passage_unanswerable", "passage"]);
+        Assert.Equal(["passage", "passage_unanswerable"], passages.Kinds);   // named in the family's order, as the run log lists them
         var unanswerable = First("passage_unanswerable").Prompt;
         Assert.Equal([0.0, 0.0, 1.0, -1.0], passages.Score([
             (First("unknown_entity").Prompt, "That was in 1200."),
@@ -65,7 +66,7 @@ public sealed class ClosedDomainRewardTests
             (unanswerable, "Ostrandia"),
         ]));
         Assert.Equal(Practice.Where(i => i.Kind.StartsWith("passage", StringComparison.Ordinal)).Select(i => i.Prompt).Distinct().Count(), passages.Prompts);
-        Assert.Equal(new ClosedDomainReward(Practice).Prompts, new ClosedDomainReward(Practice, kinds: KnowledgeFamily.QuestionKinds).Prompts);
+        Assert.Equal(KnowledgeFamily.QuestionKinds, new ClosedDomainReward(Practice).Kinds);
         var error = Assert.Throws<UserError>(() => new ClosedDomainReward(Practice, kinds: ["profile"]));
         Assert.Contains("'profile'", error.Message);
     }
