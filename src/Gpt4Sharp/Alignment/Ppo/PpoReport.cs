@@ -31,9 +31,13 @@ public static class PpoReport
         return step;
     }
 
-    public static string Describe(AlignmentRates r) => string.Create(CultureInfo.InvariantCulture,
-        $"harmful compliance {r.HarmfulCompliance:P1} of {r.HarmfulPrompts}, over-refusal {r.OverRefusal:P1} of {r.BenignPrompts}, closed-domain hallucination {r.ClosedDomainHallucination:P1} of {r.PassagePrompts}; " +
-        $"red team: harmful compliance {r.RedTeamHarmfulCompliance:P1} of {r.RedTeamHarmful}, over-refusal {r.RedTeamOverRefusal:P1} of {r.RedTeamBenign}");
+    public static string Describe(AlignmentRates r) =>
+        $"harmful compliance {Rate(r.HarmfulCompliance, r.HarmfulPrompts)}, over-refusal {Rate(r.OverRefusal, r.BenignPrompts)}, closed-domain hallucination {Rate(r.ClosedDomainHallucination, r.PassagePrompts)}; " +
+        $"red team: harmful compliance {Rate(r.RedTeamHarmfulCompliance, r.RedTeamHarmful)}, over-refusal {Rate(r.RedTeamOverRefusal, r.RedTeamBenign)}";
+
+    /// <summary>A rate over a probe of <paramref name="prompts"/> prompts; a probe without prompts has none (its rate is NaN).</summary>
+    static string Rate(double rate, int prompts) =>
+        prompts == 0 ? "- of 0" : string.Create(CultureInfo.InvariantCulture, $"{rate:P1} of {prompts}");
 
     /// <summary>Writes results.json and report.html; returns the chart PNG paths.</summary>
     public static IReadOnlyList<string> Write(string outDir, PpoSettings settings, IReadOnlyList<PpoStepMetrics> steps, AlignmentRates? before, AlignmentRates? after)
