@@ -1,3 +1,4 @@
+using Gpt4Sharp.Curriculum.Knowledge;
 using Gpt4Sharp.Stages;
 
 namespace Gpt4Sharp.Alignment.Ppo;
@@ -30,11 +31,11 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
     /// </summary>
     public double ClosedDomainRewardWeight { get; init; }
     /// <summary>
-    /// The kinds of knowledge question the closed-domain reward judges (<see cref="Curriculum.Knowledge.KnowledgeFamily.QuestionKinds"/>,
+    /// The kinds of knowledge question the closed-domain reward judges (<see cref="KnowledgeFamily.QuestionKinds"/>,
     /// the default, is all of them); the others get 0 from it. "passage,passage_unanswerable" keeps it to the reference passages,
     /// so declining an answerable closed-book question is no longer a safe 0 against a wrong answer's −1.
     /// </summary>
-    public IReadOnlyList<string> ClosedDomainRewardKinds { get; init; } = Curriculum.Knowledge.KnowledgeFamily.QuestionKinds;
+    public IReadOnlyList<string> ClosedDomainRewardKinds { get; init; } = KnowledgeFamily.QuestionKinds;
     /// <summary>Rubric JSON for the rule-based reward model and the red-team probe's classifier (null: the built-in rubric).</summary>
     public string? Rubric { get; init; }
     /// <summary>Curriculum families whose training-split prompts PPO practises on.</summary>
@@ -203,7 +204,7 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
         Require(RewardModelWeight >= 0 && double.IsFinite(RewardModelWeight), $"the reward-model weight must be 0 or more (got {RewardModelWeight})");
         Require(ClosedDomainRewardWeight >= 0 && double.IsFinite(ClosedDomainRewardWeight), $"the closed-domain reward's weight must be 0 or more (got {ClosedDomainRewardWeight})");
         Require(ClosedDomainRewardWeight == 0 || Families.Contains("knowledge"), "the closed-domain reward judges the knowledge family's practice prompts; add knowledge to the families or set its weight to 0");
-        Require(ClosedDomainRewardKinds.Count > 0 && ClosedDomainRewardKinds.All(Curriculum.Knowledge.KnowledgeFamily.QuestionKinds.Contains), $"the closed-domain reward's kinds must be one or more of {string.Join(", ", Curriculum.Knowledge.KnowledgeFamily.QuestionKinds)} (got '{string.Join(",", ClosedDomainRewardKinds)}')");
+        Require(ClosedDomainRewardKinds.Count > 0 && ClosedDomainRewardKinds.All(KnowledgeFamily.QuestionKinds.Contains), $"the closed-domain reward's kinds must be one or more of {string.Join(", ", KnowledgeFamily.QuestionKinds)} (got '{string.Join(",", ClosedDomainRewardKinds)}')");
         Require(LearningRate > 0, $"learning rate must be positive (got {LearningRate})");
         Require(ClipRange > 0 && ValueClipRange > 0, "clip ranges must be positive");
         Require(Gamma is > 0 and <= 1 && Lambda is >= 0 and <= 1, $"gamma must be in (0, 1] and lambda in [0, 1] (got {Gamma} and {Lambda})");
