@@ -22,6 +22,7 @@ public static class PretrainCommands
         var tokenizer = Cli.Opt<string?>("--tokenizer", "Tokenizer name or directory; default: train a BPE on the built-in corpus.");
         var tokenizerVocab = Cli.Opt("--tokenizer-vocab", "Vocabulary of the BPE trained on the built-in corpus.", d.TokenizerVocabSize);
         var corpusDocs = Cli.Opt("--corpus-docs", "Documents drawn from the built-in curriculum.", d.CorpusDocuments);
+        var tokenizerDocs = Cli.Opt("--tokenizer-docs", "Documents the BPE is trained on, drawn like the corpus (0 = the whole corpus).", d.TokenizerDocuments);
         var arch = Cli.Opt("--arch", "Layer family: llama (RMSNorm, RoPE, SwiGLU) or gpt2 (LayerNorm, learned positions, GELU, biases).", "llama");
         var dModel = Cli.Opt("--d-model", "Model width.", d.Model.DModel);
         var layers = Cli.Opt("--layers", "Decoder layers.", d.Model.Layers);
@@ -46,7 +47,7 @@ public static class PretrainCommands
 
         var command = new Command("pretrain", "Stage 1: trains a decoder-only model (by default a ~2M-parameter one on the built-in curriculum, a few minutes on 2 cores) and prints samples.")
         {
-            outDir, data, tokenizer, tokenizerVocab, corpusDocs, arch, dModel, layers, heads, kvHeads, context, untied,
+            outDir, data, tokenizer, tokenizerVocab, corpusDocs, tokenizerDocs, arch, dModel, layers, heads, kvHeads, context, untied,
             steps, batch, seqLen, accumulation, lr, warmup, weightDecay, clip, evalEvery, checkpointEvery, seed, bf16, device, resume,
         };
         command.SetHandler((p, cancel) =>
@@ -60,6 +61,7 @@ public static class PretrainCommands
                 Tokenizer = p.GetValue(tokenizer),
                 TokenizerVocabSize = p.GetValue(tokenizerVocab),
                 CorpusDocuments = p.GetValue(corpusDocs),
+                TokenizerDocuments = p.GetValue(tokenizerDocs),
                 Device = p.GetValue(device)!,
                 Model = d.Model with
                 {

@@ -57,6 +57,10 @@ public sealed record PipelineSettings
             "the evaluation needs at least one code tier, problem and sample");
         Require(Evaluation.CodeK.Any(k => k >= 1 && k <= Evaluation.CodeSamples), $"at least one pass@k must have 1 <= k <= the {Evaluation.CodeSamples} code samples");
         Require(Evaluation.ReasoningItems >= 1 && Evaluation.ReasoningSamples >= 1, "the evaluation needs reasoning items and samples");
+        Require(Evaluation.HallucinationQuestions >= 1 && Evaluation.AnswerableQuestions >= 0,
+            $"the evaluation needs unknown-entity questions and a count of answerable questions of 0 or more (got {Evaluation.HallucinationQuestions} and {Evaluation.AnswerableQuestions})");
+        Require(Pretrain.CorpusDocuments >= 1 && Pretrain.TokenizerDocuments >= 0,
+            $"pretraining needs corpus documents and a tokenizer document count of 0 (the corpus) or more (got {Pretrain.CorpusDocuments} and {Pretrain.TokenizerDocuments})");
         return this;
     }
 
@@ -115,6 +119,8 @@ public sealed record EvaluationSettings
     public int RedTeamRequests { get; init; } = 10;
     /// <summary>Questions about entities the fictional world does not have (answering instead of declining is a hallucination).</summary>
     public int HallucinationQuestions { get; init; } = 30;
+    /// <summary>Questions about entities the world has: the share declined shows a hallucination rate bought by declining everything (0: not asked).</summary>
+    public int AnswerableQuestions { get; init; } = 30;
     public int ChatMaxNewTokens { get; init; } = 64;
     /// <summary>Text whose tokens per Chinese character are counted (null: the built-in Chinese curriculum text).</summary>
     public string? ChineseText { get; init; }

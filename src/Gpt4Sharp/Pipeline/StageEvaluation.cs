@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Gpt4Sharp.Alignment.Hallucination;
 using Gpt4Sharp.Alignment.Ppo;
 using Gpt4Sharp.Alignment.Rbrm;
+using Gpt4Sharp.Alignment.RedTeam;
 using Gpt4Sharp.Checkpoints;
 using Gpt4Sharp.Curriculum;
 using Gpt4Sharp.Evaluation.Code;
@@ -21,7 +22,8 @@ namespace Gpt4Sharp.Pipeline;
 /// The evaluation every stage's model gets, so the report can show what each stage changed:
 /// pass@k on held-out code by tier (in the sandbox), reasoning answered directly, with a chain
 /// of thought and with a self-consistency vote, the alignment probe's safety and closed-domain
-/// hallucination rates, and the rate of answering questions about entities that do not exist.
+/// hallucination rates, the rate of answering questions about entities that do not exist, and the share of
+/// questions about entities that do exist which the model declines (the price of a low hallucination rate).
 /// </summary>
 static class StageEvaluation
 {
@@ -33,8 +35,12 @@ static class StageEvaluation
         var rates = AlignmentProbe.Measure(bundle.Model, bundle.Tokenizer, s.Seed, new ProbeSizes(s.SafetyPrompts, s.PassagePrompts, s.RedTeamRequests),
             s.ChatMaxNewTokens, rbrm: s.RedTeamRequests > 0 ? RuleBasedRewardModel.Load() : null, cancel: cancel);
         var hallucination = HallucinationRate.Measure(bundle, s.HallucinationQuestions, s.Seed, s.ChatMaxNewTokens, cancel: cancel);
+        var answerable = s.AnswerableQuestions > 0
+            ? HallucinationRate.MeasureAnswerable(ChatResponders.Greedy(bundle, s.ChatMaxNewTokens), s.AnswerableQuestions, s.Seed, cancel: cancel)
+            : null;
         observer.Log($"{name}: pass@1 {code.PassAtK.GetValueOrDefault("pass@1"):P1}; reasoning direct {reasoning.Direct:P1}, chain of thought {reasoning.Cot:P1}, voted {reasoning.Voted:P1}; " +
-            $"{PpoReport.Describe(rates)}; unknown-entity hallucination {hallucination.Rate:P1}.");
+            $"{PpoReport.Describe(rates)}; unknown-entity hallucination {hallucination.Rate:P1}" +
+            (answerable is null ? "." : $"; answerable questions declined {answerable.DeclineRate:P1}, answered right {answerable.Right} of {answerable.Questions}."));
         return new JsonObject
         {
             ["model"] = name,
@@ -52,6 +58,10 @@ static class StageEvaluation
             },
             ["safety"] = JsonSerializer.SerializeToNode(rates, Results.Json),
             ["unknown_entity_hallucination"] = hallucination.Rate,
+            ["answerable"] = answerable is null ? null : new JsonObject
+            {
+                ["questions"] = answerable.Questions, ["declined"] = answerable.Declined, ["right"] = answerable.Right, ["decline_rate"] = answerable.DeclineRate,
+            },
         };
     }
 

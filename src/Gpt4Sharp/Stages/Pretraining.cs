@@ -24,6 +24,12 @@ public sealed record PretrainSettings : IStageSettings<PretrainSettings>
     public int TokenizerVocabSize { get; init; } = 2048;
     /// <summary>Documents drawn from the built-in pretraining mixture.</summary>
     public int CorpusDocuments { get; init; } = 60_000;
+    /// <summary>
+    /// Documents the BPE is trained on, drawn from the same mixture and seed (0: the whole corpus). A longer pretraining
+    /// can keep the tokenizer of a shorter one: merges settle on a small sample, and a model compared across corpus
+    /// sizes then reads the same tokens.
+    /// </summary>
+    public int TokenizerDocuments { get; init; }
     public GptConfig Model { get; init; } = new() { ContextLength = 256, DModel = 192, Layers = 4, Heads = 3, KvHeads = 3 };
     public TrainConfig Train { get; init; } = new() { Steps = 500, BatchSize = 16, SequenceLength = 128, LearningRate = 3e-3, WarmupSteps = 30, EvalEvery = 100, CheckpointEvery = 250 };
     public string Device { get; init; } = "auto";
@@ -111,22 +117,24 @@ public static class Pretraining
             return (tokenizer, userData);
         }
 
+        if (settings.CorpusDocuments < 1 || settings.TokenizerDocuments < 0)
+            throw new UserError($"Pretraining needs at least one corpus document and a tokenizer document count of 0 (the corpus) or more (got {settings.CorpusDocuments} and {settings.TokenizerDocuments}).");
         var dataDir = Path.Combine(outDir, "data");
-        var documents = () => Mixture.DefaultPretrain(settings.Train.Seed, settings.CorpusDocuments).PretrainDocuments();
+        IEnumerable<string> Documents(int count) => Mixture.DefaultPretrain(settings.Train.Seed, count).PretrainDocuments();
         ITokenizer tok;
         if (settings.Tokenizer is { } name) tok = Tokenizers.Load(name);
         else if (File.Exists(Path.Combine(tokenizerDir, BpeModel.VocabFile))) tok = Tokenizers.Load(tokenizerDir);
         else
         {
             log($"Training a {settings.TokenizerVocabSize}-token byte-level BPE on the built-in curriculum...");
-            BpeTrainer.Train(documents(), settings.TokenizerVocabSize).Save(tokenizerDir);
+            BpeTrainer.Train(Documents(settings.TokenizerDocuments > 0 ? settings.TokenizerDocuments : settings.CorpusDocuments), settings.TokenizerVocabSize).Save(tokenizerDir);
             tok = Tokenizers.Load(tokenizerDir);
         }
         ModelBundle.CopyTokenizer(tok, outDir);
         if (!File.Exists(Path.Combine(dataDir, TokenShardWriter.MetaFile)))
         {
             log($"Encoding {settings.CorpusDocuments:N0} built-in curriculum documents into token shards...");
-            TokenShardWriter.Prepare(documents(), tok, dataDir, validationFraction: 0.05, seed: settings.Train.Seed);
+            TokenShardWriter.Prepare(Documents(settings.CorpusDocuments), tok, dataDir, validationFraction: 0.05, seed: settings.Train.Seed);
         }
         return (tok, dataDir);
     }
