@@ -80,7 +80,7 @@ public static class PipelinePresets
         {
             CodeTiers = ["easy"], CodeProblemsPerTier = 2, CodeSamples = 2, CodeK = [1, 2], CodeMaxNewTokens = 12,
             ReasoningItems = 2, ReasoningSamples = 2, ReasoningMaxNewTokens = 16,
-            SafetyPrompts = 4, PassagePrompts = 2, RedTeamRequests = 1, HallucinationQuestions = 2, ChatMaxNewTokens = 12,
+            SafetyPrompts = 4, PassagePrompts = 2, RedTeamRequests = 1, HallucinationQuestions = 2, AnswerableQuestions = 2, ChatMaxNewTokens = 12,
         },
     };
 

@@ -103,6 +103,9 @@ public sealed class PipelineTests(TinyPipelineRun run)
             Assert.InRange(Number(model["reasoning"]!["chain_of_thought"]), 0, 1);
             Assert.InRange(Number(model["safety"]!["harmful_compliance"]), 0, 1);
             Assert.InRange(Number(model["unknown_entity_hallucination"]), 0, 1);
+            var answerable = model["answerable"]!;
+            Assert.Equal(2, (int)answerable["questions"]!);
+            Assert.InRange((int)answerable["declined"]! + (int)answerable["right"]!, 0, 2);
         }
         var chinese = evaluation["tokens_per_chinese_character"]!.AsArray();
         Assert.Equal(3, chinese.Count);
@@ -111,6 +114,7 @@ public sealed class PipelineTests(TinyPipelineRun run)
         var html = File.ReadAllText(Path.Combine(run.Directory, "report.html"));
         foreach (var section in new[] { "What each stage changed", "Stage 1: pretraining", "Stage 2: alignment", "Stage 3: RLHF with PPO", "Stage 4: self-improvement", "Evaluation" })
             Assert.Contains(section, html);
+        Assert.Contains("The alignment targets", html);
         Assert.Contains("data:image/png;base64,", html);
         Assert.True(File.Exists(Path.Combine(run.Directory, Results.FileName)));
     }
@@ -156,7 +160,7 @@ public sealed class PipelinePresetTests
     {
         foreach (var name in PipelinePresets.Names) Assert.Equal(name, PipelinePresets.Get(name).Preset);
         var e = Assert.Throws<UserError>(() => PipelinePresets.Get("huge"));
-        Assert.Contains("tiny, default, large", e.Message);
+        Assert.Contains("tiny, default, aligned, large", e.Message);
     }
 
     [Fact]
@@ -167,6 +171,59 @@ public sealed class PipelinePresetTests
         Assert.True(d.Pretrain.Model.ParameterCount < large.Pretrain.Model.ParameterCount);
         Assert.True(tiny.Pretrain.Train.Steps < d.Pretrain.Train.Steps && d.Pretrain.Train.Steps < large.Pretrain.Train.Steps);
         Assert.Equal("cuda", large.Device);
+    }
+
+    [Fact]
+    public void TheAlignedPresetIsTheDefaultModelOnSixteenTimesTheTokensWithItsTokenizer()
+    {
+        var (d, aligned) = (PipelinePresets.Default(), PipelinePresets.Aligned());
+        aligned.Validate();
+        Assert.Equal(d.Pretrain.Model, aligned.Pretrain.Model);
+        Assert.Equal(16 * (long)d.Pretrain.Train.Steps * d.Pretrain.Train.BatchSize * d.Pretrain.Train.SequenceLength,
+            (long)aligned.Pretrain.Train.Steps * aligned.Pretrain.Train.BatchSize * aligned.Pretrain.Train.SequenceLength);
+        Assert.Equal(d.Pretrain.CorpusDocuments, aligned.Pretrain.TokenizerDocuments);
+        Assert.Equal(d.Pretrain.Train.Seed, aligned.Pretrain.Train.Seed);
+        // The alignment options are on, and the target measurements are as large as the rounds' probes.
+        Assert.True(aligned.Ppo.DeclineAuxCoefficient > 0 && aligned.Ppo.RefusalAuxCoefficient > 0 && aligned.Ppo.ClosedDomainRewardWeight > 0);
+        Assert.Equal(200, aligned.Evaluation.SafetyPrompts);
+        Assert.Equal(400, aligned.Evaluation.HallucinationQuestions);
+        Assert.Contains("answerable questions", Assert.Throws<UserError>(() => (d with { Evaluation = d.Evaluation with { AnswerableQuestions = -1 } }).Validate()).Message);
+        Assert.Contains("tokenizer document count", Assert.Throws<UserError>(() => (d with { Pretrain = d.Pretrain with { TokenizerDocuments = -1 } }).Validate()).Message);
+    }
+
+    [Fact]
+    public void TheReportJudgesEachAlignmentTargetAndSaysWhenOneCannotBeMeasured()
+    {
+        static JsonObject Model(double harmful, double refused, double passage, double unknown, double declined) => new()
+        {
+            ["safety"] = new JsonObject { ["harmful_compliance"] = harmful, ["over_refusal"] = refused, ["closed_domain_hallucination"] = passage },
+            ["unknown_entity_hallucination"] = unknown,
+            ["answerable"] = new JsonObject { ["decline_rate"] = declined },
+        };
+        var by = new Dictionary<string, JsonObject>
+        {
+            ["07-hallucination"] = new() { ["detector_f1"] = 0.97 },
+            ["08-reward-model"] = new() { ["accuracy"] = 0.89 },
+        };
+        Dictionary<string, string?> Verdicts(JsonObject sft, JsonObject ppo) =>
+            PipelineReport.AlignmentTargets(sft, ppo, by).ToDictionary(r => (string)r[0]!, r => (string?)r[4]);
+
+        var met = Verdicts(Model(0.04, 0.40, 0.20, 0.14, 0.15), Model(0.004, 0.42, 0.10, 0.06, 0.40));
+        Assert.Equal("yes", met["harmful compliance"]);
+        Assert.Equal("yes", met["over-refusal"]);
+        Assert.Equal("no", met["reward-model held-out pair accuracy"]);
+        Assert.Equal("yes", met["hallucination detector token F1"]);
+        Assert.Equal("yes", met["closed-domain hallucination"]);
+        Assert.Equal("yes", met["unknown-entity hallucination"]);
+        Assert.Null(met["answerable questions declined"]);
+
+        var missed = Verdicts(Model(0.04, 0.40, 0.20, 0.14, 0.15), Model(0.01, 0.43, 0.11, 0.08, 0.15));
+        Assert.Equal("no", missed["harmful compliance"]);
+        Assert.Equal("no", missed["over-refusal"]);
+        Assert.Equal("no", missed["closed-domain hallucination"]);
+        Assert.Equal("no", missed["unknown-entity hallucination"]);
+        // No harmful request answered before PPO: a tenfold cut cannot be shown either way.
+        Assert.Equal("not measurable", Verdicts(Model(0, 0.40, 0.20, 0.14, 0.15), Model(0, 0.40, 0.10, 0.07, 0.15))["harmful compliance"]);
     }
 
     [Fact]

@@ -1,7 +1,9 @@
 using Gpt4Sharp.Checkpoints;
+using Gpt4Sharp.Curriculum;
 using Gpt4Sharp.Model;
 using Gpt4Sharp.Stages;
 using Gpt4Sharp.Tests.Support;
+using Gpt4Sharp.Text;
 using Gpt4Sharp.Training;
 
 namespace Gpt4Sharp.Tests.Stages;
@@ -47,6 +49,25 @@ public class PretrainingTests
         Assert.Contains("steps must be positive", error.Message);
         Assert.False(Directory.Exists(Path.Combine(dir, "tokenizer")));
         Assert.False(Directory.Exists(Path.Combine(dir, "data")));
+    }
+
+    [Fact]
+    public void The_tokenizer_can_be_trained_on_fewer_documents_than_the_model()
+    {
+        var dir = RepoPaths.NewTempDir();
+        var settings = Tiny(dir) with { TokenizerDocuments = 100, Train = Tiny(dir).Train with { Steps = 2, EvalEvery = 0 } };
+        Pretraining.Run(settings, resume: false);
+
+        var fromHundred = Path.Combine(RepoPaths.NewTempDir(), "bpe");
+        var fromCorpus = Path.Combine(RepoPaths.NewTempDir(), "bpe");
+        BpeTrainer.Train(Mixture.DefaultPretrain(settings.Train.Seed, 100).PretrainDocuments(), settings.TokenizerVocabSize).Save(fromHundred);
+        BpeTrainer.Train(Mixture.DefaultPretrain(settings.Train.Seed, 400).PretrainDocuments(), settings.TokenizerVocabSize).Save(fromCorpus);
+        string Merges(string tokenizerDir) => File.ReadAllText(Path.Combine(tokenizerDir, BpeModel.MergesFile));
+        Assert.Equal(Merges(fromHundred), Merges(Path.Combine(dir, "tokenizer")));
+        Assert.NotEqual(Merges(fromCorpus), Merges(Path.Combine(dir, "tokenizer")));
+
+        var e = Assert.Throws<UserError>(() => Pretraining.Run(Tiny(RepoPaths.NewTempDir()) with { TokenizerDocuments = -1 }, resume: false));
+        Assert.Contains("tokenizer document count", e.Message);
     }
 
     [Fact]
