@@ -207,6 +207,8 @@ public static class PipelineReport
             rounds.Select(r => (IReadOnlyList<object?>)[(int?)r!["round"], (int?)r["questions"], (int?)r["confident"], (int?)r["examples"], D(r["greedy_accuracy"]), D(r["voted_accuracy"])]));
         report.Chart(new Chart("Self-improvement: held-out accuracy per round", ChartKind.Line, "round", "accuracy",
             [new ChartSeries("greedy chain of thought", [.. rounds.Select(r => (double)(int)r!["round"]!)], [.. rounds.Select(r => D(r!["greedy_accuracy"]) ?? double.NaN)])]));
+        if ((int?)si["kept_round"] is { } kept)
+            report.KeyValues(("final model", $"round {kept} ({(string?)si["final_model"]}); a round is kept only if it raises the held-out accuracy of the rounds before it"));
     }
 
     static void Evaluation(Report report, Dictionary<string, JsonObject> by)

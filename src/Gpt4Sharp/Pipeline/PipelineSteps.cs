@@ -227,9 +227,13 @@ static class PipelineSteps
         StartFresh(c);
         var settings = c.Settings.SelfImprove with { Model = c.StepDirectory("09-ppo"), OutDirectory = c.Directory, Device = c.Settings.Device };
         var r = SelfImprovementLoop.Run(settings, c.Observer, c.Cancel);
+        var kept = KeptRound(r.Rounds);
+        c.Observer.Log(kept.Round == r.Rounds[^1].Round ? $"The final model is round {kept.Round}'s."
+            : $"The final model is round {kept.Round}'s: no later round raised its held-out accuracy ({kept.GreedyAccuracy:P1}).");
         return new JsonObject
         {
-            ["final_model"] = Path.GetRelativePath(c.RunDirectory, r.Rounds[^1].ModelDirectory),
+            ["final_model"] = Path.GetRelativePath(c.RunDirectory, kept.ModelDirectory),
+            ["kept_round"] = kept.Round,
             ["rounds"] = new JsonArray([.. r.Rounds.Select(x => (JsonNode)new JsonObject
             {
                 ["round"] = x.Round, ["questions"] = x.Questions, ["confident"] = x.Confident, ["examples"] = x.Examples,
@@ -237,6 +241,14 @@ static class PipelineSteps
             })]),
         };
     }
+
+    /// <summary>
+    /// The round whose model the pipeline hands on: a round is kept only if it raises the held-out accuracy of the best round
+    /// before it (round 0 is the starting model), as a training run keeps its best checkpoint. Fine-tuned on a few dozen of
+    /// its own chains, a small model can lose what PPO taught it without reasoning any better (README, round 31).
+    /// </summary>
+    internal static SelfImproveRound KeptRound(IReadOnlyList<SelfImproveRound> rounds) =>
+        rounds.Aggregate((best, next) => next.GreedyAccuracy > best.GreedyAccuracy ? next : best);
 
     static JsonObject Memory(StepContext c)
     {

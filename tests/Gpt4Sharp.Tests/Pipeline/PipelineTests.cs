@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Gpt4Sharp.Checkpoints;
 using Gpt4Sharp.Pipeline;
+using Gpt4Sharp.Reasoning;
 using Gpt4Sharp.Reporting;
 using Gpt4Sharp.Tests.Support;
 
@@ -92,6 +93,7 @@ public sealed class PipelineTests(TinyPipelineRun run)
         var rounds = Step(run.Directory, "10-self-improve")["rounds"]!.AsArray();
         Assert.Equal(2, rounds.Count);
         Assert.True(Directory.Exists(Path.Combine(run.Directory, (string)Step(run.Directory, "10-self-improve")["final_model"]!)));
+        Assert.InRange((int)Step(run.Directory, "10-self-improve")["kept_round"]!, 0, 1);
         Assert.InRange(Number(Step(run.Directory, "11-memory")["with_memory"]), 0, 1);
 
         var evaluation = Step(run.Directory, "12-evaluate");
@@ -189,6 +191,16 @@ public sealed class PipelinePresetTests
         Assert.Equal(400, aligned.Evaluation.HallucinationQuestions);
         Assert.Contains("answerable questions", Assert.Throws<UserError>(() => (d with { Evaluation = d.Evaluation with { AnswerableQuestions = -1 } }).Validate()).Message);
         Assert.Contains("tokenizer document count", Assert.Throws<UserError>(() => (d with { Pretrain = d.Pretrain with { TokenizerDocuments = -1 } }).Validate()).Message);
+    }
+
+    [Fact]
+    public void ASelfImprovementRoundIsHandedOnOnlyIfItRaisesHeldOutAccuracy()
+    {
+        static SelfImproveRound Round(int round, double accuracy) => new(round, $"round-{round}", 60, 10, 40, new Dictionary<string, int>(), accuracy, null, 1);
+        Assert.Equal(0, PipelineSteps.KeptRound([Round(0, 0), Round(1, 0)]).Round);
+        Assert.Equal(0, PipelineSteps.KeptRound([Round(0, 0.3), Round(1, 0.2)]).Round);
+        Assert.Equal(1, PipelineSteps.KeptRound([Round(0, 0.2), Round(1, 0.3), Round(2, 0.25)]).Round);
+        Assert.Equal("round-2", PipelineSteps.KeptRound([Round(0, 0.2), Round(1, 0.1), Round(2, 0.3)]).ModelDirectory);
     }
 
     [Fact]
