@@ -15,7 +15,7 @@ namespace Gpt4Sharp.Pipeline;
 /// The named pipeline configurations: <c>tiny</c> checks every step end to end in a few minutes
 /// (the test suite runs it; its models learn next to nothing), <c>default</c> is the laptop run
 /// of about 20 minutes on 2 CPU cores, <c>aligned</c> the default with the longer pretraining and the PPO
-/// settings of README's rounds 29–30 (about 90 minutes on 2 cores), <c>large</c> the default recipe sized
+/// settings of README's rounds 29–30 (about 85 minutes on 2 cores), <c>large</c> the default recipe sized
 /// for one GPU.
 /// </summary>
 public static class PipelinePresets
