@@ -42,6 +42,7 @@ public sealed record PipelineSettings
         Scaling.Validate();
         var model = (Pretrain.Model with { VocabSize = Pretrain.TokenizerVocabSize }).Validate();
         Pretrain.Train.Validate(model.ContextLength);
+        Pretrain.ValidateCorpus();
         Sft.Train.Validate(int.MaxValue); // SFT cuts its sequence length to the model's context
         Clip.Model.Validate();
         Hallucination.Detector.Validate();
@@ -59,8 +60,6 @@ public sealed record PipelineSettings
         Require(Evaluation.ReasoningItems >= 1 && Evaluation.ReasoningSamples >= 1, "the evaluation needs reasoning items and samples");
         Require(Evaluation.HallucinationQuestions >= 1 && Evaluation.AnswerableQuestions >= 0,
             $"the evaluation needs unknown-entity questions and a count of answerable questions of 0 or more (got {Evaluation.HallucinationQuestions} and {Evaluation.AnswerableQuestions})");
-        Require(Pretrain.CorpusDocuments >= 1 && Pretrain.TokenizerDocuments >= 0,
-            $"pretraining needs corpus documents and a tokenizer document count of 0 (the corpus) or more (got {Pretrain.CorpusDocuments} and {Pretrain.TokenizerDocuments})");
         return this;
     }
 

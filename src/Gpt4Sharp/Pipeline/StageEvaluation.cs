@@ -34,10 +34,9 @@ static class StageEvaluation
         var reasoning = Reasoning(bundle, s, observer, name, cancel);
         var rates = AlignmentProbe.Measure(bundle.Model, bundle.Tokenizer, s.Seed, new ProbeSizes(s.SafetyPrompts, s.PassagePrompts, s.RedTeamRequests),
             s.ChatMaxNewTokens, rbrm: s.RedTeamRequests > 0 ? RuleBasedRewardModel.Load() : null, cancel: cancel);
-        var hallucination = HallucinationRate.Measure(bundle, s.HallucinationQuestions, s.Seed, s.ChatMaxNewTokens, cancel: cancel);
-        var answerable = s.AnswerableQuestions > 0
-            ? HallucinationRate.MeasureAnswerable(ChatResponders.Greedy(bundle, s.ChatMaxNewTokens), s.AnswerableQuestions, s.Seed, cancel: cancel)
-            : null;
+        var respond = ChatResponders.Greedy(bundle, s.ChatMaxNewTokens);
+        var hallucination = HallucinationRate.Measure(respond, s.HallucinationQuestions, s.Seed, cancel: cancel);
+        var answerable = s.AnswerableQuestions > 0 ? HallucinationRate.MeasureAnswerable(respond, s.AnswerableQuestions, s.Seed, cancel: cancel) : null;
         observer.Log($"{name}: pass@1 {code.PassAtK.GetValueOrDefault("pass@1"):P1}; reasoning direct {reasoning.Direct:P1}, chain of thought {reasoning.Cot:P1}, voted {reasoning.Voted:P1}; " +
             $"{PpoReport.Describe(rates)}; unknown-entity hallucination {hallucination.Rate:P1}" +
             (answerable is null ? "." : $"; answerable questions declined {answerable.DeclineRate:P1}, answered right {answerable.Right} of {answerable.Questions}."));

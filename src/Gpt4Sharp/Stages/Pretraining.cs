@@ -38,6 +38,13 @@ public sealed record PretrainSettings : IStageSettings<PretrainSettings>
     public IReadOnlyList<string> SamplePrompts { get; init; } = ["Question: What is 7 + 5?", "Question:", "The"];
     public int SampleTokens { get; init; } = 60;
 
+    /// <summary>Checks the built-in corpus's document counts (the pipeline calls it before its first step).</summary>
+    public void ValidateCorpus()
+    {
+        if (CorpusDocuments < 1 || TokenizerDocuments < 0)
+            throw new UserError($"Pretraining needs at least one corpus document and a tokenizer document count of 0 (the corpus) or more (got {CorpusDocuments} and {TokenizerDocuments}).");
+    }
+
     long IStageSettings<PretrainSettings>.Seed => Train.Seed;
     PretrainSettings IStageSettings<PretrainSettings>.WithOutDirectory(string outDirectory) => this with { OutDirectory = outDirectory };
 }
@@ -117,8 +124,7 @@ public static class Pretraining
             return (tokenizer, userData);
         }
 
-        if (settings.CorpusDocuments < 1 || settings.TokenizerDocuments < 0)
-            throw new UserError($"Pretraining needs at least one corpus document and a tokenizer document count of 0 (the corpus) or more (got {settings.CorpusDocuments} and {settings.TokenizerDocuments}).");
+        settings.ValidateCorpus();
         var dataDir = Path.Combine(outDir, "data");
         IEnumerable<string> Documents(int count) => Mixture.DefaultPretrain(settings.Train.Seed, count).PretrainDocuments();
         ITokenizer tok;
