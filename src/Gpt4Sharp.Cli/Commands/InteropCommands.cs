@@ -2,15 +2,16 @@ using System.CommandLine;
 using System.Globalization;
 using Gpt4Sharp.Checkpoints;
 using Gpt4Sharp.Interop;
+using Gpt4Sharp.Merging;
 using Gpt4Sharp.Quantization;
 using Spectre.Console;
 
 namespace Gpt4Sharp.Cli;
 
-/// <summary>"export hf|gguf", "import" and "quantize": move models to and from the engines the field runs, and shrink them.</summary>
+/// <summary>"export hf|gguf", "import", "quantize" and "soup": move models to and from the engines the field runs, shrink them, and average them.</summary>
 public static class InteropCommands
 {
-    public static Command[] Create() => [Export(), Import(), Quantize()];
+    public static Command[] Create() => [Export(), Import(), Quantize(), Soup()];
 
     static Command Export()
     {
@@ -109,6 +110,26 @@ public static class InteropCommands
             table.AddRow("size", $"{r.Int8Bytes / 1e6:F2} MB (fp32: {r.Fp32Bytes / 1e6:F2} MB)");
             table.AddRow("worst error", $"{r.WorstRelativeError:P2} of a matrix's largest weight");
             AnsiConsole.Write(table);
+            return 0;
+        });
+        return command;
+    }
+
+    static Command Soup()
+    {
+        var models = new Option<string[]>("--models") { Description = "Two or more run or checkpoint directories fine-tuned from one start (same architecture and tokenizer), e.g. SFT or PPO runs that differ only in seed.", Required = true, AllowMultipleArgumentsPerToken = true };
+        var weights = new Option<double[]>("--weights") { Description = "One weight per model (normalised to sum to 1); default: a uniform average.", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [] };
+        var output = Cli.Required<string>("--out", "New checkpoint directory for the averaged model.");
+        var command = new Command("soup", "Averages the weights of models fine-tuned from one start (a model soup): the average keeps what the runs share and drops what each got wrong by chance; every verb that takes --model loads it.") { models, weights, output };
+        command.SetHandler((parse, _) =>
+        {
+            Cli.RequireTorch();
+            var r = Run("Averaging the models", () => ModelSoup.Write(parse.GetValue(models)!, parse.GetValue(output)!, parse.GetValue(weights), Warn));
+            var table = new Table().AddColumns("model", "checkpoint", "weight");
+            foreach (var i in r.Ingredients)
+                table.AddRow(Markup.Escape(i.Model), Markup.Escape(Path.GetFileName(i.Checkpoint)), i.Weight.ToString("F3", CultureInfo.InvariantCulture));
+            AnsiConsole.Write(table);
+            AnsiConsole.MarkupLineInterpolated($"Wrote {r.Directory} ({r.Parameters:N0} parameters); the ingredients lie {r.RelativeSpread:P2} of its norm from it (root mean square).");
             return 0;
         });
         return command;

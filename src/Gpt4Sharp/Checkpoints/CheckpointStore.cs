@@ -148,7 +148,7 @@ public sealed class CheckpointStore
                 throw new UserError($"Checkpoint {dir} holds optimizer state that does not fit this optimizer ({e.Message}); resume with the optimizer settings and parameter groups the run was saved with.", e);
             }
         }
-        return new LoadedCheckpoint(dir, manifest.Step, ReadTrainerState(dir), ReadConfigNode(dir), ReadRun(dir));
+        return new LoadedCheckpoint(dir, manifest.Step, TrainerStateOf(dir, manifest), ReadConfigNode(dir), ReadRun(dir));
     }
 
     /// <summary>The saved model config as JSON; does not verify the checkpoint (Load, Inspect and ReadConfig do).</summary>
@@ -187,7 +187,7 @@ public sealed class CheckpointStore
         var manifest = CheckpointManifest.ReadVerified(dir);
         var tensors = SafetensorsIndex.Read(Path.Combine(dir, ModelFile));
         return new CheckpointSummary(dir, manifest.Step, tensors, tensors.Sum(t => t.Elements), manifest.Files,
-            ReadConfigNode(dir), ReadTrainerState(dir), ReadRun(dir));
+            ReadConfigNode(dir), TrainerStateOf(dir, manifest), ReadRun(dir));
     }
 
     static UserError NoCheckpoint(string path) =>
@@ -214,6 +214,10 @@ public sealed class CheckpointStore
         try { return JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(path), RunInfo.Json) ?? throw new JsonException("null"); }
         catch (JsonException e) { throw new UserError($"{path} is not a valid trainer state ({e.Message}); use an intact checkpoint.", e); }
     }
+
+    /// <summary>A checkpoint that no trainer wrote (a model soup) has no trainer state; training from it starts a fresh one.</summary>
+    static TrainerState TrainerStateOf(string dir, CheckpointManifest manifest) =>
+        manifest.Files.Any(f => f.Name == TrainerStateFile) ? ReadTrainerState(dir) : new TrainerState();
 
     static RunInfo? ReadRun(string dir)
     {

@@ -44,6 +44,18 @@ public class InteropCliTests
     }
 
     [Fact]
+    public void AveragesModelsThroughTheCli()
+    {
+        var start = Gpt4Sharp.Tests.Alignment.TinyRun.Create();
+        var (a, b) = (Gpt4Sharp.Tests.Merging.ModelSoupTests.FineTuned(start, 1), Gpt4Sharp.Tests.Merging.ModelSoupTests.FineTuned(start, 2));
+        var soup = Path.Combine(RepoPaths.NewTempDir(), "soup");
+        Assert.Equal(0, Invoke("soup", "--models", a, b, "--weights", "1", "3", "--out", soup));
+        using (var bundle = ModelBundle.Load(soup)) Assert.Equal(Gpt4Sharp.Tests.Alignment.TinyRun.Config, bundle.Model.Config);
+        Assert.Equal(1, Invoke("soup", "--models", a, "--out", Path.Combine(RepoPaths.NewTempDir(), "one")));
+        Assert.Equal(1, Invoke("soup", "--models", a, b, "--out", soup)); // never over an existing checkpoint
+    }
+
+    [Fact]
     public void ImportsAndExportsGpt2ThroughTheCliButNotAsGguf()
     {
         var dir = RepoPaths.NewTempDir();
