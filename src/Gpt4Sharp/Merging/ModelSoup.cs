@@ -68,7 +68,7 @@ public static class ModelSoup
                         var value = parameter.detach().to(ScalarType.Float64);
                         if (value.dim() >= 2) squaredNorms += shares[i] * value.square().sum().item<double>();
                         if (sums.TryGetValue(name, out var sum)) sum.add_(value, alpha: shares[i]);
-                        else sums[name] = (value * shares[i]).MoveToOuterDisposeScope();
+                        else sums[name] = (value * shares[i]).DetachFromDisposeScope(); // freed below, once the soup is written
                     }
                 }
                 finally
@@ -80,6 +80,7 @@ public static class ModelSoup
 
             double soupNorm = 0;
             using (no_grad())
+            using (NewDisposeScope())
                 foreach (var (name, parameter) in first!.Model.state_dict())
                 {
                     parameter.copy_(sums[name]);

@@ -36,6 +36,7 @@ public class ModelSoupTests
     static Dictionary<string, double[]> Weights(string model)
     {
         using var bundle = ModelBundle.Load(model);
+        using var scope = NewDisposeScope();
         return bundle.Model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.to(ScalarType.Float64).data<double>().ToArray());
     }
 
