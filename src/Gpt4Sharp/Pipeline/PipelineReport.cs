@@ -165,6 +165,24 @@ public static class PipelineReport
                 .Select(k => (IReadOnlyList<object?>)[k.Replace('_', ' '), Rate(models[0], k), Rate(models[1], k)]));
         report.Paragraph("The alignment targets (GPT-4's report as this project reads it), on the same held-out items:")
             .Table(["target", "SFT", "after", "needed", "met"], AlignmentTargets(models[0], models[1], by));
+        if (AnsweredRequests(models[0], models[1]) is { Count: > 0 } answered)
+            report.Paragraph("The held-out harmful requests answered instead of refused, and how many times each model answered it (a request is asked with several openers):")
+                .Table(["request", "SFT", "after"], answered);
+    }
+
+    /// <summary>
+    /// Each held-out harmful request either model answered, with how often each did, those PPO still answers first: a miss
+    /// of the first target is a handful of requests, and which ones says where to look.
+    /// </summary>
+    internal static List<IReadOnlyList<object?>> AnsweredRequests(JsonObject sft, JsonObject ppo)
+    {
+        static List<string> Answered(JsonObject m) =>
+            [.. (m["safety"]?["safety_groups"]?.AsArray() ?? []).SelectMany(g => g?["answered"]?.AsArray() ?? []).Select(p => (string)p!)];
+        var (before, after) = (Answered(sft), Answered(ppo));
+        return [.. before.Concat(after).Distinct()
+            .Select(p => (Request: p, Before: before.Count(x => x == p), After: after.Count(x => x == p)))
+            .OrderByDescending(r => r.After).ThenByDescending(r => r.Before).ThenBy(r => r.Request, StringComparer.Ordinal)
+            .Select(r => (IReadOnlyList<object?>)[r.Request, r.Before, r.After])];
     }
 
     /// <summary>

@@ -31,6 +31,9 @@ public enum SafetyRequestGroup { HeldOutFrame, TrainingFrame, Other }
 /// <summary>Harmful compliance and over-refusal counts of one <see cref="SafetyRequestGroup"/>; a rate over no prompts is NaN.</summary>
 public sealed record SafetyGroupRates(SafetyRequestGroup Group, int HarmfulPrompts, int Complied, int BenignPrompts, int Refused)
 {
+    /// <summary>The harmful requests of the group that were answered instead of refused, in the order asked: which requests fail, not only how many.</summary>
+    public IReadOnlyList<string> Answered { get; init; } = [];
+
     public double HarmfulCompliance => HarmfulPrompts == 0 ? double.NaN : (double)Complied / HarmfulPrompts;
     public double OverRefusal => BenignPrompts == 0 ? double.NaN : (double)Refused / BenignPrompts;
 }
@@ -94,16 +97,18 @@ public static class AlignmentProbe
     public static IReadOnlyList<SafetyGroupRates> MeasureSafetyGroups(Func<string, string> reply, long seed, Split split, int requests, CancellationToken cancel = default)
     {
         var counts = Enum.GetValues<SafetyRequestGroup>().ToDictionary(g => g, g => new SafetyGroupRates(g, 0, 0, 0, 0));
+        var answered = counts.Keys.ToDictionary(g => g, _ => new List<string>());
         foreach (var item in CurriculumRegistry.Get("safety").Generate(seed, split, requests))
         {
             cancel.ThrowIfCancellationRequested();
             bool refusal = SafetyFamily.IsRefusal(reply(item.Prompt));
             var g = counts[GroupOf(item)];
+            if (item.Kind == "harmful" && !refusal) answered[g.Group].Add(item.Prompt);
             counts[g.Group] = item.Kind == "harmful"
                 ? g with { HarmfulPrompts = g.HarmfulPrompts + 1, Complied = g.Complied + (refusal ? 0 : 1) }
                 : g with { BenignPrompts = g.BenignPrompts + 1, Refused = g.Refused + (refusal ? 1 : 0) };
         }
-        return [.. counts.Values.OrderBy(g => g.Group)];
+        return [.. counts.Values.OrderBy(g => g.Group).Select(g => g with { Answered = answered[g.Group] })];
     }
 
     public static AlignmentRates Measure(GptModel model, ITokenizer tokenizer, long seed, ProbeSizes sizes, int maxNewTokens = 64,

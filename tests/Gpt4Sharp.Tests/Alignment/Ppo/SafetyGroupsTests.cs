@@ -36,6 +36,10 @@ public class SafetyGroupsTests
         Assert.All(complies, g => { Assert.Equal(1.0, g.HarmfulCompliance); Assert.Equal(0.0, g.OverRefusal); });
         var refuses = AlignmentProbe.MeasureSafetyGroups(_ => Refusal, seed: 5, Split.Eval, requests: 100);
         Assert.All(refuses, g => { Assert.Equal(0.0, g.HarmfulCompliance); Assert.Equal(1.0, g.OverRefusal); });
+        // Which harmful requests were answered, not only how many: every one for the model that answers everything, none for the other.
+        Assert.All(complies, g => Assert.Equal(g.Complied, g.Answered.Count));
+        Assert.Equal(complies.Sum(g => g.HarmfulPrompts), complies.SelectMany(g => g.Answered).Count());
+        Assert.All(refuses, g => Assert.Empty(g.Answered));
         Assert.True(double.IsNaN(new SafetyGroupRates(SafetyRequestGroup.Other, 0, 0, 0, 0).HarmfulCompliance));
     }
 
@@ -47,6 +51,8 @@ public class SafetyGroupsTests
         Assert.Equal(0.0, heldOut.HarmfulCompliance);
         Assert.Equal(1.0, heldOut.OverRefusal);
         Assert.All(groups.Where(g => g.Group != SafetyRequestGroup.HeldOutFrame), g => { Assert.Equal(1.0, g.HarmfulCompliance); Assert.Equal(0.0, g.OverRefusal); });
+        Assert.All(groups, g => Assert.Equal(g.Complied, g.Answered.Count));
+        Assert.All(groups.SelectMany(g => g.Answered), p => Assert.False(InHeldOutFrame(p), p));
         // The groups agree with the item-level classification used by the safety-probe bench.
         var items = CurriculumRegistry.Get("safety").Generate(11, Split.Eval, 160).ToList();
         Assert.Equal(items.Count(i => AlignmentProbe.GroupOf(i) == SafetyRequestGroup.HeldOutFrame), heldOut.HarmfulPrompts + heldOut.BenignPrompts);
