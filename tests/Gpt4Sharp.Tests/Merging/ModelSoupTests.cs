@@ -24,7 +24,7 @@ public class ModelSoupTests
         using (no_grad())
         using (NewDisposeScope())
         {
-            var generator = new Generator((ulong)seed);
+            using var generator = new Generator((ulong)seed);
             foreach (var (_, p) in bundle.Model.named_parameters()) p.add_(randn(p.shape, generator: generator) * 0.01);
         }
         ModelBundle.CopyTokenizer(bundle.Tokenizer, dir);
