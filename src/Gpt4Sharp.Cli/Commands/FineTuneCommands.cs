@@ -14,6 +14,7 @@ public static class FineTuneCommands
         var outDir = Cli.Opt("--out", "Run directory for the fine-tuned model.", d.OutDirectory);
         var data = Cli.Opt<string?>("--data", "Chat JSONL ({\"messages\": [...]} per line); default: the built-in fine-tuning mixture.");
         var examples = Cli.Opt("--examples", "Conversations drawn from the built-in mixture.", d.BuiltInExamples);
+        var reserve = Cli.Opt("--safety-practice-reserve", "Share of the safety requests left out of the built-in mixture for PPO to practise on (give `ppo` the same share); 0 leaves none out.", d.SafetyPracticeReserve);
         var steps = Cli.Opt("--steps", "Optimiser steps.", d.Train.Steps);
         var batch = Cli.Opt("--batch-size", "Conversations per step.", d.Train.BatchSize);
         var seqLen = Cli.Opt("--seq-len", "Longest conversation in tokens (longer ones are cut).", d.Train.SequenceLength);
@@ -23,14 +24,14 @@ public static class FineTuneCommands
         var resume = Cli.Opt("--resume", "Continue the run in --out from its newest valid checkpoint.", false);
         var command = new Command("sft", "Stage 2: supervised fine-tuning on chat data in the shared chat template (loss on assistant tokens only).")
         {
-            model, outDir, data, examples, steps, batch, seqLen, lr, seed, device, resume,
+            model, outDir, data, examples, reserve, steps, batch, seqLen, lr, seed, device, resume,
         };
         command.SetHandler((p, cancel) =>
         {
             Cli.RequireTorch();
             var settings = d with
             {
-                BaseModel = p.GetValue(model)!, OutDirectory = p.GetValue(outDir)!, DataFile = p.GetValue(data), BuiltInExamples = p.GetValue(examples), Device = p.GetValue(device)!,
+                BaseModel = p.GetValue(model)!, OutDirectory = p.GetValue(outDir)!, DataFile = p.GetValue(data), BuiltInExamples = p.GetValue(examples), SafetyPracticeReserve = p.GetValue(reserve), Device = p.GetValue(device)!,
                 Train = d.Train with { Steps = p.GetValue(steps), BatchSize = p.GetValue(batch), SequenceLength = p.GetValue(seqLen), LearningRate = p.GetValue(lr), Seed = p.GetValue(seed) },
             };
             var r = TrainingDisplay.Run("sft", settings.Train.Steps, 0, progress =>

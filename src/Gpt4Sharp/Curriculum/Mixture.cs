@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Gpt4Sharp.Curriculum.Code;
+using Gpt4Sharp.Curriculum.Safety;
 
 namespace Gpt4Sharp.Curriculum;
 
@@ -20,6 +21,11 @@ public sealed record Mixture
     public Dictionary<string, double> Weights { get; init; } = [];
     /// <summary>Optional cap on item difficulty per family (e.g. arithmetic at most 2 steps).</summary>
     public Dictionary<string, int>? MaxDifficulty { get; init; }
+    /// <summary>
+    /// Share of the safety family's requests left out of the mixture and kept for PPO's practice
+    /// (<see cref="SafetyFamily.IsReservedForPractice"/>); 0, the default, leaves none out.
+    /// </summary>
+    public double SafetyPracticeReserve { get; init; }
     /// <summary>System turn for chat examples; empty for none.</summary>
     public string SystemPrompt { get; init; } = "You are a helpful assistant.";
 
@@ -61,6 +67,8 @@ public sealed record Mixture
         if (Count <= 0) throw new UserError($"Mixture count is {Count}; set a positive count.");
         if (Weights.Count == 0 || Weights.Values.Any(w => w < 0 || double.IsNaN(w)) || Weights.Values.Sum() <= 0)
             throw new UserError("Mixture weights must name at least one family with a positive weight and none negative.");
+        if (SafetyPracticeReserve is not (>= 0 and < 1))
+            throw new UserError($"Mixture safety_practice_reserve is {SafetyPracticeReserve}; give a share from 0 up to but not including 1.");
         foreach (var name in Weights.Keys.Concat(MaxDifficulty?.Keys ?? Enumerable.Empty<string>()))
             if (CurriculumRegistry.Get(name) is IImageFamily)
                 throw new UserError($"Family '{name}' draws pictures and cannot be in a text mixture; write it with `curriculum make`.");
@@ -90,9 +98,9 @@ public sealed record Mixture
         for (var attempt = 0; attempt < MaxDifficultyAttempts; attempt++)
         {
             var item = family.Make(Seed, Split, k * MaxDifficultyAttempts + attempt);
-            if (item.Difficulty <= cap) return (family, item);
+            if (item.Difficulty <= cap && !(item.Family == "safety" && SafetyFamily.IsReservedForPractice(item, SafetyPracticeReserve))) return (family, item);
         }
-        throw new UserError($"No {family.Name} item has difficulty at most {cap}; raise its max_difficulty.");
+        throw new UserError($"No {family.Name} item has difficulty at most {cap} outside the practice reserve; raise its max_difficulty or lower safety_practice_reserve.");
     }
 
     /// <summary>Plain-text documents for pretraining, one per item, each self-contained.</summary>

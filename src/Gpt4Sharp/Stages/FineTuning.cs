@@ -18,6 +18,11 @@ public sealed record FineTuneSettings : IStageSettings<FineTuneSettings>
     public string? DataFile { get; init; }
     /// <summary>Conversations drawn from the built-in mixture when <see cref="DataFile"/> is null.</summary>
     public int BuiltInExamples { get; init; } = 20_000;
+    /// <summary>
+    /// Share of the safety requests the built-in mixture leaves out so that PPO practises on them
+    /// (<see cref="Mixture.SafetyPracticeReserve"/>; give PPO the same share). Ignored with <see cref="DataFile"/>.
+    /// </summary>
+    public double SafetyPracticeReserve { get; init; }
     public TrainConfig Train { get; init; } = new() { Steps = 600, BatchSize = 16, SequenceLength = 256, LearningRate = 1e-3, WarmupSteps = 30, EvalEvery = 100, CheckpointEvery = 300, WeightDecay = 0.0 };
     public string Device { get; init; } = "auto";
     public IReadOnlyList<string> SamplePrompts { get; init; } = ["What is 12 + 30?", "How do I kill a Python process?"];
@@ -51,7 +56,8 @@ public static class FineTuning
         ModelBundle.CopyTokenizer(bundle.Tokenizer, outDir);
         var conversations = settings.DataFile is { } file
             ? ChatJsonl.Read(file)
-            : Mixture.DefaultFineTune(settings.Train.Seed, settings.BuiltInExamples).ChatExamples().Select(e => e.Messages);
+            : (Mixture.DefaultFineTune(settings.Train.Seed, settings.BuiltInExamples) with { SafetyPracticeReserve = settings.SafetyPracticeReserve })
+                .ChatExamples().Select(e => e.Messages);
         var data = new ChatData(conversations, bundle.Tokenizer, settings.Train.Seed);
         var train = settings.Train with { SequenceLength = Math.Min(settings.Train.SequenceLength, bundle.Model.Config.ContextLength) };
         using var trainer = new Trainer(bundle.Model, train, data);

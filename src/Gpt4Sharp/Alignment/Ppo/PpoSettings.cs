@@ -43,6 +43,11 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
     /// <summary>Training-split items drawn from each family to make the prompt pool.</summary>
     public int PromptsPerFamily { get; init; } = 1000;
     /// <summary>
+    /// Share of the safety requests PPO practises on, those fine-tuning left out (<see cref="Curriculum.Safety.SafetyFamily.IsReservedForPractice"/>;
+    /// give the fine-tuning run the same share). 0, the default, practises on every training-split safety request.
+    /// </summary>
+    public double SafetyPracticeReserve { get; init; }
+    /// <summary>
     /// Draw each practice prompt family by family and, inside a family, kind by kind (safety: harmful
     /// or benign look-alike; knowledge: closed-book question, passage, ...), each in equal shares,
     /// instead of uniformly from the pooled distinct prompts. Without it, what PPO practises follows how
@@ -210,6 +215,7 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
         Require(Gamma is > 0 and <= 1 && Lambda is >= 0 and <= 1, $"gamma must be in (0, 1] and lambda in [0, 1] (got {Gamma} and {Lambda})");
         Require(KlHorizon >= 0 && double.IsFinite(KlHorizon), $"the KL horizon must be 0 (a tenth of the run's rollouts) or a positive number of rollouts (got {KlHorizon})");
         Require(Families.Count > 0 && PromptsPerFamily >= 1, "give at least one curriculum family for prompts and a positive pool size");
+        Require(SafetyPracticeReserve is >= 0 and < 1, $"the safety practice reserve must be a share from 0 (every training-split request) up to but not including 1 (got {SafetyPracticeReserve})");
         Require(PromptFraming != PromptFraming.Contrastive || BalancePrompts, "contrastive prompt framing draws each request with its look-alike and needs balanced prompts; turn --balance-prompts on or use another framing");
         Require(ProbeSafetyPrompts >= 0 && ProbePassagePrompts >= 0 && ProbeRedTeamRequests >= 0, "probe sizes must be 0 or more");
         Require(HardPromptMining >= 0 && double.IsFinite(HardPromptMining), $"the hard-prompt mining boost must be 0 (off) or a positive number (got {HardPromptMining})");

@@ -6,6 +6,7 @@ using System.Text.Json.Serialization;
 using Gpt4Sharp.Alignment.Rbrm;
 using Gpt4Sharp.Checkpoints;
 using Gpt4Sharp.Curriculum;
+using Gpt4Sharp.Curriculum.Safety;
 using Gpt4Sharp.Generation;
 using Gpt4Sharp.Model;
 using Gpt4Sharp.Runs;
@@ -105,8 +106,8 @@ public sealed class PpoTrainer : IDisposable
         optimizer = torch.optim.AdamW(parameters, settings.LearningRate, weight_decay: 0.0);
         Kl = new AdaptiveKlController(settings.InitialKlCoefficient, settings.KlTarget, settings.EffectiveKlHorizon);
         strata = prompts is not null ? [new PromptStratum("given", 1.0, prompts)]
-            : settings.BalancePrompts ? PromptStrata(settings.Families, settings.Seed, settings.PromptsPerFamily, settings.PromptFraming)
-            : [new PromptStratum("pooled", 1.0, CurriculumPrompts(settings.Families, settings.Seed, settings.PromptsPerFamily, settings.PromptFraming))];
+            : settings.BalancePrompts ? PromptStrata(settings.Families, settings.Seed, settings.PromptsPerFamily, settings.PromptFraming, settings.SafetyPracticeReserve)
+            : [new PromptStratum("pooled", 1.0, CurriculumPrompts(settings.Families, settings.Seed, settings.PromptsPerFamily, settings.PromptFraming, settings.SafetyPracticeReserve))];
         strata = strata.Where(s => s.Prompts.Count > 0).ToList();
         units = strata.Select(s => s.Units).ToList();
         samplers = [.. strata.Select((s, i) => settings.HardPromptMining > 0 && s.Harmful is not null ? new HardPromptSampler(units[i].Count, settings.HardPromptMining) : null)];
@@ -124,7 +125,7 @@ public sealed class PpoTrainer : IDisposable
         if (settings.BenignPracticeBatch > 0 && benignGroups.Count == 0)
             throw new UserError("The benign practice batch draws from practice prompts without safety labels; add the knowledge family to --families or set --benign-practice-batch 0.");
         labelledPracticeIds = new int[]?[labelledPractice.Count];
-        refusalOpenings = settings.RefusalAuxCoefficient > 0 ? ReplyOpenings.Refusals(tokenizer, PracticeItems("safety", settings.Seed, settings.PromptsPerFamily)) : null;
+        refusalOpenings = settings.RefusalAuxCoefficient > 0 ? ReplyOpenings.Refusals(tokenizer, PracticeItems("safety", settings.Seed, settings.PromptsPerFamily, settings.SafetyPracticeReserve)) : null;
         if (settings.DeclineAuxCoefficient > 0)
         {
             if (!settings.Families.Contains("knowledge"))
@@ -147,20 +148,20 @@ public sealed class PpoTrainer : IDisposable
     public IReadOnlyList<PromptStratum> Strata => strata;
 
     /// <summary>Training-split prompts of the given families (knowledge profiles left out: they are recitation, not behaviour), worded as <paramref name="framing"/> says.</summary>
-    public static IReadOnlyList<string> CurriculumPrompts(IReadOnlyList<string> families, long seed, int perFamily, PromptFraming framing = PromptFraming.Curriculum) =>
-        families.SelectMany(name => PracticeItems(name, seed, perFamily)).SelectMany(item => Wordings(item, seed, framing)).Distinct().ToList();
+    public static IReadOnlyList<string> CurriculumPrompts(IReadOnlyList<string> families, long seed, int perFamily, PromptFraming framing = PromptFraming.Curriculum, double safetyReserve = 0) =>
+        families.SelectMany(name => PracticeItems(name, seed, perFamily, safetyReserve)).SelectMany(item => Wordings(item, seed, framing)).Distinct().ToList();
 
     /// <summary>
     /// Training-split prompts grouped by family and item kind; every family gets the same share of
     /// the draws, split evenly between its kinds (see <see cref="PpoSettings.BalancePrompts"/>).
     /// </summary>
-    public static IReadOnlyList<PromptStratum> PromptStrata(IReadOnlyList<string> families, long seed, int perFamily, PromptFraming framing = PromptFraming.Curriculum)
+    public static IReadOnlyList<PromptStratum> PromptStrata(IReadOnlyList<string> families, long seed, int perFamily, PromptFraming framing = PromptFraming.Curriculum, double safetyReserve = 0)
     {
         var result = new List<PromptStratum>();
         var names = families.Distinct().ToList();
         foreach (var name in names)
         {
-            var items = PracticeItems(name, seed, perFamily).ToList();
+            var items = PracticeItems(name, seed, perFamily, safetyReserve).ToList();
             // Contrastive: the topic × intent requests become (harmful, benign) pairs with half the family's share; the rest keep the curriculum's wording.
             var pairs = framing == PromptFraming.Contrastive
                 ? items.SelectMany(item => PracticeFraming.ContrastivePairs(item, PracticeFraming.PairsPerRequest, seed)).Distinct().ToList() : [];
@@ -183,9 +184,18 @@ public sealed class PpoTrainer : IDisposable
     static IReadOnlyList<string> Wordings(CurriculumItem item, long seed, PromptFraming framing) =>
         framing == PromptFraming.Varied ? PracticeFraming.Variants(item, PracticeFraming.VariantsPerRequest, seed) : [item.Prompt];
 
-    /// <summary>The training-split items of a family that PPO practises on (also what the closed-domain reward judges).</summary>
-    internal static IEnumerable<CurriculumItem> PracticeItems(string family, long seed, int count) =>
-        CurriculumRegistry.Get(family).Generate(seed, Split.Train, count).Where(item => item.Kind != "profile" && item.History is null && item.Image is null);
+    /// <summary>
+    /// The training-split items of a family that PPO practises on (also what the closed-domain reward judges); with a safety
+    /// reserve, the safety family's are the count first items inside it, the requests fine-tuning left out.
+    /// </summary>
+    internal static IEnumerable<CurriculumItem> PracticeItems(string family, long seed, int count, double safetyReserve = 0)
+    {
+        var source = CurriculumRegistry.Get(family);
+        var items = family == "safety" && safetyReserve > 0
+            ? Enumerable.Range(0, int.MaxValue).Select(i => source.Make(seed, Split.Train, i)).Where(item => SafetyFamily.IsReservedForPractice(item, safetyReserve)).Take(count)
+            : source.Generate(seed, Split.Train, count);
+        return items.Where(item => item.Kind != "profile" && item.History is null && item.Image is null);
+    }
 
     /// <summary>Safety practice units whose last rollouts had a wrong sample, over all groups (0 without hard-prompt mining).</summary>
     public int MinedFailingUnits => samplers.Sum(s => s?.Failing ?? 0);

@@ -170,6 +170,24 @@ public sealed partial class SafetyFamily : CurriculumFamily
             ? IntentRequests.IsHeldOut(Name, (string)item.Extra["category"]!, (string)item.Extra["topic"]!, (string)item.Extra["intent"]!, (int)frame) ? Split.Eval : Split.Train
             : base.SplitOf(item);
 
+    /// <summary>
+    /// The request an item asks, apart from its wording: the (category, topic, intent) combination of a topic × intent
+    /// request (its sentence frames and politeness prefixes are one request), the canonical form of any other.
+    /// </summary>
+    public static string RequestKey(CurriculumItem item) =>
+        item.Extra?["frame"] is not null
+            ? $"intent|{item.Extra["category"]}|{item.Extra["topic"]}|{item.Extra["intent"]}"
+            : item.Canonical;
+
+    /// <summary>
+    /// Whether a training-split request belongs to the share reserved for PPO's practice, which fine-tuning never
+    /// shows (by SHA-256 of <see cref="RequestKey"/> under its own salt, so the reserve cuts across the train/eval
+    /// wall's buckets). InstructGPT keeps its SFT, reward-model and PPO prompt sets apart: a policy that practises
+    /// only on requests it was taught to refuse makes no mistake there for the rule-based reward to correct.
+    /// </summary>
+    public static bool IsReservedForPractice(CurriculumItem item, double share) =>
+        share > 0 && SplitRule.Bucket("safety-practice-reserve", RequestKey(item)) < share * SplitRule.Buckets;
+
     [GeneratedRegex(@"\b(i can(?:'|’)?t|i cannot|i won(?:'|’)?t|i will not|i(?:'|’)m not able to|i am not able to|i(?:'|’)m unable|i am unable|can(?:'|’)?t help|not able to help)\b|不能|无法", RegexOptions.IgnoreCase)]
     private static partial Regex RefusalMarker();
 
