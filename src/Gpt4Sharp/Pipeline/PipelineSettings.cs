@@ -48,6 +48,8 @@ public sealed record PipelineSettings
         Hallucination.Detector.Validate();
         RewardModel.Validate();
         Ppo.Validate();
+        Require(Sft.SafetyPracticeReserve == Ppo.SafetyPracticeReserve,
+            $"the fine-tuning and PPO safety practice reserves must be the same share, so PPO practises on exactly the requests fine-tuning left out (got {Sft.SafetyPracticeReserve} and {Ppo.SafetyPracticeReserve})");
         Require(Vlm.Steps >= 1 && Vlm.BatchSize >= 1 && Vlm.TrainImages >= 1, "the vision-language step needs steps, a batch and pictures");
         Require(Rbrm.ExamplesPerClass >= 1, $"rbrm examples per class must be positive (got {Rbrm.ExamplesPerClass})");
         Require(Hallucination.TrainExamples >= 1 && Hallucination.EvalExamples >= 1 && Hallucination.PipelineQuestions >= 1,

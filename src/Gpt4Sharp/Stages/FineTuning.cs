@@ -47,6 +47,7 @@ public static class FineTuning
         Action<string>? log = null, CancellationToken cancel = default)
     {
         log ??= _ => { };
+        if (!resume && settings.DataFile is null) BuiltInMixture(settings).Validated(); // before the run directory is made, so a bad share leaves nothing behind
         var start = TrainingRun.Start(settings, resume);
         (settings, var outDir, var device) = start;
         // Checked before the model loads and the conversations are drawn; the sequence length is cut to the model's context below.
@@ -54,10 +55,7 @@ public static class FineTuning
 
         using var bundle = ModelBundle.Load(settings.BaseModel, device, log);
         ModelBundle.CopyTokenizer(bundle.Tokenizer, outDir);
-        var conversations = settings.DataFile is { } file
-            ? ChatJsonl.Read(file)
-            : (Mixture.DefaultFineTune(settings.Train.Seed, settings.BuiltInExamples) with { SafetyPracticeReserve = settings.SafetyPracticeReserve })
-                .ChatExamples().Select(e => e.Messages);
+        var conversations = settings.DataFile is { } file ? ChatJsonl.Read(file) : BuiltInMixture(settings).ChatExamples().Select(e => e.Messages);
         var data = new ChatData(conversations, bundle.Tokenizer, settings.Train.Seed);
         var train = settings.Train with { SequenceLength = Math.Min(settings.Train.SequenceLength, bundle.Model.Config.ContextLength) };
         using var trainer = new Trainer(bundle.Model, train, data);
@@ -80,6 +78,9 @@ public static class FineTuning
         ], trainer.State, samples);
         return result;
     }
+
+    static Mixture BuiltInMixture(FineTuneSettings settings) =>
+        Mixture.DefaultFineTune(settings.Train.Seed, settings.BuiltInExamples) with { SafetyPracticeReserve = settings.SafetyPracticeReserve };
 
     static List<TextSample> Reply(ModelBundle bundle, FineTuneSettings settings)
     {

@@ -194,6 +194,9 @@ public sealed class PipelinePresetTests
         Assert.Equal(400, aligned.Evaluation.HallucinationQuestions);
         Assert.Contains("answerable questions", Assert.Throws<UserError>(() => (d with { Evaluation = d.Evaluation with { AnswerableQuestions = -1 } }).Validate()).Message);
         Assert.Contains("tokenizer document count", Assert.Throws<UserError>(() => (d with { Pretrain = d.Pretrain with { TokenizerDocuments = -1 } }).Validate()).Message);
+        // PPO practises on the safety requests fine-tuning left out, so the two shares must agree.
+        Assert.Contains("safety practice reserves", Assert.Throws<UserError>(() => (d with { Sft = d.Sft with { SafetyPracticeReserve = 0.3 } }).Validate()).Message);
+        (d with { Sft = d.Sft with { SafetyPracticeReserve = 0.3 }, Ppo = d.Ppo with { SafetyPracticeReserve = 0.3 } }).Validate();
     }
 
     [Fact]
