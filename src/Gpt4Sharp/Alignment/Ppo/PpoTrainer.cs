@@ -191,9 +191,16 @@ public sealed class PpoTrainer : IDisposable
     internal static IEnumerable<CurriculumItem> PracticeItems(string family, long seed, int count, double safetyReserve = 0)
     {
         var source = CurriculumRegistry.Get(family);
-        var items = family == "safety" && safetyReserve > 0
-            ? Enumerable.Range(0, int.MaxValue).Select(i => source.Make(seed, Split.Train, i)).Where(item => SafetyFamily.IsReservedForPractice(item, safetyReserve)).Take(count)
-            : source.Generate(seed, Split.Train, count);
+        IEnumerable<CurriculumItem> items = source.Generate(seed, Split.Train, count);
+        if (family == "safety" && safetyReserve > 0)
+        {
+            // Four times the expected stream length, and at most 50 draws per item wanted: a share too small to hold any request
+            // ends the scan in a moment instead of running for ever.
+            int scan = (int)Math.Min(int.MaxValue, Math.Min(4.0 * count / safetyReserve, 50.0 * count) + 1000);
+            var reserved = Enumerable.Range(0, scan).Select(i => source.Make(seed, Split.Train, i)).Where(item => SafetyFamily.IsReservedForPractice(item, safetyReserve)).Take(count).ToList();
+            if (reserved.Count == 0) throw new UserError($"A safety practice reserve of {safetyReserve:G} holds no training-split safety request; give a larger share.");
+            items = reserved;
+        }
         return items.Where(item => item.Kind != "profile" && item.History is null && item.Image is null);
     }
 

@@ -68,4 +68,11 @@ public class SafetyPracticeReserveTests
         var ppo = Assert.Throws<UserError>(() => new PpoSettings { SafetyPracticeReserve = share }.Validate());
         Assert.Contains("safety practice reserve", ppo.Message);
     }
+
+    [Fact]
+    public void A_reserve_too_small_to_hold_a_request_is_one_clear_error_not_an_endless_scan()
+    {
+        var error = Assert.Throws<UserError>(() => PpoTrainer.PracticeItems("safety", seed: 4, count: 10, safetyReserve: 1e-6).ToList());
+        Assert.Contains("holds no training-split safety request", error.Message);
+    }
 }
