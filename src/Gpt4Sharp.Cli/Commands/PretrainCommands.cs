@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Gpt4Sharp.Checkpoints;
+using Gpt4Sharp.Curriculum;
 using Gpt4Sharp.Generation;
 using Gpt4Sharp.Model;
 using Gpt4Sharp.Runtime;
@@ -23,6 +24,7 @@ public static class PretrainCommands
         var tokenizerVocab = Cli.Opt("--tokenizer-vocab", "Vocabulary of the BPE trained on the built-in corpus.", d.TokenizerVocabSize);
         var corpusDocs = Cli.Opt("--corpus-docs", "Documents drawn from the built-in curriculum.", d.CorpusDocuments);
         var tokenizerDocs = Cli.Opt("--tokenizer-docs", "Documents the BPE is trained on, drawn like the corpus (0 = the whole corpus).", d.TokenizerDocuments);
+        var mixture = Cli.Opt<string?>("--mixture", "Mixture file (as for `curriculum mix`) whose family weights make the built-in corpus; its count and seed are --corpus-docs and --seed. Default: the pretraining preset.");
         var arch = Cli.Opt("--arch", "Layer family: llama (RMSNorm, RoPE, SwiGLU) or gpt2 (LayerNorm, learned positions, GELU, biases).", "llama");
         var dModel = Cli.Opt("--d-model", "Model width.", d.Model.DModel);
         var layers = Cli.Opt("--layers", "Decoder layers.", d.Model.Layers);
@@ -47,7 +49,7 @@ public static class PretrainCommands
 
         var command = new Command("pretrain", "Stage 1: trains a decoder-only model (by default a ~2M-parameter one on the built-in curriculum, a few minutes on 2 cores) and prints samples.")
         {
-            outDir, data, tokenizer, tokenizerVocab, corpusDocs, tokenizerDocs, arch, dModel, layers, heads, kvHeads, context, untied,
+            outDir, data, tokenizer, tokenizerVocab, corpusDocs, tokenizerDocs, mixture, arch, dModel, layers, heads, kvHeads, context, untied,
             steps, batch, seqLen, accumulation, lr, warmup, weightDecay, clip, evalEvery, checkpointEvery, seed, bf16, device, resume,
         };
         command.SetHandler((p, cancel) =>
@@ -62,6 +64,7 @@ public static class PretrainCommands
                 TokenizerVocabSize = p.GetValue(tokenizerVocab),
                 CorpusDocuments = p.GetValue(corpusDocs),
                 TokenizerDocuments = p.GetValue(tokenizerDocs),
+                CorpusMixture = p.GetValue(mixture) is { } mixturePath ? Mixture.Load(mixturePath) : null,
                 Device = p.GetValue(device)!,
                 Model = d.Model with
                 {

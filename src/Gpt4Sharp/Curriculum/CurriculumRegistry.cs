@@ -15,7 +15,7 @@ public static class CurriculumRegistry
 {
     public static IReadOnlyList<ICurriculumFamily> All { get; } =
     [
-        new ArithmeticFamily(), new DigitChainFamily(), new DigitChainFamily(throughTen: true), new DigitSumFamily(), new RotatedChainFamily(), new BridgeFamily(), new CodeFamily(), new SafetyFamily(), new KnowledgeFamily(),
+        new ArithmeticFamily(), new DigitChainFamily(), new DigitChainFamily(throughTen: true), new DigitSumFamily(), new RotatedChainFamily(), new BridgeFamily(), new CodeFamily(), new SafetyFamily(), new HazardsFamily(), new KnowledgeFamily(),
         new BilingualFamily(), new DialogueFamily(), new ShapesFamily(), new DigitsFamily(), new ChartFamily(), new ScenesFamily(),
     ];
 

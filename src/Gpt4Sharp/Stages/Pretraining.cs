@@ -30,6 +30,12 @@ public sealed record PretrainSettings : IStageSettings<PretrainSettings>
     /// sizes then reads the same tokens.
     /// </summary>
     public int TokenizerDocuments { get; init; }
+    /// <summary>
+    /// Family weights, difficulty caps and safety reserve of the built-in corpus (a `curriculum mix` mixture file);
+    /// null: <see cref="Mixture.DefaultPretrain"/>. Its count and seed are replaced by <see cref="CorpusDocuments"/> and
+    /// the training seed, so one mixture file serves any corpus size.
+    /// </summary>
+    public Mixture? CorpusMixture { get; init; }
     public GptConfig Model { get; init; } = new() { ContextLength = 256, DModel = 192, Layers = 4, Heads = 3, KvHeads = 3 };
     public TrainConfig Train { get; init; } = new() { Steps = 500, BatchSize = 16, SequenceLength = 128, LearningRate = 3e-3, WarmupSteps = 30, EvalEvery = 100, CheckpointEvery = 250 };
     public string Device { get; init; } = "auto";
@@ -43,7 +49,12 @@ public sealed record PretrainSettings : IStageSettings<PretrainSettings>
     {
         if (CorpusDocuments < 1 || TokenizerDocuments < 0)
             throw new UserError($"Pretraining needs at least one corpus document and a tokenizer document count of 0 (the corpus) or more (got {CorpusDocuments} and {TokenizerDocuments}).");
+        CorpusMixture?.Validated();
     }
+
+    /// <summary>The built-in corpus's first <paramref name="count"/> documents.</summary>
+    public IEnumerable<string> CorpusDocumentsOf(int count) =>
+        (CorpusMixture is { } mixture ? mixture with { Seed = Train.Seed, Count = count, Split = Split.Train } : Mixture.DefaultPretrain(Train.Seed, count)).PretrainDocuments();
 
     long IStageSettings<PretrainSettings>.Seed => Train.Seed;
     PretrainSettings IStageSettings<PretrainSettings>.WithOutDirectory(string outDirectory) => this with { OutDirectory = outDirectory };
@@ -119,6 +130,8 @@ public static class Pretraining
         var tokenizerDir = Path.Combine(outDir, ModelBundle.TokenizerDirectory);
         if (settings.DataDirectory is { } userData)
         {
+            if (settings.CorpusMixture is not null)
+                throw new UserError("A corpus mixture builds the built-in corpus, and --data brings its own shards; give one of them.");
             var tokenizer = Tokenizers.Load(settings.Tokenizer ?? throw new UserError("--data needs --tokenizer: the tokenizer its shards were prepared with."));
             ModelBundle.CopyTokenizer(tokenizer, outDir);
             return (tokenizer, userData);
@@ -126,7 +139,7 @@ public static class Pretraining
 
         settings.ValidateCorpus();
         var dataDir = Path.Combine(outDir, "data");
-        IEnumerable<string> Documents(int count) => Mixture.DefaultPretrain(settings.Train.Seed, count).PretrainDocuments();
+        IEnumerable<string> Documents(int count) => settings.CorpusDocumentsOf(count);
         ITokenizer tok;
         if (settings.Tokenizer is { } name) tok = Tokenizers.Load(name);
         else if (File.Exists(Path.Combine(tokenizerDir, BpeModel.VocabFile))) tok = Tokenizers.Load(tokenizerDir);

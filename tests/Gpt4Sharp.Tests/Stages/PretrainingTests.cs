@@ -71,6 +71,29 @@ public class PretrainingTests
     }
 
     [Fact]
+    public void A_corpus_mixture_makes_the_built_in_corpus_and_is_kept_for_resume()
+    {
+        var dir = RepoPaths.NewTempDir();
+        var mixture = new Mixture { Weights = new() { ["hazards"] = 1 }, Seed = 99, Count = 5 };
+        var settings = Tiny(dir) with { CorpusMixture = mixture, Train = Tiny(dir).Train with { Steps = 2, EvalEvery = 0 } };
+
+        // The run's seed and corpus size replace the file's, and the documents are that mixture's.
+        var expected = (mixture with { Seed = settings.Train.Seed, Count = 50 }).PretrainDocuments().ToList();
+        Assert.Equal(expected, settings.CorpusDocumentsOf(50));
+        Assert.All(expected, d => Assert.Matches(@"^Q: (What|Is|Are) ", d));
+        Assert.NotEqual(expected, Mixture.DefaultPretrain(settings.Train.Seed, 50).PretrainDocuments());
+
+        Pretraining.Run(settings, resume: false);
+        var saved = System.Text.Json.JsonSerializer.Deserialize<PretrainSettings>(File.ReadAllText(Path.Combine(dir, "settings.json")), Gpt4Sharp.Runs.RunInfo.Json)!;
+        Assert.Equal(1, saved.CorpusMixture!.Weights["hazards"]);
+
+        var bad = Assert.Throws<UserError>(() => Pretraining.Run(Tiny(RepoPaths.NewTempDir()) with { CorpusMixture = new Mixture { Weights = new() { ["hazards"] = -1 } } }, resume: false));
+        Assert.Contains("weights", bad.Message);
+        var both = Assert.Throws<UserError>(() => Pretraining.Run(Tiny(RepoPaths.NewTempDir()) with { CorpusMixture = mixture, DataDirectory = dir, Tokenizer = dir }, resume: false));
+        Assert.Contains("give one of them", both.Message);
+    }
+
+    [Fact]
     public void Resumed_run_repeats_the_loss_sequence_of_an_uninterrupted_one()
     {
         var whole = RepoPaths.NewTempDir();
