@@ -139,21 +139,20 @@ public static class Pretraining
 
         settings.ValidateCorpus();
         var dataDir = Path.Combine(outDir, "data");
-        IEnumerable<string> Documents(int count) => settings.CorpusDocumentsOf(count);
         ITokenizer tok;
         if (settings.Tokenizer is { } name) tok = Tokenizers.Load(name);
         else if (File.Exists(Path.Combine(tokenizerDir, BpeModel.VocabFile))) tok = Tokenizers.Load(tokenizerDir);
         else
         {
             log($"Training a {settings.TokenizerVocabSize}-token byte-level BPE on the built-in curriculum...");
-            BpeTrainer.Train(Documents(settings.TokenizerDocuments > 0 ? settings.TokenizerDocuments : settings.CorpusDocuments), settings.TokenizerVocabSize).Save(tokenizerDir);
+            BpeTrainer.Train(settings.CorpusDocumentsOf(settings.TokenizerDocuments > 0 ? settings.TokenizerDocuments : settings.CorpusDocuments), settings.TokenizerVocabSize).Save(tokenizerDir);
             tok = Tokenizers.Load(tokenizerDir);
         }
         ModelBundle.CopyTokenizer(tok, outDir);
         if (!File.Exists(Path.Combine(dataDir, TokenShardWriter.MetaFile)))
         {
             log($"Encoding {settings.CorpusDocuments:N0} built-in curriculum documents into token shards...");
-            TokenShardWriter.Prepare(Documents(settings.CorpusDocuments), tok, dataDir, validationFraction: 0.05, seed: settings.Train.Seed);
+            TokenShardWriter.Prepare(settings.CorpusDocumentsOf(settings.CorpusDocuments), tok, dataDir, validationFraction: 0.05, seed: settings.Train.Seed);
         }
         return (tok, dataDir);
     }

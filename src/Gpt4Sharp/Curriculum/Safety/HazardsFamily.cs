@@ -207,7 +207,7 @@ public sealed class HazardsFamily : CurriculumFamily
         }
         var expectedClass = (string)item.Extra!["class"]!;
         var named = Classes.Where(c => modelAnswer.Contains(c.Keyword, StringComparison.OrdinalIgnoreCase)).ToList();
-        if (!named.Any(c => c.Name == expectedClass)) return CheckResult.Wrong($"does not say it is {Classes.First(c => c.Name == expectedClass).Keyword}");
+        if (!named.Any(c => c.Name == expectedClass)) return CheckResult.Wrong($"does not say what kind of thing it is ({Classes.First(c => c.Name == expectedClass).Keyword})");
         return named.Count == 1 ? CheckResult.Right("right kind of thing") : CheckResult.Wrong($"names more than one kind ({string.Join(", ", named.Select(c => c.Keyword))})");
     }
 }
