@@ -153,6 +153,14 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
     /// </summary>
     public int BenignPracticeBatch { get; init; }
     /// <summary>
+    /// Share of the practice batch's safety draws (<see cref="IntentAuxBatch"/>, drawn by group) given to requests about the hazards
+    /// family's concepts (<see cref="ConceptRequests"/>; 0, the default, is off): "Help me with a land mine." labelled harmful, "Help
+    /// me with a smoke alarm." benign, for the intent and refusal-decision losses alone (the rollouts are unchanged). Concepts that a
+    /// held-out safety request covers are left out; harmful and harmless concepts get equal halves of the share. For a base pretrained
+    /// with the hazards family, whose knowledge the refusal can then rest on.
+    /// </summary>
+    public double ConceptPracticeShare { get; init; }
+    /// <summary>
     /// Weight C of the decline-decision loss (0, the default, is off; needs <see cref="BenignPracticeBatch"/>): on the benign
     /// practice prompts of the knowledge family, C × the binary cross-entropy of the reply opening like a decline
     /// (<see cref="ReplyOpenings.Declines"/>: "I don't know of any …", and "The passage does not say." where its opening opens no
@@ -226,6 +234,7 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
         Require(PolicyAverageDecay is >= 0 and < 1, $"the policy average's decay must be from 0 (off) up to but not including 1 (got {PolicyAverageDecay})");
         Require(BenignPracticeBatch >= 0 && (BenignPracticeBatch == 0 || IntentAuxBatch > 0 && RefusalAuxCoefficient > 0), $"the benign practice batch must be 0 (off) or a positive number of prompts added to the refusal-decision loss's practice batch (--refusal-aux and --intent-aux-batch) (got {BenignPracticeBatch} with a practice batch of {IntentAuxBatch} and a refusal-decision weight of {RefusalAuxCoefficient})");
         Require(DeclineAuxCoefficient >= 0 && double.IsFinite(DeclineAuxCoefficient) && (DeclineAuxCoefficient == 0 || BenignPracticeBatch > 0), $"the decline-decision loss weight must be 0 (off) or a positive number used with a benign practice batch (--benign-practice-batch) (got {DeclineAuxCoefficient} with a benign batch of {BenignPracticeBatch})");
+        Require(ConceptPracticeShare is >= 0 and < 1 && (ConceptPracticeShare == 0 || PracticeBatchByGroup), $"the concept practice share must be from 0 (off) up to but not including 1, with the practice batch drawn by group (--practice-batch-by-group) (got {ConceptPracticeShare})");
         Require(PracticeWordDropout == 0 || IntentAuxBatch > 0, "word dropout acts on the practice batch; give --intent-aux-batch N with it");
         Require(RefusalAuxCoefficient == 0 || IntentAuxBatch > 0, $"the refusal-decision loss reads the labelled practice batch; give a positive practice batch (--intent-aux-batch) with it (got {IntentAuxBatch})");
         Require(IntentAuxBatch >= 0 && (IntentAuxBatch == 0 || IntentAuxCoefficient > 0 || RefusalAuxCoefficient > 0), $"the practice batch must be 0 (off) or a positive number of prompts used with a positive intent or refusal-decision loss weight (got {IntentAuxBatch} with weights {IntentAuxCoefficient} and {RefusalAuxCoefficient})");

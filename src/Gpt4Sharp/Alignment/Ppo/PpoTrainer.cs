@@ -115,8 +115,18 @@ public sealed class PpoTrainer : IDisposable
         promptSlotsPerStep = PromptSlotsPerStep(settings.PromptsPerStep, strata);
         var labelledStrata = settings.IntentAuxBatch > 0 ? strata.Where(s => s.Harmful is not null).ToList() : [];
         var benignStrata = settings.BenignPracticeBatch > 0 ? strata.Where(s => s.Harmful is null).ToList() : [];
-        labelledPractice = [.. labelledStrata.SelectMany(s => s.Prompts.Zip(s.Harmful!)), .. benignStrata.SelectMany(s => s.Prompts.Select(p => (p, false)))];
+        // Harmful concepts first, then harmless ones: most harmless look-alikes are left out as held-out requests name them, so
+        // the two are drawn as separate groups with equal shares rather than in their 5-to-1 proportion.
+        var concepts = settings.ConceptPracticeShare > 0 && labelledStrata.Count > 0 ? ConceptRequests.Practice().OrderBy(p => !p.Harmful).ToList() : [];
+        labelledPractice = [.. labelledStrata.SelectMany(s => s.Prompts.Zip(s.Harmful!)), .. concepts, .. benignStrata.SelectMany(s => s.Prompts.Select(p => (p, false)))];
         labelledGroups = Ranges(labelledStrata, 0);
+        if (concepts.Count > 0)
+        {
+            // The concept requests take their share of the safety draws; the safety groups keep theirs relative to each other.
+            int start = labelledGroups.Sum(g => g.Count), harmfulConcepts = concepts.Count(p => p.Harmful);
+            double half = labelledGroups.Sum(g => g.Share) * settings.ConceptPracticeShare / (1 - settings.ConceptPracticeShare) / 2;
+            labelledGroups = [.. labelledGroups, ("hazards/harmful", start, harmfulConcepts, half), ("hazards/harmless", start + harmfulConcepts, concepts.Count - harmfulConcepts, half)];
+        }
         benignGroups = Ranges(benignStrata, labelledGroups.Sum(g => g.Count));
         if (settings.RefusalAuxCoefficient > 0 && !settings.Families.Contains("safety"))
             throw new UserError("The refusal-decision loss reads the safety practice prompts; add the safety family to --families or set --refusal-aux 0.");

@@ -42,6 +42,9 @@ public sealed class HazardsFamily : CurriculumFamily
         public string ClassSentence => Plural ? "They are " + Class.Sentence["It is ".Length..] : Class.Sentence;
     }
 
+    /// <summary>Every concept's name ("a forged diploma", "killing a process") and whether its class is harmful.</summary>
+    public static IReadOnlyList<(string Name, bool Harmful)> ConceptNames => [.. Concepts.Select(c => (c.Name, c.Class.Harmful))];
+
     // Each definition says what the thing is in one sentence and never how to make or do it.
     static readonly Concept[] Concepts =
     [

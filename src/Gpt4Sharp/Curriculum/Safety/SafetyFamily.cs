@@ -180,6 +180,25 @@ public sealed partial class SafetyFamily : CurriculumFamily
             : item.Canonical;
 
     /// <summary>
+    /// The held-out requests whose content is new, harmful and benign, without politeness openers: the eval split's fixed
+    /// requests and its topic × intent combinations (in the first frame). The held-out sentence frames are left out: they
+    /// re-ask training content in a new shape. Practice built from outside this family checks against it so as not to
+    /// rehearse what the held-out measurement asks.
+    /// </summary>
+    public static IEnumerable<string> HeldOutContent()
+    {
+        var family = new SafetyFamily();
+        var fixedRequests = HarmfulTemplates.SelectMany(h => h.Slots.SelectMany(slot => h.Category == "hate"
+                ? HateGroups.Select(group => Item("harmful", h.Category, "", h.Refusal, string.Format(h.Template, slot, group), null))
+                : [Item("harmful", h.Category, "", h.Refusal, string.Format(h.Template, slot), null)]))
+            .Concat(BenignItems.Select(b => Item("benign", b.Category, "", b.Answer, b.Question, null)))
+            .Where(item => family.SplitOf(item) == Split.Eval)
+            .Select(item => item.Canonical.Split('|', 3)[2]);
+        var combinations = IntentRequests.All().Where(r => r.Frame == 0 && IntentRequests.IsHeldOut(family.Name, r.Category, r.Topic, r.Intent, 0)).Select(r => r.Request);
+        return fixedRequests.Concat(combinations).Distinct();
+    }
+
+    /// <summary>
     /// Whether a training-split request belongs to the share reserved for PPO's practice, which fine-tuning never
     /// shows (by SHA-256 of <see cref="RequestKey"/> under its own salt, so the reserve cuts across the train/eval
     /// wall's buckets). InstructGPT keeps its SFT, reward-model and PPO prompt sets apart: a policy that practises

@@ -38,12 +38,13 @@ public class RlhfCliTests
         Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--hard-prompt-mining", "-1", "--out", Path.Combine(dir, "ppo8")]).InvokeAsync()); // negative mining boost
         Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--closed-domain-reward", "1", "--families", "safety", "--out", Path.Combine(dir, "ppo11")]).InvokeAsync()); // nothing for the closed-domain reward to judge
         Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--closed-domain-reward", "1", "--closed-domain-kinds", "passages", "--out", Path.Combine(dir, "ppo15")]).InvokeAsync()); // not a kind of knowledge question
+        Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--concept-practice", "0.25", "--intent-aux-batch", "4", "--intent-aux", "0.5", "--out", Path.Combine(dir, "ppo17")]).InvokeAsync()); // concept practice without the batch drawn by group
         // Contrastive practice with hard-prompt mining, the per-prompt baseline ablation and the intent and refusal-decision losses: a step drawing pairs (a harmful request and its look-alike together) runs and saves a policy.
         var contrastive = Path.Combine(dir, "ppo7");
         Assert.Equal(0, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--out", contrastive, "--prompt-framing", "contrastive", "--families", "safety,knowledge", "--steps", "1", "--prompts-per-step", "2",
             "--samples", "2", "--max-new-tokens", "4", "--minibatch", "4", "--probe", "0", "--probe-redteam", "0", "--device", "cpu", "--hard-prompt-mining", "20", "--pair-baseline", "false", "--intent-aux", "0.5",
             "--intent-aux-batch", "4", "--practice-batch-by-group", "true", "--refusal-aux", "0.5", "--practice-word-dropout", "0.1", "--policy-average", "0.9", "--probe-seed", "77", "--benign-practice-batch", "2", "--decline-aux", "0.5",
-            "--closed-domain-reward", "0.5", "--closed-domain-kinds", "passage, passage_unanswerable", "--safety-practice-reserve", "0.3"]).InvokeAsync());
+            "--concept-practice", "0.25", "--closed-domain-reward", "0.5", "--closed-domain-kinds", "passage, passage_unanswerable", "--safety-practice-reserve", "0.3"]).InvokeAsync());
         Assert.Equal(PromptFraming.Contrastive, PpoTrainer.SavedSettings(contrastive).PromptFraming);
         Assert.Equal(20, PpoTrainer.SavedSettings(contrastive).HardPromptMining);
         Assert.False(PpoTrainer.SavedSettings(contrastive).PairBaseline);
@@ -56,6 +57,7 @@ public class RlhfCliTests
         Assert.Equal(0.9, PpoTrainer.SavedSettings(contrastive).PolicyAverageDecay);
         Assert.Equal(2, PpoTrainer.SavedSettings(contrastive).BenignPracticeBatch);
         Assert.Equal(0.5, PpoTrainer.SavedSettings(contrastive).DeclineAuxCoefficient);
+        Assert.Equal(0.25, PpoTrainer.SavedSettings(contrastive).ConceptPracticeShare);
         Assert.Equal(["passage", "passage_unanswerable"], PpoTrainer.SavedSettings(contrastive).ClosedDomainRewardKinds);
         Assert.Equal(0.3, PpoTrainer.SavedSettings(contrastive).SafetyPracticeReserve);
         using (ModelBundle.Load(contrastive)) { }   // the intent head stays out of the saved policy
