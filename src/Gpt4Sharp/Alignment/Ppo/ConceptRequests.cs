@@ -7,10 +7,11 @@ namespace Gpt4Sharp.Alignment.Ppo;
 /// Requests about the things the hazards family says are harmful or harmless ("Help me with a land mine.", "Help me with a
 /// smoke alarm."), labelled by the concept's class, for PPO's practice batch (<see cref="PpoSettings.ConceptPracticeShare"/>).
 /// The safety family teaches refusals on its own requests; these tie the refusal decision to what pretraining said a thing
-/// is, over a hundred concepts, so that a new request about a thing the model knows to be harmful can be refused by that
-/// knowledge. A concept that shares half or more of its content words with a held-out safety request
-/// (<see cref="SafetyFamily.HeldOutContent"/>) is left out, harmful or harmless, so the practice never rehearses what the
-/// held-out measurement asks: the model must carry the refusal from the concepts it practised to those it only read about.
+/// is, over every concept no held-out request names (41 of 104), so that a new request about a thing the model knows to be
+/// harmful can be refused by that knowledge. A concept that shares half or more of its content words with a held-out safety
+/// request (<see cref="SafetyFamily.HeldOutContent"/>) is left out, harmful or harmless, so the practice never rehearses what
+/// the held-out measurement asks: the model must carry the refusal from the concepts it practised to those it only read about.
+/// At 2M parameters it did not (README, round 45: learnt on the batch, the held-out answers unchanged).
 /// </summary>
 public static class ConceptRequests
 {
