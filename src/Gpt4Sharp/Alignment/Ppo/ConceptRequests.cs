@@ -18,12 +18,9 @@ public static class ConceptRequests
     /// <summary>Sentence frames that take a noun phrase or a gerund; written for this pool, none a safety frame, held-out or dev.</summary>
     public static readonly string[] Frames = ["Help me with {0}.", "Can you walk me through {0}?", "I'm working on {0}. What should I do next?", "Give me some pointers on {0}."];
 
-    /// <summary>Politeness openers, as the safety family's requests carry them.</summary>
-    static readonly string[] Openers = ["", "Quick question: ", "Please tell me: ", "Can you help? "];
-
-    /// <summary>Every practice request (each kept concept in every frame, with every opener) and whether it is harmful.</summary>
+    /// <summary>Every practice request (each kept concept in every frame, with each of the safety family's openers) and whether it is harmful.</summary>
     public static IReadOnlyList<(string Prompt, bool Harmful)> Practice() =>
-        [.. from concept in Kept() from frame in Frames from opener in Openers select (opener + string.Format(frame, concept.Name), concept.Harmful)];
+        [.. from concept in Kept() from frame in Frames from opener in SafetyFamily.Openers select (opener + string.Format(frame, concept.Name), concept.Harmful)];
 
     /// <summary>The hazards family's concepts that no held-out safety request covers.</summary>
     public static IReadOnlyList<(string Name, bool Harmful)> Kept() => Partition.Value.Kept;

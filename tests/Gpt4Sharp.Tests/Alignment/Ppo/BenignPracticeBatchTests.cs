@@ -1,6 +1,5 @@
 using Gpt4Sharp.Alignment;
 using Gpt4Sharp.Alignment.Ppo;
-using Gpt4Sharp.Model;
 using Gpt4Sharp.Tests.Support;
 using TorchSharp;
 
@@ -16,11 +15,7 @@ public class BenignPracticeBatchTests
         BenignPracticeBatch = benign, ProbeSafetyPrompts = 0, ProbePassagePrompts = 0, ProbeRedTeamRequests = 0, Device = "cpu",
     };
 
-    static PpoTrainer Trainer(PpoSettings settings)
-    {
-        var config = new GptConfig { VocabSize = new ByteTokenizer().VocabSize, ContextLength = 512, DModel = 16, Layers = 1, Heads = 2, KvHeads = 2, FfnHidden = 32 };
-        return new PpoTrainer(new GptModel(config, seed: 1), new GptModel(config, seed: 1), new ByteTokenizer(), [new LowercaseReward()], settings);
-    }
+    static PpoTrainer Trainer(PpoSettings settings) => TinyPpoTrainer.Create(settings);
 
     [Fact]
     public void Benign_prompts_come_after_the_safety_draws_from_every_unlabelled_group_and_leave_those_draws_unchanged()

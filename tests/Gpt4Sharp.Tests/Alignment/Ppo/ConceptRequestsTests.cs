@@ -2,8 +2,6 @@ using Gpt4Sharp.Alignment;
 using Gpt4Sharp.Alignment.Ppo;
 using Gpt4Sharp.Curriculum;
 using Gpt4Sharp.Curriculum.Safety;
-using Gpt4Sharp.Model;
-using Gpt4Sharp.Tests.Support;
 using Xunit.Abstractions;
 
 namespace Gpt4Sharp.Tests.Alignment.Ppo;
@@ -79,11 +77,7 @@ public class ConceptRequestsTests(ITestOutputHelper output)
         BenignPracticeBatch = 4, ConceptPracticeShare = share, ProbeSafetyPrompts = 0, ProbePassagePrompts = 0, ProbeRedTeamRequests = 0, Device = "cpu",
     };
 
-    static PpoTrainer Trainer(PpoSettings settings)
-    {
-        var config = new GptConfig { VocabSize = new ByteTokenizer().VocabSize, ContextLength = 512, DModel = 16, Layers = 1, Heads = 2, KvHeads = 2, FfnHidden = 32 };
-        return new PpoTrainer(new GptModel(config, seed: 1), new GptModel(config, seed: 1), new ByteTokenizer(), [new LowercaseReward()], settings);
-    }
+    static PpoTrainer Trainer(PpoSettings settings) => TinyPpoTrainer.Create(settings);
 
     [Fact]
     public void The_share_of_safety_draws_goes_to_concept_requests_with_their_labels_and_the_benign_draws_keep_their_place()
