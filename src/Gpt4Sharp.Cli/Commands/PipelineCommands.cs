@@ -12,7 +12,7 @@ public static class PipelineCommands
 {
     public static Command Create()
     {
-        var preset = Cli.Opt("--preset", $"Configuration: {string.Join(", ", PipelinePresets.Names)} (tiny checks every step in minutes; default takes about 20 minutes on 2 CPU cores; aligned, about 85, runs the alignment settings of README rounds 18-30; large is sized for a GPU).", "default");
+        var preset = Cli.Opt("--preset", $"Configuration: {string.Join(", ", PipelinePresets.Names)} (tiny checks every step in minutes; default takes about 20 minutes on 2 CPU cores; aligned, about 85, runs the alignment settings of rounds 18-30 in docs/alignment-rounds.md; large is sized for a GPU).", "default");
         var outDir = Cli.Opt("--out", "Run directory; rerunning with the same directory continues an interrupted run.", "runs/pipeline");
         var device = Cli.Opt<string?>("--device", "cpu, cuda, cuda:N or auto for every step (default: the preset's).");
         var settingsFile = Cli.Opt<string?>("--settings", "Pipeline settings JSON (every step's settings) instead of a preset, e.g. an edited copy of --show-settings.");

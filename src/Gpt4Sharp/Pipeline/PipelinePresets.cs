@@ -15,7 +15,7 @@ namespace Gpt4Sharp.Pipeline;
 /// The named pipeline configurations: <c>tiny</c> checks every step end to end in a few minutes
 /// (the test suite runs it; its models learn next to nothing), <c>default</c> is the laptop run
 /// of about 20 minutes on 2 CPU cores, <c>aligned</c> the default with the longer pretraining and the PPO
-/// settings of README's rounds 29–30 (about 85 minutes on 2 cores), <c>large</c> the default recipe sized
+/// settings of rounds 29–30 in docs/alignment-rounds.md (about 85 minutes on 2 cores), <c>large</c> the default recipe sized
 /// for one GPU.
 /// </summary>
 public static class PipelinePresets
@@ -119,7 +119,7 @@ public static class PipelinePresets
     };
 
     /// <summary>
-    /// The default recipe at the research settings of README's rounds 18–30, so that the alignment targets are measured in
+    /// The default recipe at the research settings of rounds 18–30 (docs/alignment-rounds.md), so that the alignment targets are measured in
     /// the pipeline's own report: the same model pretrained on 16x the tokens (with the default run's tokenizer, trained on
     /// its 40,000 documents), fine-tuned twice as long at the SFT seed those rounds used, and PPO with the intent,
     /// refusal-decision and decline-decision losses on a labelled practice batch, contrastive safety practice, half the

@@ -245,7 +245,7 @@ static class PipelineSteps
     /// <summary>
     /// The round whose model the pipeline hands on: a round is kept only if it raises the held-out accuracy of the best round
     /// before it (round 0 is the starting model), as a training run keeps its best checkpoint. Fine-tuned on a few dozen of
-    /// its own chains, a small model can lose what PPO taught it without reasoning any better (README, round 31).
+    /// its own chains, a small model can lose what PPO taught it without reasoning any better (docs/alignment-rounds.md, round 31).
     /// </summary>
     internal static SelfImproveRound KeptRound(IReadOnlyList<SelfImproveRound> rounds) =>
         rounds.Aggregate((best, next) => next.GreedyAccuracy > best.GreedyAccuracy ? next : best);

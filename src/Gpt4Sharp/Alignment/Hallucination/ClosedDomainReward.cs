@@ -14,7 +14,7 @@ namespace Gpt4Sharp.Alignment.Hallucination;
 /// PPO's pressure on safety prompts drowns it. The prompts it knows are the training-split items PPO practises on, never
 /// held-out ones, so held-out hallucination rates still measure generalisation. It can be kept to some kinds of question
 /// (for example the passages alone), because its 0 for declining an answerable closed-book question against −1 for a
-/// wrong answer teaches a model that knows few facts to decline most of them (README, round 25).
+/// wrong answer teaches a model that knows few facts to decline most of them (docs/alignment-rounds.md, round 25).
 /// </summary>
 public sealed class ClosedDomainReward : IRewardScorer
 {

@@ -11,7 +11,7 @@ namespace Gpt4Sharp.Alignment.Ppo;
 /// harmful can be refused by that knowledge. A concept that shares half or more of its content words with a held-out safety
 /// request (<see cref="SafetyFamily.HeldOutContent"/>) is left out, harmful or harmless, so the practice never rehearses what
 /// the held-out measurement asks: the model must carry the refusal from the concepts it practised to those it only read about.
-/// At 2M parameters it did not (README, round 45: learnt on the batch, the held-out answers unchanged).
+/// At 2M parameters it did not (docs/alignment-rounds.md, round 45: learnt on the batch, the held-out answers unchanged).
 /// </summary>
 public static class ConceptRequests
 {

@@ -148,8 +148,8 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
     /// closed-domain questions that share no topic with them (rounds 18–21: "Which river runs through X?" answered with the
     /// fraud refusal); with them, a refusal opening is trained down there too,
     /// given the reply's first token only (<see cref="ReplyOpenings.ConditionalLogProbability"/>), since a decline ("I don't
-    /// know of any town called …") opens with the same "I" as a refusal and must not be pushed down with it. Results: README,
-    /// rounds 22–24.
+    /// know of any town called …") opens with the same "I" as a refusal and must not be pushed down with it. Results:
+    /// docs/alignment-rounds.md, rounds 22–24.
     /// </summary>
     public int BenignPracticeBatch { get; init; }
     /// <summary>
@@ -166,7 +166,7 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
     /// (<see cref="ReplyOpenings.Declines"/>: "I don't know of any …", and "The passage does not say." where its opening opens no
     /// answer) against whether the curriculum's reply to the prompt opens so (the world leaves the question unanswered). The
     /// closed-domain counterpart of <see cref="RefusalAuxCoefficient"/>: a supervised term beside the PPO loss, on training-split
-    /// prompts only, for the choice the closed-domain reward judges a few dozen times in a run. Results: README, round 26.
+    /// prompts only, for the choice the closed-domain reward judges a few dozen times in a run. Results: docs/alignment-rounds.md, round 26.
     /// </summary>
     public double DeclineAuxCoefficient { get; init; }
     /// <summary>
