@@ -133,6 +133,10 @@ public static class RlhfCommands
         var declineAux = Cli.Opt("--decline-aux", "Weight C of an auxiliary decline-decision loss (0: off; needs --benign-practice-batch): on the benign knowledge practice prompts of every practice batch, the probability that the reply opens like the curriculum's declines (two-token openings of \"I don't know of any ...\" and \"The passage does not say.\" that open none of its answers) is trained up where the curriculum's reply opens so and down elsewhere, and C × its cross-entropy joins every PPO update.", d.DeclineAuxCoefficient);
         var wordDropout = Cli.Opt("--practice-word-dropout", "Probability P (0: off) that each word of an --intent-aux-batch prompt is left out before the intent and refusal-decision losses read it, labels kept, so a request must be recognised from part of its wording.", d.PracticeWordDropout);
         var policyAverage = Cli.Opt("--policy-average", "Decay D (0: off) of a moving average of the policy's weights over PPO steps, saved and probed instead of the last step's weights (about 1 / (1 - D) steps averaged).", d.PolicyAverageDecay);
+        var selectEvery = Cli.Opt("--select-every", "Checkpoint selection (0: off): every N steps and after the last, the policy answers dev prompts (training-split safety requests in sentence frames no stage practises, training-split unknown-entity and answerable questions), and the run keeps the weights of the step with the fewest errors on them (the sum of the four rates).", d.SelectionEvery);
+        var selectRequests = Cli.Opt("--select-requests", "Dev safety requests the checkpoint selection asks (about half harmful).", d.SelectionRequests);
+        var selectQuestions = Cli.Opt("--select-questions", "Dev unknown-entity questions, and as many answerable ones, the checkpoint selection asks.", d.SelectionQuestions);
+        var selectSeed = Cli.Opt("--select-seed", "Seed of the checkpoint selection's dev prompts (must differ from --seed, whose knowledge stream makes the practice pool).", d.SelectionSeed);
         var closedDomain = Cli.Opt("--closed-domain-reward", "Weight of the closed-domain reward (0: off): on the knowledge family's practice prompts its checker rewards a right answer or a due \"I don't know\" (+1), a decline of an answerable question (0) and anything else (-1), added to the other rewards.", d.ClosedDomainRewardWeight);
         var closedDomainKinds = Cli.Opt("--closed-domain-kinds", $"Comma-separated kinds of knowledge question the closed-domain reward judges ({string.Join(", ", KnowledgeFamily.QuestionKinds)}); \"passage,passage_unanswerable\" keeps it to the reference passages, so declining an answerable closed-book question no longer earns more than a wrong answer.", string.Join(",", d.ClosedDomainRewardKinds));
         var refusalAux = Cli.Opt("--refusal-aux", "Weight C of an auxiliary refusal-decision loss (0: off; needs --intent-aux-batch N): for the N labelled safety practice prompts of every PPO update, the probability that the reply opens like the curriculum's refusals is trained up for harmful requests and down for benign ones, and C × its cross-entropy joins every PPO update.", d.RefusalAuxCoefficient);
@@ -147,7 +151,7 @@ public static class RlhfCommands
         var resume = Cli.Opt("--resume", "Continue the run in --out from its newest saved state, with the settings and rewards saved there.", false);
         var command = new Command("ppo", "Stage 3: RLHF with PPO against reward models, with an adaptive KL penalty to the fine-tuned model.")
         {
-            model, rm, rmWeight, rbrm, rubric, outDir, families, steps, prompts, samples, maxNew, epochs, minibatch, lr, klCoef, klTarget, klHorizon, balance, reserve, framing, mining, intentAux, intentBatch, batchByGroup, benignBatch, conceptShare, declineAux, wordDropout, refusalAux, policyAverage, closedDomain, closedDomainKinds, groupBaseline, pairBaseline, probe, probeRedTeam,
+            model, rm, rmWeight, rbrm, rubric, outDir, families, steps, prompts, samples, maxNew, epochs, minibatch, lr, klCoef, klTarget, klHorizon, balance, reserve, framing, mining, intentAux, intentBatch, batchByGroup, benignBatch, conceptShare, declineAux, wordDropout, refusalAux, policyAverage, selectEvery, selectRequests, selectQuestions, selectSeed, closedDomain, closedDomainKinds, groupBaseline, pairBaseline, probe, probeRedTeam,
             checkpointEvery, seed, probeSeed, device, resume,
         };
         command.SetHandler((p, cancel) =>
@@ -161,7 +165,7 @@ public static class RlhfCommands
                 Families = p.GetValue(families)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 Steps = p.GetValue(steps), PromptsPerStep = p.GetValue(prompts), SamplesPerPrompt = p.GetValue(samples), MaxNewTokens = p.GetValue(maxNew),
                 Epochs = p.GetValue(epochs), MinibatchSize = p.GetValue(minibatch), LearningRate = p.GetValue(lr),
-                InitialKlCoefficient = p.GetValue(klCoef), KlTarget = p.GetValue(klTarget), KlHorizon = p.GetValue(klHorizon), BalancePrompts = p.GetValue(balance), SafetyPracticeReserve = p.GetValue(reserve), PromptFraming = ParseFraming(p.GetValue(framing)!), HardPromptMining = p.GetValue(mining), IntentAuxCoefficient = p.GetValue(intentAux), IntentAuxBatch = p.GetValue(intentBatch), PracticeBatchByGroup = p.GetValue(batchByGroup), BenignPracticeBatch = p.GetValue(benignBatch), ConceptPracticeShare = p.GetValue(conceptShare), DeclineAuxCoefficient = p.GetValue(declineAux), PracticeWordDropout = p.GetValue(wordDropout), PolicyAverageDecay = p.GetValue(policyAverage), RefusalAuxCoefficient = p.GetValue(refusalAux), ClosedDomainRewardWeight = p.GetValue(closedDomain), ClosedDomainRewardKinds = p.GetValue(closedDomainKinds)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), GroupBaseline = p.GetValue(groupBaseline), PairBaseline = p.GetValue(pairBaseline),
+                InitialKlCoefficient = p.GetValue(klCoef), KlTarget = p.GetValue(klTarget), KlHorizon = p.GetValue(klHorizon), BalancePrompts = p.GetValue(balance), SafetyPracticeReserve = p.GetValue(reserve), PromptFraming = ParseFraming(p.GetValue(framing)!), HardPromptMining = p.GetValue(mining), IntentAuxCoefficient = p.GetValue(intentAux), IntentAuxBatch = p.GetValue(intentBatch), PracticeBatchByGroup = p.GetValue(batchByGroup), BenignPracticeBatch = p.GetValue(benignBatch), ConceptPracticeShare = p.GetValue(conceptShare), DeclineAuxCoefficient = p.GetValue(declineAux), PracticeWordDropout = p.GetValue(wordDropout), PolicyAverageDecay = p.GetValue(policyAverage), SelectionEvery = p.GetValue(selectEvery), SelectionRequests = p.GetValue(selectRequests), SelectionQuestions = p.GetValue(selectQuestions), SelectionSeed = p.GetValue(selectSeed), RefusalAuxCoefficient = p.GetValue(refusalAux), ClosedDomainRewardWeight = p.GetValue(closedDomain), ClosedDomainRewardKinds = p.GetValue(closedDomainKinds)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), GroupBaseline = p.GetValue(groupBaseline), PairBaseline = p.GetValue(pairBaseline),
                 ProbeSafetyPrompts = p.GetValue(probe), ProbePassagePrompts = p.GetValue(probe) / 2, ProbeRedTeamRequests = p.GetValue(probeRedTeam),
                 CheckpointEvery = p.GetValue(checkpointEvery), Seed = p.GetValue(seed), ProbeSeed = p.GetValue(probeSeed), Device = p.GetValue(device)!,
             };
@@ -202,7 +206,14 @@ public static class RlhfCommands
             rates.AddRow("red team: over-refusal (RBRM class A or B)", $"{before.RedTeamOverRefusal:P1}", r.After is { } a5 ? $"{a5.RedTeamOverRefusal:P1}" : "-");
             AnsiConsole.Write(rates);
         }
-        AnsiConsole.MarkupLineInterpolated($"Policy checkpoint: {r.CheckpointDirectory}");
+        if (r.SelectedStep is { } selected)
+        {
+            var dev = new Table().Title("checkpoint selection (dev prompts)").AddColumns("step", "harmful compliance", "over-refusal", "unknown-entity hallucination", "answerable declined", "error");
+            foreach (var d in r.Dev)
+                dev.AddRow(d.Step == selected ? $"{d.Step} (selected)" : $"{d.Step}", $"{d.HarmfulCompliance:P1}", $"{d.OverRefusal:P1}", $"{d.UnknownEntityHallucination:P1}", $"{d.AnswerableDeclined:P1}", $"{d.Error:F3}");
+            AnsiConsole.Write(dev);
+        }
+        AnsiConsole.MarkupLineInterpolated($"Policy checkpoint: {r.CheckpointDirectory}{(r.SelectedStep is { } step ? $" (the weights after step {step})" : "")}");
         AnsiConsole.MarkupLineInterpolated($"Metrics: {Path.Combine(r.OutDirectory, Gpt4Sharp.Reporting.Results.FileName)}; report with the metric charts: {Path.Combine(r.OutDirectory, "report.html")}");
     }
 

@@ -111,18 +111,27 @@ public static class AlignmentProbe
         return [.. counts.Values.OrderBy(g => g.Group).Select(g => g with { Answered = answered[g.Group] })];
     }
 
+    /// <summary>
+    /// Greedy replies of <paramref name="model"/> in the chat template under <paramref name="systemPrompt"/>, as PPO's rollouts
+    /// are prompted: a conversation longer than the room left for the prompt is cut from the left.
+    /// </summary>
+    public static ChatResponder Responder(GptModel model, ITokenizer tokenizer, int maxNewTokens, string systemPrompt, CancellationToken cancel = default)
+    {
+        var end = tokenizer.SpecialTokenId(SpecialTokens.EndOfTurn)
+            ?? throw new UserError($"Tokenizer '{tokenizer.Name}' has no {SpecialTokens.EndOfTurn} token; use a model fine-tuned with `gpt4sharp sft`.");
+        var options = SamplingOptions.Greedy(maxNewTokens) with { StopTokens = [end] };
+        return conversation => ParallelSampler.Sample(model, tokenizer,
+            PpoTrainer.PromptIds(tokenizer, conversation, systemPrompt, model.Config.ContextLength - maxNewTokens), 1, options, cancel)[0].Text;
+    }
+
     public static AlignmentRates Measure(GptModel model, ITokenizer tokenizer, long seed, ProbeSizes sizes, int maxNewTokens = 64,
         string systemPrompt = PpoSettings.DefaultSystemPrompt, RuleBasedRewardModel? rbrm = null, CancellationToken cancel = default, Split split = Split.Eval)
     {
         // Split.Train measures on practice prompts, for choosing settings without looking at held-out items; the red team exists for the eval split only.
         if (split == Split.Train && sizes.RedTeamRequests > 0) throw new ArgumentException("The red-team suite is built from held-out requests only; ask for 0 red-team requests on the training split.");
         var knowledge = CurriculumRegistry.Get("knowledge");
-        var end = tokenizer.SpecialTokenId(SpecialTokens.EndOfTurn)
-            ?? throw new UserError($"Tokenizer '{tokenizer.Name}' has no {SpecialTokens.EndOfTurn} token; use a model fine-tuned with `gpt4sharp sft`.");
-        var options = SamplingOptions.Greedy(maxNewTokens) with { StopTokens = [end] };
-        string Respond(IReadOnlyList<ChatMessage> conversation) => ParallelSampler.Sample(model, tokenizer,
-            PpoTrainer.PromptIds(tokenizer, conversation, systemPrompt, model.Config.ContextLength - maxNewTokens), 1, options, cancel)[0].Text;
-        string Reply(string prompt) => Respond(ChatResponders.User(prompt));
+        var respond = Responder(model, tokenizer, maxNewTokens, systemPrompt, cancel);
+        string Reply(string prompt) => respond(ChatResponders.User(prompt));
 
         var groups = MeasureSafetyGroups(Reply, seed, split, sizes.SafetyPrompts, cancel);
         int harmful = groups.Sum(g => g.HarmfulPrompts), complied = groups.Sum(g => g.Complied), benign = groups.Sum(g => g.BenignPrompts), refused = groups.Sum(g => g.Refused);
@@ -134,7 +143,7 @@ public static class AlignmentProbe
             if (!knowledge.Check(item, reply).Correct && !KnowledgeFamily.SaysDontKnow(reply) && !string.IsNullOrWhiteSpace(reply)) hallucinated++;
         }
         var red = sizes.RedTeamRequests == 0 ? null
-            : RedTeamSuite.Evaluate(conversation => Respond(conversation), rbrm ?? RuleBasedRewardModel.Load(), RedTeamPrompts.Build(seed, sizes.RedTeamRequests), cancel: cancel).Overall;
+            : RedTeamSuite.Evaluate(respond, rbrm ?? RuleBasedRewardModel.Load(), RedTeamPrompts.Build(seed, sizes.RedTeamRequests), cancel: cancel).Overall;
         static double Rate(int hits, int total) => total == 0 ? double.NaN : (double)hits / total;
         return new AlignmentRates(Rate(complied, harmful), harmful, Rate(refused, benign), benign, Rate(hallucinated, passages), passages,
             red is { Harmful: > 0 } ? red.HarmfulComplianceRate : double.NaN, red?.Harmful ?? 0,

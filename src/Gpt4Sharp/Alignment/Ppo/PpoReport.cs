@@ -39,9 +39,14 @@ public static class PpoReport
     static string Rate(double rate, int prompts) =>
         prompts == 0 ? "- of 0" : string.Create(CultureInfo.InvariantCulture, $"{rate:P1} of {prompts}");
 
-    /// <summary>Writes results.json and report.html; returns the chart PNG paths.</summary>
-    public static IReadOnlyList<string> Write(string outDir, PpoSettings settings, IReadOnlyList<PpoStepMetrics> steps, AlignmentRates? before, AlignmentRates? after)
+    /// <summary>
+    /// Writes results.json and report.html; returns the chart PNG paths. With checkpoint selection, <paramref name="dev"/> holds its
+    /// measurements and <paramref name="selectedStep"/> the step the saved policy is from, and both go into the record and the report.
+    /// </summary>
+    public static IReadOnlyList<string> Write(string outDir, PpoSettings settings, IReadOnlyList<PpoStepMetrics> steps, AlignmentRates? before, AlignmentRates? after,
+        IReadOnlyList<DevRates>? dev = null, int? selectedStep = null)
     {
+        dev ??= [];
         Results.Write(outDir, new
         {
             stage = "ppo",
@@ -62,6 +67,8 @@ public static class PpoReport
             }.WithAuxiliaryLosses(m)).ToList(),
             before,
             after,
+            dev,
+            selected_step = selectedStep,
         });
 
         var report = new Report("PPO (RLHF)").Section("Settings").KeyValues(
@@ -92,6 +99,21 @@ public static class PpoReport
                 report.Chart(chart);
                 paths.Add(Path.Combine(outDir, "charts", chart.Title.Replace('/', '-') + ".png"));
             }
+        }
+        if (dev.Count > 0)
+        {
+            static string P(double rate) => double.IsFinite(rate) ? rate.ToString("P1", CultureInfo.InvariantCulture) : "-";
+            report.Section("Checkpoint selection",
+                $"Every {settings.SelectionEvery} steps and after the last, greedy replies to training-split safety requests in sentence frames no stage practises and to training-split knowledge questions " +
+                $"(seed {settings.SelectionSeed}); the error is the sum of the four rates, and the saved policy and the after-PPO rates are from the step with the lowest" +
+                (selectedStep is { } chosen ? $", step {chosen}." : " (the run stopped before choosing)."))
+                .Table(["step", "harmful compliance", "over-refusal", "unknown-entity hallucination", "answerable declined", "error"],
+                    [.. dev.Select(r => (IReadOnlyList<object?>)[r.Step == selectedStep ? $"{r.Step} (selected)" : r.Step.ToString(CultureInfo.InvariantCulture),
+                        P(r.HarmfulCompliance), P(r.OverRefusal), P(r.UnknownEntityHallucination), P(r.AnswerableDeclined), r.Error.ToString("F3", CultureInfo.InvariantCulture)])]);
+            var chart = new Chart("dev/error", ChartKind.Line, "PPO step", "dev error (sum of four rates)",
+                [new ChartSeries("dev/error", [.. dev.Select(r => (double)r.Step)], [.. dev.Select(r => r.Error)])]);
+            report.Chart(chart);
+            paths.Add(Path.Combine(outDir, "charts", chart.Title.Replace('/', '-') + ".png"));
         }
         report.Save(outDir);
         return paths;

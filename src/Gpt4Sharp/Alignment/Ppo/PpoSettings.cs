@@ -190,6 +190,19 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
     /// the rest of the reply is left to the reward.
     /// </summary>
     public double RefusalAuxCoefficient { get; init; }
+    /// <summary>
+    /// Checkpoint selection on dev prompts (<see cref="CheckpointSelection"/>; 0, the default, is off): every N steps and after the
+    /// last, the saved policy answers <see cref="SelectionRequests"/> dev safety requests and <see cref="SelectionQuestions"/> dev
+    /// knowledge questions of each kind, and the run ends with the weights of the step with the fewest errors on them; the
+    /// after-probe measures those weights. A fourth copy of the policy's weights is kept.
+    /// </summary>
+    public int SelectionEvery { get; init; }
+    /// <summary>Training-split topic × intent requests the selection asks in the dev and shape-dev frames (about half harmful).</summary>
+    public int SelectionRequests { get; init; } = 100;
+    /// <summary>Training-split unknown-entity questions, and as many answerable ones, the selection asks.</summary>
+    public int SelectionQuestions { get; init; } = 100;
+    /// <summary>Seed of the selection's dev prompts; it must differ from <see cref="Seed"/>, whose knowledge stream makes the practice pool.</summary>
+    public long SelectionSeed { get; init; } = 97;
     /// <summary>Scale per-token rewards to unit spread over the batch (mean kept) before GAE.</summary>
     public bool WhitenRewards { get; init; } = true;
     public int CheckpointEvery { get; init; } = 0;
@@ -238,6 +251,9 @@ public sealed record PpoSettings : IStageSettings<PpoSettings>
         Require(PracticeWordDropout == 0 || IntentAuxBatch > 0, "word dropout acts on the practice batch; give --intent-aux-batch N with it");
         Require(RefusalAuxCoefficient == 0 || IntentAuxBatch > 0, $"the refusal-decision loss reads the labelled practice batch; give a positive practice batch (--intent-aux-batch) with it (got {IntentAuxBatch})");
         Require(IntentAuxBatch >= 0 && (IntentAuxBatch == 0 || IntentAuxCoefficient > 0 || RefusalAuxCoefficient > 0), $"the practice batch must be 0 (off) or a positive number of prompts used with a positive intent or refusal-decision loss weight (got {IntentAuxBatch} with weights {IntentAuxCoefficient} and {RefusalAuxCoefficient})");
+        Require(SelectionEvery >= 0, $"the checkpoint selection interval must be 0 (off) or a positive number of steps (got {SelectionEvery})");
+        Require(SelectionEvery == 0 || SelectionRequests >= 1 && SelectionQuestions >= 1, $"checkpoint selection needs at least one dev safety request and one dev question (got {SelectionRequests} and {SelectionQuestions})");
+        Require(SelectionEvery == 0 || SelectionSeed != Seed, $"the selection seed must differ from the training seed (both {Seed}), or the dev questions are the practice pool's");
         Require(CheckpointEvery >= 0, $"the checkpoint interval must be 0 or more (got {CheckpointEvery})");
         return this;
     }
@@ -259,6 +275,11 @@ public sealed record PpoStepMetrics(
     double? IntentLoss = null, double? IntentAccuracy = null, double? RefusalLoss = null, double? RefusalAccuracy = null,
     double? DeclineLoss = null, double? DeclineAccuracy = null);
 
+/// <summary>A PPO run's outcome; with checkpoint selection, <see cref="Dev"/> holds every dev measurement and <see cref="SelectedStep"/> the step the saved policy is from.</summary>
 public sealed record PpoResult(
     string OutDirectory, string CheckpointDirectory, IReadOnlyList<PpoStepMetrics> Steps,
-    AlignmentRates? Before, AlignmentRates? After, IReadOnlyList<string> Plots, bool Completed);
+    AlignmentRates? Before, AlignmentRates? After, IReadOnlyList<string> Plots, bool Completed)
+{
+    public IReadOnlyList<DevRates> Dev { get; init; } = [];
+    public int? SelectedStep { get; init; }
+}

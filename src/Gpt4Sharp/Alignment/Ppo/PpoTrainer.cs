@@ -797,9 +797,12 @@ public sealed class PpoTrainer : IDisposable
         using var trainer = new PpoTrainer(policy.Model, reference.Model, policy.Tokenizer, scorers, settings);
         using var averaged = settings.PolicyAverageDecay > 0 ? ModelBundle.Load(settings.PolicyModel, device, log) : null;
         var average = averaged is null ? null : new PolicyAverage(averaged.Model, settings.PolicyAverageDecay);
+        using var selected = settings.SelectionEvery > 0 ? ModelBundle.Load(settings.PolicyModel, device, log) : null;
+        var selection = selected is null ? null : new CheckpointSelection(selected.Model, settings);
         if (resume && trainer.RestoreState(outDir, log))
         {
             average?.Restore(Path.Combine(outDir, StateDirectory), trainer.History.Count, log);
+            selection?.Restore(Path.Combine(outDir, StateDirectory), trainer.History.Count, log);
             log($"Resuming PPO after step {trainer.History.Count}.");
         }
         // The reference is the fine-tuned model, so "before" is the same measurement on a fresh or a resumed run.
@@ -821,17 +824,24 @@ public sealed class PpoTrainer : IDisposable
                 $"to open so exactly where the curriculum's reply does; {trainer.declinePrompts!.Count:N0} knowledge practice prompts do.");
         if (average is not null)
             log($"Saved policy: the moving average of the policy's weights over steps (decay {settings.PolicyAverageDecay:G}, about {1 / (1 - settings.PolicyAverageDecay):F0} steps).");
+        if (selection is not null)
+            log($"Checkpoint selection: every {settings.SelectionEvery} steps and after the last, {settings.SelectionRequests} dev safety requests in {CheckpointSelection.DevSafetyFrames.Count} unpractised frames " +
+                $"and {settings.SelectionQuestions} unknown-entity and answerable questions each (seed {settings.SelectionSeed}); the run keeps the step with the fewest errors.");
         var store = new CheckpointStore(outDir);
         var run = start.Describe("ppo");
         run.Write(outDir);
         var config = ModelBundle.ConfigJson(policy.Model.Config, policy.Tokenizer);
         // The policy users get: the averaged weights when averaging, else the live ones.
         var saved = average?.Model ?? policy.Model;
-        string Save()
+        string Save(bool last = false)
         {
             trainer.SaveState(outDir, run);
             var state = new TrainerState { Step = trainer.History.Count, Seed = settings.Seed };
             average?.Save(Path.Combine(outDir, StateDirectory), config, state, run);
+            selection?.Save(Path.Combine(outDir, StateDirectory), config, state, run);
+            // The run's last checkpoint is the policy users load: with selection, the selected step's weights, which it names.
+            if (last && selection?.SelectedStep is { } step)
+                return store.Save(selection.Model, config, null, state with { Extra = new JsonObject { ["selected_step"] = step } }, run);
             return store.Save(saved, config, null, state, run);
         }
         string checkpoint = "";
@@ -842,13 +852,23 @@ public sealed class PpoTrainer : IDisposable
             var metrics = trainer.Step(cancel);
             average?.Update(policy.Model);
             progress?.Report(metrics);
+            if (selection is not null && selection.IsDue(metrics.Step))
+            {
+                // Not cancellable: the measurement belongs to its step, so a stop waits for it and a resumed run has it.
+                var dev = CheckpointSelection.Measure(saved, policy.Tokenizer, settings, metrics.Step);
+                log($"{CheckpointSelection.Describe(dev)}{(selection.Record(dev, saved) ? " (the fewest so far)" : "")}.");
+            }
             if (settings.CheckpointEvery > 0 && metrics.Step % settings.CheckpointEvery == 0 && metrics.Step < settings.Steps) checkpoint = Save();
         }
-        checkpoint = Save();
+        checkpoint = Save(last: completed);
+        if (selection?.SelectedStep is { } chosen && completed) log($"Selected the policy after step {chosen} of {settings.Steps} (dev error {selection.History.Single(r => r.Step == chosen).Error:F3}).");
         if (settings.HardPromptMining > 0) log($"Hard-prompt mining (boost {settings.HardPromptMining:G}): {trainer.MinedFailingUnits} practice units had a wrong sample in their last rollouts.");
-        var after = completed ? Probe(saved) : null;
+        var final = completed && selection is not null ? selection.Model : saved;
+        var after = completed ? Probe(final) : null;
         if (after is not null) log($"After PPO: {PpoReport.Describe(after)}.");
-        var plots = PpoReport.Write(outDir, settings, trainer.History, before, after);
-        return new PpoResult(outDir, checkpoint, trainer.History, before, after, plots, completed);
+        IReadOnlyList<DevRates> devRates = selection?.History ?? [];
+        int? selectedStep = completed ? selection?.SelectedStep : null;
+        var plots = PpoReport.Write(outDir, settings, trainer.History, before, after, devRates, selectedStep);
+        return new PpoResult(outDir, checkpoint, trainer.History, before, after, plots, completed) { Dev = devRates, SelectedStep = selectedStep };
     }
 }

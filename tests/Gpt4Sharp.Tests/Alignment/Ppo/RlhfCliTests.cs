@@ -44,7 +44,8 @@ public class RlhfCliTests
         Assert.Equal(0, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--out", contrastive, "--prompt-framing", "contrastive", "--families", "safety,knowledge", "--steps", "1", "--prompts-per-step", "2",
             "--samples", "2", "--max-new-tokens", "4", "--minibatch", "4", "--probe", "0", "--probe-redteam", "0", "--device", "cpu", "--hard-prompt-mining", "20", "--pair-baseline", "false", "--intent-aux", "0.5",
             "--intent-aux-batch", "4", "--practice-batch-by-group", "true", "--refusal-aux", "0.5", "--practice-word-dropout", "0.1", "--policy-average", "0.9", "--probe-seed", "77", "--benign-practice-batch", "2", "--decline-aux", "0.5",
-            "--concept-practice", "0.25", "--closed-domain-reward", "0.5", "--closed-domain-kinds", "passage, passage_unanswerable", "--safety-practice-reserve", "0.3"]).InvokeAsync());
+            "--concept-practice", "0.25", "--closed-domain-reward", "0.5", "--closed-domain-kinds", "passage, passage_unanswerable", "--safety-practice-reserve", "0.3",
+            "--select-every", "1", "--select-requests", "2", "--select-questions", "1", "--select-seed", "5"]).InvokeAsync());
         Assert.Equal(PromptFraming.Contrastive, PpoTrainer.SavedSettings(contrastive).PromptFraming);
         Assert.Equal(20, PpoTrainer.SavedSettings(contrastive).HardPromptMining);
         Assert.False(PpoTrainer.SavedSettings(contrastive).PairBaseline);
@@ -60,6 +61,7 @@ public class RlhfCliTests
         Assert.Equal(0.25, PpoTrainer.SavedSettings(contrastive).ConceptPracticeShare);
         Assert.Equal(["passage", "passage_unanswerable"], PpoTrainer.SavedSettings(contrastive).ClosedDomainRewardKinds);
         Assert.Equal(0.3, PpoTrainer.SavedSettings(contrastive).SafetyPracticeReserve);
+        Assert.Equal((1, 2, 1, 5L), (PpoTrainer.SavedSettings(contrastive).SelectionEvery, PpoTrainer.SavedSettings(contrastive).SelectionRequests, PpoTrainer.SavedSettings(contrastive).SelectionQuestions, PpoTrainer.SavedSettings(contrastive).SelectionSeed));
         using (ModelBundle.Load(contrastive)) { }   // the intent head stays out of the saved policy
         Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--intent-aux", "-0.5", "--out", Path.Combine(dir, "ppo9")]).InvokeAsync()); // negative intent-loss weight
         Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--refusal-aux", "0.5", "--out", Path.Combine(dir, "ppo10")]).InvokeAsync()); // refusal loss without its practice batch
@@ -67,6 +69,7 @@ public class RlhfCliTests
         Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--families", "safety", "--refusal-aux", "0.5", "--intent-aux-batch", "4", "--benign-practice-batch", "4", "--out", Path.Combine(dir, "ppo13")]).InvokeAsync()); // no prompts without safety labels
         Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--decline-aux", "0.5", "--out", Path.Combine(dir, "ppo14")]).InvokeAsync()); // decline loss without the benign practice batch
         Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--safety-practice-reserve", "1", "--out", Path.Combine(dir, "ppo16")]).InvokeAsync()); // a reserve of every request leaves fine-tuning none
+        Assert.Equal(1, await root.Parse(["ppo", "--model", sft, "--rm", rm, "--select-every", "10", "--select-seed", "1234", "--out", Path.Combine(dir, "ppo18")]).InvokeAsync()); // dev questions drawn from the practice pool's stream
         var fineTune = new RootCommand { ConfigFile.Option, FineTuneCommands.Create() };
         Assert.Equal(1, await fineTune.Parse(["sft", "--model", sft, "--out", Path.Combine(dir, "sft2"), "--safety-practice-reserve", "-0.2", "--device", "cpu"]).InvokeAsync());
         Assert.False(Directory.Exists(Path.Combine(dir, "sft2"))); // refused before the run directory is made
