@@ -55,8 +55,6 @@ public sealed class CheckpointSelection(GptModel selected, PpoSettings settings)
     /// <summary>The frames the dev safety requests are asked in: two question frames and two of the held-out frames' shapes.</summary>
     public static IReadOnlyList<string> DevSafetyFrames { get; } = [.. PracticeFraming.DevFrames, .. PracticeFraming.ShapeDevFrames];
 
-    static readonly JsonSerializerOptions Json = new(RunInfo.Json) { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
-
     /// <summary>The best weights measured so far (the fine-tuned ones before the first measurement); its owner disposes it.</summary>
     public GptModel Model { get; } = selected;
 
@@ -98,7 +96,7 @@ public sealed class CheckpointSelection(GptModel selected, PpoSettings settings)
         var saved = new TrainerState
         {
             Step = state.Step, Seed = state.Seed,
-            Extra = new JsonObject { ["selected_step"] = SelectedStep, ["dev"] = JsonSerializer.SerializeToNode(History, Json) },
+            Extra = new JsonObject { ["selected_step"] = SelectedStep, ["dev"] = JsonSerializer.SerializeToNode(History, RunInfo.Json) },
         };
         new CheckpointStore(Path.Combine(stateDirectory, StateDirectory), keepLast: 1).Save(Model, config, null, saved, run);
     }
@@ -113,7 +111,7 @@ public sealed class CheckpointSelection(GptModel selected, PpoSettings settings)
         if (loaded?.Step != step || loaded.State.Extra?["dev"] is not { } dev)
             throw new UserError($"{stateDirectory} holds no checkpoint selection of step {step} to resume with; start a new run in another --out directory.");
         History.Clear();
-        History.AddRange(dev.Deserialize<List<DevRates>>(Json) ?? []);
+        History.AddRange(dev.Deserialize<List<DevRates>>(RunInfo.Json) ?? []);
         SelectedStep = loaded.State.Extra["selected_step"]?.GetValue<int>();
     }
 
