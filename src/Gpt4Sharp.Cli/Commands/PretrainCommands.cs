@@ -168,7 +168,12 @@ public static class PretrainCommands
             foreach (var key in new[] { "hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "intermediate_size", "vocab_size", "max_position_embeddings", "tie_word_embeddings", ModelBundle.TokenizerKey })
                 if (s.Config[key] is { } v) table.AddRow(key, Markup.Escape(v.ToJsonString()));
             table.AddRow("files", Markup.Escape(string.Join(", ", s.Files.Select(f => $"{f.Name} ({f.Bytes / 1024.0:F0} KiB)"))));
-            if (s.Run is { } run) table.AddRow("run", Markup.Escape($"seed {run.Seed}, commit {run.GitCommit?[..Math.Min(10, run.GitCommit.Length)] ?? "none"}, TorchSharp {run.TorchSharpVersion}"));
+            if (s.Run is { } run)
+            {
+                table.AddRow("run", Markup.Escape($"seed {run.Seed}, commit {run.GitCommit?[..Math.Min(10, run.GitCommit.Length)] ?? "none"}, TorchSharp {run.TorchSharpVersion}"));
+                // The bits a seed gives depend on the CPU's vector extensions, so a reproduction needs them too.
+                if (run.Cpu is { } cpu) table.AddRow("trained on", Markup.Escape($"{cpu} ({string.Join(", ", run.CpuVectorExtensions ?? [])})"));
+            }
             AnsiConsole.Write(table);
             var tensors = new Table().AddColumns("tensor", "dtype", "shape");
             foreach (var t in s.Tensors) tensors.AddRow(Markup.Escape(t.Name), Markup.Escape(t.DType), Markup.Escape($"[{string.Join(", ", t.Shape)}]"));

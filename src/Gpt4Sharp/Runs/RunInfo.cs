@@ -2,12 +2,15 @@ using System.Diagnostics;
 using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Gpt4Sharp.Runtime;
 
 namespace Gpt4Sharp.Runs;
 
 /// <summary>
 /// The record every run writes as <c>run.json</c>: what was run (command and config), with
-/// which seed, on which versions and commit, so the run can be reproduced.
+/// which seed, on which versions and commit, so the run can be reproduced; and on which processor, with which
+/// numerics environment, because CPU kernels differ by vector extension and so a run's bits differ across machines
+/// (<see cref="CpuIdentity"/>). Files written before the processor fields existed read back with them null.
 /// </summary>
 public sealed record RunInfo(
     string Command,
@@ -19,7 +22,10 @@ public sealed record RunInfo(
     string DotnetVersion,
     string TorchSharpVersion,
     string Os,
-    int ProcessorCount)
+    int ProcessorCount,
+    string? Cpu,
+    IReadOnlyList<string>? CpuVectorExtensions,
+    IReadOnlyDictionary<string, string>? NumericsEnvironment)
 {
     /// <summary>
     /// Options for run.json, settings.json and trainer states. A loss can be NaN (a validation
@@ -42,7 +48,10 @@ public sealed record RunInfo(
         Environment.Version.ToString(),
         typeof(TorchSharp.torch).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0] ?? "unknown",
         System.Runtime.InteropServices.RuntimeInformation.OSDescription,
-        Environment.ProcessorCount);
+        Environment.ProcessorCount,
+        CpuIdentity.Name(),
+        CpuIdentity.VectorExtensions(),
+        CpuIdentity.NumericsEnvironment());
 
     public void Write(string directory)
     {

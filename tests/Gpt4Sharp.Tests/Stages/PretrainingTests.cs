@@ -42,6 +42,21 @@ public class PretrainingTests
     }
 
     [Fact]
+    public void The_same_settings_on_the_same_machine_train_byte_identical_weights()
+    {
+        // What a seed promises on one machine; across machines the CPU's vector extensions (recorded in run.json) also decide.
+        string Weights(string dir) => Convert.ToHexString(File.ReadAllBytes(Path.Combine(CheckpointStore.Inspect(dir).Directory, CheckpointStore.ModelFile)));
+        string first = RepoPaths.NewTempDir(), second = RepoPaths.NewTempDir();
+        Pretraining.Run(Tiny(first), resume: false);
+        Pretraining.Run(Tiny(second), resume: false);
+        Assert.Equal(Weights(first), Weights(second));
+
+        var other = RepoPaths.NewTempDir();
+        Pretraining.Run(Tiny(other) with { Train = Tiny(other).Train with { Seed = 1338 } }, resume: false);
+        Assert.NotEqual(Weights(first), Weights(other));
+    }
+
+    [Fact]
     public void A_bad_training_setting_is_refused_before_the_tokenizer_and_shards_are_built()
     {
         var dir = RepoPaths.NewTempDir();
